@@ -1,0 +1,74 @@
+//! Errors a user can hit at run time, each saying what went wrong and where.
+
+use std::fmt;
+
+/// A run-time error from a network, a loss, or the data loaders.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input slice is not a whole number of samples.
+    InputLength {
+        network: &'static str,
+        sample_len: usize,
+        sample_shape: &'static [usize],
+        found: usize,
+    },
+    /// The input slice holds no sample at all.
+    EmptyBatch { network: &'static str },
+    /// A batch so large that its buffers' sizes overflow `usize`.
+    BatchTooLarge { network: &'static str, batch: usize },
+    /// A loss target (or an output gradient) of the wrong length for the batch.
+    TargetLength {
+        what: &'static str,
+        expected: usize,
+        found: usize,
+        batch: usize,
+    },
+    /// A class label outside `0..classes`.
+    LabelOutOfRange {
+        position: usize,
+        label: usize,
+        classes: usize,
+    },
+    /// The loss came out NaN or infinite; the parameters were left untouched.
+    NonFiniteLoss {
+        network: &'static str,
+        loss: &'static str,
+        value: f64,
+    },
+    /// A data file that could not be read or parsed.
+    Data { source: String, message: String },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InputLength { network, sample_len, sample_shape, found } => write!(
+                f,
+                "{network}: input has {found} elements, which is not a multiple of one sample's \
+                 {sample_len} (shape {sample_shape:?}); pass batch × {sample_len} elements, laid out NCHW"
+            ),
+            Error::EmptyBatch { network } => write!(f, "{network}: input is empty; pass at least one sample"),
+            Error::BatchTooLarge { network, batch } => {
+                write!(f, "{network}: a batch of {batch} samples needs more memory than can be addressed")
+            }
+            Error::TargetLength { what, expected, found, batch } => write!(
+                f,
+                "{what} has {found} elements, but a batch of {batch} needs {expected}"
+            ),
+            Error::LabelOutOfRange { position, label, classes } => write!(
+                f,
+                "label {label} at position {position} is out of range: the network has {classes} classes (0..={})",
+                classes.saturating_sub(1)
+            ),
+            Error::NonFiniteLoss { network, loss, value } => write!(
+                f,
+                "{network}: {loss} is {value}; the step was not applied (lower the learning rate, \
+                 or check the inputs for NaN or infinity)"
+            ),
+            Error::Data { source, message } => write!(f, "{source}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

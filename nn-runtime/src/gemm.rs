@@ -1,0 +1,174 @@
+//! The one safe door to `matrixmultiply`'s cache-blocked GEMM.
+
+use crate::float::Float;
+use std::cell::Cell;
+
+/// A strided, read-only matrix view: `data[i * row_stride + j * col_stride]` is element (i, j).
+#[derive(Clone, Copy)]
+pub struct Mat<'a, F> {
+    pub data: &'a [F],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a, F> Mat<'a, F> {
+    /// Row-major `rows × cols` matrix.
+    pub fn row_major(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Mat {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+    /// The transpose of a row-major `cols × rows` matrix, without moving data.
+    pub fn transposed(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Mat {
+            data,
+            rows,
+            cols,
+            row_stride: 1,
+            col_stride: rows,
+        }
+    }
+}
+
+thread_local! {
+    static GEMM_CALLS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many non-empty GEMMs this thread has run. Each one allocates (and frees) one
+/// packing buffer inside `matrixmultiply`; the allocation test uses this count to tell
+/// those allocations apart from any of ours.
+pub fn gemm_calls_on_this_thread() -> u64 {
+    GEMM_CALLS.with(|c| c.get())
+}
+
+/// Index one past the last element a strided view can address.
+fn extent(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * row_stride + (cols - 1) * col_stride + 1
+    }
+}
+
+/// `C ← α A B + β C` with C row-major `a.rows × b.cols` (row stride `c_row_stride`).
+///
+/// Panics if the shapes disagree or a view addresses past its slice: these are bugs in
+/// generated code or kernels, never user errors (user input is checked before).
+pub fn gemm<F: Float>(
+    alpha: F,
+    a: Mat<'_, F>,
+    b: Mat<'_, F>,
+    beta: F,
+    c: &mut [F],
+    c_row_stride: usize,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: inner dimensions differ");
+    assert!(
+        a.data.len() >= extent(m, k, a.row_stride, a.col_stride),
+        "gemm: A out of bounds"
+    );
+    assert!(
+        b.data.len() >= extent(k, n, b.row_stride, b.col_stride),
+        "gemm: B out of bounds"
+    );
+    assert!(
+        c.len() >= extent(m, n, c_row_stride, 1),
+        "gemm: C out of bounds"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    GEMM_CALLS.with(|calls| calls.set(calls.get() + 1));
+    // SAFETY: the three asserts above prove every element addressed by (m, k, n) and the
+    // strides lies inside `a.data`, `b.data` and `c`. `c` is a unique borrow, so it
+    // cannot alias `a` or `b`, which are shared borrows. Strides are slice offsets and
+    // fit in isize because the slices themselves do.
+    unsafe {
+        F::gemm_raw(
+            m,
+            k,
+            n,
+            alpha,
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            beta,
+            c.as_mut_ptr(),
+            c_row_stride as isize,
+            1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &Mat<f64>, b: &Mat<f64>) -> Vec<f64> {
+        let mut c = vec![0.0; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                for p in 0..a.cols {
+                    c[i * b.cols + j] += a.data[i * a.row_stride + p * a.col_stride]
+                        * b.data[p * b.row_stride + j * b.col_stride];
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn matches_naive_product_with_transposed_views_and_beta() {
+        let a: Vec<f64> = (0..15).map(|i| i as f64 * 0.5 - 3.0).collect();
+        let b: Vec<f64> = (0..20).map(|i| (i as f64).sin()).collect();
+        let am = Mat::row_major(&a, 3, 5);
+        let bm = Mat::transposed(&b, 5, 4); // b is stored 4×5
+        let expected = naive(&am, &bm);
+        let mut c = vec![1.0; 12];
+        gemm(2.0, am, bm, 0.5, &mut c, 4);
+        for (got, want) in c.iter().zip(&expected) {
+            assert!((got - (2.0 * want + 0.5)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn f32_path_agrees() {
+        let a: Vec<f32> = (0..6).map(|i| i as f32).collect();
+        let b: Vec<f32> = (0..6).map(|i| 1.0 - i as f32).collect();
+        let mut c = vec![0.0f32; 4];
+        gemm(
+            1.0,
+            Mat::row_major(&a, 2, 3),
+            Mat::row_major(&b, 3, 2),
+            0.0,
+            &mut c,
+            2,
+        );
+        assert_eq!(c, vec![-7.0, -10.0, -16.0, -28.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn rejects_a_view_past_its_slice() {
+        let a = vec![0.0f32; 5];
+        let mut c = vec![0.0f32; 4];
+        gemm(
+            1.0,
+            Mat::row_major(&a, 2, 3),
+            Mat::row_major(&a, 3, 2),
+            0.0,
+            &mut c,
+            2,
+        );
+    }
+}

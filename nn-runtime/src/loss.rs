@@ -1,0 +1,249 @@
+//! Losses, with PyTorch's default `reduction='mean'`. Each computes its value and the
+//! gradient with respect to the network's output in one pass.
+
+use crate::error::Error;
+use crate::float::Float;
+
+/// A loss over a batch of network outputs. `sample_shape` is one output's shape.
+pub trait Loss<F: Float> {
+    /// What the loss compares the output to: class labels or values.
+    type Target: ?Sized;
+    /// Name used in error messages.
+    const NAME: &'static str;
+
+    /// The batch-mean loss; when `grad` is given, also `∂loss/∂output` into it.
+    fn evaluate(
+        &self,
+        output: &[F],
+        sample_shape: &[usize],
+        target: &Self::Target,
+        batch: usize,
+        grad: Option<&mut [F]>,
+    ) -> Result<F, Error>;
+}
+
+/// Softmax cross-entropy on integer class labels, as `nn.CrossEntropyLoss`: the output
+/// holds logits over the first axis (`[C]`, or `[C, H, W]` with one label per position).
+/// Stable: uses log-sum-exp with the maximum subtracted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SoftmaxCrossEntropy;
+
+impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
+    type Target = [usize];
+    const NAME: &'static str = "softmax cross-entropy";
+
+    fn evaluate(
+        &self,
+        output: &[F],
+        sample_shape: &[usize],
+        labels: &[usize],
+        batch: usize,
+        mut grad: Option<&mut [F]>,
+    ) -> Result<F, Error> {
+        let classes = sample_shape[0];
+        let positions: usize = sample_shape[1..].iter().product();
+        let expected = batch * positions;
+        if labels.len() != expected {
+            return Err(Error::TargetLength {
+                what: "labels",
+                expected,
+                found: labels.len(),
+                batch,
+            });
+        }
+        let count = F::from_usize(expected);
+        let mut total = 0.0f64;
+        for (i, &label) in labels.iter().enumerate() {
+            if label >= classes {
+                return Err(Error::LabelOutOfRange {
+                    position: i,
+                    label,
+                    classes,
+                });
+            }
+            let (n, s) = (i / positions, i % positions);
+            let base = n * classes * positions + s;
+            let at = |c: usize| base + c * positions;
+            let mut m = F::NEG_INFINITY;
+            for c in 0..classes {
+                m = m.max(output[at(c)]);
+            }
+            let mut sum = F::ZERO;
+            for c in 0..classes {
+                sum += (output[at(c)] - m).exp();
+            }
+            let log_sum = sum.ln();
+            total += (log_sum - (output[at(label)] - m)).to_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                for c in 0..classes {
+                    let p = ((output[at(c)] - m) - log_sum).exp();
+                    let onehot = if c == label { F::ONE } else { F::ZERO };
+                    grad[at(c)] = (p - onehot) / count;
+                }
+            }
+        }
+        Ok(F::from_f64(total / expected as f64))
+    }
+}
+
+/// Mean squared error over every element, as `nn.MSELoss`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MeanSquaredError;
+
+impl<F: Float> Loss<F> for MeanSquaredError {
+    type Target = [F];
+    const NAME: &'static str = "mean squared error";
+
+    fn evaluate(
+        &self,
+        output: &[F],
+        sample_shape: &[usize],
+        target: &[F],
+        batch: usize,
+        mut grad: Option<&mut [F]>,
+    ) -> Result<F, Error> {
+        let expected = batch * sample_shape.iter().product::<usize>();
+        if target.len() != expected {
+            return Err(Error::TargetLength {
+                what: "targets",
+                expected,
+                found: target.len(),
+                batch,
+            });
+        }
+        let scale = F::from_f64(2.0 / expected as f64);
+        let mut total = 0.0f64;
+        for (i, (&y, &t)) in output[..expected].iter().zip(target).enumerate() {
+            let d = y - t;
+            total += (d * d).to_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                grad[i] = d * scale;
+            }
+        }
+        Ok(F::from_f64(total / expected as f64))
+    }
+}
+
+/// Binary cross-entropy on logits, as `nn.BCEWithLogitsLoss`: targets in [0, 1], one per
+/// output element. Stable: `max(x, 0) − x·t + ln(1 + e^−|x|)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BinaryCrossEntropyWithLogits;
+
+impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
+    type Target = [F];
+    const NAME: &'static str = "binary cross-entropy";
+
+    fn evaluate(
+        &self,
+        output: &[F],
+        sample_shape: &[usize],
+        target: &[F],
+        batch: usize,
+        mut grad: Option<&mut [F]>,
+    ) -> Result<F, Error> {
+        let expected = batch * sample_shape.iter().product::<usize>();
+        if target.len() != expected {
+            return Err(Error::TargetLength {
+                what: "targets",
+                expected,
+                found: target.len(),
+                batch,
+            });
+        }
+        let inv = F::from_f64(1.0 / expected as f64);
+        let mut total = 0.0f64;
+        for (i, (&x, &t)) in output[..expected].iter().zip(target).enumerate() {
+            let e = (-x.abs()).exp();
+            total += (x.max(F::ZERO) - x * t + (F::ONE + e).ln()).to_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                let sigmoid = if x >= F::ZERO {
+                    F::ONE / (F::ONE + e)
+                } else {
+                    e / (F::ONE + e)
+                };
+                grad[i] = (sigmoid - t) * inv;
+            }
+        }
+        Ok(F::from_f64(total / expected as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_entropy_value_and_gradient() {
+        // logits [1, 2, 3], label 2: loss = ln(e + e² + e³) − 3
+        let logits = [1.0f64, 2.0, 3.0, 0.0, 0.0, 0.0];
+        let mut grad = [0.0; 6];
+        let loss = SoftmaxCrossEntropy
+            .evaluate(&logits, &[3], &[2, 0][..], 2, Some(&mut grad))
+            .unwrap();
+        let first = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln() - 3.0;
+        let second = 3f64.ln();
+        assert!((loss - (first + second) / 2.0).abs() < 1e-12);
+        let z = 1f64.exp() + 2f64.exp() + 3f64.exp();
+        assert!((grad[2] - (3f64.exp() / z - 1.0) / 2.0).abs() < 1e-12);
+        assert!((grad[3] - (1.0 / 3.0 - 1.0) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cross_entropy_is_stable_for_huge_logits() {
+        let loss: f32 = SoftmaxCrossEntropy
+            .evaluate(&[1e30f32, 0.0], &[2], &[1][..], 1, None)
+            .unwrap();
+        assert_eq!(loss, 1e30);
+        let loss: f32 = SoftmaxCrossEntropy
+            .evaluate(&[1e4f32, 0.0], &[2], &[0][..], 1, None)
+            .unwrap();
+        assert_eq!(loss, 0.0);
+    }
+
+    #[test]
+    fn cross_entropy_rejects_bad_labels() {
+        let err =
+            Loss::<f32>::evaluate(&SoftmaxCrossEntropy, &[0.0; 4], &[2], &[0, 2][..], 2, None)
+                .unwrap_err();
+        assert_eq!(
+            err,
+            Error::LabelOutOfRange {
+                position: 1,
+                label: 2,
+                classes: 2
+            }
+        );
+        assert!(err.to_string().contains("label 2 at position 1"));
+        let err = Loss::<f32>::evaluate(&SoftmaxCrossEntropy, &[0.0; 4], &[2], &[0][..], 2, None)
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::TargetLength {
+                expected: 2,
+                found: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn mse_and_bce_match_definitions() {
+        let mut grad = [0.0f64; 2];
+        let loss = MeanSquaredError
+            .evaluate(&[1.0, 3.0], &[2], &[0.0, 1.0][..], 1, Some(&mut grad))
+            .unwrap();
+        assert_eq!(loss, 2.5);
+        assert_eq!(grad, [1.0, 2.0]);
+        let x = [0.3f64, -2.0];
+        let t = [1.0, 0.25];
+        let loss = BinaryCrossEntropyWithLogits
+            .evaluate(&x, &[2], &t[..], 1, Some(&mut grad))
+            .unwrap();
+        let s = |v: f64| 1.0 / (1.0 + (-v).exp());
+        let want = -((t[0] * s(x[0]).ln() + (1.0 - t[0]) * (1.0 - s(x[0])).ln())
+            + (t[1] * s(x[1]).ln() + (1.0 - t[1]) * (1.0 - s(x[1])).ln()))
+            / 2.0;
+        assert!((loss - want).abs() < 1e-12);
+        assert!((grad[1] - (s(-2.0) - 0.25) / 2.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,238 @@
+//! Optimizers with PyTorch's update rules and state (`torch.optim.SGD`, `Adam`, `AdamW`).
+//! State is allocated on the first step, so later steps allocate nothing.
+
+use crate::float::Float;
+
+/// Updates parameters in place from their gradients.
+pub trait Optimizer<F: Float> {
+    fn step(&mut self, params: &mut [F], grads: &[F]);
+}
+
+/// Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and
+/// L2 weight decay, exactly as `torch.optim.SGD`.
+#[derive(Debug, Clone)]
+pub struct Sgd<F: Float = f32> {
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+    velocity: Vec<F>,
+}
+
+impl<F: Float> Sgd<F> {
+    /// Plain SGD: `p ← p − lr·g`.
+    pub fn new(lr: f64) -> Self {
+        Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            velocity: Vec::new(),
+        }
+    }
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    pub fn dampening(mut self, dampening: f64) -> Self {
+        self.dampening = dampening;
+        self
+    }
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn step(&mut self, params: &mut [F], grads: &[F]) {
+        assert_eq!(
+            params.len(),
+            grads.len(),
+            "optimizer: parameters and gradients differ in length"
+        );
+        let lr = F::from_f64(self.lr);
+        let wd = F::from_f64(self.weight_decay);
+        let momentum = F::from_f64(self.momentum);
+        let keep = F::from_f64(1.0 - self.dampening);
+        if self.momentum == 0.0 {
+            for (p, &g) in params.iter_mut().zip(grads) {
+                let g = if self.weight_decay != 0.0 {
+                    g + wd * *p
+                } else {
+                    g
+                };
+                *p -= lr * g;
+            }
+            return;
+        }
+        // PyTorch's first step sets the buffer to the gradient itself (no dampening).
+        let first = self.velocity.len() != params.len();
+        if first {
+            self.velocity = vec![F::ZERO; params.len()];
+        }
+        for ((p, &g), v) in params.iter_mut().zip(grads).zip(self.velocity.iter_mut()) {
+            let g = if self.weight_decay != 0.0 {
+                g + wd * *p
+            } else {
+                g
+            };
+            *v = if first { g } else { momentum * *v + keep * g };
+            let update = if self.nesterov { g + momentum * *v } else { *v };
+            *p -= lr * update;
+        }
+    }
+}
+
+/// Adam (`decoupled = false`, L2 weight decay added to the gradient) or AdamW
+/// (`decoupled = true`, weights shrunk by `lr·wd` directly), with bias correction,
+/// computed in the same order as PyTorch's single-tensor implementation.
+#[derive(Debug, Clone)]
+pub struct Adam<F: Float = f32> {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub decoupled: bool,
+    steps: u32,
+    m: Vec<F>,
+    v: Vec<F>,
+}
+
+impl<F: Float> Adam<F> {
+    /// `torch.optim.Adam(lr=lr)`: betas (0.9, 0.999), eps 1e-8, no weight decay.
+    pub fn new(lr: f64) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            steps: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+    /// `torch.optim.AdamW(lr=lr)`: as Adam with decoupled weight decay 0.01.
+    pub fn adamw(lr: f64) -> Self {
+        Adam {
+            weight_decay: 0.01,
+            decoupled: true,
+            ..Self::new(lr)
+        }
+    }
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adam<F> {
+    fn step(&mut self, params: &mut [F], grads: &[F]) {
+        assert_eq!(
+            params.len(),
+            grads.len(),
+            "optimizer: parameters and gradients differ in length"
+        );
+        if self.m.len() != params.len() {
+            self.m = vec![F::ZERO; params.len()];
+            self.v = vec![F::ZERO; params.len()];
+            self.steps = 0;
+        }
+        self.steps += 1;
+        let t = self.steps as i32;
+        let bias1 = 1.0 - self.beta1.powi(t);
+        let bias2 = 1.0 - self.beta2.powi(t);
+        let step_size = F::from_f64(self.lr / bias1);
+        let bias2_sqrt = F::from_f64(bias2.sqrt());
+        let (b1, b2) = (F::from_f64(self.beta1), F::from_f64(self.beta2));
+        let (one_b1, one_b2) = (F::from_f64(1.0 - self.beta1), F::from_f64(1.0 - self.beta2));
+        let eps = F::from_f64(self.eps);
+        let wd = F::from_f64(self.weight_decay);
+        let shrink = F::from_f64(1.0 - self.lr * self.weight_decay);
+        for (((p, &g), m), v) in params
+            .iter_mut()
+            .zip(grads)
+            .zip(self.m.iter_mut())
+            .zip(self.v.iter_mut())
+        {
+            let mut g = g;
+            if self.weight_decay != 0.0 {
+                if self.decoupled {
+                    *p *= shrink;
+                } else {
+                    g += wd * *p;
+                }
+            }
+            *m = b1 * *m + one_b1 * g;
+            *v = b2 * *v + one_b2 * g * g;
+            let denom = v.sqrt() / bias2_sqrt + eps;
+            *p -= step_size * *m / denom;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sgd_momentum_nesterov_weight_decay_by_hand() {
+        let mut opt = Sgd::<f64>::new(0.1)
+            .momentum(0.9)
+            .nesterov(true)
+            .weight_decay(0.5);
+        let mut p = [1.0];
+        // step 1: g = 2 + 0.5·1 = 2.5; v = 2.5; update = 2.5 + 0.9·2.5 = 4.75; p = 0.525
+        opt.step(&mut p, &[2.0]);
+        assert!((p[0] - 0.525).abs() < 1e-15);
+        // step 2: g = 2 + 0.2625 = 2.2625; v = 0.9·2.5 + 2.2625 = 4.5125;
+        // update = 2.2625 + 0.9·4.5125 = 6.32375; p = 0.525 − 0.632375 = −0.107375
+        opt.step(&mut p, &[2.0]);
+        assert!((p[0] + 0.107_375).abs() < 1e-15);
+    }
+
+    #[test]
+    fn sgd_dampening_applies_after_the_first_step() {
+        let mut opt = Sgd::<f64>::new(1.0).momentum(0.5).dampening(0.5);
+        let mut p = [0.0];
+        opt.step(&mut p, &[1.0]); // v = 1
+        opt.step(&mut p, &[1.0]); // v = 0.5 + 0.5 = 1
+        assert_eq!(p[0], -2.0);
+    }
+
+    #[test]
+    fn adam_first_step_moves_by_lr() {
+        // With bias correction the first step is lr·g/|g| (up to eps).
+        let mut opt = Adam::<f64>::new(0.01);
+        let mut p = [1.0, -1.0];
+        opt.step(&mut p, &[3.0, -0.5]);
+        assert!((p[0] - 0.99).abs() < 1e-9 && (p[1] + 0.99).abs() < 1e-9);
+    }
+
+    #[test]
+    fn adamw_decays_weights_before_the_update() {
+        let mut opt = Adam::<f64>::adamw(0.1).weight_decay(0.5);
+        let mut p = [2.0];
+        opt.step(&mut p, &[0.0]);
+        // g = 0 so the Adam update is 0; p = 2·(1 − 0.05)
+        assert!((p[0] - 1.9).abs() < 1e-15);
+    }
+}

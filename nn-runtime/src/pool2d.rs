@@ -1,0 +1,239 @@
+//! Max and average pooling over `C×H×W` planes, as PyTorch's `nn.MaxPool2d` and
+//! `nn.AvgPool2d` (floor mode; average counts the zero padding, `count_include_pad`).
+//! Const parameters: channels `C`, input `H×W`, window `KH×KW`, stride `SH,SW`,
+//! padding `PH,PW`, output `OH×OW`.
+
+use crate::float::Float;
+
+/// Each output's window, clipped to the input: `(h0, h1, w0, w1)`.
+#[inline(always)]
+fn window(
+    oh: usize,
+    ow: usize,
+    (kh, kw, sh, sw, ph, pw, h, w): (usize, usize, usize, usize, usize, usize, usize, usize),
+) -> (usize, usize, usize, usize) {
+    let h0 = (oh * sh).saturating_sub(ph);
+    let w0 = (ow * sw).saturating_sub(pw);
+    let h1 = (oh * sh + kh).saturating_sub(ph).min(h);
+    let w1 = (ow * sw + kw).saturating_sub(pw).min(w);
+    (h0, h1, w0, w1)
+}
+
+/// Max pooling forward.
+#[allow(clippy::too_many_arguments)]
+pub fn max_forward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    batch: usize,
+    x: &[F],
+    y: &mut [F],
+) {
+    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+    for (plane, out) in x[..batch * C * H * W]
+        .chunks_exact(H * W)
+        .zip(y.chunks_exact_mut(OH * OW))
+    {
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let mut m = F::NEG_INFINITY;
+                for ih in h0..h1 {
+                    for &v in &plane[ih * W + w0..ih * W + w1] {
+                        if v > m || v != v {
+                            m = v;
+                        }
+                    }
+                }
+                out[oh * OW + ow] = m;
+            }
+        }
+    }
+}
+
+/// Max pooling backward: each output's gradient goes to the first input in its window
+/// that holds the maximum (PyTorch's tie rule), found again from `x` and `y`.
+#[allow(clippy::too_many_arguments)]
+pub fn max_backward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    batch: usize,
+    x: &[F],
+    y: &[F],
+    dy: &[F],
+    dx: &mut [F],
+) {
+    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+    let dx = &mut dx[..batch * C * H * W];
+    dx.fill(F::ZERO);
+    let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
+    for ((plane, dplane), (out, dout)) in
+        planes.zip(y.chunks_exact(OH * OW).zip(dy.chunks_exact(OH * OW)))
+    {
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let m = out[oh * OW + ow];
+                'search: for ih in h0..h1 {
+                    for iw in w0..w1 {
+                        let v = plane[ih * W + iw];
+                        if v == m || (v != v && m != m) {
+                            dplane[ih * W + iw] += dout[oh * OW + ow];
+                            break 'search;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Average pooling forward; the divisor is always `KH·KW` (padding counts as zeros).
+#[allow(clippy::too_many_arguments)]
+pub fn avg_forward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    batch: usize,
+    x: &[F],
+    y: &mut [F],
+) {
+    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+    let scale = F::ONE / F::from_usize(KH * KW);
+    for (plane, out) in x[..batch * C * H * W]
+        .chunks_exact(H * W)
+        .zip(y.chunks_exact_mut(OH * OW))
+    {
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let mut s = F::ZERO;
+                for ih in h0..h1 {
+                    for &v in &plane[ih * W + w0..ih * W + w1] {
+                        s += v;
+                    }
+                }
+                out[oh * OW + ow] = s * scale;
+            }
+        }
+    }
+}
+
+/// Average pooling backward: each output's gradient spread evenly over its window.
+#[allow(clippy::too_many_arguments)]
+pub fn avg_backward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    batch: usize,
+    dy: &[F],
+    dx: &mut [F],
+) {
+    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+    let scale = F::ONE / F::from_usize(KH * KW);
+    let dx = &mut dx[..batch * C * H * W];
+    dx.fill(F::ZERO);
+    for (dplane, dout) in dx.chunks_exact_mut(H * W).zip(dy.chunks_exact(OH * OW)) {
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let g = dout[oh * OW + ow] * scale;
+                for ih in h0..h1 {
+                    for d in &mut dplane[ih * W + w0..ih * W + w1] {
+                        *d += g;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_pool_with_padding_and_stride() {
+        // 1×3×3 input, window 2, stride 2, padding 1: OH = (3 + 2 - 2)/2 + 1 = 2
+        let x = [1.0, 2.0, 3.0, 4.0, 9.0, 6.0, 7.0, 8.0, 5.0];
+        let mut y = [0.0f64; 4];
+        max_forward::<f64, 1, 3, 3, 2, 2, 2, 2, 1, 1, 2, 2>(1, &x, &mut y);
+        assert_eq!(y, [1.0, 3.0, 7.0, 9.0]);
+        let mut dx = [0.0; 9];
+        max_backward::<f64, 1, 3, 3, 2, 2, 2, 2, 1, 1, 2, 2>(
+            1,
+            &x,
+            &y,
+            &[1.0, 2.0, 3.0, 4.0],
+            &mut dx,
+        );
+        assert_eq!(dx, [1.0, 0.0, 2.0, 0.0, 4.0, 0.0, 3.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn max_pool_ties_go_to_the_first_maximum() {
+        let x = [5.0, 5.0, 5.0, 5.0];
+        let mut y = [0.0f64; 1];
+        max_forward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &x, &mut y);
+        let mut dx = [0.0; 4];
+        max_backward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &x, &y, &[1.0], &mut dx);
+        assert_eq!(dx, [1.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn avg_pool_counts_padding() {
+        let x = [4.0, 8.0, 12.0, 16.0];
+        let mut y = [0.0f64; 4];
+        // window 2, stride 1, padding 1 on a 2×2 input: 3×3 output; take the corner.
+        let mut y9 = [0.0f64; 9];
+        avg_forward::<f64, 1, 2, 2, 2, 2, 1, 1, 1, 1, 3, 3>(1, &x, &mut y9);
+        assert_eq!(y9[0], 1.0);
+        assert_eq!(y9[4], 10.0);
+        avg_forward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &x, &mut y[..1]);
+        assert_eq!(y[0], 10.0);
+        let mut dx = [0.0; 4];
+        avg_backward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &[4.0], &mut dx);
+        assert_eq!(dx, [1.0; 4]);
+    }
+}

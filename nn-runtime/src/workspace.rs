@@ -1,0 +1,84 @@
+//! The buffers a network computes in, sized once per batch size and then reused, so
+//! steady-state steps allocate nothing.
+
+use crate::error::Error;
+use crate::float::Float;
+
+/// Per-sample buffer sizes the macro computed for one network. Element counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Every layer's output, kept for the backward pass.
+    pub activations: usize,
+    /// Where the network's output starts inside the activations.
+    pub output_offset: usize,
+    /// The largest gradient flowing between two layers.
+    pub gradient: usize,
+    /// Scratch per batch (im2col and the like), independent of the batch size.
+    pub scratch: usize,
+}
+
+/// Activations, the two gradient buffers backward alternates between, scratch, and the
+/// input gradient (only grown when asked for).
+#[derive(Debug, Clone, Default)]
+pub struct Workspace<F> {
+    pub batch_capacity: usize,
+    pub activations: Vec<F>,
+    pub grad_a: Vec<F>,
+    pub grad_b: Vec<F>,
+    pub scratch: Vec<F>,
+    pub input_grad: Vec<F>,
+}
+
+fn grow<F: Float>(buffer: &mut Vec<F>, len: usize) {
+    if buffer.len() < len {
+        buffer.resize(len, F::ZERO);
+    }
+}
+
+impl<F: Float> Workspace<F> {
+    /// Makes room for `batch` samples; allocates only when the batch is the largest yet.
+    pub fn prepare(
+        &mut self,
+        layout: &Layout,
+        batch: usize,
+        network: &'static str,
+    ) -> Result<(), Error> {
+        if batch <= self.batch_capacity {
+            return Ok(());
+        }
+        let too_large = || Error::BatchTooLarge { network, batch };
+        let activations = layout
+            .activations
+            .checked_mul(batch)
+            .ok_or_else(too_large)?;
+        let gradient = layout.gradient.checked_mul(batch).ok_or_else(too_large)?;
+        activations
+            .checked_mul(std::mem::size_of::<F>())
+            .filter(|&bytes| bytes <= isize::MAX as usize)
+            .ok_or_else(too_large)?;
+        grow(&mut self.activations, activations);
+        grow(&mut self.grad_a, gradient);
+        grow(&mut self.grad_b, gradient);
+        grow(&mut self.scratch, layout.scratch);
+        self.batch_capacity = batch;
+        Ok(())
+    }
+
+    /// Makes room for the input gradient of `len` elements.
+    pub fn prepare_input_grad(&mut self, len: usize) {
+        grow(&mut self.input_grad, len);
+    }
+}
+
+/// Splits one buffer into a layer's input (read) and output (written) ranges; the
+/// planner lays every output after its input, so they never overlap.
+#[inline(always)]
+pub fn split_io<F>(
+    buffer: &mut [F],
+    input: core::ops::Range<usize>,
+    output: core::ops::Range<usize>,
+) -> (&[F], &mut [F]) {
+    debug_assert!(input.end <= output.start);
+    let (head, tail) = buffer.split_at_mut(output.start);
+    (&head[input], &mut tail[..output.end - output.start])
+}
