@@ -25,4 +25,4 @@ pub use float::Float;
 pub use loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy};
 pub use network::{argmax_rows, Network};
 pub use optim::{Adam, Optimizer, Sgd};
-pub use summary::{LayerInfo, Summary};
+pub use summary::{LayerInfo, Summary, TensorInfo};

@@ -166,14 +166,14 @@ pub trait Network<F: Float>: Sized {
     /// One training step: forward, loss, backward, optimizer update. Returns the loss
     /// before the update. On error (bad input or targets, non-finite loss) the
     /// parameters are unchanged.
-    fn train_step<L: Loss<F>, O: Optimizer<F>>(
+    fn train_step<L: Loss<F>, T: AsRef<L::Target> + ?Sized, O: Optimizer<F>>(
         &mut self,
         input: &[F],
-        target: &L::Target,
+        target: &T,
         loss: &L,
         optimizer: &mut O,
     ) -> Result<F, Error> {
-        let value = self.loss_and_grads(input, target, loss)?;
+        let value = self.loss_and_grads(input, target.as_ref(), loss)?;
         let parts = self.__parts();
         optimizer.step(parts.params, parts.grads);
         Ok(value)

@@ -15,6 +15,18 @@ pub struct LayerInfo {
     pub output_shape: &'static [usize],
     /// Trainable parameters.
     pub params: usize,
+    /// Forward FLOPs per sample.
+    pub flops: u64,
+    /// The layer's parameter tensors in storage order.
+    pub tensors: &'static [TensorInfo],
+}
+
+/// A parameter tensor: its full key as `nn.Sequential` names it, and its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// e.g. `3.weight`, or `conv1.bias` for a named layer.
+    pub key: &'static str,
+    pub shape: &'static [usize],
 }
 
 /// A printable description of a network: [`fmt::Display`] renders the table.

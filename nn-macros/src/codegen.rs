@@ -1,0 +1,396 @@
+//! Phase 3: the checked IR into Rust. Per layer, one straight-line call into a runtime
+//! kernel whose every dimension is a literal const generic; backward is the same
+//! sequence reversed. Buffers are planned here, once, as per-sample offsets.
+
+use crate::ir::{CheckedLayer, Network};
+use crate::layers::{lit, Init};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Where a layer's output lives.
+#[derive(Clone, Copy)]
+enum Buffer {
+    /// The caller's input slice.
+    Input,
+    /// Per-sample `offset..offset + len` in the activation buffer (times the batch).
+    Activation { offset: u64, len: u64 },
+}
+
+struct Plan {
+    /// Each layer's output buffer.
+    outputs: Vec<Buffer>,
+    /// Layers whose output is their input, unmoved (views such as `flatten`).
+    aliased: Vec<bool>,
+    activations: u64,
+    gradient: u64,
+    scratch: u64,
+    /// Each layer's parameter range.
+    params: Vec<(u64, u64)>,
+}
+
+fn plan(net: &Network) -> Plan {
+    let mut outputs = Vec::new();
+    let mut aliased = Vec::new();
+    let (mut activations, mut offset) = (0u64, 0u64);
+    let mut params = Vec::new();
+    for layer in &net.layers {
+        let input = outputs.last().copied().unwrap_or(Buffer::Input);
+        let alias = layer.op.is_view() && matches!(input, Buffer::Activation { .. });
+        let output = if alias {
+            input
+        } else {
+            let buffer = Buffer::Activation {
+                offset: activations,
+                len: layer.output_len,
+            };
+            activations += layer.output_len;
+            buffer
+        };
+        outputs.push(output);
+        aliased.push(alias);
+        params.push((offset, offset + layer.params));
+        offset += layer.params;
+    }
+    let gradient = net
+        .layers
+        .iter()
+        .map(|l| l.output_len)
+        .chain([net.input_len()])
+        .max()
+        .unwrap_or(0);
+    let scratch = net.layers.iter().map(|l| l.scratch).max().unwrap_or(0);
+    Plan {
+        outputs,
+        aliased,
+        activations,
+        gradient,
+        scratch,
+        params,
+    }
+}
+
+/// `a * batch..b * batch`, the batch-scaled range of per-sample `a..b`.
+fn range(start: u64, end: u64) -> TokenStream {
+    let end = lit(end);
+    if start == 0 {
+        quote!(0..#end * batch)
+    } else {
+        let start = lit(start);
+        quote!(#start * batch..#end * batch)
+    }
+}
+
+fn usize_array(dims: &[u64]) -> TokenStream {
+    let dims = dims.iter().map(|&d| lit(d));
+    quote!([#(#dims),*])
+}
+
+fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> TokenStream {
+    let (start, end) = (lit(start), lit(end));
+    if mutable {
+        quote!(&mut #name[#start..#end])
+    } else {
+        quote!(&#name[#start..#end])
+    }
+}
+
+fn forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream {
+    let Buffer::Activation { offset, len } = plan.outputs[index] else {
+        unreachable!("outputs are never the input")
+    };
+    let output = range(offset, offset + len);
+    let io = match index.checked_sub(1).map(|i| plan.outputs[i]) {
+        None | Some(Buffer::Input) => quote! {
+            let x = input;
+            let y = &mut activations[#output];
+        },
+        Some(Buffer::Activation {
+            offset: in_offset,
+            len: in_len,
+        }) => {
+            let input = range(in_offset, in_offset + in_len);
+            quote!(let (x, y) = rt::workspace::split_io(activations, #input, #output);)
+        }
+    };
+    let params = (layer.params > 0).then(|| {
+        let slice = param_slice(quote!(all_params), plan.params[index], false);
+        quote!(let params = #slice;)
+    });
+    let call = layer.op.forward();
+    quote! {
+        {
+            #params
+            #io
+            #call;
+        }
+    }
+}
+
+fn backward_step(
+    index: usize,
+    layer: &CheckedLayer,
+    plan: &Plan,
+    dy_in_a: bool,
+    input_len: u64,
+) -> TokenStream {
+    let Buffer::Activation { offset, len } = plan.outputs[index] else {
+        unreachable!("outputs are never the input")
+    };
+    let output = range(offset, offset + len);
+    let (dy_buffer, dx_buffer) = if dy_in_a {
+        (quote!(grad_a), quote!(grad_b))
+    } else {
+        (quote!(grad_b), quote!(grad_a))
+    };
+    let x = match index.checked_sub(1).map(|i| plan.outputs[i]) {
+        None | Some(Buffer::Input) => quote!(input),
+        Some(Buffer::Activation { offset, len }) => {
+            let r = range(offset, offset + len);
+            quote!(&activations[#r])
+        }
+    };
+    let dy_len = range(0, len);
+    let dx_len = range(
+        0,
+        if index == 0 {
+            input_len
+        } else {
+            layer.input.iter().product()
+        },
+    );
+    let first = index == 0;
+    let has_params = layer.params > 0;
+    let dx = match (first, has_params) {
+        (false, false) => quote!(let dx = &mut #dx_buffer[#dx_len];),
+        (false, true) => quote!(let dx = Some(&mut #dx_buffer[#dx_len]);),
+        (true, false) => quote!(let dx = &mut input_grad_buffer[#dx_len];),
+        (true, true) => {
+            quote!(let dx = if input_grad { Some(&mut input_grad_buffer[#dx_len]) } else { None };)
+        }
+    };
+    let params = has_params.then(|| {
+        let p = param_slice(quote!(all_params), plan.params[index], false);
+        let g = param_slice(quote!(all_grads), plan.params[index], true);
+        quote! {
+            let params = #p;
+            let grads = #g;
+        }
+    });
+    let call = layer.op.backward();
+    let step = quote! {
+        {
+            #params
+            let x = #x;
+            let y = &activations[#output];
+            let dy = &#dy_buffer[#dy_len];
+            #dx
+            #call;
+        }
+    };
+    if first && !has_params {
+        quote!(if input_grad #step)
+    } else {
+        step
+    }
+}
+
+fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
+    let mut calls = Vec::new();
+    for (layer, &(start, _)) in net.layers.iter().zip(&plan.params) {
+        let mut offset = start;
+        for tensor in &layer.tensors {
+            let len: u64 = tensor.shape.iter().product();
+            let slice = param_slice(quote!(params), (offset, offset + len), true);
+            calls.push(match tensor.init {
+                Init::PytorchDefault { fan_in } => {
+                    let fan_in = lit(fan_in);
+                    quote!(rt::init::pytorch_default(#slice, #fan_in, &mut rng);)
+                }
+            });
+            offset += len;
+        }
+    }
+    quote!(#(#calls)*)
+}
+
+fn layer_table(net: &Network) -> TokenStream {
+    let rows = net.layers.iter().map(|l| {
+        let (key, kind, written) = (&l.key, l.kind, &l.written);
+        let shape = usize_array(&l.output);
+        let params = lit(l.params);
+        let flops = lit(l.flops);
+        let tensors = l.tensors.iter().map(|t| {
+            let key = format!("{}.{}", l.key, t.suffix);
+            let shape = usize_array(&t.shape);
+            quote!(rt::TensorInfo { key: #key, shape: &#shape })
+        });
+        quote! {
+            rt::LayerInfo {
+                key: #key, kind: #kind, written: #written, output_shape: &#shape, params: #params,
+                flops: #flops, tensors: &[#(#tensors),*],
+            }
+        }
+    });
+    quote!(&[#(#rows),*])
+}
+
+/// The whole expansion for one checked network.
+pub fn generate(net: &Network) -> TokenStream {
+    let plan = plan(net);
+    let Network {
+        attrs, vis, name, ..
+    } = net;
+    let name_str = name.to_string();
+    let last = net.output();
+    let Buffer::Activation {
+        offset: output_offset,
+        ..
+    } = plan.outputs[net.layers.len() - 1]
+    else {
+        unreachable!("the output is never the input")
+    };
+
+    let input_shape = usize_array(&net.input);
+    let output_shape = usize_array(&last.output);
+    let (input_rank, output_rank) = (net.input.len(), last.output.len());
+    let input_len = lit(net.input_len());
+    let output_len = lit(last.output_len);
+    let params = lit(net.params);
+    let flops = lit(net.flops);
+    let activations = lit(plan.activations);
+    let gradient = lit(plan.gradient);
+    let scratch = lit(plan.scratch);
+    let output_offset = lit(output_offset);
+    let layers = layer_table(net);
+    let init = init_calls(net, &plan);
+
+    let forward: Vec<TokenStream> = net
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !plan.aliased[*i])
+        .map(|(i, l)| forward_step(i, l, &plan))
+        .collect();
+    let mut backward = Vec::new();
+    let mut dy_in_a = true;
+    for (i, layer) in net.layers.iter().enumerate().rev() {
+        if plan.aliased[i] {
+            continue;
+        }
+        backward.push(backward_step(i, layer, &plan, dy_in_a, net.input_len()));
+        dy_in_a = !dy_in_a;
+    }
+
+    let doc = format!(
+        " Generated by `network!`: input {} → output {}, {} parameters, {} forward FLOPs per sample.",
+        crate::diag::shape(&net.input),
+        crate::diag::shape(&last.output),
+        crate::diag::thousands(net.params),
+        crate::diag::thousands(net.flops),
+    );
+    let rt = format_ident!("rt");
+    quote! {
+        #(#attrs)*
+        #[doc = ""]
+        #[doc = #doc]
+        #vis struct #name<F: ::nn::__private::Float = f32> {
+            params: ::std::vec::Vec<F>,
+            grads: ::std::vec::Vec<F>,
+            workspace: ::nn::__private::workspace::Workspace<F>,
+            training: bool,
+        }
+
+        const _: () = {
+            use ::nn::__private as #rt;
+
+            impl #name {
+                pub const INPUT_SHAPE: [usize; #input_rank] = #input_shape;
+                pub const OUTPUT_SHAPE: [usize; #output_rank] = #output_shape;
+                pub const INPUT_LEN: usize = #input_len;
+                pub const OUTPUT_LEN: usize = #output_len;
+                pub const PARAMS: usize = #params;
+                pub const FLOPS: u64 = #flops;
+                pub const ACTIVATION_ELEMENTS: usize = #activations;
+                pub const ACTIVATION_BYTES: usize = #activations * ::core::mem::size_of::<f32>();
+                pub const LAYERS: &'static [rt::LayerInfo] = #layers;
+
+                /// A network with PyTorch's default initialization drawn from `seed`.
+                pub fn new(seed: u64) -> Self {
+                    <Self as rt::Network<f32>>::with_seed(seed)
+                }
+
+                /// The Keras-style summary table; print it with `{}`.
+                pub fn summary() -> rt::Summary {
+                    <Self as rt::Network<f32>>::summary()
+                }
+            }
+
+            impl<F: rt::Float> rt::Network<F> for #name<F> {
+                const NAME: &'static str = #name_str;
+                const INPUT_SHAPE: &'static [usize] = &#input_shape;
+                const OUTPUT_SHAPE: &'static [usize] = &#output_shape;
+                const INPUT_LEN: usize = #input_len;
+                const OUTPUT_LEN: usize = #output_len;
+                const PARAMS: usize = #params;
+                const FLOPS: u64 = #flops;
+                const ACTIVATION_ELEMENTS: usize = #activations;
+                const LAYERS: &'static [rt::LayerInfo] = #name::LAYERS;
+                const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
+                    activations: #activations,
+                    output_offset: #output_offset,
+                    gradient: #gradient,
+                    scratch: #scratch,
+                };
+
+                fn with_seed(seed: u64) -> Self {
+                    let mut rng = rt::rng::Rng::new(seed);
+                    let mut params = ::std::vec![F::ZERO; #params];
+                    #init
+                    #name {
+                        params,
+                        grads: ::std::vec![F::ZERO; #params],
+                        workspace: ::core::default::Default::default(),
+                        training: true,
+                    }
+                }
+                fn params(&self) -> &[F] {
+                    &self.params
+                }
+                fn params_mut(&mut self) -> &mut [F] {
+                    &mut self.params
+                }
+                fn grads(&self) -> &[F] {
+                    &self.grads
+                }
+                fn is_training(&self) -> bool {
+                    self.training
+                }
+                fn set_training(&mut self, training: bool) {
+                    self.training = training;
+                }
+                fn __parts(&mut self) -> rt::network::Parts<'_, F> {
+                    rt::network::Parts { params: &mut self.params, grads: &mut self.grads, workspace: &mut self.workspace }
+                }
+
+                #[allow(unused_variables)]
+                fn __forward(&mut self, input: &[F], batch: usize) {
+                    let training = self.training;
+                    let all_params = &self.params[..];
+                    let rt::workspace::Workspace { activations, scratch, .. } = &mut self.workspace;
+                    #(#forward)*
+                }
+
+                #[allow(unused_variables)]
+                fn __backward(&mut self, input: &[F], batch: usize, input_grad: bool) {
+                    let training = self.training;
+                    let all_params = &self.params[..];
+                    let all_grads = &mut self.grads[..];
+                    let rt::workspace::Workspace {
+                        activations, grad_a, grad_b, scratch, input_grad: input_grad_buffer, ..
+                    } = &mut self.workspace;
+                    #(#backward)*
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,93 @@
+//! Diagnostics helpers: collecting several errors, "did you mean", and how shapes and
+//! numbers read in messages.
+
+/// Collects errors so that independent mistakes are all reported in one build.
+#[derive(Default)]
+pub struct Errors {
+    first: Option<syn::Error>,
+}
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.first {
+            Some(first) => first.combine(error),
+            None => self.first = Some(error),
+        }
+    }
+
+    pub fn finish(self) -> syn::Result<()> {
+        match self.first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Edit distance (insertions, deletions, substitutions).
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The closest candidate, if it is close enough to be a plausible typo.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (levenshtein(&lower, c), *c))
+        .filter(|(d, c)| {
+            *d <= (c.len().max(word.len()) / 3).max(1)
+                || c.starts_with(&lower)
+                || lower.starts_with(c)
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `[6, 28, 28]`
+pub fn shape(dims: &[u64]) -> String {
+    let inner: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+/// `3456` → `3,456`
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let kinds = [
+            "conv", "linear", "maxpool", "avgpool", "relu", "tanh", "flatten",
+        ];
+        assert_eq!(did_you_mean("convv", &kinds), Some("conv"));
+        assert_eq!(did_you_mean("Linear", &kinds), Some("linear"));
+        assert_eq!(did_you_mean("max_pool", &kinds), Some("maxpool"));
+        assert_eq!(did_you_mean("dense", &kinds), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+}

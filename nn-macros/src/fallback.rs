@@ -1,0 +1,83 @@
+//! What a network with mistakes expands to besides its errors: a struct of the same
+//! name implementing the same trait, so code that uses it type-checks and the user
+//! sees only the errors that matter (thiserror's approach).
+
+use crate::parse::NetworkDef;
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Attribute, Ident, Visibility};
+
+pub struct Stub {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    name: Ident,
+}
+
+impl Stub {
+    pub fn of(def: &NetworkDef) -> Self {
+        // Only doc comments: a derive on a stub could itself fail and add noise.
+        let attrs = def
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .cloned()
+            .collect();
+        Stub {
+            attrs,
+            vis: def.vis.clone(),
+            name: def.name.clone(),
+        }
+    }
+
+    pub fn generate(&self) -> TokenStream {
+        let Stub { attrs, vis, name } = self;
+        let name_str = name.to_string();
+        quote! {
+            #(#attrs)*
+            #vis struct #name<F: ::nn::__private::Float = f32>(::core::marker::PhantomData<F>);
+
+            const _: () = {
+                use ::nn::__private as rt;
+                impl #name {
+                    pub const INPUT_SHAPE: [usize; 0] = [];
+                    pub const OUTPUT_SHAPE: [usize; 0] = [];
+                    pub const INPUT_LEN: usize = 0;
+                    pub const OUTPUT_LEN: usize = 0;
+                    pub const PARAMS: usize = 0;
+                    pub const FLOPS: u64 = 0;
+                    pub const ACTIVATION_ELEMENTS: usize = 0;
+                    pub const ACTIVATION_BYTES: usize = 0;
+                    pub const LAYERS: &'static [rt::LayerInfo] = &[];
+                    pub fn new(_seed: u64) -> Self {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                    pub fn summary() -> rt::Summary {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                }
+                impl<F: rt::Float> rt::Network<F> for #name<F> {
+                    const NAME: &'static str = #name_str;
+                    const INPUT_SHAPE: &'static [usize] = &[];
+                    const OUTPUT_SHAPE: &'static [usize] = &[];
+                    const INPUT_LEN: usize = 0;
+                    const OUTPUT_LEN: usize = 0;
+                    const PARAMS: usize = 0;
+                    const FLOPS: u64 = 0;
+                    const ACTIVATION_ELEMENTS: usize = 0;
+                    const LAYERS: &'static [rt::LayerInfo] = &[];
+                    const LAYOUT: rt::workspace::Layout =
+                        rt::workspace::Layout { activations: 0, output_offset: 0, gradient: 0, scratch: 0 };
+                    fn with_seed(_seed: u64) -> Self { ::core::unreachable!() }
+                    fn params(&self) -> &[F] { ::core::unreachable!() }
+                    fn params_mut(&mut self) -> &mut [F] { ::core::unreachable!() }
+                    fn grads(&self) -> &[F] { ::core::unreachable!() }
+                    fn is_training(&self) -> bool { ::core::unreachable!() }
+                    fn set_training(&mut self, _training: bool) { ::core::unreachable!() }
+                    fn __parts(&mut self) -> rt::network::Parts<'_, F> { ::core::unreachable!() }
+                    fn __forward(&mut self, _input: &[F], _batch: usize) { ::core::unreachable!() }
+                    fn __backward(&mut self, _input: &[F], _batch: usize, _input_grad: bool) { ::core::unreachable!() }
+                }
+            };
+        }
+    }
+}

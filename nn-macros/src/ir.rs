@@ -1,0 +1,48 @@
+//! Phase 2's result: a network whose every shape, parameter count and buffer size is
+//! known, with each layer's tokens kept for error spans.
+
+use crate::layers::{Layer, ParamTensor, Shape};
+use proc_macro2::TokenStream;
+use syn::{Attribute, Ident, Visibility};
+
+pub struct Network {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub input: Shape,
+    pub layers: Vec<CheckedLayer>,
+    pub params: u64,
+    pub flops: u64,
+}
+
+pub struct CheckedLayer {
+    /// The weight-file key prefix: the index in the chain, or the layer's name.
+    pub key: String,
+    /// The kind as the registry names it (`sigmoid` for `logistic`).
+    pub kind: &'static str,
+    /// The layer as written, normalized: `conv(1, 6, 5, stride = 2)`.
+    pub written: String,
+    pub input: Shape,
+    pub output: Shape,
+    /// Elements of one sample's output.
+    pub output_len: u64,
+    pub tensors: Vec<ParamTensor>,
+    /// Trainable parameters.
+    pub params: u64,
+    pub flops: u64,
+    pub scratch: u64,
+    pub op: Box<dyn Layer>,
+    #[allow(dead_code)]
+    pub tokens: TokenStream,
+}
+
+impl Network {
+    pub fn input_len(&self) -> u64 {
+        self.input.iter().product()
+    }
+    pub fn output(&self) -> &CheckedLayer {
+        self.layers
+            .last()
+            .expect("a network has at least one layer")
+    }
+}

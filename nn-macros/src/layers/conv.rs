@@ -1,0 +1,184 @@
+//! `conv(in, out, k, stride = 1, padding = 0, dilation = 1, groups = 1, bias = true)`:
+//! `nn.Conv2d`.
+
+use super::{lit, pair_str, window_output, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use crate::args::{optional, required, ArgType, Bound, Default, Param};
+use crate::diag;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub struct Conv;
+
+static SCHEMA: [Param; 8] = [
+    required("in", ArgType::Size),
+    required("out", ArgType::Size),
+    required("k", ArgType::SizePair),
+    optional("stride", ArgType::SizePair, Default::Int(1)),
+    optional("padding", ArgType::PaddingPair, Default::Int(0)),
+    optional("dilation", ArgType::SizePair, Default::Int(1)),
+    optional("groups", ArgType::Size, Default::Int(1)),
+    optional("bias", ArgType::Bool, Default::Bool(true)),
+];
+
+impl LayerKind for Conv {
+    fn name(&self) -> &'static str {
+        "conv"
+    }
+    fn schema(&self) -> &'static [Param] {
+        &SCHEMA
+    }
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+        let (c, h, w) = cx.image(args, "convolves")?;
+        let (inputs, outputs, groups) = (args.int("in"), args.int("out"), args.int("groups"));
+        if inputs != c {
+            return Err(syn::Error::new_spanned(
+                args.tokens("in"),
+                format!(
+                    "`{}` expects {inputs} input channels, but {} produces {c} channels ({}); write `{}`",
+                    args.written(),
+                    cx.source,
+                    diag::shape(cx.input),
+                    args.written_with(&[("in", c.to_string())]),
+                ),
+            ));
+        }
+        if inputs % groups != 0 || outputs % groups != 0 {
+            return Err(syn::Error::new_spanned(
+                args.tokens("groups"),
+                format!(
+                    "`{}`: groups = {groups} must divide both the input channels ({inputs}) and the output channels ({outputs})",
+                    args.written()
+                ),
+            ));
+        }
+        let kernel = args.pair("k");
+        let stride = args.pair("stride");
+        let padding = args.pair("padding");
+        let dilation = args.pair("dilation");
+        let out_h = window_output(h, kernel.0, stride.0, padding.0, dilation.0);
+        let out_w = window_output(w, kernel.1, stride.1, padding.1, dilation.1);
+        let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
+            let span = |k: u64, d: u64| d.saturating_mul(k - 1).saturating_add(1);
+            let spans = (span(kernel.0, dilation.0), span(kernel.1, dilation.1));
+            let dilated = if dilation != (1, 1) {
+                format!(" (spanning {}×{} with dilation)", spans.0, spans.1)
+            } else {
+                String::new()
+            };
+            return Err(syn::Error::new_spanned(
+                args.tokens("k"),
+                format!(
+                    "`{}`: the {}×{} kernel{dilated} does not fit the {h}×{w} input from {} with padding {}; \
+                     the output would be empty — use a smaller kernel or more padding",
+                    args.written(),
+                    kernel.0,
+                    kernel.1,
+                    cx.source,
+                    pair_str(padding),
+                ),
+            ));
+        };
+        Ok(Box::new(ConvLayer {
+            input: (c, h, w),
+            outputs,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias: args.bool("bias"),
+            output: (out_h, out_w),
+        }))
+    }
+}
+
+struct ConvLayer {
+    input: (u64, u64, u64),
+    outputs: u64,
+    kernel: (u64, u64),
+    stride: (u64, u64),
+    padding: (u64, u64),
+    dilation: (u64, u64),
+    groups: u64,
+    bias: bool,
+    output: (u64, u64),
+}
+
+impl ConvLayer {
+    /// Inputs each output sees: `in/groups · kh · kw`.
+    fn fan_in(&self) -> u64 {
+        self.input.0 / self.groups * self.kernel.0 * self.kernel.1
+    }
+
+    fn pointwise(&self) -> bool {
+        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0)
+    }
+
+    /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
+    fn generics(&self) -> TokenStream {
+        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
+        let oc = lit(self.outputs);
+        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
+        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
+        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
+        let (dh, dw) = (lit(self.dilation.0), lit(self.dilation.1));
+        let g = lit(self.groups);
+        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
+        let b = self.bias;
+        quote!(F, #c, #h, #w, #oc, #kh, #kw, #sh, #sw, #ph, #pw, #dh, #dw, #g, #oh, #ow, #b)
+    }
+}
+
+impl Layer for ConvLayer {
+    fn output_shape(&self) -> Shape {
+        vec![self.outputs, self.output.0, self.output.1]
+    }
+    fn params(&self) -> Vec<ParamTensor> {
+        let init = Init::PytorchDefault {
+            fan_in: self.fan_in(),
+        };
+        let weight = vec![
+            self.outputs,
+            self.input.0 / self.groups,
+            self.kernel.0,
+            self.kernel.1,
+        ];
+        let mut tensors = vec![ParamTensor {
+            suffix: "weight",
+            shape: weight,
+            init,
+        }];
+        if self.bias {
+            tensors.push(ParamTensor {
+                suffix: "bias",
+                shape: vec![self.outputs],
+                init,
+            });
+        }
+        tensors
+    }
+    fn flops(&self) -> Option<u64> {
+        self.outputs
+            .checked_mul(self.output.0)?
+            .checked_mul(self.output.1)?
+            .checked_mul(self.fan_in())?
+            .checked_mul(2)
+    }
+    fn scratch(&self) -> Option<u64> {
+        if self.pointwise() {
+            return Some(0);
+        }
+        self.fan_in()
+            .checked_mul(self.output.0)?
+            .checked_mul(self.output.1)?
+            .checked_mul(2)
+    }
+    fn forward(&self) -> TokenStream {
+        let generics = self.generics();
+        quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch))
+    }
+    fn backward(&self) -> TokenStream {
+        let generics = self.generics();
+        quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
+    }
+}

@@ -1,0 +1,106 @@
+//! `linear(in, out, bias = true)`: `nn.Linear`.
+
+use super::{lit, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use crate::args::{optional, required, ArgType, Bound, Default, Param};
+use crate::diag;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub struct Linear;
+
+static SCHEMA: [Param; 3] = [
+    required("in", ArgType::Size),
+    required("out", ArgType::Size),
+    optional("bias", ArgType::Bool, Default::Bool(true)),
+];
+
+impl LayerKind for Linear {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn schema(&self) -> &'static [Param] {
+        &SCHEMA
+    }
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+        let (inputs, outputs, bias) = (args.int("in"), args.int("out"), args.bool("bias"));
+        let features = match *cx.input {
+            [f] => f,
+            _ => {
+                let flat = super::product(cx.input).unwrap_or(0);
+                return Err(syn::Error::new_spanned(
+                    &args.layer.tokens,
+                    format!(
+                        "`{}` needs a flat input, but {} produces {}; insert `flatten` before `{}` — \
+                         it will produce {} features: `flatten -> {}`",
+                        args.written(),
+                        cx.source,
+                        diag::shape(cx.input),
+                        args.layer.kind,
+                        diag::thousands(flat),
+                        args.written_with(&[("in", flat.to_string())]),
+                    ),
+                ));
+            }
+        };
+        if inputs != features {
+            return Err(syn::Error::new_spanned(
+                args.tokens("in"),
+                format!(
+                    "`{}` expects {} input features, but {} produces {} ({}); write `{}`",
+                    args.written(),
+                    diag::thousands(inputs),
+                    cx.source,
+                    diag::thousands(features),
+                    diag::shape(cx.input),
+                    args.written_with(&[("in", features.to_string())]),
+                ),
+            ));
+        }
+        Ok(Box::new(LinearLayer {
+            inputs,
+            outputs,
+            bias,
+        }))
+    }
+}
+
+struct LinearLayer {
+    inputs: u64,
+    outputs: u64,
+    bias: bool,
+}
+
+impl Layer for LinearLayer {
+    fn output_shape(&self) -> Shape {
+        vec![self.outputs]
+    }
+    fn params(&self) -> Vec<ParamTensor> {
+        let init = Init::PytorchDefault {
+            fan_in: self.inputs,
+        };
+        let mut tensors = vec![ParamTensor {
+            suffix: "weight",
+            shape: vec![self.outputs, self.inputs],
+            init,
+        }];
+        if self.bias {
+            tensors.push(ParamTensor {
+                suffix: "bias",
+                shape: vec![self.outputs],
+                init,
+            });
+        }
+        tensors
+    }
+    fn flops(&self) -> Option<u64> {
+        self.inputs.checked_mul(self.outputs)?.checked_mul(2)
+    }
+    fn forward(&self) -> TokenStream {
+        let (i, o, b) = (lit(self.inputs), lit(self.outputs), self.bias);
+        quote!(rt::linear::forward::<F, #i, #o, #b>(batch, x, params, y))
+    }
+    fn backward(&self) -> TokenStream {
+        let (i, o, b) = (lit(self.inputs), lit(self.outputs), self.bias);
+        quote!(rt::linear::backward::<F, #i, #o, #b>(batch, x, params, dy, grads, dx))
+    }
+}

@@ -1,0 +1,153 @@
+//! One module per layer kind: its argument schema, shape rule, parameter count, FLOPs
+//! and forward and backward emission. Adding a layer is one module and one line in
+//! [`REGISTRY`].
+//!
+//! Emitted code may use these names, which code generation binds around it:
+//! `batch` (samples), `x` (input), `y` (output), `dy` (output gradient), `dx` (input
+//! gradient: `&mut [F]`, or `Option<&mut [F]>` for layers with parameters), `params`
+//! and `grads` (this layer's slices), `scratch`, `training`, and `rt` (the runtime).
+
+mod activation;
+mod conv;
+mod flatten;
+mod linear;
+mod pool;
+mod softmax;
+
+use crate::args::{Bound, Param};
+use crate::diag;
+use proc_macro2::{Literal, TokenStream};
+
+pub type Shape = Vec<u64>;
+
+/// Every layer kind the language knows.
+static REGISTRY: &[&dyn LayerKind] = &[
+    &linear::Linear,
+    &conv::Conv,
+    &pool::MAXPOOL,
+    &pool::AVGPOOL,
+    &flatten::Flatten,
+    &activation::RELU,
+    &activation::TANH,
+    &activation::SIGMOID,
+    &softmax::SOFTMAX,
+    &softmax::LOG_SOFTMAX,
+];
+
+pub fn lookup(name: &str) -> Option<&'static dyn LayerKind> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|k| k.name() == name || k.aliases().contains(&name))
+}
+
+pub fn known_names() -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .flat_map(|k| std::iter::once(k.name()).chain(k.aliases().iter().copied()))
+        .collect()
+}
+
+/// What a layer is told about its input.
+pub struct Context<'a> {
+    pub input: &'a [u64],
+    /// Who produces the input, for messages: "`avgpool(2)` (layer 5)" or "the network input".
+    pub source: &'a str,
+}
+
+impl Context<'_> {
+    /// The input as `(channels, height, width)`, or an error saying this layer needs an image.
+    pub fn image(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64, u64)> {
+        match *self.input {
+            [c, h, w] => Ok((c, h, w)),
+            _ => Err(syn::Error::new_spanned(
+                &args.layer.tokens,
+                format!(
+                    "`{}` {what} an image [C, H, W], but {} produces {}; {}",
+                    args.written(),
+                    self.source,
+                    diag::shape(self.input),
+                    if self.input.len() == 1 {
+                        "image layers must come before `flatten`"
+                    } else {
+                        "only [C, H, W] and [features] shapes are supported"
+                    }
+                ),
+            )),
+        }
+    }
+}
+
+/// How a parameter tensor starts out.
+#[derive(Clone, Copy, Debug)]
+pub enum Init {
+    /// `U(−1/√fan_in, 1/√fan_in)`, PyTorch's default for linear and conv layers.
+    PytorchDefault { fan_in: u64 },
+}
+
+/// A parameter tensor: key suffix (`weight`, `bias`), PyTorch shape, initialization.
+pub struct ParamTensor {
+    pub suffix: &'static str,
+    pub shape: Shape,
+    pub init: Init,
+}
+
+/// A layer kind: a name in the language and a builder checked against its input.
+pub trait LayerKind: Sync {
+    fn name(&self) -> &'static str;
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn schema(&self) -> &'static [Param];
+    /// Checks the arguments against the input shape (SPEC §3) and builds the layer.
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>>;
+}
+
+/// A checked layer: its facts and its code.
+pub trait Layer {
+    fn output_shape(&self) -> Shape;
+    fn params(&self) -> Vec<ParamTensor> {
+        Vec::new()
+    }
+    /// Forward FLOPs per sample; `None` on overflow.
+    fn flops(&self) -> Option<u64>;
+    /// Scratch elements for a whole batch, independent of its size.
+    fn scratch(&self) -> Option<u64> {
+        Some(0)
+    }
+    /// Whether the output is the input reinterpreted (no data moves).
+    fn is_view(&self) -> bool {
+        false
+    }
+    fn forward(&self) -> TokenStream;
+    fn backward(&self) -> TokenStream;
+}
+
+/// An unsuffixed integer literal, usable as a `usize` const generic.
+pub fn lit(v: u64) -> Literal {
+    Literal::u64_unsuffixed(v)
+}
+
+pub fn product(dims: &[u64]) -> Option<u64> {
+    dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
+}
+
+/// PyTorch's output size: `floor((n + 2p − d(k − 1) − 1) / s) + 1`, or `None` when the
+/// (dilated) window does not fit even once.
+pub fn window_output(n: u64, k: u64, s: u64, p: u64, d: u64) -> Option<u64> {
+    let span = d.checked_mul(k - 1)?.checked_add(1)?;
+    let padded = n.checked_add(p.checked_mul(2)?)?;
+    if padded < span {
+        return None;
+    }
+    Some((padded - span) / s + 1)
+}
+
+/// `5` or `5×3`.
+pub fn pair_str((h, w): (u64, u64)) -> String {
+    if h == w {
+        h.to_string()
+    } else {
+        format!("({h}, {w})")
+    }
+}

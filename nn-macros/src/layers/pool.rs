@@ -1,0 +1,129 @@
+//! `maxpool(k, stride = k, padding = 0)` and `avgpool(k, stride = k, padding = 0)`:
+//! `nn.MaxPool2d` and `nn.AvgPool2d` (floor mode, average counts padding).
+
+use super::{lit, pair_str, window_output, Context, Layer, LayerKind, Shape};
+use crate::args::{optional, required, ArgType, Bound, Default, Param};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Reduce {
+    Max,
+    Average,
+}
+
+pub struct Pool {
+    name: &'static str,
+    reduce: Reduce,
+}
+
+pub static MAXPOOL: Pool = Pool {
+    name: "maxpool",
+    reduce: Reduce::Max,
+};
+pub static AVGPOOL: Pool = Pool {
+    name: "avgpool",
+    reduce: Reduce::Average,
+};
+
+static SCHEMA: [Param; 3] = [
+    required("k", ArgType::SizePair),
+    optional("stride", ArgType::SizePair, Default::SameAs("k")),
+    optional("padding", ArgType::PaddingPair, Default::Int(0)),
+];
+
+impl LayerKind for Pool {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn schema(&self) -> &'static [Param] {
+        &SCHEMA
+    }
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+        let (c, h, w) = cx.image(args, "pools")?;
+        let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
+        if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
+            return Err(syn::Error::new_spanned(
+                args.tokens("padding"),
+                format!(
+                    "`{}`: padding {} is more than half the window {}; PyTorch rejects this too — use padding ≤ {}",
+                    args.written(),
+                    pair_str(padding),
+                    pair_str(kernel),
+                    pair_str((kernel.0 / 2, kernel.1 / 2)),
+                ),
+            ));
+        }
+        let out_h = window_output(h, kernel.0, stride.0, padding.0, 1);
+        let out_w = window_output(w, kernel.1, stride.1, padding.1, 1);
+        let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
+            return Err(syn::Error::new_spanned(
+                args.tokens("k"),
+                format!(
+                    "`{}`: the {}×{} window does not fit the {h}×{w} input from {}; the output would be empty",
+                    args.written(),
+                    kernel.0,
+                    kernel.1,
+                    cx.source,
+                ),
+            ));
+        };
+        Ok(Box::new(PoolLayer {
+            reduce: self.reduce,
+            input: (c, h, w),
+            kernel,
+            stride,
+            padding,
+            output: (out_h, out_w),
+        }))
+    }
+}
+
+struct PoolLayer {
+    reduce: Reduce,
+    input: (u64, u64, u64),
+    kernel: (u64, u64),
+    stride: (u64, u64),
+    padding: (u64, u64),
+    output: (u64, u64),
+}
+
+impl PoolLayer {
+    /// `F, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW`
+    fn generics(&self) -> TokenStream {
+        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
+        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
+        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
+        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
+        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
+        quote!(F, #c, #h, #w, #kh, #kw, #sh, #sw, #ph, #pw, #oh, #ow)
+    }
+}
+
+impl Layer for PoolLayer {
+    fn output_shape(&self) -> Shape {
+        vec![self.input.0, self.output.0, self.output.1]
+    }
+    fn flops(&self) -> Option<u64> {
+        self.input
+            .0
+            .checked_mul(self.output.0)?
+            .checked_mul(self.output.1)?
+            .checked_mul(self.kernel.0)?
+            .checked_mul(self.kernel.1)
+    }
+    fn forward(&self) -> TokenStream {
+        let generics = self.generics();
+        match self.reduce {
+            Reduce::Max => quote!(rt::pool2d::max_forward::<#generics>(batch, x, y)),
+            Reduce::Average => quote!(rt::pool2d::avg_forward::<#generics>(batch, x, y)),
+        }
+    }
+    fn backward(&self) -> TokenStream {
+        let generics = self.generics();
+        match self.reduce {
+            Reduce::Max => quote!(rt::pool2d::max_backward::<#generics>(batch, x, y, dy, dx)),
+            Reduce::Average => quote!(rt::pool2d::avg_backward::<#generics>(batch, dy, dx)),
+        }
+    }
+}
