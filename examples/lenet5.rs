@@ -41,26 +41,20 @@ struct Options {
 }
 
 fn parse_options() -> Result<Options, String> {
-    let mut options = Options {
-        epochs: 12,
-        batch: 32,
-        lr: 0.03,
-        seed: 1,
-        data: None,
-    };
+    let mut options = Options { epochs: 12, batch: 32, lr: 0.03, seed: 1, data: None };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--epochs" => {
-                options.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?
-            }
+            "--epochs" => options.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
             "--batch" => options.batch = value()?.parse().map_err(|e| format!("--batch: {e}"))?,
             "--lr" => options.lr = value()?.parse().map_err(|e| format!("--lr: {e}"))?,
             "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--data" => options.data = Some(value()?),
             "-h" | "--help" => {
-                println!("usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR]");
+                println!(
+                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR]"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown option {other}; try --help")),
@@ -96,10 +90,7 @@ fn accuracy(net: &mut LeNet5, set: &ImageSet<f32>) -> Result<f64, nn::Error> {
     let per = set.sample_len();
     for (images, labels) in set.images.chunks(500 * per).zip(set.labels.chunks(500)) {
         let logits = net.forward(images)?;
-        correct += nn::argmax_rows(logits, 10)
-            .zip(labels)
-            .filter(|(p, l)| p == *l)
-            .count();
+        correct += nn::argmax_rows(logits, 10).zip(labels).filter(|(p, l)| p == *l).count();
     }
     net.train();
     Ok(correct as f64 / set.len() as f64)
@@ -127,9 +118,7 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let total_steps = options.epochs * train.len().div_ceil(options.batch);
     let mut step = 0;
     for epoch in 1..=options.epochs {
-        let bar = ProgressBar::new(train.len() as u64)
-            .with_style(style.clone())
-            .with_prefix(format!("{epoch:>2}"));
+        let bar = ProgressBar::new(train.len() as u64).with_style(style.clone()).with_prefix(format!("{epoch:>2}"));
         batches.shuffle();
         let epoch_start = Instant::now();
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
@@ -143,10 +132,7 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
             seen += labels.len();
             bar.inc(labels.len() as u64);
             let rate = seen as f64 / epoch_start.elapsed().as_secs_f64();
-            bar.set_message(format!(
-                "loss {:.4}  {rate:.0} images/s",
-                loss_sum / seen as f64
-            ));
+            bar.set_message(format!("loss {:.4}  {rate:.0} images/s", loss_sum / seen as f64));
         }
         let elapsed = epoch_start.elapsed().as_secs_f64();
         bar.finish_and_clear();

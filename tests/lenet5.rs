@@ -18,8 +18,6 @@ fn lenet5_counts() {
     let y = net.forward(&x).unwrap();
     assert_eq!(y.len(), 30);
     let mut opt = Sgd::new(0.1);
-    let loss = net
-        .train_step(&x, &[1, 2, 3], &SoftmaxCrossEntropy, &mut opt)
-        .unwrap();
+    let loss = net.train_step(&x, &[1, 2, 3], &SoftmaxCrossEntropy, &mut opt).unwrap();
     println!("{loss}");
 }

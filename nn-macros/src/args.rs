@@ -48,11 +48,7 @@ pub struct Param {
 }
 
 pub const fn required(name: &'static str, ty: ArgType) -> Param {
-    Param {
-        name,
-        ty,
-        default: Default::Required,
-    }
+    Param { name, ty, default: Default::Required }
 }
 pub const fn optional(name: &'static str, ty: ArgType, default: Default) -> Param {
     Param { name, ty, default }
@@ -175,13 +171,7 @@ impl<'a> Bound<'a> {
     }
 }
 
-fn type_error(
-    tokens: impl ToTokens,
-    kind: &str,
-    param: &Param,
-    found: &str,
-    schema: &[Param],
-) -> syn::Error {
+fn type_error(tokens: impl ToTokens, kind: &str, param: &Param, found: &str, schema: &[Param]) -> syn::Error {
     syn::Error::new_spanned(
         tokens,
         format!(
@@ -205,20 +195,14 @@ fn resolve(
     let bad = || type_error(tokens, kind, param, &found, schema);
     let positive = |v: i128| -> syn::Result<u64> {
         if v < 1 {
-            Err(syn::Error::new_spanned(
-                tokens,
-                format!("`{}` of `{kind}` must be at least 1, found {v}", param.name),
-            ))
+            Err(syn::Error::new_spanned(tokens, format!("`{}` of `{kind}` must be at least 1, found {v}", param.name)))
         } else {
             Ok(v as u64)
         }
     };
     let non_negative = |v: i128| -> syn::Result<u64> {
         if v < 0 {
-            Err(syn::Error::new_spanned(
-                tokens,
-                format!("`{}` of `{kind}` cannot be negative, found {v}", param.name),
-            ))
+            Err(syn::Error::new_spanned(tokens, format!("`{}` of `{kind}` cannot be negative, found {v}", param.name)))
         } else {
             Ok(v as u64)
         }
@@ -226,13 +210,9 @@ fn resolve(
     match (param.ty, value) {
         (ArgType::Size, ValueKind::Int(v)) => Ok(Resolved::Int(positive(*v)?)),
         (ArgType::SizePair, ValueKind::Int(v)) => Ok(Resolved::Int(positive(*v)?)),
-        (ArgType::SizePair, ValueKind::Pair(h, w)) => {
-            Ok(Resolved::Pair(positive(*h)?, positive(*w)?))
-        }
+        (ArgType::SizePair, ValueKind::Pair(h, w)) => Ok(Resolved::Pair(positive(*h)?, positive(*w)?)),
         (ArgType::PaddingPair, ValueKind::Int(v)) => Ok(Resolved::Int(non_negative(*v)?)),
-        (ArgType::PaddingPair, ValueKind::Pair(h, w)) => {
-            Ok(Resolved::Pair(non_negative(*h)?, non_negative(*w)?))
-        }
+        (ArgType::PaddingPair, ValueKind::Pair(h, w)) => Ok(Resolved::Pair(non_negative(*h)?, non_negative(*w)?)),
         (ArgType::Bool, ValueKind::Bool(b)) => Ok(Resolved::Bool(*b)),
         _ => Err(bad()),
     }
@@ -260,11 +240,7 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
                     let msg = if schema.is_empty() {
                         format!("`{kind}` takes no arguments; write `{kind}`")
                     } else {
-                        format!(
-                            "`{kind}` takes at most {} arguments, found more\n  usage: {}",
-                            schema.len(),
-                            usage()
-                        )
+                        format!("`{kind}` takes at most {} arguments, found more\n  usage: {}", schema.len(), usage())
                     };
                     errors.push(syn::Error::new_spanned(&arg.tokens, msg));
                     positional += 1;
@@ -286,19 +262,13 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
                         };
                         errors.push(syn::Error::new_spanned(
                             key,
-                            format!(
-                                "`{kind}` has no argument `{name}`{hint}\n  usage: {}",
-                                usage()
-                            ),
+                            format!("`{kind}` has no argument `{name}`{hint}\n  usage: {}", usage()),
                         ));
                     }
                     Some(p) if slots[p].is_some() => {
                         errors.push(syn::Error::new_spanned(
                             &arg.tokens,
-                            format!(
-                                "argument `{name}` of `{kind}` is given twice\n  usage: {}",
-                                usage()
-                            ),
+                            format!("argument `{name}` of `{kind}` is given twice\n  usage: {}", usage()),
                         ));
                     }
                     Some(p) => slots[p] = Some(i),
@@ -322,11 +292,7 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
             (None, Default::Required) => {
                 errors.push(syn::Error::new_spanned(
                     &layer.tokens,
-                    format!(
-                        "`{kind}` is missing its argument `{}`\n  usage: {}",
-                        param.name,
-                        usage()
-                    ),
+                    format!("`{kind}` is missing its argument `{}`\n  usage: {}", param.name, usage()),
                 ));
                 Resolved::Int(1)
             }
@@ -343,10 +309,5 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
         values.push(value);
     }
     errors.finish()?;
-    Ok(Bound {
-        layer,
-        schema,
-        values,
-        sources: slots,
-    })
+    Ok(Bound { layer, schema, values, sources: slots })
 }

@@ -15,17 +15,9 @@ fn input_shape(def: &NetworkDef) -> syn::Result<Vec<u64>> {
         match value.kind {
             ValueKind::Int(v) if v >= 1 => dims.push(v as u64),
             ValueKind::Int(v) => {
-                return Err(syn::Error::new_spanned(
-                    value,
-                    format!("input sizes must be at least 1, found {v}"),
-                ))
+                return Err(syn::Error::new_spanned(value, format!("input sizes must be at least 1, found {v}")))
             }
-            _ => {
-                return Err(syn::Error::new_spanned(
-                    value,
-                    "input sizes are positive integers, e.g. `[1, 28, 28]`",
-                ))
-            }
+            _ => return Err(syn::Error::new_spanned(value, "input sizes are positive integers, e.g. `[1, 28, 28]`")),
         }
     }
     if dims.len() != 1 && dims.len() != 3 {
@@ -38,10 +30,7 @@ fn input_shape(def: &NetworkDef) -> syn::Result<Vec<u64>> {
         ));
     }
     if product(&dims).is_none() {
-        return Err(syn::Error::new_spanned(
-            &def.input_tokens,
-            "the input has more elements than fit in 64 bits",
-        ));
+        return Err(syn::Error::new_spanned(&def.input_tokens, "the input has more elements than fit in 64 bits"));
     }
     Ok(dims)
 }
@@ -79,10 +68,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             };
             errors.push(syn::Error::new_spanned(
                 &layer.kind,
-                format!(
-                    "unknown layer `{kind_name}`; {hint}known layers: {}",
-                    known.join(", ")
-                ),
+                format!("unknown layer `{kind_name}`; {hint}known layers: {}", known.join(", ")),
             ));
             shape = None;
             continue;
@@ -99,13 +85,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         // checked for their own syntax and arguments above, but not for shapes.
         let Some(input) = shape.take() else { continue };
         let written = bound.written();
-        let op = match kind.build(
-            &bound,
-            &Context {
-                input: &input,
-                source: &source,
-            },
-        ) {
+        let op = match kind.build(&bound, &Context { input: &input, source: &source }) {
             Ok(op) => op,
             Err(e) => {
                 errors.push(e);
@@ -114,37 +94,23 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         };
         let output = op.output_shape();
         let tensors = op.params();
-        let overflow = |what: &str| {
-            syn::Error::new_spanned(
-                &layer.tokens,
-                format!("`{written}`: its {what} overflows 64 bits"),
-            )
-        };
+        let overflow =
+            |what: &str| syn::Error::new_spanned(&layer.tokens, format!("`{written}`: its {what} overflows 64 bits"));
         let Some(output_len) = product(&output) else {
             errors.push(overflow("output size"));
             continue;
         };
-        let layer_params = tensors
-            .iter()
-            .try_fold(0u64, |acc, t| acc.checked_add(product(&t.shape)?));
-        let (Some(layer_params), Some(layer_flops), Some(scratch)) =
-            (layer_params, op.flops(), op.scratch())
-        else {
+        let layer_params = tensors.iter().try_fold(0u64, |acc, t| acc.checked_add(product(&t.shape)?));
+        let (Some(layer_params), Some(layer_flops), Some(scratch)) = (layer_params, op.flops(), op.scratch()) else {
             errors.push(overflow("parameter count or FLOP count"));
             continue;
         };
-        let (Some(p), Some(f)) = (
-            params.checked_add(layer_params),
-            flops.checked_add(layer_flops),
-        ) else {
+        let (Some(p), Some(f)) = (params.checked_add(layer_params), flops.checked_add(layer_flops)) else {
             errors.push(overflow("running parameter or FLOP total"));
             continue;
         };
         (params, flops) = (p, f);
-        let key = layer
-            .name
-            .as_ref()
-            .map_or_else(|| index.to_string(), |n| n.to_string());
+        let key = layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string());
         source = match &layer.name {
             Some(name) => format!("`{name}: {written}` (layer {index})"),
             None => format!("`{written}` (layer {index})"),
@@ -166,27 +132,10 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         });
     }
     errors.finish()?;
-    let Ok(input) = input else {
-        unreachable!("input errors are reported above")
-    };
+    let Ok(input) = input else { unreachable!("input errors are reported above") };
     // Every buffer must be addressable: total activations and parameters in 64 bits.
-    if layers
-        .iter()
-        .try_fold(0u64, |acc, l| acc.checked_add(l.output_len))
-        .is_none()
-    {
-        return Err(syn::Error::new_spanned(
-            &def.name,
-            "the network's activations overflow 64 bits",
-        ));
+    if layers.iter().try_fold(0u64, |acc, l| acc.checked_add(l.output_len)).is_none() {
+        return Err(syn::Error::new_spanned(&def.name, "the network's activations overflow 64 bits"));
     }
-    Ok(Network {
-        attrs: def.attrs,
-        vis: def.vis,
-        name: def.name,
-        input,
-        layers,
-        params,
-        flops,
-    })
+    Ok(Network { attrs: def.attrs, vis: def.vis, name: def.name, input, layers, params, flops })
 }

@@ -39,10 +39,7 @@ fn plan(net: &Network) -> Plan {
         let output = if alias {
             input
         } else {
-            let buffer = Buffer::Activation {
-                offset: activations,
-                len: layer.output_len,
-            };
+            let buffer = Buffer::Activation { offset: activations, len: layer.output_len };
             activations += layer.output_len;
             buffer
         };
@@ -51,22 +48,9 @@ fn plan(net: &Network) -> Plan {
         params.push((offset, offset + layer.params));
         offset += layer.params;
     }
-    let gradient = net
-        .layers
-        .iter()
-        .map(|l| l.output_len)
-        .chain([net.input_len()])
-        .max()
-        .unwrap_or(0);
+    let gradient = net.layers.iter().map(|l| l.output_len).chain([net.input_len()]).max().unwrap_or(0);
     let scratch = net.layers.iter().map(|l| l.scratch).max().unwrap_or(0);
-    Plan {
-        outputs,
-        aliased,
-        activations,
-        gradient,
-        scratch,
-        params,
-    }
+    Plan { outputs, aliased, activations, gradient, scratch, params }
 }
 
 /// `a * batch..b * batch`, the batch-scaled range of per-sample `a..b`.
@@ -95,19 +79,14 @@ fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> To
 }
 
 fn forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream {
-    let Buffer::Activation { offset, len } = plan.outputs[index] else {
-        unreachable!("outputs are never the input")
-    };
+    let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("outputs are never the input") };
     let output = range(offset, offset + len);
     let io = match index.checked_sub(1).map(|i| plan.outputs[i]) {
         None | Some(Buffer::Input) => quote! {
             let x = input;
             let y = &mut activations[#output];
         },
-        Some(Buffer::Activation {
-            offset: in_offset,
-            len: in_len,
-        }) => {
+        Some(Buffer::Activation { offset: in_offset, len: in_len }) => {
             let input = range(in_offset, in_offset + in_len);
             quote!(let (x, y) = rt::workspace::split_io(activations, #input, #output);)
         }
@@ -126,22 +105,11 @@ fn forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream 
     }
 }
 
-fn backward_step(
-    index: usize,
-    layer: &CheckedLayer,
-    plan: &Plan,
-    dy_in_a: bool,
-    input_len: u64,
-) -> TokenStream {
-    let Buffer::Activation { offset, len } = plan.outputs[index] else {
-        unreachable!("outputs are never the input")
-    };
+fn backward_step(index: usize, layer: &CheckedLayer, plan: &Plan, dy_in_a: bool, input_len: u64) -> TokenStream {
+    let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("outputs are never the input") };
     let output = range(offset, offset + len);
-    let (dy_buffer, dx_buffer) = if dy_in_a {
-        (quote!(grad_a), quote!(grad_b))
-    } else {
-        (quote!(grad_b), quote!(grad_a))
-    };
+    let (dy_buffer, dx_buffer) =
+        if dy_in_a { (quote!(grad_a), quote!(grad_b)) } else { (quote!(grad_b), quote!(grad_a)) };
     let x = match index.checked_sub(1).map(|i| plan.outputs[i]) {
         None | Some(Buffer::Input) => quote!(input),
         Some(Buffer::Activation { offset, len }) => {
@@ -150,14 +118,7 @@ fn backward_step(
         }
     };
     let dy_len = range(0, len);
-    let dx_len = range(
-        0,
-        if index == 0 {
-            input_len
-        } else {
-            layer.input.iter().product()
-        },
-    );
+    let dx_len = range(0, if index == 0 { input_len } else { layer.input.iter().product() });
     let first = index == 0;
     let has_params = layer.params > 0;
     let dx = match (first, has_params) {
@@ -237,16 +198,10 @@ fn layer_table(net: &Network) -> TokenStream {
 /// The whole expansion for one checked network.
 pub fn generate(net: &Network) -> TokenStream {
     let plan = plan(net);
-    let Network {
-        attrs, vis, name, ..
-    } = net;
+    let Network { attrs, vis, name, .. } = net;
     let name_str = name.to_string();
     let last = net.output();
-    let Buffer::Activation {
-        offset: output_offset,
-        ..
-    } = plan.outputs[net.layers.len() - 1]
-    else {
+    let Buffer::Activation { offset: output_offset, .. } = plan.outputs[net.layers.len() - 1] else {
         unreachable!("the output is never the input")
     };
 

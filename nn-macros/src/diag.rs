@@ -32,9 +32,7 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != cb));
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
             diagonal = above;
         }
     }
@@ -47,11 +45,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (levenshtein(&lower, c), *c))
-        .filter(|(d, c)| {
-            *d <= (c.len().max(word.len()) / 3).max(1)
-                || c.starts_with(&lower)
-                || lower.starts_with(c)
-        })
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1) || c.starts_with(&lower) || lower.starts_with(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -81,9 +75,7 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        let kinds = [
-            "conv", "linear", "maxpool", "avgpool", "relu", "tanh", "flatten",
-        ];
+        let kinds = ["conv", "linear", "maxpool", "avgpool", "relu", "tanh", "flatten"];
         assert_eq!(did_you_mean("convv", &kinds), Some("conv"));
         assert_eq!(did_you_mean("Linear", &kinds), Some("linear"));
         assert_eq!(did_you_mean("max_pool", &kinds), Some("maxpool"));

@@ -16,17 +16,8 @@ pub struct Stub {
 impl Stub {
     pub fn of(def: &NetworkDef) -> Self {
         // Only doc comments: a derive on a stub could itself fail and add noise.
-        let attrs = def
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("doc"))
-            .cloned()
-            .collect();
-        Stub {
-            attrs,
-            vis: def.vis.clone(),
-            name: def.name.clone(),
-        }
+        let attrs = def.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
+        Stub { attrs, vis: def.vis.clone(), name: def.name.clone() }
     }
 
     pub fn generate(&self) -> TokenStream {

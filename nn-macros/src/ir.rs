@@ -41,8 +41,6 @@ impl Network {
         self.input.iter().product()
     }
     pub fn output(&self) -> &CheckedLayer {
-        self.layers
-            .last()
-            .expect("a network has at least one layer")
+        self.layers.last().expect("a network has at least one layer")
     }
 }

@@ -5,9 +5,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::buffer::Cursor;
 use syn::parse::{Parse, ParseStream};
-use syn::{
-    bracketed, parenthesized, Attribute, Ident, LitBool, LitFloat, LitInt, Token, Visibility,
-};
+use syn::{bracketed, parenthesized, Attribute, Ident, LitBool, LitFloat, LitInt, Token, Visibility};
 
 /// Every network in one macro invocation.
 pub struct Definitions {
@@ -106,9 +104,7 @@ impl Parse for Definitions {
             if input.peek(Token![;]) {
                 input.parse::<Token![;]>()?;
             } else {
-                return Err(
-                    input.error("expected `->` and another layer, or `;` before the next network")
-                );
+                return Err(input.error("expected `->` and another layer, or `;` before the next network"));
             }
         }
         if networks.is_empty() {
@@ -123,19 +119,15 @@ impl Parse for NetworkDef {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected the network's name, e.g. `pub LeNet5: [1, 32, 32] => …`",
-            )
+            syn::Error::new(e.span(), "expected the network's name, e.g. `pub LeNet5: [1, 32, 32] => …`")
         })?;
         input.parse::<Token![:]>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected `:` and the input shape after the network's name, e.g. `: [1, 28, 28]`",
-            )
+            syn::Error::new(e.span(), "expected `:` and the input shape after the network's name, e.g. `: [1, 28, 28]`")
         })?;
         if !input.peek(syn::token::Bracket) {
-            return Err(input.error("expected the per-sample input shape in brackets, e.g. `[1, 28, 28]` (channels first) or `[784]`"));
+            return Err(input.error(
+                "expected the per-sample input shape in brackets, e.g. `[1, 28, 28]` (channels first) or `[784]`",
+            ));
         }
         let begin = input.cursor();
         let content;
@@ -149,25 +141,15 @@ impl Parse for NetworkDef {
             }
             content.parse::<Token![,]>()?;
         }
-        input.parse::<Token![=>]>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected `=>` between the input shape and the first layer",
-            )
-        })?;
+        input
+            .parse::<Token![=>]>()
+            .map_err(|e| syn::Error::new(e.span(), "expected `=>` between the input shape and the first layer"))?;
         let mut layers = vec![input.parse::<LayerDef>()?];
         while input.peek(Token![->]) {
             input.parse::<Token![->]>()?;
             layers.push(input.parse()?);
         }
-        Ok(NetworkDef {
-            attrs,
-            vis,
-            name,
-            input: dims,
-            input_tokens,
-            layers,
-        })
+        Ok(NetworkDef { attrs, vis, name, input: dims, input_tokens, layers })
     }
 }
 
@@ -182,10 +164,7 @@ impl Parse for LayerDef {
             None
         };
         let kind: Ident = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected a layer, e.g. `conv(1, 6, 5)`, `relu` or `linear(120, 84)`",
-            )
+            syn::Error::new(e.span(), "expected a layer, e.g. `conv(1, 6, 5)`, `relu` or `linear(120, 84)`")
         })?;
         let mut args = Vec::new();
         if input.peek(syn::token::Paren) {
@@ -200,12 +179,7 @@ impl Parse for LayerDef {
             }
         }
         let tokens = tokens_between(begin, input.cursor());
-        Ok(LayerDef {
-            name,
-            kind,
-            args,
-            tokens,
-        })
+        Ok(LayerDef { name, kind, args, tokens })
     }
 }
 
@@ -220,11 +194,7 @@ impl Parse for Arg {
             None
         };
         let value = input.parse()?;
-        Ok(Arg {
-            key,
-            value,
-            tokens: tokens_between(begin, input.cursor()),
-        })
+        Ok(Arg { key, value, tokens: tokens_between(begin, input.cursor()) })
     }
 }
 
@@ -232,22 +202,13 @@ fn parse_int(lit: &LitInt, negative: bool) -> syn::Result<i128> {
     if !lit.suffix().is_empty() {
         return Err(syn::Error::new(
             lit.span(),
-            format!(
-                "write the number without a type suffix: `{}`",
-                lit.base10_digits()
-            ),
+            format!("write the number without a type suffix: `{}`", lit.base10_digits()),
         ));
     }
     let magnitude: i128 = lit
         .base10_parse::<u64>()
         .map_err(|_| {
-            syn::Error::new(
-                lit.span(),
-                format!(
-                    "`{}` is too large: sizes must fit in 64 bits",
-                    lit.base10_digits()
-                ),
-            )
+            syn::Error::new(lit.span(), format!("`{}` is too large: sizes must fit in 64 bits", lit.base10_digits()))
         })?
         .into();
     Ok(if negative { -magnitude } else { magnitude })
@@ -286,19 +247,15 @@ impl Parse for Value {
                 (ValueKind::Int(h), ValueKind::Int(w)) => ValueKind::Pair(h, w),
                 _ => {
                     let tokens = tokens_between(begin, input.cursor());
-                    return Err(syn::Error::new_spanned(
-                        tokens,
-                        "a pair holds two integers: `(height, width)`",
-                    ));
+                    return Err(syn::Error::new_spanned(tokens, "a pair holds two integers: `(height, width)`"));
                 }
             }
         } else {
-            return Err(input.error("expected a value: an integer, a float, `true`/`false`, or a `(height, width)` pair"));
+            return Err(
+                input.error("expected a value: an integer, a float, `true`/`false`, or a `(height, width)` pair")
+            );
         };
-        Ok(Value {
-            kind,
-            tokens: tokens_between(begin, input.cursor()),
-        })
+        Ok(Value { kind, tokens: tokens_between(begin, input.cursor()) })
     }
 }
 
@@ -346,14 +303,8 @@ mod tests {
             (quote!(A: 1 => relu), "input shape in brackets"),
             (quote!(A: [1] relu), "expected `=>`"),
             (quote!(A: [1] => relu relu), "expected `->`"),
-            (
-                quote!(A: [1] => linear(99999999999999999999999, 1)),
-                "too large",
-            ),
-            (
-                quote!(A: [1] => conv(1, 1, (1, 2, 3))),
-                "exactly two numbers",
-            ),
+            (quote!(A: [1] => linear(99999999999999999999999, 1)), "too large"),
+            (quote!(A: [1] => conv(1, 1, (1, 2, 3))), "exactly two numbers"),
             (quote!(), "expected a network"),
         ] {
             let err = syn::parse2::<Definitions>(src).err().expect("should fail");

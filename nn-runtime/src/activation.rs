@@ -75,13 +75,7 @@ pub fn forward<F: Float, A: Activation, const LEN: usize>(batch: usize, x: &[F],
 }
 
 /// `dx = dy · f'(x)`.
-pub fn backward<F: Float, A: Activation, const LEN: usize>(
-    batch: usize,
-    x: &[F],
-    y: &[F],
-    dy: &[F],
-    dx: &mut [F],
-) {
+pub fn backward<F: Float, A: Activation, const LEN: usize>(batch: usize, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
     let n = batch * LEN;
     for (((d, &g), &yi), &xi) in dx[..n].iter_mut().zip(&dy[..n]).zip(&y[..n]).zip(&x[..n]) {
         *d = g * A::df(xi, yi);
@@ -97,10 +91,7 @@ mod tests {
             let h = 1e-6;
             let numeric = (A::f(x + h) - A::f(x - h)) / (2.0 * h);
             let analytic = A::df(x, A::f(x));
-            assert!(
-                (numeric - analytic).abs() < 1e-7,
-                "at {x}: {numeric} vs {analytic}"
-            );
+            assert!((numeric - analytic).abs() < 1e-7, "at {x}: {numeric} vs {analytic}");
         }
     }
 

@@ -53,11 +53,7 @@ fn im2col<
                     let src = &plane[ih as usize * W..(ih as usize + 1) * W];
                     for (ow, o) in out.iter_mut().enumerate() {
                         let iw = (ow * SW + j * DW) as isize - PW as isize;
-                        *o = if iw < 0 || iw >= W as isize {
-                            F::ZERO
-                        } else {
-                            src[iw as usize]
-                        };
+                        *o = if iw < 0 || iw >= W as isize { F::ZERO } else { src[iw as usize] };
                     }
                 }
             }
@@ -167,14 +163,7 @@ pub fn forward<
             };
             let wg = &w[g * ocg * k..(g + 1) * ocg * k];
             let yg = &mut yn[g * ocg * p..(g + 1) * ocg * p];
-            gemm(
-                F::ONE,
-                Mat::row_major(wg, ocg, k),
-                Mat::row_major(cols, k, p),
-                beta,
-                yg,
-                p,
-            );
+            gemm(F::ONE, Mat::row_major(wg, ocg, k), Mat::row_major(cols, k, p), beta, yg, p);
         }
     }
 }
@@ -218,8 +207,8 @@ pub fn backward<
         db[..OC].fill(F::ZERO);
     }
     let pointwise = is_pointwise(KH, KW, SH, SW, PH, PW);
-    let (col, dcol) = scratch.split_at_mut(k * p);
-    let dcol = &mut dcol[..k * p];
+    let col_len = if pointwise { 0 } else { k * p };
+    let (col, dcol) = scratch[..2 * col_len].split_at_mut(col_len);
     for n in 0..batch {
         let xn = &x[n * C * H * W..(n + 1) * C * H * W];
         let dyn_ = &dy[n * OC * p..(n + 1) * OC * p];
@@ -248,36 +237,15 @@ pub fn backward<
             let dyg = &dyn_[g * ocg * p..(g + 1) * ocg * p];
             // dW_g[OCg, K] += dY_g[OCg, P] · colᵀ[P, K]
             let dwg = &mut dw[g * ocg * k..(g + 1) * ocg * k];
-            gemm(
-                F::ONE,
-                Mat::row_major(dyg, ocg, p),
-                Mat::transposed(cols, p, k),
-                F::ONE,
-                dwg,
-                k,
-            );
+            gemm(F::ONE, Mat::row_major(dyg, ocg, p), Mat::transposed(cols, p, k), F::ONE, dwg, k);
             if let Some(dxn) = dxn.as_deref_mut() {
                 let wg = &w[g * ocg * k..(g + 1) * ocg * k];
                 let dxg = &mut dxn[g * cg * H * W..(g + 1) * cg * H * W];
                 if pointwise {
                     // dX_g[K, P] = W_gᵀ[K, OCg] · dY_g[OCg, P], straight into dx.
-                    gemm(
-                        F::ONE,
-                        Mat::transposed(wg, k, ocg),
-                        Mat::row_major(dyg, ocg, p),
-                        F::ZERO,
-                        dxg,
-                        p,
-                    );
+                    gemm(F::ONE, Mat::transposed(wg, k, ocg), Mat::row_major(dyg, ocg, p), F::ZERO, dxg, p);
                 } else {
-                    gemm(
-                        F::ONE,
-                        Mat::transposed(wg, k, ocg),
-                        Mat::row_major(dyg, ocg, p),
-                        F::ZERO,
-                        dcol,
-                        p,
-                    );
+                    gemm(F::ONE, Mat::transposed(wg, k, ocg), Mat::row_major(dyg, ocg, p), F::ZERO, dcol, p);
                     col2im_add::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, dcol, dxg);
                 }
             }
@@ -343,26 +311,8 @@ mod tests {
         let (w, b) = params.split_at(6 * 2 * 3 * 2);
         let mut y = vec![0.0; 6 * 4 * 8];
         let mut scratch = vec![0.0; scratch_len(4, 3, 2, 2, 4, 8)];
-        forward::<f64, 4, 7, 6, 6, 3, 2, 2, 1, 1, 2, 1, 2, 2, 4, 8, true>(
-            1,
-            &x,
-            &params,
-            &mut y,
-            &mut scratch,
-        );
-        let want = reference(
-            &x,
-            w,
-            b,
-            (4, 7, 6),
-            6,
-            (3, 2),
-            (2, 1),
-            (1, 2),
-            (1, 2),
-            2,
-            (4, 8),
-        );
+        forward::<f64, 4, 7, 6, 6, 3, 2, 2, 1, 1, 2, 1, 2, 2, 4, 8, true>(1, &x, &params, &mut y, &mut scratch);
+        let want = reference(&x, w, b, (4, 7, 6), 6, (3, 2), (2, 1), (1, 2), (1, 2), 2, (4, 8));
         for (a, b) in y.iter().zip(&want) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
@@ -374,27 +324,10 @@ mod tests {
         let params = values(4 * 3 + 4, 2.0);
         let (w, b) = params.split_at(12);
         let mut y = vec![0.0; 2 * 4 * 9];
-        forward::<f64, 3, 3, 3, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 3, 3, true>(
-            2,
-            &x,
-            &params,
-            &mut y,
-            &mut [],
-        );
+        forward::<f64, 3, 3, 3, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 3, 3, true>(2, &x, &params, &mut y, &mut []);
         for n in 0..2 {
-            let want = reference(
-                &x[n * 27..(n + 1) * 27],
-                w,
-                b,
-                (3, 3, 3),
-                4,
-                (1, 1),
-                (1, 1),
-                (0, 0),
-                (1, 1),
-                1,
-                (3, 3),
-            );
+            let want =
+                reference(&x[n * 27..(n + 1) * 27], w, b, (3, 3, 3), 4, (1, 1), (1, 1), (0, 0), (1, 1), 1, (3, 3));
             for (a, b) in y[n * 36..(n + 1) * 36].iter().zip(&want) {
                 assert!((a - b).abs() < 1e-12);
             }

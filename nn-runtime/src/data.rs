@@ -17,36 +17,20 @@ pub struct ImageSet<F> {
 impl<F: Float> ImageSet<F> {
     /// From IDX images `[n, H, W]` and labels `[n]`; pixels are scaled to [0, 1].
     pub fn from_idx(images: &Idx, labels: &Idx) -> Result<Self, Error> {
-        let err = |message: String| Error::Data {
-            source: "IDX data".into(),
-            message,
-        };
+        let err = |message: String| Error::Data { source: "IDX data".into(), message };
         if images.dims.len() != 3 {
-            return Err(err(format!(
-                "images must have 3 dimensions [n, H, W], found {:?}",
-                images.dims
-            )));
+            return Err(err(format!("images must have 3 dimensions [n, H, W], found {:?}", images.dims)));
         }
         if labels.dims.len() != 1 {
-            return Err(err(format!(
-                "labels must have 1 dimension [n], found {:?}",
-                labels.dims
-            )));
+            return Err(err(format!("labels must have 1 dimension [n], found {:?}", labels.dims)));
         }
         if images.len() != labels.len() {
-            return Err(err(format!(
-                "{} images but {} labels",
-                images.len(),
-                labels.len()
-            )));
+            return Err(err(format!("{} images but {} labels", images.len(), labels.len())));
         }
-        let scale = F::from_f64(1.0 / 255.0);
+        // Divided, not multiplied by 1/255, to match torchvision's `ToTensor` exactly.
+        let scale = F::from_f64(255.0);
         Ok(ImageSet {
-            images: images
-                .data
-                .iter()
-                .map(|&p| F::from_usize(p as usize) * scale)
-                .collect(),
+            images: images.data.iter().map(|&p| F::from_usize(p as usize) / scale).collect(),
             labels: labels.data.iter().map(|&l| l as usize).collect(),
             shape: [1, images.dims[1], images.dims[2]],
         })
@@ -67,11 +51,7 @@ impl<F: Float> ImageSet<F> {
         let [c, h, w] = self.shape;
         let (ph, pw) = (h + 2 * pad, w + 2 * pad);
         let mut images = vec![F::ZERO; self.len() * c * ph * pw];
-        for (src, dst) in self
-            .images
-            .chunks_exact(c * h * w)
-            .zip(images.chunks_exact_mut(c * ph * pw))
-        {
+        for (src, dst) in self.images.chunks_exact(c * h * w).zip(images.chunks_exact_mut(c * ph * pw)) {
             for ch in 0..c {
                 for row in 0..h {
                     let from = &src[(ch * h + row) * w..][..w];
@@ -79,11 +59,7 @@ impl<F: Float> ImageSet<F> {
                 }
             }
         }
-        ImageSet {
-            images,
-            labels: self.labels.clone(),
-            shape: [c, ph, pw],
-        }
+        ImageSet { images, labels: self.labels.clone(), shape: [c, ph, pw] }
     }
 
     /// `(x − mean) / std` on every pixel.
@@ -98,12 +74,7 @@ impl<F: Float> ImageSet<F> {
     pub fn pixel_stats(&self) -> (f64, f64) {
         let n = self.images.len().max(1) as f64;
         let mean = self.images.iter().map(|p| p.to_f64()).sum::<f64>() / n;
-        let var = self
-            .images
-            .iter()
-            .map(|p| (p.to_f64() - mean).powi(2))
-            .sum::<f64>()
-            / n;
+        let var = self.images.iter().map(|p| (p.to_f64() - mean).powi(2)).sum::<f64>() / n;
         (mean, var.sqrt())
     }
 }
@@ -148,8 +119,7 @@ impl<F: Float> Batches<F> {
         self.inputs.clear();
         self.labels.clear();
         for &i in &self.order[self.position..end] {
-            self.inputs
-                .extend_from_slice(&set.images[i * len..(i + 1) * len]);
+            self.inputs.extend_from_slice(&set.images[i * len..(i + 1) * len]);
             self.labels.push(set.labels[i]);
         }
         self.position = end;

@@ -7,35 +7,17 @@ use std::fmt;
 #[non_exhaustive]
 pub enum Error {
     /// The input slice is not a whole number of samples.
-    InputLength {
-        network: &'static str,
-        sample_len: usize,
-        sample_shape: &'static [usize],
-        found: usize,
-    },
+    InputLength { network: &'static str, sample_len: usize, sample_shape: &'static [usize], found: usize },
     /// The input slice holds no sample at all.
     EmptyBatch { network: &'static str },
     /// A batch so large that its buffers' sizes overflow `usize`.
     BatchTooLarge { network: &'static str, batch: usize },
     /// A loss target (or an output gradient) of the wrong length for the batch.
-    TargetLength {
-        what: &'static str,
-        expected: usize,
-        found: usize,
-        batch: usize,
-    },
+    TargetLength { what: &'static str, expected: usize, found: usize, batch: usize },
     /// A class label outside `0..classes`.
-    LabelOutOfRange {
-        position: usize,
-        label: usize,
-        classes: usize,
-    },
+    LabelOutOfRange { position: usize, label: usize, classes: usize },
     /// The loss came out NaN or infinite; the parameters were left untouched.
-    NonFiniteLoss {
-        network: &'static str,
-        loss: &'static str,
-        value: f64,
-    },
+    NonFiniteLoss { network: &'static str, loss: &'static str, value: f64 },
     /// A data file that could not be read or parsed.
     Data { source: String, message: String },
 }
@@ -52,10 +34,9 @@ impl fmt::Display for Error {
             Error::BatchTooLarge { network, batch } => {
                 write!(f, "{network}: a batch of {batch} samples needs more memory than can be addressed")
             }
-            Error::TargetLength { what, expected, found, batch } => write!(
-                f,
-                "{what} has {found} elements, but a batch of {batch} needs {expected}"
-            ),
+            Error::TargetLength { what, expected, found, batch } => {
+                write!(f, "{what} has {found} elements, but a batch of {batch} needs {expected}")
+            }
             Error::LabelOutOfRange { position, label, classes } => write!(
                 f,
                 "label {label} at position {position} is out of range: the network has {classes} classes (0..={})",

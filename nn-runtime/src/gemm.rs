@@ -16,23 +16,11 @@ pub struct Mat<'a, F> {
 impl<'a, F> Mat<'a, F> {
     /// Row-major `rows × cols` matrix.
     pub fn row_major(data: &'a [F], rows: usize, cols: usize) -> Self {
-        Mat {
-            data,
-            rows,
-            cols,
-            row_stride: cols,
-            col_stride: 1,
-        }
+        Mat { data, rows, cols, row_stride: cols, col_stride: 1 }
     }
     /// The transpose of a row-major `cols × rows` matrix, without moving data.
     pub fn transposed(data: &'a [F], rows: usize, cols: usize) -> Self {
-        Mat {
-            data,
-            rows,
-            cols,
-            row_stride: 1,
-            col_stride: rows,
-        }
+        Mat { data, rows, cols, row_stride: 1, col_stride: rows }
     }
 }
 
@@ -60,28 +48,12 @@ fn extent(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> usi
 ///
 /// Panics if the shapes disagree or a view addresses past its slice: these are bugs in
 /// generated code or kernels, never user errors (user input is checked before).
-pub fn gemm<F: Float>(
-    alpha: F,
-    a: Mat<'_, F>,
-    b: Mat<'_, F>,
-    beta: F,
-    c: &mut [F],
-    c_row_stride: usize,
-) {
+pub fn gemm<F: Float>(alpha: F, a: Mat<'_, F>, b: Mat<'_, F>, beta: F, c: &mut [F], c_row_stride: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "gemm: inner dimensions differ");
-    assert!(
-        a.data.len() >= extent(m, k, a.row_stride, a.col_stride),
-        "gemm: A out of bounds"
-    );
-    assert!(
-        b.data.len() >= extent(k, n, b.row_stride, b.col_stride),
-        "gemm: B out of bounds"
-    );
-    assert!(
-        c.len() >= extent(m, n, c_row_stride, 1),
-        "gemm: C out of bounds"
-    );
+    assert!(a.data.len() >= extent(m, k, a.row_stride, a.col_stride), "gemm: A out of bounds");
+    assert!(b.data.len() >= extent(k, n, b.row_stride, b.col_stride), "gemm: B out of bounds");
+    assert!(c.len() >= extent(m, n, c_row_stride, 1), "gemm: C out of bounds");
     if m == 0 || n == 0 {
         return;
     }
@@ -119,8 +91,8 @@ mod tests {
         for i in 0..a.rows {
             for j in 0..b.cols {
                 for p in 0..a.cols {
-                    c[i * b.cols + j] += a.data[i * a.row_stride + p * a.col_stride]
-                        * b.data[p * b.row_stride + j * b.col_stride];
+                    c[i * b.cols + j] +=
+                        a.data[i * a.row_stride + p * a.col_stride] * b.data[p * b.row_stride + j * b.col_stride];
                 }
             }
         }
@@ -146,14 +118,7 @@ mod tests {
         let a: Vec<f32> = (0..6).map(|i| i as f32).collect();
         let b: Vec<f32> = (0..6).map(|i| 1.0 - i as f32).collect();
         let mut c = vec![0.0f32; 4];
-        gemm(
-            1.0,
-            Mat::row_major(&a, 2, 3),
-            Mat::row_major(&b, 3, 2),
-            0.0,
-            &mut c,
-            2,
-        );
+        gemm(1.0, Mat::row_major(&a, 2, 3), Mat::row_major(&b, 3, 2), 0.0, &mut c, 2);
         assert_eq!(c, vec![-7.0, -10.0, -16.0, -28.0]);
     }
 
@@ -162,13 +127,6 @@ mod tests {
     fn rejects_a_view_past_its_slice() {
         let a = vec![0.0f32; 5];
         let mut c = vec![0.0f32; 4];
-        gemm(
-            1.0,
-            Mat::row_major(&a, 2, 3),
-            Mat::row_major(&a, 3, 2),
-            0.0,
-            &mut c,
-            2,
-        );
+        gemm(1.0, Mat::row_major(&a, 2, 3), Mat::row_major(&a, 3, 2), 0.0, &mut c, 2);
     }
 }

@@ -26,10 +26,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Parses IDX bytes (gzip-compressed or plain). `source` names them in errors.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Idx, Error> {
-    let err = |message: String| Error::Data {
-        source: source.to_string(),
-        message,
-    };
+    let err = |message: String| Error::Data { source: source.to_string(), message };
     if bytes.starts_with(&GZIP_MAGIC) {
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(bytes)
@@ -38,35 +35,21 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Idx, Error> {
         return parse(&plain, source);
     }
     if bytes.len() < 4 {
-        return Err(err(format!(
-            "too short for an IDX header ({} bytes)",
-            bytes.len()
-        )));
+        return Err(err(format!("too short for an IDX header ({} bytes)", bytes.len())));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(err(format!(
-            "not an IDX file: magic starts {:02x} {:02x}, expected 00 00",
-            bytes[0], bytes[1]
-        )));
+        return Err(err(format!("not an IDX file: magic starts {:02x} {:02x}, expected 00 00", bytes[0], bytes[1])));
     }
     if bytes[2] != 0x08 {
-        return Err(err(format!(
-            "IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)",
-            bytes[2]
-        )));
+        return Err(err(format!("IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)", bytes[2])));
     }
     let ndim = bytes[3] as usize;
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err(err(format!(
-            "truncated header: {ndim} dimensions need {header} bytes, file has {}",
-            bytes.len()
-        )));
+        return Err(err(format!("truncated header: {ndim} dimensions need {header} bytes, file has {}", bytes.len())));
     }
-    let dims: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        bytes[4..header].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
     let count = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
@@ -76,26 +59,17 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Idx, Error> {
         return Err(err(format!(
             "dimensions {dims:?} need {count} bytes of data, file has {} ({})",
             body.len(),
-            if body.len() < count {
-                "truncated"
-            } else {
-                "trailing bytes"
-            }
+            if body.len() < count { "truncated" } else { "trailing bytes" }
         )));
     }
-    Ok(Idx {
-        dims,
-        data: body.to_vec(),
-    })
+    Ok(Idx { dims, data: body.to_vec() })
 }
 
 /// Reads and parses an IDX file (`.gz` or plain).
 pub fn read(path: impl AsRef<Path>) -> Result<Idx, Error> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::Data {
-        source: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::Data { source: path.display().to_string(), message: e.to_string() })?;
     parse(&bytes, &path.display().to_string())
 }
 

@@ -18,14 +18,7 @@ pub fn forward<F: Float, const IN: usize, const OUT: usize, const BIAS: bool>(
         }
     }
     let beta = if BIAS { F::ONE } else { F::ZERO };
-    gemm(
-        F::ONE,
-        Mat::row_major(x, batch, IN),
-        Mat::transposed(w, IN, OUT),
-        beta,
-        y,
-        OUT,
-    );
+    gemm(F::ONE, Mat::row_major(x, batch, IN), Mat::transposed(w, IN, OUT), beta, y, OUT);
 }
 
 /// Backward: parameter gradients (overwritten) and, if asked, the input gradient.
@@ -40,14 +33,7 @@ pub fn backward<F: Float, const IN: usize, const OUT: usize, const BIAS: bool>(
     let dy = &dy[..batch * OUT];
     let (dw, db) = grads.split_at_mut(OUT * IN);
     // dW[OUT, IN] = dYᵀ[OUT, B] · X[B, IN]
-    gemm(
-        F::ONE,
-        Mat::transposed(dy, OUT, batch),
-        Mat::row_major(x, batch, IN),
-        F::ZERO,
-        dw,
-        IN,
-    );
+    gemm(F::ONE, Mat::transposed(dy, OUT, batch), Mat::row_major(x, batch, IN), F::ZERO, dw, IN);
     if BIAS {
         let db = &mut db[..OUT];
         db.fill(F::ZERO);
@@ -60,14 +46,7 @@ pub fn backward<F: Float, const IN: usize, const OUT: usize, const BIAS: bool>(
     if let Some(dx) = dx {
         // dX[B, IN] = dY[B, OUT] · W[OUT, IN]
         let w = &params[..OUT * IN];
-        gemm(
-            F::ONE,
-            Mat::row_major(dy, batch, OUT),
-            Mat::row_major(w, OUT, IN),
-            F::ZERO,
-            dx,
-            IN,
-        );
+        gemm(F::ONE, Mat::row_major(dy, batch, OUT), Mat::row_major(w, OUT, IN), F::ZERO, dx, IN);
     }
 }
 

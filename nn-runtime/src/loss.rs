@@ -44,22 +44,13 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
         let positions: usize = sample_shape[1..].iter().product();
         let expected = batch * positions;
         if labels.len() != expected {
-            return Err(Error::TargetLength {
-                what: "labels",
-                expected,
-                found: labels.len(),
-                batch,
-            });
+            return Err(Error::TargetLength { what: "labels", expected, found: labels.len(), batch });
         }
         let count = F::from_usize(expected);
         let mut total = 0.0f64;
         for (i, &label) in labels.iter().enumerate() {
             if label >= classes {
-                return Err(Error::LabelOutOfRange {
-                    position: i,
-                    label,
-                    classes,
-                });
+                return Err(Error::LabelOutOfRange { position: i, label, classes });
             }
             let (n, s) = (i / positions, i % positions);
             let base = n * classes * positions + s;
@@ -104,12 +95,7 @@ impl<F: Float> Loss<F> for MeanSquaredError {
     ) -> Result<F, Error> {
         let expected = batch * sample_shape.iter().product::<usize>();
         if target.len() != expected {
-            return Err(Error::TargetLength {
-                what: "targets",
-                expected,
-                found: target.len(),
-                batch,
-            });
+            return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
         }
         let scale = F::from_f64(2.0 / expected as f64);
         let mut total = 0.0f64;
@@ -143,12 +129,7 @@ impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
     ) -> Result<F, Error> {
         let expected = batch * sample_shape.iter().product::<usize>();
         if target.len() != expected {
-            return Err(Error::TargetLength {
-                what: "targets",
-                expected,
-                found: target.len(),
-                batch,
-            });
+            return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
         }
         let inv = F::from_f64(1.0 / expected as f64);
         let mut total = 0.0f64;
@@ -156,11 +137,7 @@ impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
             let e = (-x.abs()).exp();
             total += (x.max(F::ZERO) - x * t + (F::ONE + e).ln()).to_f64();
             if let Some(grad) = grad.as_deref_mut() {
-                let sigmoid = if x >= F::ZERO {
-                    F::ONE / (F::ONE + e)
-                } else {
-                    e / (F::ONE + e)
-                };
+                let sigmoid = if x >= F::ZERO { F::ONE / (F::ONE + e) } else { e / (F::ONE + e) };
                 grad[i] = (sigmoid - t) * inv;
             }
         }
@@ -177,9 +154,7 @@ mod tests {
         // logits [1, 2, 3], label 2: loss = ln(e + e² + e³) − 3
         let logits = [1.0f64, 2.0, 3.0, 0.0, 0.0, 0.0];
         let mut grad = [0.0; 6];
-        let loss = SoftmaxCrossEntropy
-            .evaluate(&logits, &[3], &[2, 0][..], 2, Some(&mut grad))
-            .unwrap();
+        let loss = SoftmaxCrossEntropy.evaluate(&logits, &[3], &[2, 0][..], 2, Some(&mut grad)).unwrap();
         let first = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln() - 3.0;
         let second = 3f64.ln();
         assert!((loss - (first + second) / 2.0).abs() < 1e-12);
@@ -190,55 +165,30 @@ mod tests {
 
     #[test]
     fn cross_entropy_is_stable_for_huge_logits() {
-        let loss: f32 = SoftmaxCrossEntropy
-            .evaluate(&[1e30f32, 0.0], &[2], &[1][..], 1, None)
-            .unwrap();
+        let loss: f32 = SoftmaxCrossEntropy.evaluate(&[1e30f32, 0.0], &[2], &[1][..], 1, None).unwrap();
         assert_eq!(loss, 1e30);
-        let loss: f32 = SoftmaxCrossEntropy
-            .evaluate(&[1e4f32, 0.0], &[2], &[0][..], 1, None)
-            .unwrap();
+        let loss: f32 = SoftmaxCrossEntropy.evaluate(&[1e4f32, 0.0], &[2], &[0][..], 1, None).unwrap();
         assert_eq!(loss, 0.0);
     }
 
     #[test]
     fn cross_entropy_rejects_bad_labels() {
-        let err =
-            Loss::<f32>::evaluate(&SoftmaxCrossEntropy, &[0.0; 4], &[2], &[0, 2][..], 2, None)
-                .unwrap_err();
-        assert_eq!(
-            err,
-            Error::LabelOutOfRange {
-                position: 1,
-                label: 2,
-                classes: 2
-            }
-        );
+        let err = Loss::<f32>::evaluate(&SoftmaxCrossEntropy, &[0.0; 4], &[2], &[0, 2][..], 2, None).unwrap_err();
+        assert_eq!(err, Error::LabelOutOfRange { position: 1, label: 2, classes: 2 });
         assert!(err.to_string().contains("label 2 at position 1"));
-        let err = Loss::<f32>::evaluate(&SoftmaxCrossEntropy, &[0.0; 4], &[2], &[0][..], 2, None)
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            Error::TargetLength {
-                expected: 2,
-                found: 1,
-                ..
-            }
-        ));
+        let err = Loss::<f32>::evaluate(&SoftmaxCrossEntropy, &[0.0; 4], &[2], &[0][..], 2, None).unwrap_err();
+        assert!(matches!(err, Error::TargetLength { expected: 2, found: 1, .. }));
     }
 
     #[test]
     fn mse_and_bce_match_definitions() {
         let mut grad = [0.0f64; 2];
-        let loss = MeanSquaredError
-            .evaluate(&[1.0, 3.0], &[2], &[0.0, 1.0][..], 1, Some(&mut grad))
-            .unwrap();
+        let loss = MeanSquaredError.evaluate(&[1.0, 3.0], &[2], &[0.0, 1.0][..], 1, Some(&mut grad)).unwrap();
         assert_eq!(loss, 2.5);
         assert_eq!(grad, [1.0, 2.0]);
         let x = [0.3f64, -2.0];
         let t = [1.0, 0.25];
-        let loss = BinaryCrossEntropyWithLogits
-            .evaluate(&x, &[2], &t[..], 1, Some(&mut grad))
-            .unwrap();
+        let loss = BinaryCrossEntropyWithLogits.evaluate(&x, &[2], &t[..], 1, Some(&mut grad)).unwrap();
         let s = |v: f64| 1.0 / (1.0 + (-v).exp());
         let want = -((t[0] * s(x[0]).ln() + (1.0 - t[0]) * (1.0 - s(x[0])).ln())
             + (t[1] * s(x[1]).ln() + (1.0 - t[1]) * (1.0 - s(x[1])).ln()))

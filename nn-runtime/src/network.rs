@@ -88,9 +88,7 @@ pub trait Network<F: Float>: Sized {
     /// The number of samples in `input`, or an error if it is not a whole number.
     fn batch_size_of(input: &[F]) -> Result<usize, Error> {
         if input.is_empty() {
-            return Err(Error::EmptyBatch {
-                network: Self::NAME,
-            });
+            return Err(Error::EmptyBatch { network: Self::NAME });
         }
         if input.len() % Self::INPUT_LEN != 0 {
             return Err(Error::InputLength {
@@ -106,9 +104,7 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     fn __run_forward(&mut self, input: &[F]) -> Result<usize, Error> {
         let batch = Self::batch_size_of(input)?;
-        self.__parts()
-            .workspace
-            .prepare(&Self::LAYOUT, batch, Self::NAME)?;
+        self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME)?;
         self.__forward(input, batch);
         Ok(batch)
     }
@@ -130,34 +126,29 @@ pub trait Network<F: Float>: Sized {
     }
 
     /// The batch-mean loss, without gradients.
-    fn loss<L: Loss<F>>(&mut self, input: &[F], target: &L::Target, loss: &L) -> Result<F, Error> {
+    fn loss<L: Loss<F>, T: AsRef<L::Target> + ?Sized>(
+        &mut self,
+        input: &[F],
+        target: &T,
+        loss: &L,
+    ) -> Result<F, Error> {
         let batch = self.__run_forward(input)?;
-        loss.evaluate(
-            self.__output(batch).0,
-            Self::OUTPUT_SHAPE,
-            target,
-            batch,
-            None,
-        )
+        loss.evaluate(self.__output(batch).0, Self::OUTPUT_SHAPE, target.as_ref(), batch, None)
     }
 
     /// Forward, loss and backward: leaves `∂loss/∂params` in [`Network::grads`] and
     /// returns the loss. A NaN or infinite loss is an error, and no gradient is computed.
-    fn loss_and_grads<L: Loss<F>>(
+    fn loss_and_grads<L: Loss<F>, T: AsRef<L::Target> + ?Sized>(
         &mut self,
         input: &[F],
-        target: &L::Target,
+        target: &T,
         loss: &L,
     ) -> Result<F, Error> {
         let batch = self.__run_forward(input)?;
         let (output, output_grad) = self.__output(batch);
-        let value = loss.evaluate(output, Self::OUTPUT_SHAPE, target, batch, Some(output_grad))?;
+        let value = loss.evaluate(output, Self::OUTPUT_SHAPE, target.as_ref(), batch, Some(output_grad))?;
         if !value.is_finite() {
-            return Err(Error::NonFiniteLoss {
-                network: Self::NAME,
-                loss: L::NAME,
-                value: value.to_f64(),
-            });
+            return Err(Error::NonFiniteLoss { network: Self::NAME, loss: L::NAME, value: value.to_f64() });
         }
         self.__backward(input, batch, false);
         Ok(value)
@@ -173,7 +164,7 @@ pub trait Network<F: Float>: Sized {
         loss: &L,
         optimizer: &mut O,
     ) -> Result<F, Error> {
-        let value = self.loss_and_grads(input, target.as_ref(), loss)?;
+        let value = self.loss_and_grads(input, target, loss)?;
         let parts = self.__parts();
         optimizer.step(parts.params, parts.grads);
         Ok(value)
@@ -186,12 +177,7 @@ pub trait Network<F: Float>: Sized {
         let batch = self.__run_forward(input)?;
         let expected = batch * Self::OUTPUT_LEN;
         if output_grad.len() != expected {
-            return Err(Error::TargetLength {
-                what: "output gradient",
-                expected,
-                found: output_grad.len(),
-                batch,
-            });
+            return Err(Error::TargetLength { what: "output gradient", expected, found: output_grad.len(), batch });
         }
         self.__output(batch).1.copy_from_slice(output_grad);
         self.__parts().workspace.prepare_input_grad(input.len());

@@ -23,14 +23,7 @@ pub struct Sgd<F: Float = f32> {
 impl<F: Float> Sgd<F> {
     /// Plain SGD: `p ← p − lr·g`.
     pub fn new(lr: f64) -> Self {
-        Sgd {
-            lr,
-            momentum: 0.0,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-            velocity: Vec::new(),
-        }
+        Sgd { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0, velocity: Vec::new() }
     }
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
@@ -52,22 +45,14 @@ impl<F: Float> Sgd<F> {
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
     fn step(&mut self, params: &mut [F], grads: &[F]) {
-        assert_eq!(
-            params.len(),
-            grads.len(),
-            "optimizer: parameters and gradients differ in length"
-        );
+        assert_eq!(params.len(), grads.len(), "optimizer: parameters and gradients differ in length");
         let lr = F::from_f64(self.lr);
         let wd = F::from_f64(self.weight_decay);
         let momentum = F::from_f64(self.momentum);
         let keep = F::from_f64(1.0 - self.dampening);
         if self.momentum == 0.0 {
             for (p, &g) in params.iter_mut().zip(grads) {
-                let g = if self.weight_decay != 0.0 {
-                    g + wd * *p
-                } else {
-                    g
-                };
+                let g = if self.weight_decay != 0.0 { g + wd * *p } else { g };
                 *p -= lr * g;
             }
             return;
@@ -78,11 +63,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             self.velocity = vec![F::ZERO; params.len()];
         }
         for ((p, &g), v) in params.iter_mut().zip(grads).zip(self.velocity.iter_mut()) {
-            let g = if self.weight_decay != 0.0 {
-                g + wd * *p
-            } else {
-                g
-            };
+            let g = if self.weight_decay != 0.0 { g + wd * *p } else { g };
             *v = if first { g } else { momentum * *v + keep * g };
             let update = if self.nesterov { g + momentum * *v } else { *v };
             *p -= lr * update;
@@ -123,11 +104,7 @@ impl<F: Float> Adam<F> {
     }
     /// `torch.optim.AdamW(lr=lr)`: as Adam with decoupled weight decay 0.01.
     pub fn adamw(lr: f64) -> Self {
-        Adam {
-            weight_decay: 0.01,
-            decoupled: true,
-            ..Self::new(lr)
-        }
+        Adam { weight_decay: 0.01, decoupled: true, ..Self::new(lr) }
     }
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
         self.beta1 = beta1;
@@ -146,11 +123,7 @@ impl<F: Float> Adam<F> {
 
 impl<F: Float> Optimizer<F> for Adam<F> {
     fn step(&mut self, params: &mut [F], grads: &[F]) {
-        assert_eq!(
-            params.len(),
-            grads.len(),
-            "optimizer: parameters and gradients differ in length"
-        );
+        assert_eq!(params.len(), grads.len(), "optimizer: parameters and gradients differ in length");
         if self.m.len() != params.len() {
             self.m = vec![F::ZERO; params.len()];
             self.v = vec![F::ZERO; params.len()];
@@ -167,12 +140,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let eps = F::from_f64(self.eps);
         let wd = F::from_f64(self.weight_decay);
         let shrink = F::from_f64(1.0 - self.lr * self.weight_decay);
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
-        {
+        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
             let mut g = g;
             if self.weight_decay != 0.0 {
                 if self.decoupled {
@@ -195,10 +163,7 @@ mod tests {
 
     #[test]
     fn sgd_momentum_nesterov_weight_decay_by_hand() {
-        let mut opt = Sgd::<f64>::new(0.1)
-            .momentum(0.9)
-            .nesterov(true)
-            .weight_decay(0.5);
+        let mut opt = Sgd::<f64>::new(0.1).momentum(0.9).nesterov(true).weight_decay(0.5);
         let mut p = [1.0];
         // step 1: g = 2 + 0.5·1 = 2.5; v = 2.5; update = 2.5 + 0.9·2.5 = 4.75; p = 0.525
         opt.step(&mut p, &[2.0]);

@@ -40,10 +40,7 @@ pub fn max_forward<
     y: &mut [F],
 ) {
     let geometry = (KH, KW, SH, SW, PH, PW, H, W);
-    for (plane, out) in x[..batch * C * H * W]
-        .chunks_exact(H * W)
-        .zip(y.chunks_exact_mut(OH * OW))
-    {
+    for (plane, out) in x[..batch * C * H * W].chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
         for oh in 0..OH {
             for ow in 0..OW {
                 let (h0, h1, w0, w1) = window(oh, ow, geometry);
@@ -88,9 +85,7 @@ pub fn max_backward<
     let dx = &mut dx[..batch * C * H * W];
     dx.fill(F::ZERO);
     let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
-    for ((plane, dplane), (out, dout)) in
-        planes.zip(y.chunks_exact(OH * OW).zip(dy.chunks_exact(OH * OW)))
-    {
+    for ((plane, dplane), (out, dout)) in planes.zip(y.chunks_exact(OH * OW).zip(dy.chunks_exact(OH * OW))) {
         for oh in 0..OH {
             for ow in 0..OW {
                 let (h0, h1, w0, w1) = window(oh, ow, geometry);
@@ -131,10 +126,7 @@ pub fn avg_forward<
 ) {
     let geometry = (KH, KW, SH, SW, PH, PW, H, W);
     let scale = F::ONE / F::from_usize(KH * KW);
-    for (plane, out) in x[..batch * C * H * W]
-        .chunks_exact(H * W)
-        .zip(y.chunks_exact_mut(OH * OW))
-    {
+    for (plane, out) in x[..batch * C * H * W].chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
         for oh in 0..OH {
             for ow in 0..OW {
                 let (h0, h1, w0, w1) = window(oh, ow, geometry);
@@ -201,13 +193,7 @@ mod tests {
         max_forward::<f64, 1, 3, 3, 2, 2, 2, 2, 1, 1, 2, 2>(1, &x, &mut y);
         assert_eq!(y, [1.0, 3.0, 7.0, 9.0]);
         let mut dx = [0.0; 9];
-        max_backward::<f64, 1, 3, 3, 2, 2, 2, 2, 1, 1, 2, 2>(
-            1,
-            &x,
-            &y,
-            &[1.0, 2.0, 3.0, 4.0],
-            &mut dx,
-        );
+        max_backward::<f64, 1, 3, 3, 2, 2, 2, 2, 1, 1, 2, 2>(1, &x, &y, &[1.0, 2.0, 3.0, 4.0], &mut dx);
         assert_eq!(dx, [1.0, 0.0, 2.0, 0.0, 4.0, 0.0, 3.0, 0.0, 0.0]);
     }
 

@@ -4,15 +4,8 @@
 use crate::float::Float;
 
 /// Numerically stable: subtracts each column's maximum before exponentiating.
-fn normalize<F: Float, const C: usize, const S: usize, const LOG: bool>(
-    batch: usize,
-    x: &[F],
-    y: &mut [F],
-) {
-    for (xs, ys) in x[..batch * C * S]
-        .chunks_exact(C * S)
-        .zip(y.chunks_exact_mut(C * S))
-    {
+fn normalize<F: Float, const C: usize, const S: usize, const LOG: bool>(batch: usize, x: &[F], y: &mut [F]) {
+    for (xs, ys) in x[..batch * C * S].chunks_exact(C * S).zip(y.chunks_exact_mut(C * S)) {
         for s in 0..S {
             let mut m = F::NEG_INFINITY;
             for c in 0..C {
@@ -40,35 +33,18 @@ fn normalize<F: Float, const C: usize, const S: usize, const LOG: bool>(
     }
 }
 
-pub fn softmax_forward<F: Float, const C: usize, const S: usize>(
-    batch: usize,
-    x: &[F],
-    y: &mut [F],
-) {
+pub fn softmax_forward<F: Float, const C: usize, const S: usize>(batch: usize, x: &[F], y: &mut [F]) {
     normalize::<F, C, S, false>(batch, x, y)
 }
 
-pub fn log_softmax_forward<F: Float, const C: usize, const S: usize>(
-    batch: usize,
-    x: &[F],
-    y: &mut [F],
-) {
+pub fn log_softmax_forward<F: Float, const C: usize, const S: usize>(batch: usize, x: &[F], y: &mut [F]) {
     normalize::<F, C, S, true>(batch, x, y)
 }
 
 /// `dx = y ⊙ (dy − Σ_c dy·y)`.
-pub fn softmax_backward<F: Float, const C: usize, const S: usize>(
-    batch: usize,
-    y: &[F],
-    dy: &[F],
-    dx: &mut [F],
-) {
+pub fn softmax_backward<F: Float, const C: usize, const S: usize>(batch: usize, y: &[F], dy: &[F], dx: &mut [F]) {
     let n = batch * C * S;
-    for ((ys, gs), ds) in y[..n]
-        .chunks_exact(C * S)
-        .zip(dy[..n].chunks_exact(C * S))
-        .zip(dx.chunks_exact_mut(C * S))
-    {
+    for ((ys, gs), ds) in y[..n].chunks_exact(C * S).zip(dy[..n].chunks_exact(C * S)).zip(dx.chunks_exact_mut(C * S)) {
         for s in 0..S {
             let mut dot = F::ZERO;
             for c in 0..C {
@@ -82,18 +58,9 @@ pub fn softmax_backward<F: Float, const C: usize, const S: usize>(
 }
 
 /// `dx = dy − softmax(x) · Σ_c dy`, with `softmax(x) = exp(y)`.
-pub fn log_softmax_backward<F: Float, const C: usize, const S: usize>(
-    batch: usize,
-    y: &[F],
-    dy: &[F],
-    dx: &mut [F],
-) {
+pub fn log_softmax_backward<F: Float, const C: usize, const S: usize>(batch: usize, y: &[F], dy: &[F], dx: &mut [F]) {
     let n = batch * C * S;
-    for ((ys, gs), ds) in y[..n]
-        .chunks_exact(C * S)
-        .zip(dy[..n].chunks_exact(C * S))
-        .zip(dx.chunks_exact_mut(C * S))
-    {
+    for ((ys, gs), ds) in y[..n].chunks_exact(C * S).zip(dy[..n].chunks_exact(C * S)).zip(dx.chunks_exact_mut(C * S)) {
         for s in 0..S {
             let mut total = F::ZERO;
             for c in 0..C {

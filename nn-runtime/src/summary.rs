@@ -97,12 +97,7 @@ impl fmt::Display for Summary {
             }
         }
         let total = widths.iter().sum::<usize>() + 6;
-        writeln!(
-            f,
-            "Model: \"{}\"   input {}",
-            self.name,
-            shape(self.input_shape)
-        )?;
+        writeln!(f, "Model: \"{}\"   input {}", self.name, shape(self.input_shape))?;
         writeln!(f, "{}", "━".repeat(total))?;
         writeln!(
             f,
@@ -132,24 +127,10 @@ impl fmt::Display for Summary {
         }
         writeln!(f, "{}", "━".repeat(total))?;
         let param_bytes = self.params as u128 * self.element_bytes as u128;
-        writeln!(
-            f,
-            " Total params: {} ({})",
-            thousands(self.params as u128),
-            bytes(param_bytes)
-        )?;
-        writeln!(
-            f,
-            " Trainable params: {} ({})",
-            thousands(self.params as u128),
-            bytes(param_bytes)
-        )?;
+        writeln!(f, " Total params: {} ({})", thousands(self.params as u128), bytes(param_bytes))?;
+        writeln!(f, " Trainable params: {} ({})", thousands(self.params as u128), bytes(param_bytes))?;
         writeln!(f, " Non-trainable params: 0 (0 B)")?;
-        writeln!(
-            f,
-            " Forward FLOPs per sample: {}",
-            thousands(self.flops as u128)
-        )?;
+        writeln!(f, " Forward FLOPs per sample: {}", thousands(self.flops as u128))?;
         write!(
             f,
             " Activations per sample: {} values ({})",

@@ -37,20 +37,12 @@ fn grow<F: Float>(buffer: &mut Vec<F>, len: usize) {
 
 impl<F: Float> Workspace<F> {
     /// Makes room for `batch` samples; allocates only when the batch is the largest yet.
-    pub fn prepare(
-        &mut self,
-        layout: &Layout,
-        batch: usize,
-        network: &'static str,
-    ) -> Result<(), Error> {
+    pub fn prepare(&mut self, layout: &Layout, batch: usize, network: &'static str) -> Result<(), Error> {
         if batch <= self.batch_capacity {
             return Ok(());
         }
         let too_large = || Error::BatchTooLarge { network, batch };
-        let activations = layout
-            .activations
-            .checked_mul(batch)
-            .ok_or_else(too_large)?;
+        let activations = layout.activations.checked_mul(batch).ok_or_else(too_large)?;
         let gradient = layout.gradient.checked_mul(batch).ok_or_else(too_large)?;
         activations
             .checked_mul(std::mem::size_of::<F>())

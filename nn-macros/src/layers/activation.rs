@@ -13,21 +13,9 @@ pub struct Activation {
     kernel: &'static str,
 }
 
-pub static RELU: Activation = Activation {
-    name: "relu",
-    aliases: &[],
-    kernel: "Relu",
-};
-pub static TANH: Activation = Activation {
-    name: "tanh",
-    aliases: &[],
-    kernel: "Tanh",
-};
-pub static SIGMOID: Activation = Activation {
-    name: "sigmoid",
-    aliases: &["logistic"],
-    kernel: "Sigmoid",
-};
+pub static RELU: Activation = Activation { name: "relu", aliases: &[], kernel: "Relu" };
+pub static TANH: Activation = Activation { name: "tanh", aliases: &[], kernel: "Tanh" };
+pub static SIGMOID: Activation = Activation { name: "sigmoid", aliases: &["logistic"], kernel: "Sigmoid" };
 
 impl LayerKind for Activation {
     fn name(&self) -> &'static str {
@@ -40,10 +28,7 @@ impl LayerKind for Activation {
         &[]
     }
     fn build(&self, _args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        Ok(Box::new(ActivationLayer {
-            shape: cx.input.to_vec(),
-            kernel: self.kernel,
-        }))
+        Ok(Box::new(ActivationLayer { shape: cx.input.to_vec(), kernel: self.kernel }))
     }
 }
 

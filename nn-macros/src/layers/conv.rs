@@ -134,44 +134,22 @@ impl Layer for ConvLayer {
         vec![self.outputs, self.output.0, self.output.1]
     }
     fn params(&self) -> Vec<ParamTensor> {
-        let init = Init::PytorchDefault {
-            fan_in: self.fan_in(),
-        };
-        let weight = vec![
-            self.outputs,
-            self.input.0 / self.groups,
-            self.kernel.0,
-            self.kernel.1,
-        ];
-        let mut tensors = vec![ParamTensor {
-            suffix: "weight",
-            shape: weight,
-            init,
-        }];
+        let init = Init::PytorchDefault { fan_in: self.fan_in() };
+        let weight = vec![self.outputs, self.input.0 / self.groups, self.kernel.0, self.kernel.1];
+        let mut tensors = vec![ParamTensor { suffix: "weight", shape: weight, init }];
         if self.bias {
-            tensors.push(ParamTensor {
-                suffix: "bias",
-                shape: vec![self.outputs],
-                init,
-            });
+            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.outputs], init });
         }
         tensors
     }
     fn flops(&self) -> Option<u64> {
-        self.outputs
-            .checked_mul(self.output.0)?
-            .checked_mul(self.output.1)?
-            .checked_mul(self.fan_in())?
-            .checked_mul(2)
+        self.outputs.checked_mul(self.output.0)?.checked_mul(self.output.1)?.checked_mul(self.fan_in())?.checked_mul(2)
     }
     fn scratch(&self) -> Option<u64> {
         if self.pointwise() {
             return Some(0);
         }
-        self.fan_in()
-            .checked_mul(self.output.0)?
-            .checked_mul(self.output.1)?
-            .checked_mul(2)
+        self.fan_in().checked_mul(self.output.0)?.checked_mul(self.output.1)?.checked_mul(2)
     }
     fn forward(&self) -> TokenStream {
         let generics = self.generics();

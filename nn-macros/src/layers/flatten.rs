@@ -16,9 +16,7 @@ impl LayerKind for Flatten {
     }
     fn build(&self, _args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         // The product cannot overflow: the input's own length was checked.
-        Ok(Box::new(FlattenLayer {
-            len: product(cx.input).unwrap_or(0),
-        }))
+        Ok(Box::new(FlattenLayer { len: product(cx.input).unwrap_or(0) }))
     }
 }
 

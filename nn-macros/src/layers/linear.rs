@@ -56,11 +56,7 @@ impl LayerKind for Linear {
                 ),
             ));
         }
-        Ok(Box::new(LinearLayer {
-            inputs,
-            outputs,
-            bias,
-        }))
+        Ok(Box::new(LinearLayer { inputs, outputs, bias }))
     }
 }
 
@@ -75,20 +71,10 @@ impl Layer for LinearLayer {
         vec![self.outputs]
     }
     fn params(&self) -> Vec<ParamTensor> {
-        let init = Init::PytorchDefault {
-            fan_in: self.inputs,
-        };
-        let mut tensors = vec![ParamTensor {
-            suffix: "weight",
-            shape: vec![self.outputs, self.inputs],
-            init,
-        }];
+        let init = Init::PytorchDefault { fan_in: self.inputs };
+        let mut tensors = vec![ParamTensor { suffix: "weight", shape: vec![self.outputs, self.inputs], init }];
         if self.bias {
-            tensors.push(ParamTensor {
-                suffix: "bias",
-                shape: vec![self.outputs],
-                init,
-            });
+            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.outputs], init });
         }
         tensors
     }

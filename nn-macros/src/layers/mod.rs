@@ -35,17 +35,11 @@ static REGISTRY: &[&dyn LayerKind] = &[
 ];
 
 pub fn lookup(name: &str) -> Option<&'static dyn LayerKind> {
-    REGISTRY
-        .iter()
-        .copied()
-        .find(|k| k.name() == name || k.aliases().contains(&name))
+    REGISTRY.iter().copied().find(|k| k.name() == name || k.aliases().contains(&name))
 }
 
 pub fn known_names() -> Vec<&'static str> {
-    REGISTRY
-        .iter()
-        .flat_map(|k| std::iter::once(k.name()).chain(k.aliases().iter().copied()))
-        .collect()
+    REGISTRY.iter().flat_map(|k| std::iter::once(k.name()).chain(k.aliases().iter().copied())).collect()
 }
 
 /// What a layer is told about its input.

@@ -17,14 +17,8 @@ pub struct Pool {
     reduce: Reduce,
 }
 
-pub static MAXPOOL: Pool = Pool {
-    name: "maxpool",
-    reduce: Reduce::Max,
-};
-pub static AVGPOOL: Pool = Pool {
-    name: "avgpool",
-    reduce: Reduce::Average,
-};
+pub static MAXPOOL: Pool = Pool { name: "maxpool", reduce: Reduce::Max };
+pub static AVGPOOL: Pool = Pool { name: "avgpool", reduce: Reduce::Average };
 
 static SCHEMA: [Param; 3] = [
     required("k", ArgType::SizePair),

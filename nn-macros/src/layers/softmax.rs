@@ -11,14 +11,8 @@ pub struct Softmax {
     log: bool,
 }
 
-pub static SOFTMAX: Softmax = Softmax {
-    name: "softmax",
-    log: false,
-};
-pub static LOG_SOFTMAX: Softmax = Softmax {
-    name: "log_softmax",
-    log: true,
-};
+pub static SOFTMAX: Softmax = Softmax { name: "softmax", log: false };
+pub static LOG_SOFTMAX: Softmax = Softmax { name: "log_softmax", log: true };
 
 impl LayerKind for Softmax {
     fn name(&self) -> &'static str {
@@ -28,10 +22,7 @@ impl LayerKind for Softmax {
         &[]
     }
     fn build(&self, _args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        Ok(Box::new(SoftmaxLayer {
-            shape: cx.input.to_vec(),
-            log: self.log,
-        }))
+        Ok(Box::new(SoftmaxLayer { shape: cx.input.to_vec(), log: self.log }))
     }
 }
 
