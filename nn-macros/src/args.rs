@@ -234,7 +234,7 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
                         &arg.tokens,
                         format!("positional argument after a keyword argument in `{kind}`; name it, or move it before the keywords\n  usage: {}", usage()),
                     ));
-                    continue;
+                    // Still bind it by position, so no "missing argument" follows.
                 }
                 if positional >= schema.len() {
                     let msg = if schema.is_empty() {
@@ -246,7 +246,9 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
                     positional += 1;
                     continue;
                 }
-                slots[positional] = Some(i);
+                if slots[positional].is_none() {
+                    slots[positional] = Some(i);
+                }
                 positional += 1;
             }
             Some(key) => {

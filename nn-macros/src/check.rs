@@ -47,6 +47,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         }
     };
     let mut source = "the network input".to_string();
+    let (mut origin, mut through) = (String::new(), Vec::new());
     let mut layers = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let (mut params, mut flops) = (0u64, 0u64);
@@ -111,9 +112,22 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         };
         (params, flops) = (p, f);
         let key = layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string());
-        source = match &layer.name {
-            Some(name) => format!("`{name}: {written}` (layer {index})"),
-            None => format!("`{written}` (layer {index})"),
+        // Messages name the layer that last changed the shape, and the shape-preserving
+        // layers (activations) it went through since: that is where the user looks.
+        let described = match &layer.name {
+            Some(name) => format!("`{name}: {written}`"),
+            None => format!("`{written}`"),
+        };
+        if output == input && index > 0 {
+            through.push(described);
+        } else {
+            origin = format!("{described} (layer {index}");
+            through.clear();
+        }
+        source = if through.is_empty() {
+            format!("{origin})")
+        } else {
+            format!("{origin}, through {})", through.join(", "))
         };
         shape = Some(output.clone());
         layers.push(CheckedLayer {

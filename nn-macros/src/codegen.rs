@@ -207,7 +207,7 @@ pub fn generate(net: &Network) -> TokenStream {
 
     let input_shape = usize_array(&net.input);
     let output_shape = usize_array(&last.output);
-    let (input_rank, output_rank) = (net.input.len(), last.output.len());
+    let (input_rank, output_rank) = (lit(net.input.len() as u64), lit(last.output.len() as u64));
     let input_len = lit(net.input_len());
     let output_len = lit(last.output_len);
     let params = lit(net.params);

@@ -40,3 +40,110 @@ fn expand(input: TokenStream) -> TokenStream {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use quote::quote;
+
+    /// The expansion, pretty-printed as the user would read it in `cargo expand`.
+    fn pretty(input: proc_macro2::TokenStream) -> String {
+        let file: syn::File = syn::parse2(expand(input)).expect("the expansion parses as Rust");
+        prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn lenet5_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            /// LeNet-5 (LeCun et al., 1998).
+            pub LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
+                -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
+                -> flatten -> linear(120, 84) -> tanh -> linear(84, 10)
+        }));
+    }
+
+    #[test]
+    fn three_layer_mlp_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            pub(crate) Mlp: [784] => hidden: linear(784, 256) -> relu -> linear(256, 128) -> sigmoid
+                -> out: linear(128, 10, bias = false) -> log_softmax
+        }));
+    }
+
+    #[test]
+    fn every_layer_kind_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            Kinds: [3, 16, 16] => flatten -> linear(768, 192) -> logistic -> softmax;
+            Image: [3, 16, 16] => conv(3, 8, (3, 5), stride = (2, 1), padding = (1, 2), dilation = (1, 2), groups = 1)
+                -> relu -> maxpool(3, stride = 2, padding = 1) -> conv(8, 8, 1, groups = 4, bias = false)
+                -> avgpool((2, 1)) -> log_softmax
+        }));
+    }
+
+    #[test]
+    fn a_network_with_mistakes_expands_to_errors_and_a_stub() {
+        let out = expand(quote! { Net: [1, 28, 28] => conv(1, 8, 5) -> conv(6, 16, 5) }).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("struct Net"), "{out}");
+        assert!(out.contains("PhantomData"), "{out}");
+    }
+
+    #[test]
+    fn every_reported_error_is_counted_once() {
+        let out = expand(quote! { Net: [1, 28, 28] => conv(1, 6, 5, strid = 2) -> relu -> maxpol(2) -> linear(0, 1) });
+        assert_eq!(out.to_string().matches("compile_error").count(), 3, "{out}");
+    }
+
+    /// A small deterministic mutation fuzzer: thousands of damaged networks (numbers
+    /// replaced by 0, negatives, floats and huge values; tokens dropped, duplicated or
+    /// swapped), none of which may panic the macro. Issue 4 adds the long fuzz run.
+    #[test]
+    fn mutated_networks_never_panic() {
+        use std::str::FromStr;
+        let source = "pub LeNet5: [1, 32, 32] => c1: conv(1, 6, 5, stride = (1, 1), padding = 0) -> tanh -> avgpool(2) \
+                      -> conv(6, 16, 5) -> relu -> maxpool(2, stride = 2) -> flatten -> linear(400, 84, bias = true) \
+                      -> sigmoid -> linear(84, 10) -> log_softmax; B: [3] => softmax";
+        let words: Vec<&str> = source.split_whitespace().collect();
+        let replacements = ["0", "-1", "1.5", "18446744073709551615", "4294967296", "(0, 1)", "true", "", "->", ":", "=", ",", "(", ")", "conv", "relu"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut cases = 0;
+        for _ in 0..3000 {
+            let mut w: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+            for _ in 0..1 + next(3) {
+                let i = next(w.len());
+                match next(4) {
+                    0 => w[i] = replacements[next(replacements.len())].to_string(),
+                    1 => {
+                        w.remove(i);
+                    }
+                    2 => {
+                        let j = next(w.len());
+                        w.swap(i, j);
+                    }
+                    _ => {
+                        // Damage numbers inside a word, keeping its punctuation.
+                        let digit = w[i].find(|c: char| c.is_ascii_digit());
+                        if let Some(d) = digit {
+                            let end = w[i][d..].find(|c: char| !c.is_ascii_digit()).map_or(w[i].len(), |e| d + e);
+                            let r = ["0", "99999999999999999999999", "7", "1000000000"][next(4)];
+                            w[i] = format!("{}{}{}", &w[i][..d], r, &w[i][end..]);
+                        }
+                    }
+                }
+            }
+            let text = w.join(" ");
+            if let Ok(tokens) = proc_macro2::TokenStream::from_str(&text) {
+                let result = std::panic::catch_unwind(|| expand(tokens));
+                assert!(result.is_ok(), "the macro panicked on: {text}");
+                cases += 1;
+            }
+        }
+        assert!(cases > 1000, "only {cases} mutants tokenized");
+    }
+}

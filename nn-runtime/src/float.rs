@@ -40,6 +40,7 @@ pub trait Float:
     fn abs(self) -> Self;
     fn max(self, other: Self) -> Self;
     fn is_finite(self) -> bool;
+    fn is_nan(self) -> bool;
 
     /// `C ← α A B + β C` on raw strided matrices.
     ///
@@ -113,6 +114,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
             }
             #[inline(always)]
             unsafe fn gemm_raw(

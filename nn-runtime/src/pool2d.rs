@@ -47,7 +47,7 @@ pub fn max_forward<
                 let mut m = F::NEG_INFINITY;
                 for ih in h0..h1 {
                     for &v in &plane[ih * W + w0..ih * W + w1] {
-                        if v > m || v != v {
+                        if v > m || v.is_nan() {
                             m = v;
                         }
                     }
@@ -93,7 +93,7 @@ pub fn max_backward<
                 'search: for ih in h0..h1 {
                     for iw in w0..w1 {
                         let v = plane[ih * W + iw];
-                        if v == m || (v != v && m != m) {
+                        if v == m || (v.is_nan() && m.is_nan()) {
                             dplane[ih * W + iw] += dout[oh * OW + ow];
                             break 'search;
                         }

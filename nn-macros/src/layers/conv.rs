@@ -69,12 +69,13 @@ impl LayerKind for Conv {
                 args.tokens("k"),
                 format!(
                     "`{}`: the {}×{} kernel{dilated} does not fit the {h}×{w} input from {} with padding {}; \
-                     the output would be empty — use a smaller kernel or more padding",
+                     the output would be empty — {}",
                     args.written(),
                     kernel.0,
                     kernel.1,
                     cx.source,
                     pair_str(padding),
+                    super::fit_hint((h, w), kernel, padding, dilation),
                 ),
             ));
         };
@@ -107,7 +108,8 @@ struct ConvLayer {
 impl ConvLayer {
     /// Inputs each output sees: `in/groups · kh · kw`.
     fn fan_in(&self) -> u64 {
-        self.input.0 / self.groups * self.kernel.0 * self.kernel.1
+        // Saturating: an overflowing kernel is reported through the weight's size.
+        (self.input.0 / self.groups).saturating_mul(self.kernel.0).saturating_mul(self.kernel.1)
     }
 
     fn pointwise(&self) -> bool {

@@ -54,11 +54,13 @@ impl LayerKind for Pool {
             return Err(syn::Error::new_spanned(
                 args.tokens("k"),
                 format!(
-                    "`{}`: the {}×{} window does not fit the {h}×{w} input from {}; the output would be empty",
+                    "`{}`: the {}×{} window does not fit the {h}×{w} input from {}; the output would be empty — use a \
+                     window of at most {}",
                     args.written(),
                     kernel.0,
                     kernel.1,
                     cx.source,
+                    pair_str((kernel.0.min(h + 2 * padding.0), kernel.1.min(w + 2 * padding.1))),
                 ),
             ));
         };

@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [1, 0, 28] => conv(1, 6, 5)
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [784] => linear(784, 99999999999999999999)
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [120] => linear(120)
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [784] => linear(784, 100) -> relu -> maxpool(2)
+}
+
+fn main() {}

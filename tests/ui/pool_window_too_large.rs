@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [2, 3, 3] => maxpool(4)
+}
+
+fn main() {}
