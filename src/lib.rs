@@ -1,8 +1,5 @@
-//! An ahead-of-time compiler for neural networks.
-//!
-//! [`network!`] parses a network written in a small layer language, checks every shape
-//! and counts every parameter at compile time, and generates straight-line forward and
-//! backward code over the [`runtime`]'s kernels. See the README for the language.
+// The README is the crate's front page, and its example runs as a doctest.
+#![doc = include_str!("../README.md")]
 
 // Generated code always names `::nn::__private`, which must resolve inside this crate's
 // own examples, tests and doctests too.

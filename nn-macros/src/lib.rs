@@ -100,11 +100,29 @@ mod tests {
     #[test]
     fn mutated_networks_never_panic() {
         use std::str::FromStr;
-        let source = "pub LeNet5: [1, 32, 32] => c1: conv(1, 6, 5, stride = (1, 1), padding = 0) -> tanh -> avgpool(2) \
+        let source =
+            "pub LeNet5: [1, 32, 32] => c1: conv(1, 6, 5, stride = (1, 1), padding = 0) -> tanh -> avgpool(2) \
                       -> conv(6, 16, 5) -> relu -> maxpool(2, stride = 2) -> flatten -> linear(400, 84, bias = true) \
                       -> sigmoid -> linear(84, 10) -> log_softmax; B: [3] => softmax";
         let words: Vec<&str> = source.split_whitespace().collect();
-        let replacements = ["0", "-1", "1.5", "18446744073709551615", "4294967296", "(0, 1)", "true", "", "->", ":", "=", ",", "(", ")", "conv", "relu"];
+        let replacements = [
+            "0",
+            "-1",
+            "1.5",
+            "18446744073709551615",
+            "4294967296",
+            "(0, 1)",
+            "true",
+            "",
+            "->",
+            ":",
+            "=",
+            ",",
+            "(",
+            ")",
+            "conv",
+            "relu",
+        ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move |n: usize| {
             state ^= state << 13;

@@ -152,13 +152,9 @@ pub fn fit_hint(input: (u64, u64), kernel: (u64, u64), padding: (u64, u64), dila
     let largest = |n: u64, p: u64, d: u64| (n.saturating_add(p.saturating_mul(2)).saturating_sub(1)) / d + 1;
     let span = |k: u64, d: u64| d.saturating_mul(k - 1).saturating_add(1);
     let needed = |n: u64, k: u64, d: u64| span(k, d).saturating_sub(n).div_ceil(2);
-    let max_kernel = (
-        kernel.0.min(largest(input.0, padding.0, dilation.0)),
-        kernel.1.min(largest(input.1, padding.1, dilation.1)),
-    );
-    let min_padding = (
-        padding.0.max(needed(input.0, kernel.0, dilation.0)),
-        padding.1.max(needed(input.1, kernel.1, dilation.1)),
-    );
+    let max_kernel =
+        (kernel.0.min(largest(input.0, padding.0, dilation.0)), kernel.1.min(largest(input.1, padding.1, dilation.1)));
+    let min_padding =
+        (padding.0.max(needed(input.0, kernel.0, dilation.0)), padding.1.max(needed(input.1, kernel.1, dilation.1)));
     format!("use a kernel of at most {}, or padding = {}", pair_str(max_kernel), pair_str(min_padding))
 }
