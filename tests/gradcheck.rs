@@ -2,8 +2,9 @@
 //! variants its arguments allow, and the whole LeNet-5.
 
 mod common;
-use common::check_gradients;
+use common::{check_gradients, check_gradients_in};
 use nn::network;
+use nn::Network;
 
 network! {
     Linear: [7] => linear(7, 5);
@@ -29,6 +30,26 @@ network! {
     LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
         -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
         -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
+    Abs: [2, 3, 3] => abs;
+    Softplus: [7] => linear(7, 7) -> softplus;
+    LeakyRelu: [2, 3, 3] => leaky_relu(alpha = 0.2);
+    LeakyReluDefault: [9] => leaky_relu;
+    Elu: [2, 3, 3] => elu(0.7);
+    Identity: [2, 3, 3] => conv(2, 2, 1) -> identity -> flatten -> identity -> linear(18, 2);
+    IdentityFirst: [5] => identity;
+    Prelu: [3, 4, 4] => prelu(3);
+    PreluFlat: [4] => linear(4, 5) -> prelu(5);
+    GlobalAvgPool: [3, 4, 5] => global_avgpool;
+    GlobalMaxPool: [3, 4, 5] => global_maxpool;
+    Upsample: [2, 3, 2] => upsample(2);
+    UpsamplePair: [2, 2, 3] => conv(2, 2, 1) -> upsample((3, 2));
+    BatchNorm2d: [3, 4, 4] => batchnorm(3);
+    BatchNorm1d: [5] => linear(5, 6) -> batchnorm(6, eps = 1e-3, momentum = 0.2);
+    Dropout: [4, 3, 3] => dropout(0.5);
+    SeparableConv: [3, 7, 6] => separable_conv(3, 4, 3, stride = (2, 1), padding = 1);
+    SeparableConvFirstAfterActivation: [2, 5, 5] => relu -> separable_conv(2, 3, (3, 1));
+    ConvTranspose: [3, 4, 4] => conv_transpose(3, 2, 3, stride = 2, padding = 1, output_padding = 1);
+    ConvTransposeGroupedDilated: [4, 3, 5] => conv_transpose(4, 6, (2, 3), dilation = (2, 1), groups = 2, bias = false);
     Mixed: [3, 12, 12] => c1: conv(3, 4, 3, padding = 1) -> relu -> maxpool(2) -> conv(4, 6, 3)
         -> sigmoid -> avgpool(2) -> flatten -> linear(24, 8) -> relu -> linear(8, 5) -> log_softmax
 }
@@ -64,6 +85,54 @@ gradient_tests! {
     log_softmax: LogSoftmax<f64>, batch 3;
     log_softmax_over_channels: LogSoftmaxSpatial<f64>, batch 2;
     mixed_network: Mixed<f64>, batch 3;
+    abs: Abs<f64>, batch 2;
+    softplus: Softplus<f64>, batch 2;
+    leaky_relu: LeakyRelu<f64>, batch 2;
+    leaky_relu_default_alpha: LeakyReluDefault<f64>, batch 2;
+    elu: Elu<f64>, batch 2;
+    identity_as_a_view: Identity<f64>, batch 2;
+    identity_first: IdentityFirst<f64>, batch 2;
+    prelu: Prelu<f64>, batch 2;
+    prelu_on_features: PreluFlat<f64>, batch 3;
+    global_avgpool: GlobalAvgPool<f64>, batch 2;
+    global_maxpool: GlobalMaxPool<f64>, batch 2;
+    upsample: Upsample<f64>, batch 2;
+    upsample_pair: UpsamplePair<f64>, batch 2;
+    batchnorm_2d_train: BatchNorm2d<f64>, batch 3;
+    batchnorm_1d_train: BatchNorm1d<f64>, batch 4;
+    separable_conv: SeparableConv<f64>, batch 2;
+    separable_conv_after_activation: SeparableConvFirstAfterActivation<f64>, batch 2;
+    conv_transpose: ConvTranspose<f64>, batch 2;
+    conv_transpose_grouped_dilated: ConvTransposeGroupedDilated<f64>, batch 2;
+}
+
+#[test]
+fn batchnorm_eval_mode() {
+    check_gradients_in::<BatchNorm2d<f64>>(2, 400, false);
+    check_gradients_in::<BatchNorm1d<f64>>(3, 400, false);
+}
+
+/// In eval mode dropout is the identity, and its gradient too.
+#[test]
+fn dropout_eval_mode() {
+    check_gradients_in::<Dropout<f64>>(2, 400, false);
+}
+
+/// In train mode the mask is random per forward, so finite differences cannot see it;
+/// instead the gradient must route `dy` through exactly the kept elements, scaled.
+#[test]
+fn dropout_train_mode_routes_through_the_mask() {
+    let mut net = Dropout::<f64>::with_seed(3);
+    let x: Vec<f64> = (0..2 * 36).map(|i| 1.0 + i as f64).collect();
+    let dy: Vec<f64> = (0..2 * 36).map(|i| (i as f64).cos()).collect();
+    let dx = net.backward(&x, &dy).unwrap().to_vec();
+    let y = net.forward(&x).unwrap().to_vec(); // a fresh mask; only its statistics matter
+    let dropped = y.iter().filter(|v| **v == 0.0).count();
+    assert!((10..=62).contains(&dropped), "{dropped} of 72 dropped at p = 0.5");
+    for (i, (&g, &d)) in dx.iter().zip(&dy).enumerate() {
+        assert!(g == 0.0 || (g - 2.0 * d).abs() < 1e-12, "element {i}: {g} vs 2·{d}");
+    }
+    assert!(dx.iter().any(|g| *g == 0.0) && dx.iter().any(|g| *g != 0.0));
 }
 
 /// The whole LeNet-5: every parameter tensor (up to 60 entries each, ends included),

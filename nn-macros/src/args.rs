@@ -17,6 +17,10 @@ pub enum ArgType {
     /// An integer ≥ 0, or a pair of them.
     PaddingPair,
     Bool,
+    /// A float in [0, 1).
+    Probability,
+    /// Any number.
+    Float,
 }
 
 impl ArgType {
@@ -26,6 +30,8 @@ impl ArgType {
             ArgType::SizePair => "a positive integer or a `(height, width)` pair",
             ArgType::PaddingPair => "a non-negative integer or a `(height, width)` pair",
             ArgType::Bool => "`true` or `false`",
+            ArgType::Probability => "a probability in [0, 1), e.g. `0.5`",
+            ArgType::Float => "a number, e.g. `0.01`",
         }
     }
 }
@@ -37,6 +43,7 @@ pub enum Default {
     Required,
     Int(u64),
     Bool(bool),
+    Float(f64),
     SameAs(&'static str),
 }
 
@@ -60,6 +67,7 @@ pub enum Resolved {
     Int(u64),
     Pair(u64, u64),
     Bool(bool),
+    Float(f64),
 }
 
 /// The schema as a user would write the call, e.g. `conv(in, out, k, stride = 1, …)`.
@@ -70,6 +78,7 @@ pub fn signature(kind: &str, schema: &[Param]) -> String {
             Default::Required => p.name.to_string(),
             Default::Int(v) => format!("{} = {v}", p.name),
             Default::Bool(v) => format!("{} = {v}", p.name),
+            Default::Float(v) => format!("{} = {}", p.name, crate::parse::format_float(v)),
             Default::SameAs(other) => format!("{} = {other}", p.name),
         })
         .collect();
@@ -115,6 +124,14 @@ impl<'a> Bound<'a> {
             Resolved::Int(v) => (v, v),
             Resolved::Pair(h, w) => (h, w),
             _ => (0, 0),
+        }
+    }
+
+    pub fn float(&self, name: &str) -> f64 {
+        match self.get(name) {
+            Resolved::Float(v) => v,
+            Resolved::Int(v) => v as f64,
+            _ => 0.0,
         }
     }
 
@@ -214,6 +231,23 @@ fn resolve(
         (ArgType::PaddingPair, ValueKind::Int(v)) => Ok(Resolved::Int(non_negative(*v)?)),
         (ArgType::PaddingPair, ValueKind::Pair(h, w)) => Ok(Resolved::Pair(non_negative(*h)?, non_negative(*w)?)),
         (ArgType::Bool, ValueKind::Bool(b)) => Ok(Resolved::Bool(*b)),
+        (ArgType::Float, ValueKind::Float(f)) => Ok(Resolved::Float(*f)),
+        (ArgType::Float, ValueKind::Int(v)) => Ok(Resolved::Float(*v as f64)),
+        (ArgType::Probability, ValueKind::Float(_) | ValueKind::Int(_)) => {
+            let p = match value {
+                ValueKind::Float(f) => *f,
+                ValueKind::Int(v) => *v as f64,
+                _ => unreachable!("matched above"),
+            };
+            if (0.0..1.0).contains(&p) {
+                Ok(Resolved::Float(p))
+            } else {
+                Err(syn::Error::new_spanned(
+                    tokens,
+                    format!("`{}` of `{kind}` is a probability and must lie in [0, 1), found {found}", param.name),
+                ))
+            }
+        }
         _ => Err(bad()),
     }
 }
@@ -300,6 +334,7 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
             }
             (None, Default::Int(v)) => Resolved::Int(v),
             (None, Default::Bool(v)) => Resolved::Bool(v),
+            (None, Default::Float(v)) => Resolved::Float(v),
             (None, Default::SameAs(other)) => {
                 let j = schema
                     .iter()

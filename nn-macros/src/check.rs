@@ -102,8 +102,19 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             continue;
         };
         let layer_params = tensors.iter().try_fold(0u64, |acc, t| acc.checked_add(product(&t.shape)?));
-        let (Some(layer_params), Some(layer_flops), Some(scratch)) = (layer_params, op.flops(), op.scratch()) else {
-            errors.push(overflow("parameter count or FLOP count"));
+        let buffers = op.buffers();
+        let buffer_len = buffers.iter().try_fold(0u64, |acc, t| acc.checked_add(product(&t.shape)?));
+        let sizes = (layer_params, op.flops(), op.scratch(), op.scratch_per_sample(), op.saved(), buffer_len);
+        let (
+            Some(layer_params),
+            Some(layer_flops),
+            Some(scratch),
+            Some(scratch_per_sample),
+            Some(saved),
+            Some(buffer_len),
+        ) = sizes
+        else {
+            errors.push(overflow("parameter count, FLOP count or working memory"));
             continue;
         };
         let (Some(p), Some(f)) = (params.checked_add(layer_params), flops.checked_add(layer_flops)) else {
@@ -138,6 +149,11 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             output,
             output_len,
             tensors,
+            buffers,
+            buffer_len,
+            saved,
+            stats: op.stats(),
+            scratch_per_sample,
             params: layer_params,
             flops: layer_flops,
             scratch,
@@ -148,7 +164,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
     errors.finish()?;
     let Ok(input) = input else { unreachable!("input errors are reported above") };
     // Every buffer must be addressable: total activations and parameters in 64 bits.
-    if layers.iter().try_fold(0u64, |acc, l| acc.checked_add(l.output_len)).is_none() {
+    if layers.iter().try_fold(0u64, |acc, l| acc.checked_add(l.output_len)?.checked_add(l.saved)).is_none() {
         return Err(syn::Error::new_spanned(&def.name, "the network's activations overflow 64 bits"));
     }
     Ok(Network { attrs: def.attrs, vis: def.vis, name: def.name, input, layers, params, flops })

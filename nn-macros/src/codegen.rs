@@ -19,38 +19,60 @@ enum Buffer {
 struct Plan {
     /// Each layer's output buffer.
     outputs: Vec<Buffer>,
+    /// Each layer's per-sample `saved` range, right after its output.
+    saved: Vec<(u64, u64)>,
     /// Layers whose output is their input, unmoved (views such as `flatten`).
     aliased: Vec<bool>,
     activations: u64,
     gradient: u64,
     scratch: u64,
-    /// Each layer's parameter range.
+    scratch_per_sample: u64,
+    /// Each layer's range in the parameters, the state buffers and the batch statistics.
     params: Vec<(u64, u64)>,
+    state: Vec<(u64, u64)>,
+    stats: Vec<(u64, u64)>,
+    state_len: u64,
+    stats_len: u64,
 }
 
 fn plan(net: &Network) -> Plan {
-    let mut outputs = Vec::new();
-    let mut aliased = Vec::new();
-    let (mut activations, mut offset) = (0u64, 0u64);
-    let mut params = Vec::new();
+    let mut plan = Plan {
+        outputs: Vec::new(),
+        saved: Vec::new(),
+        aliased: Vec::new(),
+        activations: 0,
+        gradient: net.layers.iter().map(|l| l.output_len).chain([net.input_len()]).max().unwrap_or(0),
+        scratch: net.layers.iter().map(|l| l.scratch).max().unwrap_or(0),
+        scratch_per_sample: net.layers.iter().map(|l| l.scratch_per_sample).max().unwrap_or(0),
+        params: Vec::new(),
+        state: Vec::new(),
+        stats: Vec::new(),
+        state_len: 0,
+        stats_len: 0,
+    };
+    let mut params = 0;
     for layer in &net.layers {
-        let input = outputs.last().copied().unwrap_or(Buffer::Input);
+        let input = plan.outputs.last().copied().unwrap_or(Buffer::Input);
         let alias = layer.op.is_view() && matches!(input, Buffer::Activation { .. });
         let output = if alias {
             input
         } else {
-            let buffer = Buffer::Activation { offset: activations, len: layer.output_len };
-            activations += layer.output_len;
+            let buffer = Buffer::Activation { offset: plan.activations, len: layer.output_len };
+            plan.activations += layer.output_len;
             buffer
         };
-        outputs.push(output);
-        aliased.push(alias);
-        params.push((offset, offset + layer.params));
-        offset += layer.params;
+        plan.saved.push((plan.activations, plan.activations + layer.saved));
+        plan.activations += layer.saved;
+        plan.outputs.push(output);
+        plan.aliased.push(alias);
+        plan.params.push((params, params + layer.params));
+        params += layer.params;
+        plan.state.push((plan.state_len, plan.state_len + layer.buffer_len));
+        plan.state_len += layer.buffer_len;
+        plan.stats.push((plan.stats_len, plan.stats_len + layer.stats));
+        plan.stats_len += layer.stats;
     }
-    let gradient = net.layers.iter().map(|l| l.output_len).chain([net.input_len()]).max().unwrap_or(0);
-    let scratch = net.layers.iter().map(|l| l.scratch).max().unwrap_or(0);
-    Plan { outputs, aliased, activations, gradient, scratch, params }
+    plan
 }
 
 /// `a * batch..b * batch`, the batch-scaled range of per-sample `a..b`.
@@ -80,7 +102,8 @@ fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> To
 
 fn forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream {
     let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("outputs are never the input") };
-    let output = range(offset, offset + len);
+    let (_, saved_end) = plan.saved[index];
+    let output = range(offset, saved_end);
     let io = match index.checked_sub(1).map(|i| plan.outputs[i]) {
         None | Some(Buffer::Input) => quote! {
             let x = input;
@@ -91,15 +114,30 @@ fn forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream 
             quote!(let (x, y) = rt::workspace::split_io(activations, #input, #output);)
         }
     };
+    let saved = (layer.saved > 0).then(|| {
+        let len = lit(len);
+        quote!(let (y, saved) = y.split_at_mut(#len * batch);)
+    });
     let params = (layer.params > 0).then(|| {
         let slice = param_slice(quote!(all_params), plan.params[index], false);
         quote!(let params = #slice;)
+    });
+    let state = (layer.buffer_len > 0).then(|| {
+        let slice = param_slice(quote!(all_state), plan.state[index], true);
+        quote!(let state = #slice;)
+    });
+    let stats = (layer.stats > 0).then(|| {
+        let slice = param_slice(quote!(all_stats), plan.stats[index], true);
+        quote!(let stats = #slice;)
     });
     let call = layer.op.forward();
     quote! {
         {
             #params
+            #state
+            #stats
             #io
+            #saved
             #call;
         }
     }
@@ -137,10 +175,20 @@ fn backward_step(index: usize, layer: &CheckedLayer, plan: &Plan, dy_in_a: bool,
             let grads = #g;
         }
     });
+    let saved = (layer.saved > 0).then(|| {
+        let r = range(plan.saved[index].0, plan.saved[index].1);
+        quote!(let saved = &activations[#r];)
+    });
+    let stats = (layer.stats > 0).then(|| {
+        let slice = param_slice(quote!(all_stats), plan.stats[index], false);
+        quote!(let stats = #slice;)
+    });
     let call = layer.op.backward();
     let step = quote! {
         {
             #params
+            #saved
+            #stats
             let x = #x;
             let y = &activations[#output];
             let dy = &#dy_buffer[#dy_len];
@@ -155,20 +203,27 @@ fn backward_step(index: usize, layer: &CheckedLayer, plan: &Plan, dy_in_a: bool,
     }
 }
 
+/// Initialization of every parameter tensor (into `params`) and buffer (into `state`),
+/// in PyTorch's order.
 fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
     let mut calls = Vec::new();
-    for (layer, &(start, _)) in net.layers.iter().zip(&plan.params) {
-        let mut offset = start;
-        for tensor in &layer.tensors {
-            let len: u64 = tensor.shape.iter().product();
-            let slice = param_slice(quote!(params), (offset, offset + len), true);
-            calls.push(match tensor.init {
-                Init::PytorchDefault { fan_in } => {
-                    let fan_in = lit(fan_in);
-                    quote!(rt::init::pytorch_default(#slice, #fan_in, &mut rng);)
-                }
-            });
-            offset += len;
+    for (i, layer) in net.layers.iter().enumerate() {
+        for (storage, tensors, start) in
+            [(quote!(params), &layer.tensors, plan.params[i].0), (quote!(state), &layer.buffers, plan.state[i].0)]
+        {
+            let mut offset = start;
+            for tensor in tensors {
+                let len: u64 = tensor.shape.iter().product();
+                let slice = param_slice(storage.clone(), (offset, offset + len), true);
+                calls.push(match tensor.init {
+                    Init::PytorchDefault { fan_in } => {
+                        let fan_in = lit(fan_in);
+                        quote!(rt::init::pytorch_default(#slice, #fan_in, &mut rng);)
+                    }
+                    Init::Constant(value) => quote!(rt::init::constant(#slice, #value);),
+                });
+                offset += len;
+            }
         }
     }
     quote!(#(#calls)*)
@@ -180,15 +235,19 @@ fn layer_table(net: &Network) -> TokenStream {
         let shape = usize_array(&l.output);
         let params = lit(l.params);
         let flops = lit(l.flops);
-        let tensors = l.tensors.iter().map(|t| {
-            let key = format!("{}.{}", l.key, t.suffix);
-            let shape = usize_array(&t.shape);
-            quote!(rt::TensorInfo { key: #key, shape: &#shape })
-        });
+        let info = |tensors: &[crate::layers::ParamTensor]| {
+            let rows = tensors.iter().map(|t| {
+                let key = format!("{}.{}", l.key, t.suffix);
+                let shape = usize_array(&t.shape);
+                quote!(rt::TensorInfo { key: #key, shape: &#shape })
+            });
+            quote!(&[#(#rows),*])
+        };
+        let (tensors, buffers) = (info(&l.tensors), info(&l.buffers));
         quote! {
             rt::LayerInfo {
                 key: #key, kind: #kind, written: #written, output_shape: &#shape, params: #params,
-                flops: #flops, tensors: &[#(#tensors),*],
+                flops: #flops, tensors: #tensors, buffers: #buffers,
             }
         }
     });
@@ -215,6 +274,9 @@ pub fn generate(net: &Network) -> TokenStream {
     let activations = lit(plan.activations);
     let gradient = lit(plan.gradient);
     let scratch = lit(plan.scratch);
+    let scratch_per_sample = lit(plan.scratch_per_sample);
+    let stats = lit(plan.stats_len);
+    let state = lit(plan.state_len);
     let output_offset = lit(output_offset);
     let layers = layer_table(net);
     let init = init_calls(net, &plan);
@@ -251,7 +313,9 @@ pub fn generate(net: &Network) -> TokenStream {
         #vis struct #name<F: ::nn::__private::Float = f32> {
             params: ::std::vec::Vec<F>,
             grads: ::std::vec::Vec<F>,
+            state: ::std::vec::Vec<F>,
             workspace: ::nn::__private::workspace::Workspace<F>,
+            rng: ::nn::__private::rng::Rng,
             training: bool,
         }
 
@@ -295,16 +359,22 @@ pub fn generate(net: &Network) -> TokenStream {
                     output_offset: #output_offset,
                     gradient: #gradient,
                     scratch: #scratch,
+                    scratch_per_sample: #scratch_per_sample,
+                    stats: #stats,
                 };
+                const BUFFERS: usize = #state;
 
                 fn with_seed(seed: u64) -> Self {
                     let mut rng = rt::rng::Rng::new(seed);
                     let mut params = ::std::vec![F::ZERO; #params];
+                    let mut state = ::std::vec![F::ZERO; #state];
                     #init
                     #name {
                         params,
                         grads: ::std::vec![F::ZERO; #params],
+                        state,
                         workspace: ::core::default::Default::default(),
+                        rng,
                         training: true,
                     }
                 }
@@ -316,6 +386,12 @@ pub fn generate(net: &Network) -> TokenStream {
                 }
                 fn grads(&self) -> &[F] {
                     &self.grads
+                }
+                fn buffers(&self) -> &[F] {
+                    &self.state
+                }
+                fn buffers_mut(&mut self) -> &mut [F] {
+                    &mut self.state
                 }
                 fn is_training(&self) -> bool {
                     self.training
@@ -329,9 +405,9 @@ pub fn generate(net: &Network) -> TokenStream {
 
                 #[allow(unused_variables)]
                 fn __forward(&mut self, input: &[F], batch: usize) {
-                    let training = self.training;
-                    let all_params = &self.params[..];
-                    let rt::workspace::Workspace { activations, scratch, .. } = &mut self.workspace;
+                    let #name { params: all_params, state: all_state, workspace, rng, training, .. } = self;
+                    let training = *training;
+                    let rt::workspace::Workspace { activations, scratch, stats: all_stats, .. } = workspace;
                     #(#forward)*
                 }
 
@@ -341,7 +417,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     let all_params = &self.params[..];
                     let all_grads = &mut self.grads[..];
                     let rt::workspace::Workspace {
-                        activations, grad_a, grad_b, scratch, input_grad: input_grad_buffer, ..
+                        activations, grad_a, grad_b, scratch, stats: all_stats, input_grad: input_grad_buffer, ..
                     } = &mut self.workspace;
                     #(#backward)*
                 }

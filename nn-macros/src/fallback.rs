@@ -56,12 +56,16 @@ impl Stub {
                     const FLOPS: u64 = 0;
                     const ACTIVATION_ELEMENTS: usize = 0;
                     const LAYERS: &'static [rt::LayerInfo] = &[];
-                    const LAYOUT: rt::workspace::Layout =
-                        rt::workspace::Layout { activations: 0, output_offset: 0, gradient: 0, scratch: 0 };
+                    const BUFFERS: usize = 0;
+                    const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
+                        activations: 0, output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, stats: 0,
+                    };
                     fn with_seed(_seed: u64) -> Self { ::core::unreachable!() }
                     fn params(&self) -> &[F] { ::core::unreachable!() }
                     fn params_mut(&mut self) -> &mut [F] { ::core::unreachable!() }
                     fn grads(&self) -> &[F] { ::core::unreachable!() }
+                    fn buffers(&self) -> &[F] { ::core::unreachable!() }
+                    fn buffers_mut(&mut self) -> &mut [F] { ::core::unreachable!() }
                     fn is_training(&self) -> bool { ::core::unreachable!() }
                     fn set_training(&mut self, _training: bool) { ::core::unreachable!() }
                     fn __parts(&mut self) -> rt::network::Parts<'_, F> { ::core::unreachable!() }

@@ -27,6 +27,13 @@ pub struct CheckedLayer {
     /// Elements of one sample's output.
     pub output_len: u64,
     pub tensors: Vec<ParamTensor>,
+    /// Non-trainable state (running statistics), and its element count.
+    pub buffers: Vec<ParamTensor>,
+    pub buffer_len: u64,
+    /// Per-sample elements kept besides the output; per-batch statistics.
+    pub saved: u64,
+    pub stats: u64,
+    pub scratch_per_sample: u64,
     /// Trainable parameters.
     pub params: u64,
     pub flops: u64,

@@ -3,21 +3,19 @@
 
 use crate::float::Float;
 
-/// An element-wise function with its derivative.
+/// An element-wise function with its derivative, and one optional parameter `alpha`
+/// (the negative slope of `leaky_relu`, the scale of `elu`; ignored by the others).
 pub trait Activation {
-    fn f<F: Float>(x: F) -> F;
+    fn f<F: Float>(x: F, alpha: F) -> F;
     /// `dy/dx` given both the input `x` and the output `y = f(x)`.
-    fn df<F: Float>(x: F, y: F) -> F;
-    /// Whether [`Activation::df`] reads `x`; if not, backward needs only the output.
-    const DF_NEEDS_INPUT: bool;
+    fn df<F: Float>(x: F, y: F, alpha: F) -> F;
 }
 
 /// `max(0, x)`; the derivative at 0 is 0, as in PyTorch.
 pub struct Relu;
 impl Activation for Relu {
-    const DF_NEEDS_INPUT: bool = false;
     #[inline(always)]
-    fn f<F: Float>(x: F) -> F {
+    fn f<F: Float>(x: F, _alpha: F) -> F {
         if x > F::ZERO {
             x
         } else {
@@ -25,7 +23,7 @@ impl Activation for Relu {
         }
     }
     #[inline(always)]
-    fn df<F: Float>(_x: F, y: F) -> F {
+    fn df<F: Float>(_x: F, y: F, _alpha: F) -> F {
         if y > F::ZERO {
             F::ONE
         } else {
@@ -37,13 +35,12 @@ impl Activation for Relu {
 /// Hyperbolic tangent.
 pub struct Tanh;
 impl Activation for Tanh {
-    const DF_NEEDS_INPUT: bool = false;
     #[inline(always)]
-    fn f<F: Float>(x: F) -> F {
+    fn f<F: Float>(x: F, _alpha: F) -> F {
         x.tanh()
     }
     #[inline(always)]
-    fn df<F: Float>(_x: F, y: F) -> F {
+    fn df<F: Float>(_x: F, y: F, _alpha: F) -> F {
         F::ONE - y * y
     }
 }
@@ -51,9 +48,8 @@ impl Activation for Tanh {
 /// Logistic sigmoid `1 / (1 + e^-x)`, computed without overflow for large |x|.
 pub struct Sigmoid;
 impl Activation for Sigmoid {
-    const DF_NEEDS_INPUT: bool = false;
     #[inline(always)]
-    fn f<F: Float>(x: F) -> F {
+    fn f<F: Float>(x: F, _alpha: F) -> F {
         if x >= F::ZERO {
             F::ONE / (F::ONE + (-x).exp())
         } else {
@@ -62,23 +58,155 @@ impl Activation for Sigmoid {
         }
     }
     #[inline(always)]
-    fn df<F: Float>(_x: F, y: F) -> F {
+    fn df<F: Float>(_x: F, y: F, _alpha: F) -> F {
         y * (F::ONE - y)
     }
 }
 
+/// `|x|`; the derivative at 0 is 0, as PyTorch's `sign(x)`.
+pub struct Abs;
+impl Activation for Abs {
+    #[inline(always)]
+    fn f<F: Float>(x: F, _alpha: F) -> F {
+        x.abs()
+    }
+    #[inline(always)]
+    fn df<F: Float>(x: F, _y: F, _alpha: F) -> F {
+        if x > F::ZERO {
+            F::ONE
+        } else if x < F::ZERO {
+            -F::ONE
+        } else {
+            F::ZERO
+        }
+    }
+}
+
+/// `ln(1 + eˣ)`, and `x` itself above 20, as `nn.Softplus()` (beta 1, threshold 20).
+pub struct Softplus;
+impl Activation for Softplus {
+    #[inline(always)]
+    fn f<F: Float>(x: F, _alpha: F) -> F {
+        if x > F::from_f64(20.0) {
+            x
+        } else {
+            // ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|), exact for very negative x too.
+            x.max(F::ZERO) + (-x.abs()).exp().ln_1p()
+        }
+    }
+    #[inline(always)]
+    fn df<F: Float>(x: F, _y: F, alpha: F) -> F {
+        if x > F::from_f64(20.0) {
+            F::ONE
+        } else {
+            Sigmoid::f(x, alpha)
+        }
+    }
+}
+
+/// `x` for `x > 0`, else `alpha·x`, as `nn.LeakyReLU(alpha)`.
+pub struct LeakyRelu;
+impl Activation for LeakyRelu {
+    #[inline(always)]
+    fn f<F: Float>(x: F, alpha: F) -> F {
+        if x > F::ZERO {
+            x
+        } else {
+            alpha * x
+        }
+    }
+    #[inline(always)]
+    fn df<F: Float>(x: F, _y: F, alpha: F) -> F {
+        if x > F::ZERO {
+            F::ONE
+        } else {
+            alpha
+        }
+    }
+}
+
+/// `x` for `x > 0`, else `alpha·(eˣ − 1)`, as `nn.ELU(alpha)`.
+pub struct Elu;
+impl Activation for Elu {
+    #[inline(always)]
+    fn f<F: Float>(x: F, alpha: F) -> F {
+        if x > F::ZERO {
+            x
+        } else {
+            alpha * (x.exp() - F::ONE)
+        }
+    }
+    #[inline(always)]
+    fn df<F: Float>(x: F, y: F, alpha: F) -> F {
+        if x > F::ZERO {
+            F::ONE
+        } else {
+            y + alpha
+        }
+    }
+}
+
 /// `y = f(x)` over `LEN` elements per sample.
-pub fn forward<F: Float, A: Activation, const LEN: usize>(batch: usize, x: &[F], y: &mut [F]) {
+pub fn forward<F: Float, A: Activation, const LEN: usize>(batch: usize, x: &[F], y: &mut [F], alpha: F) {
     for (o, &i) in y[..batch * LEN].iter_mut().zip(&x[..batch * LEN]) {
-        *o = A::f(i);
+        *o = A::f(i, alpha);
     }
 }
 
 /// `dx = dy · f'(x)`.
-pub fn backward<F: Float, A: Activation, const LEN: usize>(batch: usize, x: &[F], y: &[F], dy: &[F], dx: &mut [F]) {
+pub fn backward<F: Float, A: Activation, const LEN: usize>(
+    batch: usize,
+    x: &[F],
+    y: &[F],
+    dy: &[F],
+    dx: &mut [F],
+    alpha: F,
+) {
     let n = batch * LEN;
     for (((d, &g), &yi), &xi) in dx[..n].iter_mut().zip(&dy[..n]).zip(&y[..n]).zip(&x[..n]) {
-        *d = g * A::df(xi, yi);
+        *d = g * A::df(xi, yi, alpha);
+    }
+}
+
+/// `x` for `x > 0`, else `a_c·x` with one learned slope per channel, as `nn.PReLU(C)`.
+/// `params` holds the C slopes; each sample is `[C, S]`.
+pub fn prelu_forward<F: Float, const C: usize, const S: usize>(batch: usize, x: &[F], params: &[F], y: &mut [F]) {
+    for (xs, ys) in x[..batch * C * S].chunks_exact(C * S).zip(y.chunks_exact_mut(C * S)) {
+        for c in 0..C {
+            let a = params[c];
+            for (o, &i) in ys[c * S..(c + 1) * S].iter_mut().zip(&xs[c * S..(c + 1) * S]) {
+                *o = if i > F::ZERO { i } else { a * i };
+            }
+        }
+    }
+}
+
+/// PReLU backward: slope gradients (overwritten) and, if asked, the input gradient.
+pub fn prelu_backward<F: Float, const C: usize, const S: usize>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    dy: &[F],
+    grads: &mut [F],
+    mut dx: Option<&mut [F]>,
+) {
+    grads[..C].fill(F::ZERO);
+    for n in 0..batch {
+        for c in 0..C {
+            let a = params[c];
+            let base = (n * C + c) * S;
+            let mut slope = F::ZERO;
+            for i in base..base + S {
+                let positive = x[i] > F::ZERO;
+                if !positive {
+                    slope += dy[i] * x[i];
+                }
+                if let Some(dx) = dx.as_deref_mut() {
+                    dx[i] = if positive { dy[i] } else { a * dy[i] };
+                }
+            }
+            grads[c] += slope;
+        }
     }
 }
 
@@ -87,10 +215,11 @@ mod tests {
     use super::*;
 
     fn derivative_matches<A: Activation>(points: &[f64]) {
+        let alpha = 0.3;
         for &x in points {
             let h = 1e-6;
-            let numeric = (A::f(x + h) - A::f(x - h)) / (2.0 * h);
-            let analytic = A::df(x, A::f(x));
+            let numeric = (A::f(x + h, alpha) - A::f(x - h, alpha)) / (2.0 * h);
+            let analytic = A::df(x, A::f(x, alpha), alpha);
             assert!((numeric - analytic).abs() < 1e-7, "at {x}: {numeric} vs {analytic}");
         }
     }
@@ -101,12 +230,25 @@ mod tests {
         derivative_matches::<Relu>(&points);
         derivative_matches::<Tanh>(&points);
         derivative_matches::<Sigmoid>(&points);
+        derivative_matches::<Abs>(&points);
+        derivative_matches::<Softplus>(&points);
+        derivative_matches::<LeakyRelu>(&points);
+        derivative_matches::<Elu>(&points);
+    }
+
+    #[test]
+    fn parameterized_values() {
+        assert_eq!(LeakyRelu::f(-2.0f64, 0.01), -0.02);
+        assert!((Elu::f(-1.0f64, 1.0) - (1f64.exp().recip() - 1.0)).abs() < 1e-15);
+        assert_eq!(Softplus::f(30.0f64, 0.0), 30.0);
+        assert!((Softplus::f(-50.0f64, 0.0) - (-50f64).exp()).abs() < 1e-30);
+        assert_eq!(Abs::df(0.0f64, 0.0, 0.0), 0.0);
     }
 
     #[test]
     fn sigmoid_is_stable_at_extremes() {
-        assert_eq!(Sigmoid::f(-1000.0f32), 0.0);
-        assert_eq!(Sigmoid::f(1000.0f32), 1.0);
-        assert_eq!(Relu::f(-0.0f64), 0.0);
+        assert_eq!(Sigmoid::f(-1000.0f32, 0.0), 0.0);
+        assert_eq!(Sigmoid::f(1000.0f32, 0.0), 1.0);
+        assert_eq!(Relu::f(-0.0f64, 0.0), 0.0);
     }
 }

@@ -18,7 +18,7 @@ pub const fn scratch_len(c: usize, kh: usize, kw: usize, g: usize, oh: usize, ow
 /// (i, j) of channel c sees at output position (oh, ow), or zero in the padding.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn im2col<
+pub(crate) fn im2col<
     F: Float,
     const H: usize,
     const W: usize,
@@ -64,7 +64,7 @@ fn im2col<
 /// The adjoint of [`im2col`]: adds each column entry back onto the pixel it came from.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn col2im_add<
+pub(crate) fn col2im_add<
     F: Float,
     const H: usize,
     const W: usize,

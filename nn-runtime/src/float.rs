@@ -35,6 +35,8 @@ pub trait Float:
     fn from_usize(x: usize) -> Self;
     fn exp(self) -> Self;
     fn ln(self) -> Self;
+    /// `ln(1 + self)`, accurate for tiny `self`.
+    fn ln_1p(self) -> Self;
     fn tanh(self) -> Self;
     fn sqrt(self) -> Self;
     fn abs(self) -> Self;
@@ -94,6 +96,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln(self) -> Self {
                 <$t>::ln(self)
+            }
+            #[inline(always)]
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
             }
             #[inline(always)]
             fn tanh(self) -> Self {

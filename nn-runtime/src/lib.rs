@@ -3,8 +3,11 @@
 //! `::nn::__private`, and users through `nn::…`.
 
 pub mod activation;
+pub mod batchnorm;
 pub mod conv2d;
+pub mod conv_transpose2d;
 pub mod data;
+pub mod dropout;
 pub mod error;
 pub mod float;
 pub mod gemm;
@@ -18,6 +21,7 @@ pub mod pool2d;
 pub mod rng;
 pub mod softmax;
 pub mod summary;
+pub mod upsample;
 pub mod workspace;
 
 pub use error::Error;

@@ -135,7 +135,7 @@ impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
         let mut total = 0.0f64;
         for (i, (&x, &t)) in output[..expected].iter().zip(target).enumerate() {
             let e = (-x.abs()).exp();
-            total += (x.max(F::ZERO) - x * t + (F::ONE + e).ln()).to_f64();
+            total += (x.max(F::ZERO) - x * t + e.ln_1p()).to_f64();
             if let Some(grad) = grad.as_deref_mut() {
                 let sigmoid = if x >= F::ZERO { F::ONE / (F::ONE + e) } else { e / (F::ONE + e) };
                 grad[i] = (sigmoid - t) * inv;

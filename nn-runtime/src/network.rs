@@ -39,6 +39,8 @@ pub trait Network<F: Float>: Sized {
     const ACTIVATION_ELEMENTS: usize;
     /// One row per layer: key, kind, output shape, parameters.
     const LAYERS: &'static [LayerInfo];
+    /// Non-trainable state elements (batch norm's running statistics).
+    const BUFFERS: usize;
     #[doc(hidden)]
     const LAYOUT: Layout;
 
@@ -49,6 +51,10 @@ pub trait Network<F: Float>: Sized {
     fn params_mut(&mut self) -> &mut [F];
     /// Gradients of the last backward pass, in the same layout as [`Network::params`].
     fn grads(&self) -> &[F];
+    /// Non-trainable state (running mean, running variance, batches tracked), layer
+    /// after layer, in the order of each layer's `LayerInfo::buffers`.
+    fn buffers(&self) -> &[F];
+    fn buffers_mut(&mut self) -> &mut [F];
     fn is_training(&self) -> bool;
     /// Train mode (the default, as in PyTorch) or eval mode.
     fn set_training(&mut self, training: bool);

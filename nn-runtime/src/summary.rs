@@ -19,6 +19,8 @@ pub struct LayerInfo {
     pub flops: u64,
     /// The layer's parameter tensors in storage order.
     pub tensors: &'static [TensorInfo],
+    /// The layer's non-trainable buffers (running statistics) in storage order.
+    pub buffers: &'static [TensorInfo],
 }
 
 /// A parameter tensor: its full key as `nn.Sequential` names it, and its shape.

@@ -13,8 +13,13 @@ pub struct Layout {
     pub output_offset: usize,
     /// The largest gradient flowing between two layers.
     pub gradient: usize,
-    /// Scratch per batch (im2col and the like), independent of the batch size.
+    /// Scratch independent of the batch size (one sample's im2col and the like).
     pub scratch: usize,
+    /// Scratch per sample, on top of `scratch`.
+    pub scratch_per_sample: usize,
+    /// Per-batch statistics kept from forward to backward (batch norm's mean and
+    /// inverse standard deviation), independent of the batch size.
+    pub stats: usize,
 }
 
 /// Activations, the two gradient buffers backward alternates between, scratch, and the
@@ -26,6 +31,7 @@ pub struct Workspace<F> {
     pub grad_a: Vec<F>,
     pub grad_b: Vec<F>,
     pub scratch: Vec<F>,
+    pub stats: Vec<F>,
     pub input_grad: Vec<F>,
 }
 
@@ -44,6 +50,11 @@ impl<F: Float> Workspace<F> {
         let too_large = || Error::BatchTooLarge { network, batch };
         let activations = layout.activations.checked_mul(batch).ok_or_else(too_large)?;
         let gradient = layout.gradient.checked_mul(batch).ok_or_else(too_large)?;
+        let scratch = layout
+            .scratch_per_sample
+            .checked_mul(batch)
+            .and_then(|s| s.checked_add(layout.scratch))
+            .ok_or_else(too_large)?;
         activations
             .checked_mul(std::mem::size_of::<F>())
             .filter(|&bytes| bytes <= isize::MAX as usize)
@@ -51,7 +62,8 @@ impl<F: Float> Workspace<F> {
         grow(&mut self.activations, activations);
         grow(&mut self.grad_a, gradient);
         grow(&mut self.grad_b, gradient);
-        grow(&mut self.scratch, layout.scratch);
+        grow(&mut self.scratch, scratch);
+        grow(&mut self.stats, layout.stats);
         self.batch_capacity = batch;
         Ok(())
     }

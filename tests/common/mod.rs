@@ -33,8 +33,19 @@ fn probes(len: usize, limit: usize) -> Vec<usize> {
 /// directional derivatives along random directions through all parameters and the
 /// whole input at once.
 pub fn check_gradients<N: Network<f64>>(batch: usize, limit: usize) {
+    check_gradients_in::<N>(batch, limit, true)
+}
+
+/// As [`check_gradients`], in train or eval mode.
+pub fn check_gradients_in<N: Network<f64>>(batch: usize, limit: usize, training: bool) {
     let mut rng = Rng::new(42);
     let mut net = N::with_seed(7);
+    net.set_training(training);
+    // Perturb the parameters so that constant initializations (batch norm's 1 and 0,
+    // PReLU's 0.25) do not hide a wrong gradient.
+    for p in net.params_mut() {
+        *p += rng.uniform(-0.2, 0.2);
+    }
     let x = random_vec(batch * N::INPUT_LEN, &mut rng);
     let r = random_vec(batch * N::OUTPUT_LEN, &mut rng);
     let dx = net.backward(&x, &r).unwrap().to_vec();

@@ -1,8 +1,9 @@
-//! Element-wise activations: `relu`, `tanh`, `sigmoid` (alias `logistic`). Each names
-//! its function pair in `rt::activation`.
+//! Element-wise activations: `relu`, `tanh`, `sigmoid` (alias `logistic`), `abs`,
+//! `softplus`, `leaky_relu(alpha = 0.01)`, `elu(alpha = 1.0)`. Each names its function
+//! pair in `rt::activation`.
 
 use super::{lit, product, Context, Layer, LayerKind, Shape};
-use crate::args::{Bound, Param};
+use crate::args::{optional, ArgType, Bound, Default, Param};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
@@ -11,11 +12,21 @@ pub struct Activation {
     aliases: &'static [&'static str],
     /// The `rt::activation` type holding `f` and `df`.
     kernel: &'static str,
+    /// Empty, or the one `alpha` argument.
+    schema: &'static [Param],
 }
 
-pub static RELU: Activation = Activation { name: "relu", aliases: &[], kernel: "Relu" };
-pub static TANH: Activation = Activation { name: "tanh", aliases: &[], kernel: "Tanh" };
-pub static SIGMOID: Activation = Activation { name: "sigmoid", aliases: &["logistic"], kernel: "Sigmoid" };
+static ALPHA_001: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(0.01))];
+static ALPHA_1: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(1.0))];
+
+pub static RELU: Activation = Activation { name: "relu", aliases: &[], kernel: "Relu", schema: &[] };
+pub static TANH: Activation = Activation { name: "tanh", aliases: &[], kernel: "Tanh", schema: &[] };
+pub static SIGMOID: Activation = Activation { name: "sigmoid", aliases: &["logistic"], kernel: "Sigmoid", schema: &[] };
+pub static ABS: Activation = Activation { name: "abs", aliases: &[], kernel: "Abs", schema: &[] };
+pub static SOFTPLUS: Activation = Activation { name: "softplus", aliases: &[], kernel: "Softplus", schema: &[] };
+pub static LEAKY_RELU: Activation =
+    Activation { name: "leaky_relu", aliases: &[], kernel: "LeakyRelu", schema: &ALPHA_001 };
+pub static ELU: Activation = Activation { name: "elu", aliases: &[], kernel: "Elu", schema: &ALPHA_1 };
 
 impl LayerKind for Activation {
     fn name(&self) -> &'static str {
@@ -25,16 +36,18 @@ impl LayerKind for Activation {
         self.aliases
     }
     fn schema(&self) -> &'static [Param] {
-        &[]
+        self.schema
     }
-    fn build(&self, _args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        Ok(Box::new(ActivationLayer { shape: cx.input.to_vec(), kernel: self.kernel }))
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+        let alpha = if self.schema.is_empty() { 0.0 } else { args.float("alpha") };
+        Ok(Box::new(ActivationLayer { shape: cx.input.to_vec(), kernel: self.kernel, alpha }))
     }
 }
 
 struct ActivationLayer {
     shape: Shape,
     kernel: &'static str,
+    alpha: f64,
 }
 
 impl ActivationLayer {
@@ -54,10 +67,12 @@ impl Layer for ActivationLayer {
     }
     fn forward(&self) -> TokenStream {
         let generics = self.generics();
-        quote!(rt::activation::forward::<#generics>(batch, x, y))
+        let alpha = self.alpha;
+        quote!(rt::activation::forward::<#generics>(batch, x, y, F::from_f64(#alpha)))
     }
     fn backward(&self) -> TokenStream {
         let generics = self.generics();
-        quote!(rt::activation::backward::<#generics>(batch, x, y, dy, dx))
+        let alpha = self.alpha;
+        quote!(rt::activation::backward::<#generics>(batch, x, y, dy, dx, F::from_f64(#alpha)))
     }
 }

@@ -5,14 +5,23 @@
 //! Emitted code may use these names, which code generation binds around it:
 //! `batch` (samples), `x` (input), `y` (output), `dy` (output gradient), `dx` (input
 //! gradient: `&mut [F]`, or `Option<&mut [F]>` for layers with parameters), `params`
-//! and `grads` (this layer's slices), `scratch`, `training`, and `rt` (the runtime).
+//! and `grads` (this layer's slices), `scratch`, `saved`, `stats`, `state` (this
+//! layer's buffers, forward only), `rng` (forward only), `training`, and `rt` (the
+//! runtime).
 
 mod activation;
+mod batchnorm;
 mod conv;
+mod conv_transpose;
+mod dropout;
 mod flatten;
+mod identity;
 mod linear;
 mod pool;
+mod prelu;
+mod separable_conv;
 mod softmax;
+mod upsample;
 
 use crate::args::{Bound, Param};
 use crate::diag;
@@ -24,12 +33,25 @@ pub type Shape = Vec<u64>;
 static REGISTRY: &[&dyn LayerKind] = &[
     &linear::Linear,
     &conv::Conv,
+    &separable_conv::SeparableConv,
+    &conv_transpose::ConvTranspose,
     &pool::MAXPOOL,
     &pool::AVGPOOL,
+    &pool::GLOBAL_AVGPOOL,
+    &pool::GLOBAL_MAXPOOL,
+    &upsample::Upsample,
     &flatten::Flatten,
+    &batchnorm::BatchNorm,
+    &dropout::Dropout,
     &activation::RELU,
     &activation::TANH,
     &activation::SIGMOID,
+    &activation::ABS,
+    &activation::SOFTPLUS,
+    &activation::LEAKY_RELU,
+    &activation::ELU,
+    &identity::Identity,
+    &prelu::Prelu,
     &softmax::SOFTMAX,
     &softmax::LOG_SOFTMAX,
 ];
@@ -77,6 +99,8 @@ impl Context<'_> {
 pub enum Init {
     /// `U(−1/√fan_in, 1/√fan_in)`, PyTorch's default for linear and conv layers.
     PytorchDefault { fan_in: u64 },
+    /// Every element the same (batch norm's scale 1 and shift 0, PReLU's 0.25).
+    Constant(f64),
 }
 
 /// A parameter tensor: key suffix (`weight`, `bias`), PyTorch shape, initialization.
@@ -105,9 +129,26 @@ pub trait Layer {
     }
     /// Forward FLOPs per sample; `None` on overflow.
     fn flops(&self) -> Option<u64>;
-    /// Scratch elements for a whole batch, independent of its size.
+    /// Non-trainable state saved with the weights (batch norm's running statistics).
+    fn buffers(&self) -> Vec<ParamTensor> {
+        Vec::new()
+    }
+    /// Scratch elements independent of the batch size.
     fn scratch(&self) -> Option<u64> {
         Some(0)
+    }
+    /// Scratch elements per sample, on top of [`Layer::scratch`] (`scratch` holds both).
+    fn scratch_per_sample(&self) -> Option<u64> {
+        Some(0)
+    }
+    /// Elements per sample kept from forward to backward besides the output, bound
+    /// as `saved` (a dropout mask, an intermediate result).
+    fn saved(&self) -> Option<u64> {
+        Some(0)
+    }
+    /// Per-batch elements kept from forward to backward, bound as `stats`.
+    fn stats(&self) -> u64 {
+        0
     }
     /// Whether the output is the input reinterpreted (no data moves).
     fn is_view(&self) -> bool {

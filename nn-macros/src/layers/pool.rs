@@ -1,5 +1,7 @@
 //! `maxpool(k, stride = k, padding = 0)` and `avgpool(k, stride = k, padding = 0)`:
-//! `nn.MaxPool2d` and `nn.AvgPool2d` (floor mode, average counts padding).
+//! `nn.MaxPool2d` and `nn.AvgPool2d` (floor mode, average counts padding); and
+//! `global_maxpool`, `global_avgpool` (`nn.AdaptiveMaxPool2d(1)`, `AdaptiveAvgPool2d(1)`),
+//! which are the same kernels with the window set to the whole plane.
 
 use super::{lit, pair_str, window_output, Context, Layer, LayerKind, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
@@ -15,10 +17,14 @@ pub enum Reduce {
 pub struct Pool {
     name: &'static str,
     reduce: Reduce,
+    /// One window covering the whole plane.
+    global: bool,
 }
 
-pub static MAXPOOL: Pool = Pool { name: "maxpool", reduce: Reduce::Max };
-pub static AVGPOOL: Pool = Pool { name: "avgpool", reduce: Reduce::Average };
+pub static MAXPOOL: Pool = Pool { name: "maxpool", reduce: Reduce::Max, global: false };
+pub static AVGPOOL: Pool = Pool { name: "avgpool", reduce: Reduce::Average, global: false };
+pub static GLOBAL_MAXPOOL: Pool = Pool { name: "global_maxpool", reduce: Reduce::Max, global: true };
+pub static GLOBAL_AVGPOOL: Pool = Pool { name: "global_avgpool", reduce: Reduce::Average, global: true };
 
 static SCHEMA: [Param; 3] = [
     required("k", ArgType::SizePair),
@@ -31,10 +37,25 @@ impl LayerKind for Pool {
         self.name
     }
     fn schema(&self) -> &'static [Param] {
-        &SCHEMA
+        if self.global {
+            &[]
+        } else {
+            &SCHEMA
+        }
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "pools")?;
+        if self.global {
+            let (kernel, padding) = ((h, w), (0, 0));
+            return Ok(Box::new(PoolLayer {
+                reduce: self.reduce,
+                input: (c, h, w),
+                kernel,
+                stride: kernel,
+                padding,
+                output: (1, 1),
+            }));
+        }
         let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
         if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
             return Err(syn::Error::new_spanned(

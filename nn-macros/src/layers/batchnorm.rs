@@ -1,0 +1,99 @@
+//! `batchnorm(c, eps = 1e-5, momentum = 0.1)`: `nn.BatchNorm2d` on `[c, H, W]`,
+//! `nn.BatchNorm1d` on `[c]`. Parameters weight and bias; buffers running_mean,
+//! running_var and num_batches_tracked, as PyTorch names them.
+
+use super::{lit, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use crate::args::{optional, required, ArgType, Bound, Default, Param};
+use crate::diag;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub struct BatchNorm;
+
+static SCHEMA: [Param; 3] = [
+    required("c", ArgType::Size),
+    optional("eps", ArgType::Float, Default::Float(1e-5)),
+    optional("momentum", ArgType::Float, Default::Float(0.1)),
+];
+
+impl LayerKind for BatchNorm {
+    fn name(&self) -> &'static str {
+        "batchnorm"
+    }
+    fn schema(&self) -> &'static [Param] {
+        &SCHEMA
+    }
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+        let channels = cx.input[0];
+        if args.int("c") != channels {
+            return Err(syn::Error::new_spanned(
+                args.tokens("c"),
+                format!(
+                    "`{}` normalizes {} channels, but {} produces {channels} ({}); write `{}`",
+                    args.written(),
+                    args.int("c"),
+                    cx.source,
+                    diag::shape(cx.input),
+                    args.written_with(&[("c", channels.to_string())]),
+                ),
+            ));
+        }
+        let (eps, momentum) = (args.float("eps"), args.float("momentum"));
+        if eps <= 0.0 {
+            return Err(syn::Error::new_spanned(args.tokens("eps"), "`eps` must be positive, e.g. `1e-5`"));
+        }
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(syn::Error::new_spanned(args.tokens("momentum"), "`momentum` must lie in [0, 1], e.g. `0.1`"));
+        }
+        Ok(Box::new(BatchNormLayer { shape: cx.input.to_vec(), eps, momentum }))
+    }
+}
+
+struct BatchNormLayer {
+    shape: Shape,
+    eps: f64,
+    momentum: f64,
+}
+
+impl BatchNormLayer {
+    fn generics(&self) -> TokenStream {
+        let c = lit(self.shape[0]);
+        let s = lit(product(&self.shape[1..]).unwrap_or(0));
+        quote!(F, #c, #s)
+    }
+}
+
+impl Layer for BatchNormLayer {
+    fn output_shape(&self) -> Shape {
+        self.shape.clone()
+    }
+    fn params(&self) -> Vec<ParamTensor> {
+        let c = self.shape[0];
+        vec![
+            ParamTensor { suffix: "weight", shape: vec![c], init: Init::Constant(1.0) },
+            ParamTensor { suffix: "bias", shape: vec![c], init: Init::Constant(0.0) },
+        ]
+    }
+    fn buffers(&self) -> Vec<ParamTensor> {
+        let c = self.shape[0];
+        vec![
+            ParamTensor { suffix: "running_mean", shape: vec![c], init: Init::Constant(0.0) },
+            ParamTensor { suffix: "running_var", shape: vec![c], init: Init::Constant(1.0) },
+            ParamTensor { suffix: "num_batches_tracked", shape: vec![], init: Init::Constant(0.0) },
+        ]
+    }
+    fn flops(&self) -> Option<u64> {
+        product(&self.shape)?.checked_mul(2)
+    }
+    fn stats(&self) -> u64 {
+        2 * self.shape[0]
+    }
+    fn forward(&self) -> TokenStream {
+        let (generics, eps, momentum) = (self.generics(), self.eps, self.momentum);
+        quote!(rt::batchnorm::forward::<#generics>(batch, x, params, y, state, stats, #eps, #momentum, training))
+    }
+    fn backward(&self) -> TokenStream {
+        let generics = self.generics();
+        quote!(rt::batchnorm::backward::<#generics>(batch, x, params, dy, grads, dx, stats, training))
+    }
+}

@@ -1,0 +1,48 @@
+//! `dropout(p)`: `nn.Dropout(p)`, inverted; the identity in eval mode. The mask is kept
+//! in `saved` for backward.
+
+use super::{lit, product, Context, Layer, LayerKind, Shape};
+use crate::args::{required, ArgType, Bound, Param};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub struct Dropout;
+
+static SCHEMA: [Param; 1] = [required("p", ArgType::Probability)];
+
+impl LayerKind for Dropout {
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+    fn schema(&self) -> &'static [Param] {
+        &SCHEMA
+    }
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+        Ok(Box::new(DropoutLayer { shape: cx.input.to_vec(), p: args.float("p") }))
+    }
+}
+
+struct DropoutLayer {
+    shape: Shape,
+    p: f64,
+}
+
+impl Layer for DropoutLayer {
+    fn output_shape(&self) -> Shape {
+        self.shape.clone()
+    }
+    fn flops(&self) -> Option<u64> {
+        product(&self.shape)
+    }
+    fn saved(&self) -> Option<u64> {
+        product(&self.shape)
+    }
+    fn forward(&self) -> TokenStream {
+        let (len, p) = (lit(product(&self.shape).unwrap_or(0)), self.p);
+        quote!(rt::dropout::forward::<F, #len>(batch, x, y, saved, #p, training, rng))
+    }
+    fn backward(&self) -> TokenStream {
+        let (len, p) = (lit(product(&self.shape).unwrap_or(0)), self.p);
+        quote!(rt::dropout::backward::<F, #len>(batch, dy, dx, saved, #p, training))
+    }
+}

@@ -1,0 +1,68 @@
+//! `prelu(c)`: `nn.PReLU(c)`, one learned negative slope per channel, initialized to 0.25.
+
+use super::{lit, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use crate::args::{required, ArgType, Bound, Param};
+use crate::diag;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub struct Prelu;
+
+static SCHEMA: [Param; 1] = [required("c", ArgType::Size)];
+
+impl LayerKind for Prelu {
+    fn name(&self) -> &'static str {
+        "prelu"
+    }
+    fn schema(&self) -> &'static [Param] {
+        &SCHEMA
+    }
+    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+        let channels = cx.input[0];
+        if args.int("c") != channels {
+            return Err(syn::Error::new_spanned(
+                args.tokens("c"),
+                format!(
+                    "`{}` learns one slope per channel, but {} produces {channels} channels ({}); write `{}`",
+                    args.written(),
+                    cx.source,
+                    diag::shape(cx.input),
+                    args.written_with(&[("c", channels.to_string())]),
+                ),
+            ));
+        }
+        Ok(Box::new(PreluLayer { shape: cx.input.to_vec() }))
+    }
+}
+
+struct PreluLayer {
+    shape: Shape,
+}
+
+impl PreluLayer {
+    fn generics(&self) -> TokenStream {
+        let c = lit(self.shape[0]);
+        let s = lit(product(&self.shape[1..]).unwrap_or(0));
+        quote!(F, #c, #s)
+    }
+}
+
+impl Layer for PreluLayer {
+    fn output_shape(&self) -> Shape {
+        self.shape.clone()
+    }
+    fn params(&self) -> Vec<ParamTensor> {
+        vec![ParamTensor { suffix: "weight", shape: vec![self.shape[0]], init: Init::Constant(0.25) }]
+    }
+    fn flops(&self) -> Option<u64> {
+        product(&self.shape)
+    }
+    fn forward(&self) -> TokenStream {
+        let generics = self.generics();
+        quote!(rt::activation::prelu_forward::<#generics>(batch, x, params, y))
+    }
+    fn backward(&self) -> TokenStream {
+        let generics = self.generics();
+        quote!(rt::activation::prelu_backward::<#generics>(batch, x, params, dy, grads, dx))
+    }
+}

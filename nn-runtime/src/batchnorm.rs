@@ -1,0 +1,117 @@
+//! Batch normalization over the channel axis, as `nn.BatchNorm1d`/`nn.BatchNorm2d`:
+//! training normalizes with the batch's mean and biased variance and updates the
+//! running statistics with `momentum` and the unbiased variance; eval uses the running
+//! statistics. Each sample is `[C, S]` (S = H·W, or 1 for features).
+//!
+//! `params` = weight (γ) then bias (β), C each. `state` = running_mean, running_var,
+//! num_batches_tracked (C, C, 1). `stats` (kept for backward) = mean and 1/√(var + eps).
+
+use crate::float::Float;
+
+#[allow(clippy::too_many_arguments)]
+pub fn forward<F: Float, const C: usize, const S: usize>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    y: &mut [F],
+    state: &mut [F],
+    stats: &mut [F],
+    eps: f64,
+    momentum: f64,
+    training: bool,
+) {
+    let (gamma, beta) = params.split_at(C);
+    let (running_mean, rest) = state.split_at_mut(C);
+    let (running_var, tracked) = rest.split_at_mut(C);
+    let (mean, inv_std) = stats.split_at_mut(C);
+    let count = batch * S;
+    for c in 0..C {
+        let values = || (0..batch).flat_map(move |n| (n * C + c) * S..(n * C + c + 1) * S);
+        let (m, inv) = if training {
+            // Two passes in f64: exact enough for the running statistics' parity.
+            let m = values().map(|i| x[i].to_f64()).sum::<f64>() / count as f64;
+            let var = values().map(|i| (x[i].to_f64() - m).powi(2)).sum::<f64>() / count as f64;
+            let unbiased = if count > 1 { var * count as f64 / (count - 1) as f64 } else { var };
+            let mo = F::from_f64(momentum);
+            running_mean[c] = (F::ONE - mo) * running_mean[c] + mo * F::from_f64(m);
+            running_var[c] = (F::ONE - mo) * running_var[c] + mo * F::from_f64(unbiased);
+            (F::from_f64(m), F::from_f64(1.0 / (var + eps).sqrt()))
+        } else {
+            (running_mean[c], F::ONE / (running_var[c] + F::from_f64(eps)).sqrt())
+        };
+        mean[c] = m;
+        inv_std[c] = inv;
+        for i in values() {
+            y[i] = gamma[c] * (x[i] - m) * inv + beta[c];
+        }
+    }
+    if training {
+        tracked[0] += F::ONE;
+    }
+}
+
+/// Backward; in training the batch statistics depend on every input, in eval they are
+/// constants.
+#[allow(clippy::too_many_arguments)]
+pub fn backward<F: Float, const C: usize, const S: usize>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    dy: &[F],
+    grads: &mut [F],
+    mut dx: Option<&mut [F]>,
+    stats: &[F],
+    training: bool,
+) {
+    let gamma = &params[..C];
+    let (dgamma, dbeta) = grads.split_at_mut(C);
+    let (mean, inv_std) = stats.split_at(C);
+    let count = F::from_usize(batch * S);
+    for c in 0..C {
+        let values = || (0..batch).flat_map(move |n| (n * C + c) * S..(n * C + c + 1) * S);
+        let (mut sum_dy, mut sum_dy_xhat) = (F::ZERO, F::ZERO);
+        for i in values() {
+            let xhat = (x[i] - mean[c]) * inv_std[c];
+            sum_dy += dy[i];
+            sum_dy_xhat += dy[i] * xhat;
+        }
+        dgamma[c] = sum_dy_xhat;
+        dbeta[c] = sum_dy;
+        if let Some(dx) = dx.as_deref_mut() {
+            let scale = gamma[c] * inv_std[c];
+            for i in values() {
+                dx[i] = if training {
+                    let xhat = (x[i] - mean[c]) * inv_std[c];
+                    scale * (dy[i] - (sum_dy + xhat * sum_dy_xhat) / count)
+                } else {
+                    scale * dy[i]
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_and_tracks_running_statistics() {
+        // C = 1, S = 2, batch 2: values 1, 2, 3, 4 → mean 2.5, biased var 1.25, unbiased 5/3.
+        let x = [1.0f64, 2.0, 3.0, 4.0];
+        let params = [2.0, 0.5];
+        let mut y = [0.0; 4];
+        let mut state = [0.0, 1.0, 0.0];
+        let mut stats = [0.0; 2];
+        forward::<f64, 1, 2>(2, &x, &params, &mut y, &mut state, &mut stats, 1e-5, 0.1, true);
+        let inv = 1.0 / (1.25f64 + 1e-5).sqrt();
+        assert!((y[0] - (2.0 * -1.5 * inv + 0.5)).abs() < 1e-12);
+        assert!((state[0] - 0.25).abs() < 1e-12);
+        assert!((state[1] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-12);
+        assert_eq!(state[2], 1.0);
+        forward::<f64, 1, 2>(2, &x, &params, &mut y, &mut state, &mut stats, 1e-5, 0.1, false);
+        let inv = 1.0 / (state[1] + 1e-5).sqrt();
+        assert!((y[3] - (2.0 * (4.0 - 0.25) * inv + 0.5)).abs() < 1e-12);
+        assert_eq!(state[2], 1.0);
+    }
+}
