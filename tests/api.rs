@@ -176,3 +176,25 @@ fn clones_are_independent() {
     b.params_mut()[0] += 1.0;
     assert_ne!(a.params()[0], b.params()[0]);
 }
+
+#[test]
+fn batch_norm_and_dropout_follow_the_mode() {
+    network! { Norm: [2] => batchnorm(2, momentum = 0.5) -> dropout(0.5) }
+    let mut net = Norm::new(0);
+    // Two samples: channel 0 sees 1 and 3 (mean 2, biased var 1, unbiased 2).
+    let x = [1.0f32, 10.0, 3.0, 30.0];
+    let y = net.forward(&x).unwrap().to_vec();
+    let state = net.buffers().to_vec();
+    assert_eq!(state[..2], [1.0, 10.0]); // running means: 0.5·0 + 0.5·(2, 20)
+    assert_eq!(state[2..4], [1.5, 100.5]); // running vars: 0.5·1 + 0.5·(2, 200)
+    assert_eq!(state[4], 1.0); // num_batches_tracked
+                               // Train mode: normalized to ±1 (up to eps), then each element dropped or doubled.
+    for (v, expected) in y.iter().zip([-1.0, -1.0, 1.0, 1.0]) {
+        assert!(*v == 0.0 || (v - 2.0 * expected).abs() < 1e-4, "{y:?}");
+    }
+    net.eval();
+    let y = net.forward(&x).unwrap().to_vec();
+    assert_eq!(net.buffers(), &state[..], "eval mode leaves the running statistics alone");
+    let expect = (1.0 - 1.0) / (1.5f32 + 1e-5).sqrt();
+    assert!((y[0] - expect).abs() < 1e-6 && (y[3] - (30.0 - 10.0) / (100.5f32 + 1e-5).sqrt()).abs() < 1e-5, "{y:?}");
+}

@@ -81,6 +81,16 @@ mod tests {
     }
 
     #[test]
+    fn layers_with_state_and_saved_values_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            Stateful: [3, 8, 8] => separable_conv(3, 8, 3, padding = 1) -> batchnorm(8) -> prelu(8)
+                -> conv_transpose(8, 4, 2, stride = 2) -> global_maxpool -> flatten -> dropout(0.25)
+                -> leaky_relu(alpha = 0.2) -> elu -> softplus -> abs -> identity;
+            Resample: [2, 4, 4] => upsample((2, 1)) -> global_avgpool
+        }));
+    }
+
+    #[test]
     fn a_network_with_mistakes_expands_to_errors_and_a_stub() {
         let out = expand(quote! { Net: [1, 28, 28] => conv(1, 8, 5) -> conv(6, 16, 5) }).to_string();
         assert!(out.contains("compile_error"), "{out}");

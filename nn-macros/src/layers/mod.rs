@@ -83,7 +83,9 @@ impl Context<'_> {
                     args.written(),
                     self.source,
                     diag::shape(self.input),
-                    if self.input.len() == 1 {
+                    if self.input.len() == 1 && self.source == "the network input" {
+                        "declare the input as an image, e.g. `[1, 28, 28]`"
+                    } else if self.input.len() == 1 {
                         "image layers must come before `flatten`"
                     } else {
                         "only [C, H, W] and [features] shapes are supported"
