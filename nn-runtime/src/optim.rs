@@ -192,6 +192,30 @@ mod tests {
         assert!((p[0] - 0.99).abs() < 1e-9 && (p[1] + 0.99).abs() < 1e-9);
     }
 
+    /// Five steps against the textbook formulation (Kingma & Ba, Algorithm 1, with L2
+    /// decay added to the gradient as `torch.optim.Adam(weight_decay=…)` does), written
+    /// independently here.
+    #[test]
+    fn adam_matches_the_textbook_over_several_steps() {
+        let (lr, b1, b2, eps, wd) = (0.05, 0.8, 0.99, 1e-6, 0.1);
+        let mut opt = Adam::<f64>::new(lr).betas(b1, b2).eps(eps).weight_decay(wd);
+        let mut p = [0.7, -1.3];
+        let (mut q, mut m, mut v) = ([0.7f64, -1.3], [0.0f64; 2], [0.0f64; 2]);
+        for t in 1..=5 {
+            let g = [(t as f64).sin(), 0.5 - 0.2 * t as f64];
+            opt.step(&mut p, &g);
+            for i in 0..2 {
+                let gi = g[i] + wd * q[i];
+                m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+                let m_hat = m[i] / (1.0 - b1.powi(t));
+                let v_hat = v[i] / (1.0 - b2.powi(t));
+                q[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+            }
+        }
+        assert!((p[0] - q[0]).abs() < 1e-12 && (p[1] - q[1]).abs() < 1e-12, "{p:?} vs {q:?}");
+    }
+
     #[test]
     fn adamw_decays_weights_before_the_update() {
         let mut opt = Adam::<f64>::adamw(0.1).weight_decay(0.5);
