@@ -86,10 +86,20 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         // checked for their own syntax and arguments above, but not for shapes.
         let Some(input) = shape.take() else { continue };
         let written = bound.written();
+        let described = match &layer.name {
+            Some(name) => format!("`{name}: {written}`"),
+            None => format!("`{written}`"),
+        };
         let op = match kind.build(&bound, &Context { input: &input, source: &source }) {
             Ok(op) => op,
             Err(e) => {
                 errors.push(e);
+                // Recover by assuming the input this layer declares, so that later,
+                // independent mistakes are reported in the same build.
+                shape = kind.recover(&bound, &Context { input: &input, source: &source });
+                origin = format!("{described} (layer {index}");
+                through.clear();
+                source = format!("{origin})");
                 continue;
             }
         };
@@ -125,12 +135,12 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         let key = layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string());
         // Messages name the layer that last changed the shape, and the shape-preserving
         // layers (activations) it went through since: that is where the user looks.
-        let described = match &layer.name {
-            Some(name) => format!("`{name}: {written}`"),
-            None => format!("`{written}`"),
-        };
         if output == input && index > 0 {
             through.push(described);
+        } else if op.is_view() && output.len() < input.len() {
+            // A reshape: say what it reshaped, since that is where the number comes from.
+            origin = format!("{described} (layer {index}, of {}", crate::diag::shape(&input));
+            through.clear();
         } else {
             origin = format!("{described} (layer {index}");
             through.clear();

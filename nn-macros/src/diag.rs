@@ -56,6 +56,11 @@ pub fn shape(dims: &[u64]) -> String {
     format!("[{}]", inner.join(", "))
 }
 
+/// `1 channel`, `1,176 features`.
+pub fn count(n: u64, noun: &str) -> String {
+    format!("{} {noun}{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 /// `3456` → `3,456`
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

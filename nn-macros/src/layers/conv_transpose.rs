@@ -35,6 +35,9 @@ impl LayerKind for ConvTranspose {
     fn schema(&self) -> &'static [Param] {
         &SCHEMA
     }
+    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
+        super::recover_with_channels(self, args, cx, 3)
+    }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "convolves")?;
         let (inputs, outputs, groups) = (args.int("in"), args.int("out"), args.int("groups"));
@@ -42,9 +45,11 @@ impl LayerKind for ConvTranspose {
             return Err(syn::Error::new_spanned(
                 args.tokens("in"),
                 format!(
-                    "`{}` expects {inputs} input channels, but {} produces {c} channels ({}); write `{}`",
+                    "`{}` expects {}, but {} produces {} ({}); write `{}`",
                     args.written(),
+                    diag::count(inputs, "input channel"),
                     cx.source,
+                    diag::count(c, "channel"),
                     diag::shape(cx.input),
                     args.written_with(&[("in", c.to_string())]),
                 ),

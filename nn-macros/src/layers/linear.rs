@@ -21,6 +21,9 @@ impl LayerKind for Linear {
     fn schema(&self) -> &'static [Param] {
         &SCHEMA
     }
+    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
+        super::recover_with_channels(self, args, cx, 1)
+    }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (inputs, outputs, bias) = (args.int("in"), args.int("out"), args.bool("bias"));
         let features = match *cx.input {
@@ -46,12 +49,11 @@ impl LayerKind for Linear {
             return Err(syn::Error::new_spanned(
                 args.tokens("in"),
                 format!(
-                    "`{}` expects {} input features, but {} produces {} ({}); write `{}`",
+                    "`{}` expects {}, but {} produces {}; write `{}`",
                     args.written(),
-                    diag::thousands(inputs),
+                    diag::count(inputs, "input feature"),
                     cx.source,
-                    diag::thousands(features),
-                    diag::shape(cx.input),
+                    diag::count(features, "feature"),
                     args.written_with(&[("in", features.to_string())]),
                 ),
             ));

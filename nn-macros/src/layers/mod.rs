@@ -121,6 +121,23 @@ pub trait LayerKind: Sync {
     fn schema(&self) -> &'static [Param];
     /// Checks the arguments against the input shape (SPEC §3) and builds the layer.
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>>;
+    /// After a failed [`LayerKind::build`], the output this layer would most likely
+    /// have produced had the user's arguments matched the input, so that checking goes
+    /// on past the mistake without inventing follow-on errors; `None` if unknown.
+    fn recover(&self, _args: &Bound, _cx: &Context) -> Option<Shape> {
+        None
+    }
+}
+
+/// Recovery for layers that declare their input channels (`in`): build as if the input
+/// had them.
+pub fn recover_with_channels(kind: &dyn LayerKind, args: &Bound, cx: &Context, rank: usize) -> Option<Shape> {
+    let mut assumed = if rank == 1 { vec![0] } else { cx.input.to_vec() };
+    if assumed.len() != rank {
+        return None;
+    }
+    assumed[0] = args.int("in");
+    kind.build(args, &Context { input: &assumed, source: cx.source }).ok().map(|op| op.output_shape())
 }
 
 /// A checked layer: its facts and its code.

@@ -17,6 +17,10 @@ impl LayerKind for Prelu {
     fn schema(&self) -> &'static [Param] {
         &SCHEMA
     }
+    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
+        let _ = args;
+        Some(cx.input.to_vec())
+    }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let channels = cx.input[0];
         if args.int("c") != channels {
