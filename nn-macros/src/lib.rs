@@ -7,7 +7,11 @@ mod check;
 mod codegen;
 mod diag;
 mod fallback;
+#[cfg(test)]
+mod fuzz;
 mod ir;
+#[cfg(test)]
+mod latency;
 mod layers;
 mod parse;
 
