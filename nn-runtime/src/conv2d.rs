@@ -1,6 +1,8 @@
 //! 2-D convolution as PyTorch's `nn.Conv2d` (NCHW, weight `[OC, C/G, KH, KW]`), by
-//! im2col + GEMM per sample and group. Every dimension is a const generic, so each
-//! layer gets its own copy with the window loops' bounds known to the compiler.
+//! im2col + GEMM: the whole batch's columns side by side, so each group is one GEMM
+//! `[OC/G, K] × [K, batch·OH·OW]` rather than one small GEMM per sample (small `N` is
+//! where GEMM kernels lose most of their speed). Every dimension is a const generic,
+//! so each layer gets its own copy with the window loops' bounds known to the compiler.
 //!
 //! Const parameters: input `C×H×W`, `OC` output channels, kernel `KH×KW`, stride
 //! `SH,SW`, zero padding `PH,PW`, dilation `DH,DW`, `G` groups, output `OH×OW` (the
@@ -9,13 +11,23 @@
 use crate::float::Float;
 use crate::gemm::{gemm, Mat};
 
-/// Scratch elements a layer needs: one im2col matrix and its gradient.
-pub const fn scratch_len(c: usize, kh: usize, kw: usize, g: usize, oh: usize, ow: usize) -> usize {
-    2 * (c / g) * kh * kw * oh * ow
+/// Samples whose columns are built and multiplied together: enough for a wide GEMM,
+/// few enough that the column matrix (about this many elements) stays in L2.
+const COLUMN_BUDGET: usize = 96 * 1024;
+
+fn samples_per_chunk(k: usize, p: usize, batch: usize) -> usize {
+    (COLUMN_BUDGET / (k * p).max(1)).clamp(1, batch.max(1))
+}
+
+/// Scratch elements per sample: the batch's column matrix for one group and the
+/// group's outputs (or output gradients) in `[OC/G, batch·P]` order.
+pub const fn scratch_per_sample(c: usize, kh: usize, kw: usize, g: usize, oc: usize, oh: usize, ow: usize) -> usize {
+    ((c / g) * kh * kw + oc / g) * oh * ow
 }
 
 /// Fills `col[(c·KH + i)·KW + j][oh·OW + ow]` with the input pixel that kernel tap
-/// (i, j) of channel c sees at output position (oh, ow), or zero in the padding.
+/// (i, j) of channel c sees at output position (oh, ow), or zero in the padding. Row r
+/// starts at `col[r·row_stride + offset]`, so a batch's samples can sit side by side.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn im2col<
@@ -36,13 +48,15 @@ pub(crate) fn im2col<
     cg: usize,
     x: &[F],
     col: &mut [F],
+    row_stride: usize,
+    offset: usize,
 ) {
     let p = OH * OW;
     for c in 0..cg {
         let plane = &x[c * H * W..(c + 1) * H * W];
         for i in 0..KH {
             for j in 0..KW {
-                let row = &mut col[((c * KH + i) * KW + j) * p..][..p];
+                let row = &mut col[((c * KH + i) * KW + j) * row_stride + offset..][..p];
                 for oh in 0..OH {
                     let ih = (oh * SH + i * DH) as isize - PH as isize;
                     let out = &mut row[oh * OW..(oh + 1) * OW];
@@ -82,13 +96,15 @@ pub(crate) fn col2im_add<
     cg: usize,
     col: &[F],
     dx: &mut [F],
+    row_stride: usize,
+    offset: usize,
 ) {
     let p = OH * OW;
     for c in 0..cg {
         let plane = &mut dx[c * H * W..(c + 1) * H * W];
         for i in 0..KH {
             for j in 0..KW {
-                let row = &col[((c * KH + i) * KW + j) * p..][..p];
+                let row = &col[((c * KH + i) * KW + j) * row_stride + offset..][..p];
                 for oh in 0..OH {
                     let ih = (oh * SH + i * DH) as isize - PH as isize;
                     if ih < 0 || ih >= H as isize {
@@ -105,11 +121,6 @@ pub(crate) fn col2im_add<
             }
         }
     }
-}
-
-/// Whether im2col would only copy the input (1×1 kernel, stride 1, no padding).
-const fn is_pointwise(kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize) -> bool {
-    kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0
 }
 
 /// Forward for a batch: `y[n] = W ⋆ x[n] + b`.
@@ -142,34 +153,38 @@ pub fn forward<
     let (cg, ocg, p) = (C / G, OC / G, OH * OW);
     let k = cg * KH * KW;
     let (w, b) = params.split_at(OC * k);
-    let pointwise = is_pointwise(KH, KW, SH, SW, PH, PW);
-    let col = &mut scratch[..if pointwise { 0 } else { k * p }];
-    for n in 0..batch {
-        let xn = &x[n * C * H * W..(n + 1) * C * H * W];
-        let yn = &mut y[n * OC * p..(n + 1) * OC * p];
-        if BIAS {
-            for (o, plane) in yn.chunks_exact_mut(p).enumerate() {
-                plane.fill(b[o]);
-            }
-        }
-        let beta = if BIAS { F::ONE } else { F::ZERO };
+    let chunk = samples_per_chunk(k, p, batch);
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let columns = samples * p;
+        let (col, out) = scratch.split_at_mut(k * columns);
+        let out = &mut out[..ocg * columns];
         for g in 0..G {
-            let xg = &xn[g * cg * H * W..(g + 1) * cg * H * W];
-            let cols: &[F] = if pointwise {
-                xg
-            } else {
-                im2col::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, xg, col);
-                &*col
-            };
+            for s in 0..samples {
+                let xg = &x[((first + s) * C + g * cg) * H * W..][..cg * H * W];
+                im2col::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, xg, col, columns, s * p);
+            }
             let wg = &w[g * ocg * k..(g + 1) * ocg * k];
-            let yg = &mut yn[g * ocg * p..(g + 1) * ocg * p];
-            gemm(F::ONE, Mat::row_major(wg, ocg, k), Mat::row_major(cols, k, p), beta, yg, p);
+            gemm(F::ONE, Mat::row_major(wg, ocg, k), Mat::row_major(col, k, columns), F::ZERO, out, columns);
+            // Back to NCHW, adding the bias on the way.
+            for o in 0..ocg {
+                let channel = g * ocg + o;
+                let bias = if BIAS { b[channel] } else { F::ZERO };
+                for s in 0..samples {
+                    let src = &out[o * columns + s * p..][..p];
+                    let dst = &mut y[((first + s) * OC + channel) * p..][..p];
+                    for (d, &v) in dst.iter_mut().zip(src) {
+                        *d = v + bias;
+                    }
+                }
+            }
         }
     }
 }
 
 /// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
-/// input gradient. Recomputes im2col per sample rather than keeping it for the batch.
+/// input gradient. The columns are recomputed rather than kept from forward; after the
+/// weight gradient they are overwritten by their own gradient.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<
     F: Float,
@@ -202,51 +217,58 @@ pub fn backward<
     let k = cg * KH * KW;
     let w = &params[..OC * k];
     let (dw, db) = grads.split_at_mut(OC * k);
-    dw.fill(F::ZERO);
     if BIAS {
         db[..OC].fill(F::ZERO);
     }
-    let pointwise = is_pointwise(KH, KW, SH, SW, PH, PW);
-    let col_len = if pointwise { 0 } else { k * p };
-    let (col, dcol) = scratch[..2 * col_len].split_at_mut(col_len);
-    for n in 0..batch {
-        let xn = &x[n * C * H * W..(n + 1) * C * H * W];
-        let dyn_ = &dy[n * OC * p..(n + 1) * OC * p];
-        if BIAS {
-            for (o, plane) in dyn_.chunks_exact(p).enumerate() {
-                let mut s = F::ZERO;
-                for &v in plane {
-                    s += v;
-                }
-                db[o] += s;
-            }
-        }
-        let mut dxn = dx.as_deref_mut().map(|dx| {
-            let dxn = &mut dx[n * C * H * W..(n + 1) * C * H * W];
-            dxn.fill(F::ZERO);
-            dxn
-        });
+    if let Some(dx) = dx.as_deref_mut() {
+        dx[..batch * C * H * W].fill(F::ZERO);
+    }
+    let chunk = samples_per_chunk(k, p, batch);
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let columns = samples * p;
+        // The first chunk overwrites the weight gradient, later ones add to it.
+        let beta = if first == 0 { F::ZERO } else { F::ONE };
+        let (col, rest) = scratch.split_at_mut(k * columns);
+        let dy_group = &mut rest[..ocg * columns];
         for g in 0..G {
-            let xg = &xn[g * cg * H * W..(g + 1) * cg * H * W];
-            let cols: &[F] = if pointwise {
-                xg
-            } else {
-                im2col::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, xg, col);
-                &*col
-            };
-            let dyg = &dyn_[g * ocg * p..(g + 1) * ocg * p];
-            // dW_g[OCg, K] += dY_g[OCg, P] · colᵀ[P, K]
+            // dY_g in [OCg, samples·P] order, and the bias gradient on the way.
+            for o in 0..ocg {
+                let channel = g * ocg + o;
+                let mut sum = F::ZERO;
+                for s in 0..samples {
+                    let src = &dy[((first + s) * OC + channel) * p..][..p];
+                    let dst = &mut dy_group[o * columns + s * p..][..p];
+                    for (d, &v) in dst.iter_mut().zip(src) {
+                        *d = v;
+                        sum += v;
+                    }
+                }
+                if BIAS {
+                    db[channel] += sum;
+                }
+            }
+            for s in 0..samples {
+                let xg = &x[((first + s) * C + g * cg) * H * W..][..cg * H * W];
+                im2col::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, xg, col, columns, s * p);
+            }
+            // dW_g[OCg, K] (+)= dY_g[OCg, samples·P] · colᵀ[samples·P, K]
             let dwg = &mut dw[g * ocg * k..(g + 1) * ocg * k];
-            gemm(F::ONE, Mat::row_major(dyg, ocg, p), Mat::transposed(cols, p, k), F::ONE, dwg, k);
-            if let Some(dxn) = dxn.as_deref_mut() {
+            gemm(F::ONE, Mat::row_major(dy_group, ocg, columns), Mat::transposed(col, columns, k), beta, dwg, k);
+            if let Some(dx) = dx.as_deref_mut() {
+                // dcol[K, samples·P] = W_gᵀ[K, OCg] · dY_g, into the columns' own buffer.
                 let wg = &w[g * ocg * k..(g + 1) * ocg * k];
-                let dxg = &mut dxn[g * cg * H * W..(g + 1) * cg * H * W];
-                if pointwise {
-                    // dX_g[K, P] = W_gᵀ[K, OCg] · dY_g[OCg, P], straight into dx.
-                    gemm(F::ONE, Mat::transposed(wg, k, ocg), Mat::row_major(dyg, ocg, p), F::ZERO, dxg, p);
-                } else {
-                    gemm(F::ONE, Mat::transposed(wg, k, ocg), Mat::row_major(dyg, ocg, p), F::ZERO, dcol, p);
-                    col2im_add::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, dcol, dxg);
+                gemm(
+                    F::ONE,
+                    Mat::transposed(wg, k, ocg),
+                    Mat::row_major(dy_group, ocg, columns),
+                    F::ZERO,
+                    col,
+                    columns,
+                );
+                for s in 0..samples {
+                    let dxg = &mut dx[((first + s) * C + g * cg) * H * W..][..cg * H * W];
+                    col2im_add::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, col, dxg, columns, s * p);
                 }
             }
         }
@@ -310,7 +332,7 @@ mod tests {
         let params = values(6 * 2 * 3 * 2 + 6, 1.1);
         let (w, b) = params.split_at(6 * 2 * 3 * 2);
         let mut y = vec![0.0; 6 * 4 * 8];
-        let mut scratch = vec![0.0; scratch_len(4, 3, 2, 2, 4, 8)];
+        let mut scratch = vec![0.0; scratch_per_sample(4, 3, 2, 2, 6, 4, 8)];
         forward::<f64, 4, 7, 6, 6, 3, 2, 2, 1, 1, 2, 1, 2, 2, 4, 8, true>(1, &x, &params, &mut y, &mut scratch);
         let want = reference(&x, w, b, (4, 7, 6), 6, (3, 2), (2, 1), (1, 2), (1, 2), 2, (4, 8));
         for (a, b) in y.iter().zip(&want) {
@@ -324,7 +346,8 @@ mod tests {
         let params = values(4 * 3 + 4, 2.0);
         let (w, b) = params.split_at(12);
         let mut y = vec![0.0; 2 * 4 * 9];
-        forward::<f64, 3, 3, 3, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 3, 3, true>(2, &x, &params, &mut y, &mut []);
+        let mut scratch = vec![0.0; 2 * scratch_per_sample(3, 1, 1, 1, 4, 3, 3)];
+        forward::<f64, 3, 3, 3, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 3, 3, true>(2, &x, &params, &mut y, &mut scratch);
         for n in 0..2 {
             let want =
                 reference(&x[n * 27..(n + 1) * 27], w, b, (3, 3, 3), 4, (1, 1), (1, 1), (0, 0), (1, 1), 1, (3, 3));
@@ -332,5 +355,64 @@ mod tests {
                 assert!((a - b).abs() < 1e-12);
             }
         }
+    }
+
+    /// A layer whose columns exceed the L2 budget runs sample by sample; results must
+    /// not depend on that: forward matches the definition, and a batch's gradients are
+    /// the sums (and concatenation) of its samples' gradients.
+    #[test]
+    fn chunked_batches_match_sample_by_sample() {
+        const B: usize = 3;
+        // K = 2·3·3 = 18 rows, P = 78·78 = 6,084 columns: one sample per chunk.
+        assert_eq!(samples_per_chunk(18, 78 * 78, B), 1);
+        let x = values(B * 2 * 80 * 80, 0.5);
+        let params = values(3 * 18 + 3, 3.0);
+        let (w, b) = params.split_at(54);
+        let mut scratch = vec![0.0; B * scratch_per_sample(2, 3, 3, 1, 3, 78, 78)];
+        let mut y = vec![0.0; B * 3 * 78 * 78];
+        forward::<f64, 2, 80, 80, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1, 78, 78, true>(B, &x, &params, &mut y, &mut scratch);
+        for n in 0..B {
+            let want = reference(
+                &x[n * 12800..(n + 1) * 12800],
+                w,
+                b,
+                (2, 80, 80),
+                3,
+                (3, 3),
+                (1, 1),
+                (0, 0),
+                (1, 1),
+                1,
+                (78, 78),
+            );
+            assert!(y[n * 18252..(n + 1) * 18252].iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-12));
+        }
+        let dy = values(y.len(), 7.0);
+        let (mut grads, mut dx) = (vec![0.0; 57], vec![0.0; x.len()]);
+        backward::<f64, 2, 80, 80, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1, 78, 78, true>(
+            B,
+            &x,
+            &params,
+            &dy,
+            &mut grads,
+            Some(&mut dx),
+            &mut scratch,
+        );
+        let mut summed = vec![0.0; 57];
+        for n in 0..B {
+            let (mut g, mut d) = (vec![0.0; 57], vec![0.0; 12800]);
+            backward::<f64, 2, 80, 80, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1, 78, 78, true>(
+                1,
+                &x[n * 12800..],
+                &params,
+                &dy[n * 18252..],
+                &mut g,
+                Some(&mut d),
+                &mut scratch,
+            );
+            summed.iter_mut().zip(&g).for_each(|(s, v)| *s += v);
+            assert!(d.iter().zip(&dx[n * 12800..]).all(|(a, b)| (a - b).abs() < 1e-9));
+        }
+        assert!(grads.iter().zip(&summed).all(|(a, b)| (a - b).abs() < 1e-9 * (1.0 + b.abs())));
     }
 }

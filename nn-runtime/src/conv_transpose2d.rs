@@ -52,7 +52,7 @@ pub fn forward<
             let xg = &xn[g * cg * p..(g + 1) * cg * p];
             gemm(F::ONE, Mat::transposed(wg, k, cg), Mat::row_major(xg, cg, p), F::ZERO, col, p);
             let yg = &mut yn[g * ocg * OH * OW..(g + 1) * ocg * OH * OW];
-            col2im_add::<F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, H, W>(ocg, col, yg);
+            col2im_add::<F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, H, W>(ocg, col, yg, p, 0);
         }
         if BIAS {
             for (o, plane) in yn.chunks_exact_mut(OH * OW).enumerate() {
@@ -113,7 +113,7 @@ pub fn backward<
         }
         for g in 0..G {
             let dyg = &dyn_[g * ocg * OH * OW..(g + 1) * ocg * OH * OW];
-            im2col::<F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, H, W>(ocg, dyg, dcol);
+            im2col::<F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, H, W>(ocg, dyg, dcol, p, 0);
             let xg = &xn[g * cg * p..(g + 1) * cg * p];
             // dW_g[Cg, K] += x_g[Cg, P] · dcolᵀ[P, K]
             let dwg = &mut dw[g * cg * k..(g + 1) * cg * k];

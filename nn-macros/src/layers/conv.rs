@@ -117,8 +117,21 @@ impl ConvLayer {
         (self.input.0 / self.groups).saturating_mul(self.kernel.0).saturating_mul(self.kernel.1)
     }
 
-    fn pointwise(&self) -> bool {
-        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0)
+    /// A kernel that covers the whole unpadded input once is a fully connected layer:
+    /// the weight `[OC, C, H, W]` is exactly `linear`'s `[OC, C·H·W]`, so the batch runs
+    /// as one GEMM instead of one matrix-vector product per sample.
+    fn is_dense(&self) -> bool {
+        self.output == (1, 1)
+            && self.kernel == (self.input.1, self.input.2)
+            && self.padding == (0, 0)
+            && self.dilation == (1, 1)
+            && self.groups == 1
+    }
+
+    fn dense_generics(&self) -> TokenStream {
+        let inputs = lit(self.fan_in());
+        let (outputs, bias) = (lit(self.outputs), self.bias);
+        quote!(F, #inputs, #outputs, #bias)
     }
 
     /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
@@ -152,17 +165,26 @@ impl Layer for ConvLayer {
     fn flops(&self) -> Option<u64> {
         self.outputs.checked_mul(self.output.0)?.checked_mul(self.output.1)?.checked_mul(self.fan_in())?.checked_mul(2)
     }
-    fn scratch(&self) -> Option<u64> {
-        if self.pointwise() {
+    fn scratch_per_sample(&self) -> Option<u64> {
+        if self.is_dense() {
             return Some(0);
         }
-        self.fan_in().checked_mul(self.output.0)?.checked_mul(self.output.1)?.checked_mul(2)
+        // The batch's columns for one group, and that group's outputs (see rt::conv2d).
+        self.fan_in().checked_add(self.outputs / self.groups)?.checked_mul(self.output.0)?.checked_mul(self.output.1)
     }
     fn forward(&self) -> TokenStream {
+        if self.is_dense() {
+            let generics = self.dense_generics();
+            return quote!(rt::linear::forward::<#generics>(batch, x, params, y));
+        }
         let generics = self.generics();
         quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch))
     }
     fn backward(&self) -> TokenStream {
+        if self.is_dense() {
+            let generics = self.dense_generics();
+            return quote!(rt::linear::backward::<#generics>(batch, x, params, dy, grads, dx));
+        }
         let generics = self.generics();
         quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
     }

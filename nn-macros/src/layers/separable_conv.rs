@@ -2,7 +2,7 @@
 //! PyTorch builds it: a depthwise `Conv2d(in, in, k, groups=in, bias=False)` then a
 //! pointwise `Conv2d(in, out, 1)`, stored as `<i>.depthwise.weight`,
 //! `<i>.pointwise.weight`, `<i>.pointwise.bias`. The depthwise result is kept in
-//! `saved`; its gradient lives in the per-sample part of `scratch`.
+//! `saved`; its gradient lives at the start of `scratch`.
 
 use super::{lit, pair_str, window_output, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
@@ -129,12 +129,13 @@ impl Layer for SeparableLayer {
     fn saved(&self) -> Option<u64> {
         self.middle_len()
     }
-    fn scratch(&self) -> Option<u64> {
-        // The depthwise convolution's im2col: one channel's window matrix and its gradient.
-        self.kernel.0.checked_mul(self.kernel.1)?.checked_mul(self.output.0)?.checked_mul(self.output.1)?.checked_mul(2)
-    }
     fn scratch_per_sample(&self) -> Option<u64> {
-        self.middle_len()
+        // The depthwise result's gradient, then what the larger of the two
+        // convolutions needs (see rt::conv2d::scratch_per_sample).
+        let positions = self.output.0.checked_mul(self.output.1)?;
+        let depthwise = self.kernel.0.checked_mul(self.kernel.1)?.checked_add(1)?.checked_mul(positions)?;
+        let pointwise = self.input.0.checked_add(self.outputs)?.checked_mul(positions)?;
+        self.middle_len()?.checked_add(depthwise.max(pointwise))
     }
     fn forward(&self) -> TokenStream {
         let (depthwise, pointwise) = (self.depthwise_generics(), self.pointwise_generics());
