@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [784] => avgpool(2)
+}
+
+fn main() {}

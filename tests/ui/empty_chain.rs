@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [10] =>
+}
+
+fn main() {}
