@@ -41,6 +41,8 @@ pub trait Float:
     fn sqrt(self) -> Self;
     fn abs(self) -> Self;
     fn max(self, other: Self) -> Self;
+    /// `self · a + b` with one rounding (a single instruction where FMA is enabled).
+    fn mul_add(self, a: Self, b: Self) -> Self;
     fn is_finite(self) -> bool;
     fn is_nan(self) -> bool;
 
@@ -116,6 +118,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn max(self, other: Self) -> Self {
                 <$t>::max(self, other)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
             #[inline(always)]
             fn is_finite(self) -> bool {

@@ -1,7 +1,17 @@
-//! The one safe door to `matrixmultiply`'s cache-blocked GEMM.
+//! The one door to matrix products: small and skinny products go to the packing-free
+//! kernels of [`crate::small_gemm`], everything else to `matrixmultiply`'s cache-blocked
+//! GEMM.
 
 use crate::float::Float;
+use crate::small_gemm;
 use std::cell::Cell;
+
+/// Products whose A has at most this many elements go to [`small_gemm::nn`]: A is
+/// re-read for every 16-column strip of B, so it must stay in cache.
+const NN_LIMIT: usize = 64 * 1024;
+/// Products whose two operands together have at most this many elements go to
+/// [`small_gemm::nt`], which re-reads both.
+const NT_LIMIT: usize = 256 * 1024;
 
 /// A strided, read-only matrix view: `data[i * row_stride + j * col_stride]` is element (i, j).
 #[derive(Clone, Copy)]
@@ -28,9 +38,9 @@ thread_local! {
     static GEMM_CALLS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// How many non-empty GEMMs this thread has run. Each one allocates (and frees) one
-/// packing buffer inside `matrixmultiply`; the allocation test uses this count to tell
-/// those allocations apart from any of ours.
+/// How many non-empty products this thread has sent to `matrixmultiply`. Each one
+/// allocates (and frees) one packing buffer there; the allocation test uses this count
+/// to tell those allocations apart from any of ours.
 pub fn gemm_calls_on_this_thread() -> u64 {
     GEMM_CALLS.with(|c| c.get())
 }
@@ -56,6 +66,19 @@ pub fn gemm<F: Float>(alpha: F, a: Mat<'_, F>, b: Mat<'_, F>, beta: F, c: &mut [
     assert!(c.len() >= extent(m, n, c_row_stride, 1), "gemm: C out of bounds");
     if m == 0 || n == 0 {
         return;
+    }
+    if alpha == F::ONE && (beta == F::ZERO || beta == F::ONE) {
+        let add = beta == F::ONE;
+        if b.col_stride == 1 && m * k <= NN_LIMIT && small_gemm::nn(a, b.data, b.row_stride, n, c, c_row_stride, add) {
+            return;
+        }
+        if b.row_stride == 1
+            && a.col_stride == 1
+            && (m + n) * k <= NT_LIMIT
+            && small_gemm::nt(m, n, k, a.data, a.row_stride, b.data, b.col_stride, c, c_row_stride, add)
+        {
+            return;
+        }
     }
     GEMM_CALLS.with(|calls| calls.set(calls.get() + 1));
     // SAFETY: the three asserts above prove every element addressed by (m, k, n) and the

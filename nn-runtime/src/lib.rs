@@ -19,6 +19,8 @@ pub mod network;
 pub mod optim;
 pub mod pool2d;
 pub mod rng;
+pub mod small_gemm;
+mod small_gemm_avx2;
 pub mod softmax;
 pub mod summary;
 pub mod upsample;

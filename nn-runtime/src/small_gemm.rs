@@ -1,0 +1,208 @@
+//! Packing-free GEMM kernels for the small and skinny products small CNNs are made of.
+//!
+//! `matrixmultiply` packs both operands into panels before every product, which pays off
+//! for large squares but costs as much as the arithmetic when one side is a handful of
+//! rows (LeNet-5's first convolution is `[6 × 25] · [25 × 3,136]` per chunk; profiled,
+//! packing took as long as the multiply kernel). These kernels read the operands in place:
+//!
+//! - [`nn`]: `C = A · B` with B's rows contiguous. A 6×16 register tile of C, B's
+//!   16-column strip streamed row by row (it stays in L1 across all of A's rows), each
+//!   A element broadcast.
+//! - [`nt`]: `C = A · Bᵀ` with A's and B's rows contiguous: every output is a dot
+//!   product of two rows; a 2×4 tile of them accumulates 8 lanes at a time.
+//!
+//! They exist for f32 with AVX2 and FMA (`small_gemm_avx2`, chosen at run time); for
+//! other element types and processors [`crate::gemm::gemm`] uses `matrixmultiply`,
+//! which has its own run-time-selected SSE2/AVX/FMA/AVX-512 kernels. Measured against
+//! it on LeNet-5's products: `cargo run --release -p nn-runtime --example gemm_shapes`.
+
+use crate::float::Float;
+use crate::gemm::Mat;
+use std::any::TypeId;
+use std::sync::OnceLock;
+
+/// Whether this processor runs the vector kernels (AVX2 and FMA).
+pub fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
+/// The slice as `f32` if `F` is `f32` (the vector kernels exist for f32 only).
+fn as_f32<F: Float>(values: &[F]) -> Option<&[f32]> {
+    (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: `F` is `f32` (same TypeId), so the slice's memory is `[f32]` exactly.
+        unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len()) }
+    })
+}
+
+fn as_f32_mut<F: Float>(values: &mut [F]) -> Option<&mut [f32]> {
+    (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: `F` is `f32` (same TypeId); the unique borrow is carried over.
+        unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<f32>(), values.len()) }
+    })
+}
+
+/// `C (+)= A · B` for B with contiguous rows of stride `ldb` and `n` columns, C rows of
+/// stride `ldc`. Returns `false`, touching nothing, where no vector kernel applies.
+#[allow(clippy::too_many_arguments)]
+pub fn nn<F: Float>(a: Mat<'_, F>, b: &[F], ldb: usize, n: usize, c: &mut [F], ldc: usize, add: bool) -> bool {
+    if !available() {
+        return false;
+    }
+    let (Some(a32), Some(b32), Some(c32)) = (as_f32(a.data), as_f32(b), as_f32_mut(c)) else { return false };
+    let (m, k) = (a.rows, a.cols);
+    if m == 0 || n == 0 {
+        return true;
+    }
+    assert!(k == 0 || a32.len() > (m - 1) * a.row_stride + (k - 1) * a.col_stride, "nn: A out of bounds");
+    assert!(k == 0 || b32.len() > (k - 1) * ldb + n - 1, "nn: B out of bounds");
+    assert!(c32.len() > (m - 1) * ldc + n - 1, "nn: C out of bounds");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `available()` confirmed AVX2 and FMA at run time, the one requirement of
+    // the `#[target_feature]` kernel, and the asserts above prove that every element it
+    // addresses lies inside the three slices; `c` is a unique borrow, so C aliases
+    // neither A nor B.
+    unsafe {
+        crate::small_gemm_avx2::nn(
+            m,
+            k,
+            n,
+            a32.as_ptr(),
+            a.row_stride,
+            a.col_stride,
+            b32.as_ptr(),
+            ldb,
+            c32.as_mut_ptr(),
+            ldc,
+            add,
+        )
+    };
+    true
+}
+
+/// `C (+)= A · Bᵀ` for A (`m × k`, row stride `lda`) and B (`n × k`, row stride `ldb`).
+/// Returns `false`, touching nothing, where no vector kernel applies.
+#[allow(clippy::too_many_arguments)]
+pub fn nt<F: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    lda: usize,
+    b: &[F],
+    ldb: usize,
+    c: &mut [F],
+    ldc: usize,
+    add: bool,
+) -> bool {
+    if !available() {
+        return false;
+    }
+    let (Some(a32), Some(b32), Some(c32)) = (as_f32(a), as_f32(b), as_f32_mut(c)) else { return false };
+    if m == 0 || n == 0 {
+        return true;
+    }
+    assert!(k == 0 || a32.len() >= (m - 1) * lda + k, "nt: A out of bounds");
+    assert!(k == 0 || b32.len() >= (n - 1) * ldb + k, "nt: B out of bounds");
+    assert!(c32.len() > (m - 1) * ldc + n - 1, "nt: C out of bounds");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `nn`: AVX2 and FMA were detected, and the asserts bound every
+    // address the kernel forms.
+    unsafe {
+        crate::small_gemm_avx2::nt(m, n, k, a32.as_ptr(), lda, b32.as_ptr(), ldb, c32.as_mut_ptr(), ldc, add)
+    };
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: f64) -> Vec<f64> {
+        (0..n).map(|i| ((i as f64 + seed) * 0.37).sin()).collect()
+    }
+
+    fn naive(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: impl Fn(usize, usize) -> f64,
+        b: impl Fn(usize, usize) -> f64,
+    ) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a(i, p) * b(p, j)).sum();
+            }
+        }
+        c
+    }
+
+    /// The vector kernels on tile-aligned and ragged shapes (every row count 1–6 and
+    /// column remainder), row-major and transposed A, overwriting and accumulating,
+    /// against the scalar product computed in f64.
+    #[test]
+    fn vector_kernels_match_the_scalar_reference() {
+        if !available() {
+            eprintln!("no AVX2+FMA here: the vector kernels are not used, nothing to check");
+            return;
+        }
+        let shapes = [
+            (6, 25, 3136),
+            (16, 150, 600),
+            (150, 16, 600),
+            (7, 3, 17),
+            (1, 1, 1),
+            (13, 40, 9),
+            (5, 33, 23),
+            (4, 9, 12),
+        ];
+        for &(m, k, n) in &shapes {
+            let a = values(m * k, 1.0);
+            let b = values(k * n, 2.0);
+            let (a32, b32): (Vec<f32>, Vec<f32>) =
+                (a.iter().map(|&v| v as f32).collect(), b.iter().map(|&v| v as f32).collect());
+            let tolerance = |want: f64| 1e-5 * (1.0 + want.abs()) * (k as f64).sqrt();
+            for transposed in [false, true] {
+                let at = |i: usize, p: usize| if transposed { a[p * m + i] } else { a[i * k + p] };
+                let want = naive(m, n, k, at, |p, j| b[p * n + j]);
+                let view = if transposed { Mat::transposed(&a32, m, k) } else { Mat::row_major(&a32, m, k) };
+                let mut c = vec![1.0f32; m * n];
+                assert!(nn(view, &b32, n, n, &mut c, n, true));
+                for (got, want) in c.iter().zip(&want) {
+                    assert!(
+                        (*got as f64 - (want + 1.0)).abs() < tolerance(*want),
+                        "nn {m}×{k}×{n}, A transposed: {transposed}"
+                    );
+                }
+                assert!(nn(view, &b32, n, n, &mut c, n, false));
+                assert!(c.iter().zip(&want).all(|(g, w)| (*g as f64 - w).abs() < tolerance(*w)));
+            }
+            // nt: B stored n × k.
+            let want = naive(m, n, k, |i, p| a[i * k + p], |p, j| b[j * k + p]);
+            let mut c = vec![0.5f32; m * n];
+            assert!(nt(m, n, k, &a32, k, &b32, k, &mut c, n, true));
+            for (got, want) in c.iter().zip(&want) {
+                assert!((*got as f64 - (want + 0.5)).abs() < tolerance(*want), "nt {m}×{n}×{k}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_element_types_are_declined() {
+        let a = [1.0f64; 4];
+        let mut c = [0.0f64; 4];
+        assert!(!nn(Mat::row_major(&a, 2, 2), &a, 2, 2, &mut c, 2, false));
+        assert!(!nt(2, 2, 2, &a, 2, &a, 2, &mut c, 2, false));
+        assert_eq!(c, [0.0; 4]);
+    }
+}
