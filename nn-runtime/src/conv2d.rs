@@ -65,6 +65,11 @@ pub(crate) fn im2col<
                         continue;
                     }
                     let src = &plane[ih as usize * W..(ih as usize + 1) * W];
+                    if SW == 1 && PW == 0 {
+                        // Unit stride, no padding: the taps of one row are contiguous.
+                        out.copy_from_slice(&src[j * DW..j * DW + OW]);
+                        continue;
+                    }
                     for (ow, o) in out.iter_mut().enumerate() {
                         let iw = (ow * SW + j * DW) as isize - PW as isize;
                         *o = if iw < 0 || iw >= W as isize { F::ZERO } else { src[iw as usize] };
@@ -111,6 +116,12 @@ pub(crate) fn col2im_add<
                         continue;
                     }
                     let dst = &mut plane[ih as usize * W..(ih as usize + 1) * W];
+                    if SW == 1 && PW == 0 {
+                        for (d, &v) in dst[j * DW..j * DW + OW].iter_mut().zip(&row[oh * OW..(oh + 1) * OW]) {
+                            *d += v;
+                        }
+                        continue;
+                    }
                     for (ow, &v) in row[oh * OW..(oh + 1) * OW].iter().enumerate() {
                         let iw = (ow * SW + j * DW) as isize - PW as isize;
                         if iw >= 0 && iw < W as isize {
