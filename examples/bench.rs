@@ -1,0 +1,106 @@
+//! Our side of the peer comparison (`bench/run.sh`), measured as
+//! `../shared/bench/peers` measures PyTorch, JAX and ONNX Runtime: on LeNet-5, the
+//! notes' Keras network and a 784-256-128-10 MLP, a training step (forward, mean softmax
+//! cross-entropy, backward, SGD lr 0.01) at batch 1, 8, 32 and 128, and inference of
+//! 10,000 images in batches of 256 (eval mode). Each figure is the median over rounds of
+//! batch / step time, after warm-up steps.
+//!
+//!     cargo run --release --example bench -- [--rounds 3] [--json FILE]
+
+use nn::prelude::*;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+network! {
+    LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
+        -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
+        -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
+    KerasNet: [1, 28, 28] => conv(1, 8, 7, stride = 2) -> conv(8, 16, 5, stride = 2) -> conv(16, 32, 3)
+        -> global_avgpool -> flatten -> linear(32, 10);
+    Mlp: [784] => linear(784, 256) -> relu -> linear(256, 128) -> relu -> linear(128, 10)
+}
+
+const TRAIN_BATCHES: [usize; 4] = [1, 8, 32, 128];
+
+/// Median over `rounds` of the mean seconds per call, each round at least `min_s` long.
+fn median_seconds(rounds: usize, min_s: f64, mut f: impl FnMut()) -> f64 {
+    for _ in 0..5 {
+        f();
+    }
+    let mut times: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let (start, mut calls) = (Instant::now(), 0u32);
+            while calls < 20 || start.elapsed().as_secs_f64() < min_s {
+                f();
+                calls += 1;
+            }
+            start.elapsed().as_secs_f64() / calls as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[rounds / 2]
+}
+
+/// Training images/s per batch size and inference images/s for one network.
+fn measure<N: Network<f32>>(rounds: usize) -> (Vec<(usize, f64)>, f64) {
+    let mut rng = nn::runtime::rng::Rng::new(0);
+    let mut sample = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect() };
+    let mut train = Vec::new();
+    for batch in TRAIN_BATCHES {
+        let x = sample(batch * N::INPUT_LEN);
+        let labels: Vec<usize> = (0..batch).map(|i| i % N::OUTPUT_LEN).collect();
+        let mut net = N::with_seed(0);
+        let mut sgd = Sgd::new(0.01);
+        let seconds = median_seconds(rounds, 0.3, || {
+            net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut sgd).expect("finite loss");
+        });
+        train.push((batch, batch as f64 / seconds));
+    }
+    let images = sample(10_000 * N::INPUT_LEN);
+    let mut net = N::with_seed(0);
+    net.eval();
+    let seconds = median_seconds(rounds, 0.3, || {
+        for chunk in images.chunks(256 * N::INPUT_LEN) {
+            std::hint::black_box(net.forward(chunk).expect("valid batch"));
+        }
+    });
+    (train, 10_000.0 / seconds)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut rounds, mut json) = (3usize, None);
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).expect("--rounds N"),
+            "--json" => json = args.next(),
+            _ => panic!("usage: bench [--rounds N] [--json FILE]"),
+        }
+    }
+    let results = [
+        ("lenet5", measure::<LeNet5>(rounds)),
+        ("kerasnet", measure::<KerasNet>(rounds)),
+        ("mlp", measure::<Mlp>(rounds)),
+    ];
+    println!("nn, f32, 1 thread, median of {rounds} rounds (images/s)\n");
+    println!("{:<9} {:>9} {:>9} {:>9} {:>9} {:>14}", "network", "train b1", "b8", "b32", "b128", "infer 10k/256");
+    let mut out = String::from("[");
+    for (i, (name, (train, infer))) in results.iter().enumerate() {
+        let cells: Vec<String> = train.iter().map(|(_, v)| format!("{v:>9.0}")).collect();
+        println!("{name:<9} {} {infer:>14.0}", cells.join(" "));
+        let train_json: Vec<String> = train
+            .iter()
+            .map(|(batch, v)| format!("\"{batch}\": {{\"images_per_s\": {{\"median\": {v:.1}}}}}"))
+            .collect();
+        let _ = write!(
+            out,
+            "{}{{\"peer\": \"nn\", \"net\": \"{name}\", \"threads\": 1, \"train\": {{{}}}, \"infer\": {{\"images_per_s\": {{\"median\": {infer:.1}}}}}}}",
+            if i > 0 { ", " } else { "" },
+            train_json.join(", ")
+        );
+    }
+    out.push(']');
+    if let Some(path) = json {
+        std::fs::write(&path, out).expect("writable --json path");
+    }
+}
