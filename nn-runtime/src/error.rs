@@ -20,6 +20,9 @@ pub enum Error {
     NonFiniteLoss { network: &'static str, loss: &'static str, value: f64 },
     /// A data file that could not be read or parsed.
     Data { source: String, message: String },
+    /// A weight file that does not fit the network (every problem listed), or that could
+    /// not be read or written.
+    Weights { source: String, problems: Vec<String> },
 }
 
 impl fmt::Display for Error {
@@ -48,6 +51,13 @@ impl fmt::Display for Error {
                  or check the inputs for NaN or infinity)"
             ),
             Error::Data { source, message } => write!(f, "{source}: {message}"),
+            Error::Weights { source, problems } => {
+                write!(f, "error(s) loading weights ({source}):")?;
+                for problem in problems {
+                    write!(f, "\n    {problem}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -24,6 +24,7 @@ mod small_gemm_avx2;
 pub mod softmax;
 pub mod summary;
 pub mod upsample;
+pub mod weights;
 pub mod workspace;
 
 pub use error::Error;

@@ -176,6 +176,19 @@ pub trait Network<F: Float>: Sized {
         Ok(value)
     }
 
+    /// Saves parameters and buffers as safetensors with PyTorch's keys and layouts,
+    /// atomically (a crash mid-save leaves an existing file intact).
+    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        crate::weights::save(self, path.as_ref())
+    }
+
+    /// Loads a safetensors file, as PyTorch's `load_state_dict(strict=True)`: every
+    /// missing, unexpected, wrongly shaped or wrongly typed tensor is reported, and on
+    /// error the network is unchanged. f32 and f64 files load into either precision.
+    fn load(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        crate::weights::load(self, path.as_ref())
+    }
+
     /// Vector-Jacobian product: runs forward on `input`, then backward from
     /// `output_grad` (`∂L/∂output`, one per output element). Leaves `∂L/∂params` in
     /// [`Network::grads`] and returns `∂L/∂input`.
