@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""PyTorch reference fixtures for the parity tests (tests/parity.rs).
+
+Builds, as PyTorch `nn.Sequential`s, the four networks that tests/parity.rs declares
+with `network!` (together they use every layer the compiler has), and writes for each
+network, precision (float64, float32) and mode (train, eval) a safetensors file with:
+the initial state dict (`init/<key>`), an input batch, labels or targets, the output,
+the loss, every parameter gradient, the input gradient, the buffers after the forward
+pass, and the parameters after one SGD step and after one Adam step. The initial state
+dict is also written on its own, exactly as `safetensors.torch.save_file` writes a
+PyTorch model, to show such a file loads with no renaming.
+
+    python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install torch safetensors
+    /tmp/peers-venv/bin/python tools/pytorch_reference.py     # writes tests/fixtures/parity/
+"""
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+import torch.nn.functional as F
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "parity"
+
+
+class SeparableConv2d(nn.Module):
+    """Keras' SeparableConv2D as the SPEC maps it: depthwise then pointwise."""
+
+    def __init__(self, cin, cout, k, stride=1, padding=0):
+        super().__init__()
+        self.depthwise = nn.Conv2d(cin, cin, k, stride=stride, padding=padding, groups=cin, bias=False)
+        self.pointwise = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
+class Abs(nn.Module):
+    def forward(self, x):
+        return torch.abs(x)
+
+
+def convnet():
+    # [3, 12, 12] -> conv s2 p1 -> [4, 6, 6] -> maxpool(2, 1, 1) -> [4, 7, 7]
+    # -> conv (3,2) dil (1,2) g2 -> [6, 5, 5] -> avgpool(2, 1, 1) -> [6, 6, 6] -> 216
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.MaxPool2d(2, stride=1, padding=1),
+        nn.Conv2d(4, 6, (3, 2), dilation=(1, 2), groups=2), nn.Tanh(), nn.AvgPool2d(2, stride=1, padding=1),
+        nn.Flatten(), nn.Linear(216, 10), nn.Sigmoid(), nn.Linear(10, 7),
+    )
+
+
+def normnet():
+    return nn.Sequential(
+        nn.Conv2d(4, 8, 3, groups=4, bias=False), nn.BatchNorm2d(8), nn.PReLU(8),
+        SeparableConv2d(8, 6, 3, padding=1), nn.LeakyReLU(0.1), nn.ELU(0.5), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Dropout(0.0), nn.Linear(6, 5, bias=False), nn.BatchNorm1d(5),
+        # (no bias before a batch norm: its gradient is zero, and Adam would amplify the noise)
+    )
+
+
+def decoder():
+    # [3, 4, 4] -> convT s2 p1 op1 -> [4, 8, 8] -> upsample 2 -> [4, 16, 16]
+    # -> convT (2,3) dil (2,1) g2 -> [2, 18, 18] -> global max -> [2, 1, 1] -> 2
+    return nn.Sequential(
+        nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), nn.Softplus(),
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.ConvTranspose2d(4, 2, (2, 3), dilation=(2, 1), groups=2, bias=False), Abs(),
+        nn.AdaptiveMaxPool2d(1), nn.Identity(), nn.Flatten(), nn.Softmax(dim=1),
+    )
+
+
+def mlp():
+    return nn.Sequential(
+        nn.Linear(20, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 8, bias=False),
+        nn.LogSoftmax(dim=1),
+    )
+
+
+# name -> (builder, input shape, loss, modes)
+NETWORKS = {
+    "convnet": (convnet, (3, 12, 12), "cross_entropy", ("train", "eval")),
+    "normnet": (normnet, (4, 8, 8), "cross_entropy", ("train", "eval")),
+    "decoder": (decoder, (3, 4, 4), "mse", ("train", "eval")),
+    # Dropout(0.5) draws its mask from PyTorch's generator: only eval mode can match.
+    "mlp": (mlp, (20,), "bce_with_logits", ("eval",)),
+}
+BATCH = 4
+
+
+def loss_of(kind, out, target):
+    if kind == "cross_entropy":
+        return F.cross_entropy(out, target)
+    if kind == "mse":
+        return F.mse_loss(out, target)
+    return F.binary_cross_entropy_with_logits(out, target)
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, (build, shape, loss_kind, modes) in NETWORKS.items():
+        torch.manual_seed(0)
+        base = build().double()
+        # Non-trivial running statistics, so eval mode is tested for real.
+        for m in base.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.num_batches_tracked.fill_(3)
+            if isinstance(m, nn.PReLU):
+                m.weight.data.uniform_(0.05, 0.4)
+        gen = torch.Generator().manual_seed(1)
+        x64 = torch.randn(BATCH, *shape, generator=gen, dtype=torch.float64)
+        with torch.no_grad():
+            out_len = base.eval()(x64).shape[1]  # eval: no side effect on the running statistics
+        if loss_kind == "cross_entropy":
+            target64 = torch.randint(0, out_len, (BATCH,), generator=gen)
+        else:
+            target64 = torch.rand(BATCH, out_len, generator=gen, dtype=torch.float64)
+        save_file({k: v.float() if v.is_floating_point() else v for k, v in base.state_dict().items()},
+                  str(OUT / f"{name}_pytorch_state_dict.safetensors"))
+        for dtype, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
+            x = x64.to(dtype)
+            target = target64 if loss_kind == "cross_entropy" else target64.to(dtype)
+            init = {k: v.to(dtype) if v.is_floating_point() else v.clone() for k, v in base.state_dict().items()}
+            for mode in modes:
+                tensors = {f"init/{k}": v.contiguous() for k, v in init.items()}
+                tensors["input"] = x.contiguous()
+                tensors["target"] = target.contiguous()
+
+                def fresh():
+                    model = build().to(dtype)
+                    model.load_state_dict(init)
+                    model.train(mode == "train")
+                    return model
+
+                model = fresh()
+                xg = x.clone().requires_grad_(True)
+                out = model(xg)
+                loss = loss_of(loss_kind, out, target)
+                loss.backward()
+                tensors["output"] = out.detach().contiguous()
+                tensors["loss"] = loss.detach().reshape(())
+                tensors["input_grad"] = xg.grad.contiguous()
+                for k, p in model.named_parameters():
+                    tensors[f"grad/{k}"] = p.grad.contiguous()
+                for k, b in model.named_buffers():
+                    tensors[f"buffers_after/{k}"] = b.clone().contiguous()
+                for opt_name, make in (
+                    ("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-3)),
+                    ("adam", lambda ps: torch.optim.Adam(ps, lr=1e-2)),
+                ):
+                    model = fresh()
+                    opt = make(model.parameters())
+                    opt.zero_grad()
+                    loss_of(loss_kind, model(x), target).backward()
+                    opt.step()
+                    for k, p in model.named_parameters():
+                        tensors[f"{opt_name}/{k}"] = p.detach().clone().contiguous()
+                save_file(tensors, str(OUT / f"{name}_{tag}_{mode}.safetensors"))
+                print(f"{name} {tag} {mode}: loss {loss.item():.6f}")
+
+
+if __name__ == "__main__":
+    main()
