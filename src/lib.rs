@@ -15,7 +15,8 @@ pub use nn_runtime::{
 /// Everything a program that trains a network needs in scope.
 pub mod prelude {
     pub use crate::{
-        network, Adam, BinaryCrossEntropyWithLogits, MeanSquaredError, Network, Optimizer, Sgd, SoftmaxCrossEntropy,
+        network, Adam, BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, Network, Optimizer, Sgd,
+        SoftmaxCrossEntropy,
     };
 }
 

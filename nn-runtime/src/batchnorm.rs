@@ -8,6 +8,12 @@
 
 use crate::float::Float;
 
+/// Channel `c`'s values of every sample: `batch` contiguous runs of `S`.
+#[inline(always)]
+fn runs<F, const C: usize, const S: usize>(x: &[F], batch: usize, c: usize) -> impl Iterator<Item = &[F]> {
+    (0..batch).map(move |n| &x[(n * C + c) * S..(n * C + c + 1) * S])
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn forward<F: Float, const C: usize, const S: usize>(
     batch: usize,
@@ -26,11 +32,11 @@ pub fn forward<F: Float, const C: usize, const S: usize>(
     let (mean, inv_std) = stats.split_at_mut(C);
     let count = batch * S;
     for c in 0..C {
-        let values = || (0..batch).flat_map(move |n| (n * C + c) * S..(n * C + c + 1) * S);
         let (m, inv) = if training {
-            // Two passes in f64: exact enough for the running statistics' parity.
-            let m = values().map(|i| x[i].to_f64()).sum::<f64>() / count as f64;
-            let var = values().map(|i| (x[i].to_f64() - m).powi(2)).sum::<f64>() / count as f64;
+            // Two passes, accumulated in f64: the running statistics match PyTorch's.
+            let m = runs::<F, C, S>(x, batch, c).flatten().map(|v| v.to_f64()).sum::<f64>() / count as f64;
+            let var =
+                runs::<F, C, S>(x, batch, c).flatten().map(|v| (v.to_f64() - m).powi(2)).sum::<f64>() / count as f64;
             let unbiased = if count > 1 { var * count as f64 / (count - 1) as f64 } else { var };
             let mo = F::from_f64(momentum);
             running_mean[c] = (F::ONE - mo) * running_mean[c] + mo * F::from_f64(m);
@@ -41,8 +47,14 @@ pub fn forward<F: Float, const C: usize, const S: usize>(
         };
         mean[c] = m;
         inv_std[c] = inv;
-        for i in values() {
-            y[i] = gamma[c] * (x[i] - m) * inv + beta[c];
+        // y = γ·(x − m)·inv + β = scale·x + shift
+        let scale = gamma[c] * inv;
+        let shift = beta[c] - scale * m;
+        for n in 0..batch {
+            let range = (n * C + c) * S..(n * C + c + 1) * S;
+            for (o, &v) in y[range.clone()].iter_mut().zip(&x[range]) {
+                *o = scale * v + shift;
+            }
         }
     }
     if training {
@@ -68,24 +80,27 @@ pub fn backward<F: Float, const C: usize, const S: usize>(
     let (mean, inv_std) = stats.split_at(C);
     let count = F::from_usize(batch * S);
     for c in 0..C {
-        let values = || (0..batch).flat_map(move |n| (n * C + c) * S..(n * C + c + 1) * S);
-        let (mut sum_dy, mut sum_dy_xhat) = (F::ZERO, F::ZERO);
-        for i in values() {
-            let xhat = (x[i] - mean[c]) * inv_std[c];
-            sum_dy += dy[i];
-            sum_dy_xhat += dy[i] * xhat;
+        let (m, inv) = (mean[c], inv_std[c]);
+        let (mut sum_dy, mut sum_dy_x) = (F::ZERO, F::ZERO);
+        for (xs, gs) in runs::<F, C, S>(x, batch, c).zip(runs::<F, C, S>(dy, batch, c)) {
+            for (&v, &g) in xs.iter().zip(gs) {
+                sum_dy += g;
+                sum_dy_x += g * v;
+            }
         }
+        // Σ dy·x̂ = inv·(Σ dy·x − m·Σ dy)
+        let sum_dy_xhat = inv * (sum_dy_x - m * sum_dy);
         dgamma[c] = sum_dy_xhat;
         dbeta[c] = sum_dy;
         if let Some(dx) = dx.as_deref_mut() {
-            let scale = gamma[c] * inv_std[c];
-            for i in values() {
-                dx[i] = if training {
-                    let xhat = (x[i] - mean[c]) * inv_std[c];
-                    scale * (dy[i] - (sum_dy + xhat * sum_dy_xhat) / count)
-                } else {
-                    scale * dy[i]
-                };
+            let scale = gamma[c] * inv;
+            // training: dx = scale·(dy − (Σdy + x̂·Σdy·x̂)/N), x̂ = (x − m)·inv
+            let (a, b) = if training { (sum_dy / count, sum_dy_xhat * inv / count) } else { (F::ZERO, F::ZERO) };
+            for n in 0..batch {
+                let range = (n * C + c) * S..(n * C + c + 1) * S;
+                for ((d, &g), &v) in dx[range.clone()].iter_mut().zip(&dy[range.clone()]).zip(&x[range]) {
+                    *d = scale * (g - a - (v - m) * b);
+                }
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod idx;
 pub mod init;
 pub mod linear;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod pool2d;

@@ -1,0 +1,329 @@
+//! The course's Fashion-MNIST comparison: a small CNN against an MLP, trained on the
+//! 60,000 training images and measured on the 10,000 test images — accuracy, Cohen's
+//! kappa, Matthews correlation, cross-entropy, and the normalized confusion matrix —
+//! with training curves and confusion heat maps written as PNG files and the trained
+//! weights saved as safetensors (loadable into the same `nn.Sequential` in PyTorch).
+//!
+//!     cargo run --release --example fashion -- --help
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use nn::data::{Batches, ImageSet};
+use nn::prelude::*;
+use nn::runtime::metrics::Confusion;
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+network! {
+    /// Two 3×3 convolution blocks (batch norm, ReLU, 2×2 max pooling), then a 128-unit
+    /// hidden layer with dropout: the classic small CNN for 28×28 images.
+    pub FashionCnn: [1, 28, 28] => conv(1, 16, 3, padding = 1, bias = false) -> batchnorm(16) -> relu -> maxpool(2)
+        -> conv(16, 32, 3, padding = 1, bias = false) -> batchnorm(32) -> relu -> maxpool(2)
+        -> flatten -> dropout(0.25) -> linear(1568, 128) -> relu -> dropout(0.25) -> linear(128, 10);
+    /// Two hidden layers of 256 and 128 ReLU units on the flattened pixels.
+    pub FashionMlp: [784] => linear(784, 256) -> relu -> dropout(0.2) -> linear(256, 128) -> relu -> linear(128, 10)
+}
+
+const CLASSES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Which {
+    Both,
+    Cnn,
+    Mlp,
+}
+
+/// Trains the CNN and the MLP on Fashion-MNIST and compares them on the test set.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Folder with fashion-{train,test}-{images-idx3,labels-idx1}-ubyte[.gz]
+    #[arg(long, default_value_os_t = default_data())]
+    data: PathBuf,
+    /// Where the PNG plots and the trained weights go
+    #[arg(long, default_value = "target/fashion")]
+    out: PathBuf,
+    /// Which model(s) to train
+    #[arg(long, value_enum, default_value_t = Which::Both)]
+    model: Which,
+    #[arg(long, default_value_t = 12)]
+    cnn_epochs: usize,
+    #[arg(long, default_value_t = 20)]
+    mlp_epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Adam's learning rate at the start (cosine-decayed to zero)
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn default_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// Reads `<dir>/<stem>-ubyte.gz`, or the uncompressed `<stem>-ubyte`.
+fn read_idx(dir: &Path, stem: &str) -> Result<nn::idx::Idx, nn::Error> {
+    let gz = dir.join(format!("{stem}-ubyte.gz"));
+    nn::idx::read(if gz.exists() { gz } else { dir.join(format!("{stem}-ubyte")) })
+}
+
+fn load(dir: &Path) -> Result<(ImageSet<f32>, ImageSet<f32>), nn::Error> {
+    let mut train =
+        ImageSet::from_idx(&read_idx(dir, "fashion-train-images-idx3")?, &read_idx(dir, "fashion-train-labels-idx1")?)?;
+    let mut test =
+        ImageSet::from_idx(&read_idx(dir, "fashion-test-images-idx3")?, &read_idx(dir, "fashion-test-labels-idx1")?)?;
+    let (mean, std) = train.pixel_stats();
+    train.normalize(mean, std);
+    test.normalize(mean, std);
+    Ok((train, test))
+}
+
+/// Per-epoch figures, for the curves.
+#[derive(Default, Clone)]
+struct History {
+    train_loss: Vec<f64>,
+    test_loss: Vec<f64>,
+    test_accuracy: Vec<f64>,
+}
+
+/// Test-set cross-entropy and confusion matrix, in eval mode.
+fn evaluate<N: Network<f32>>(net: &mut N, test: &ImageSet<f32>) -> Result<(f64, Confusion), nn::Error> {
+    net.eval();
+    let mut confusion = Confusion::new(10);
+    let mut loss = 0.0;
+    let per = test.sample_len();
+    for (images, labels) in test.images.chunks(1000 * per).zip(test.labels.chunks(1000)) {
+        let logits = net.forward(images)?;
+        for (predicted, &truth) in nn::argmax_rows(logits, 10).zip(labels) {
+            confusion.add(truth, predicted);
+        }
+        let batch_loss = SoftmaxCrossEntropy.evaluate(logits, N::OUTPUT_SHAPE, labels, labels.len(), None)?;
+        loss += batch_loss as f64 * labels.len() as f64;
+    }
+    net.train();
+    Ok((loss / test.len() as f64, confusion))
+}
+
+fn train<N: Network<f32>>(
+    label: &str,
+    epochs: usize,
+    args: &Args,
+    data: &(ImageSet<f32>, ImageSet<f32>),
+) -> Result<(N, History, Confusion, f64), nn::Error> {
+    let (train, test) = data;
+    println!("{}\n", N::summary());
+    let mut net = N::with_seed(args.seed);
+    let mut adam = Adam::new(args.lr);
+    let mut batches = Batches::new(train.len(), args.batch, args.seed);
+    let total_steps = (epochs * train.len().div_ceil(args.batch)).max(1);
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").expect("template").progress_chars("=> ");
+    let (mut history, mut step, start) = (History::default(), 0, Instant::now());
+    let mut confusion = Confusion::new(10);
+    for epoch in 1..=epochs {
+        let bar =
+            ProgressBar::new(train.len() as u64).with_style(style.clone()).with_prefix(format!("{label} {epoch:>2}"));
+        batches.shuffle();
+        let (epoch_start, mut loss_sum, mut seen) = (Instant::now(), 0.0, 0);
+        while let Some((images, labels)) = batches.next_batch(train) {
+            adam.lr = args.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps as f64).cos());
+            step += 1;
+            let loss = net.train_step(images, labels, &SoftmaxCrossEntropy, &mut adam)?;
+            loss_sum += loss as f64 * labels.len() as f64;
+            seen += labels.len();
+            bar.inc(labels.len() as u64);
+            let rate = seen as f64 / epoch_start.elapsed().as_secs_f64();
+            bar.set_message(format!("loss {:.4}  {rate:.0} images/s", loss_sum / seen as f64));
+        }
+        bar.finish_and_clear();
+        let rate = seen as f64 / epoch_start.elapsed().as_secs_f64();
+        let (test_loss, matrix) = evaluate(&mut net, test)?;
+        history.train_loss.push(loss_sum / seen as f64);
+        history.test_loss.push(test_loss);
+        history.test_accuracy.push(matrix.accuracy());
+        println!(
+            "{label} epoch {epoch:>2}: train loss {:.4}  test loss {test_loss:.4}  test accuracy {:.4}  {rate:.0} images/s",
+            loss_sum / seen as f64,
+            matrix.accuracy()
+        );
+        confusion = matrix;
+    }
+    Ok((net, history, confusion, start.elapsed().as_secs_f64()))
+}
+
+fn print_confusion(label: &str, confusion: &Confusion) {
+    let normalized = confusion.normalized();
+    println!("\n{label}: normalized confusion matrix (rows: true class, columns: predicted)");
+    print!("{:>12}", "");
+    for c in 0..10 {
+        print!(" {c:>5}");
+    }
+    println!();
+    for (t, name) in CLASSES.iter().enumerate() {
+        print!("{t} {name:>10}");
+        for p in 0..10 {
+            print!(" {:>5.3}", normalized[t * 10 + p]);
+        }
+        println!();
+    }
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+fn plot_curves(path: &Path, runs: &[(&str, &History)]) -> DrawResult {
+    let root = BitMapBackend::new(path, (1200, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(600);
+    let epochs = runs.iter().map(|(_, h)| h.train_loss.len()).max().unwrap_or(1) as u32;
+    let colors = [RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
+    let max_loss =
+        runs.iter().flat_map(|(_, h)| h.train_loss.iter().chain(&h.test_loss)).fold(0.0f64, |a, &b| a.max(b));
+    let mut chart = ChartBuilder::on(&left)
+        .caption("Cross-entropy per epoch (solid: train, thin: test)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(50)
+        .build_cartesian_2d(1u32..epochs.max(2), 0.0..max_loss * 1.05)?;
+    chart.configure_mesh().x_desc("epoch").y_desc("loss").draw()?;
+    for (i, (name, h)) in runs.iter().enumerate() {
+        let color = colors[i % 2];
+        chart
+            .draw_series(LineSeries::new((1..).zip(h.train_loss.iter().copied()), color.stroke_width(3)))?
+            .label(format!("{name} train"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+        chart
+            .draw_series(LineSeries::new((1..).zip(h.test_loss.iter().copied()), color.stroke_width(1)))?
+            .label(format!("{name} test"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(1)));
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    let low = runs.iter().flat_map(|(_, h)| h.test_accuracy.iter()).fold(1.0f64, |a, &b| a.min(b));
+    let mut chart = ChartBuilder::on(&right)
+        .caption("Test accuracy per epoch", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(50)
+        .build_cartesian_2d(1u32..epochs.max(2), (low - 0.01).max(0.0)..1.0)?;
+    chart.configure_mesh().x_desc("epoch").y_desc("accuracy").draw()?;
+    for (i, (name, h)) in runs.iter().enumerate() {
+        let color = colors[i % 2];
+        chart
+            .draw_series(LineSeries::new((1..).zip(h.test_accuracy.iter().copied()), color.stroke_width(3)))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn plot_confusion(path: &Path, title: &str, confusion: &Confusion) -> DrawResult {
+    const SHORT: [&str; 10] =
+        ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"];
+    let root = BitMapBackend::new(path, (900, 800)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let normalized = confusion.normalized();
+    // Row t of the matrix is drawn at y = 9 − t, so the first class is on top.
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(110)
+        .build_cartesian_2d((0i32..9).into_segmented(), (0i32..9).into_segmented())?;
+    let name = |v: &SegmentValue<i32>, flip: bool, names: &[&str; 10]| match v {
+        SegmentValue::CenterOf(i) if (0..10).contains(i) => {
+            names[if flip { 9 - *i as usize } else { *i as usize }].to_string()
+        }
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(10)
+        .y_labels(10)
+        .x_label_formatter(&|v| name(v, false, &SHORT))
+        .y_label_formatter(&|v| name(v, true, &CLASSES))
+        .x_label_style(("sans-serif", 14))
+        .y_label_style(("sans-serif", 14))
+        .x_desc("predicted class")
+        .y_desc("true class")
+        .draw()?;
+    let cells = || (0..10).flat_map(|t| (0..10).map(move |p| (t, p)));
+    chart.draw_series(cells().map(|(t, p)| {
+        let v = normalized[t * 10 + p];
+        let shade = (255.0 * (1.0 - v.sqrt())) as u8;
+        let (x, y) = (p as i32, 9 - t as i32);
+        Rectangle::new(
+            [
+                (SegmentValue::Exact(x), SegmentValue::Exact(y)),
+                (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+            ],
+            RGBColor(shade, shade, 255).filled(),
+        )
+    }))?;
+    chart.draw_series(cells().map(|(t, p)| {
+        let v = normalized[t * 10 + p];
+        let color = if v > 0.45 { WHITE } else { BLACK };
+        let style = ("sans-serif", 15).into_font().color(&color).pos(Pos::new(HPos::Center, VPos::Center));
+        Text::new(format!("{v:.2}"), (SegmentValue::CenterOf(p as i32), SegmentValue::CenterOf(9 - t as i32)), style)
+    }))?;
+    root.present()?;
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    plotters::style::register_font("sans-serif", FontStyle::Normal, include_bytes!("../assets/fonts/DejaVuSans.ttf"))
+        .map_err(|_| "the embedded font does not parse")?;
+    std::fs::create_dir_all(&args.out)?;
+    let start = Instant::now();
+    let data = load(&args.data).map_err(|e| format!("{e}\n(pass --data DIR with the Fashion-MNIST IDX files)"))?;
+    println!(
+        "Fashion-MNIST: {} training and {} test images from {}\n",
+        data.0.len(),
+        data.1.len(),
+        args.data.display()
+    );
+    let mut results: Vec<(&str, History, Confusion, f64)> = Vec::new();
+    if args.model != Which::Mlp {
+        let (net, history, confusion, seconds) = train::<FashionCnn>("CNN", args.cnn_epochs, &args, &data)?;
+        net.save(args.out.join("fashion_cnn.safetensors"))?;
+        results.push(("CNN", history, confusion, seconds));
+    }
+    if args.model != Which::Cnn {
+        let (net, history, confusion, seconds) = train::<FashionMlp>("MLP", args.mlp_epochs, &args, &data)?;
+        net.save(args.out.join("fashion_mlp.safetensors"))?;
+        results.push(("MLP", history, confusion, seconds));
+    }
+    println!("\n| model | accuracy | Cohen's kappa | Matthews corr. | cross-entropy | epochs | training time |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, history, confusion, seconds) in &results {
+        println!(
+            "| {name} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {seconds:.0} s |",
+            confusion.accuracy(),
+            confusion.cohen_kappa(),
+            confusion.matthews(),
+            history.test_loss.last().copied().unwrap_or(f64::NAN),
+            history.train_loss.len()
+        );
+    }
+    for (name, _, confusion, _) in &results {
+        print_confusion(name, confusion);
+        let file = args.out.join(format!("fashion_confusion_{}.png", name.to_lowercase()));
+        plot_confusion(&file, &format!("{name}: normalized confusion matrix (test set)"), confusion)?;
+    }
+    let runs: Vec<(&str, &History)> = results.iter().map(|(n, h, _, _)| (*n, h)).collect();
+    plot_curves(&args.out.join("fashion_curves.png"), &runs)?;
+    println!(
+        "\nwrote {0}/fashion_curves.png, {0}/fashion_confusion_*.png and the weights {0}/fashion_*.safetensors ({1:.0} s in all)",
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
