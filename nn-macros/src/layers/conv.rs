@@ -3,7 +3,6 @@
 
 use super::{lit, pair_str, window_output, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
-use crate::diag;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -32,30 +31,9 @@ impl LayerKind for Conv {
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "convolves")?;
-        let (inputs, outputs, groups) = (args.int("in"), args.int("out"), args.int("groups"));
-        if inputs != c {
-            return Err(syn::Error::new_spanned(
-                args.tokens("in"),
-                format!(
-                    "`{}` expects {}, but {} produces {} ({}); write `{}`",
-                    args.written(),
-                    diag::count(inputs, "input channel"),
-                    cx.source,
-                    diag::count(c, "channel"),
-                    diag::shape(cx.input),
-                    args.written_with(&[("in", c.to_string())]),
-                ),
-            ));
-        }
-        if inputs % groups != 0 || outputs % groups != 0 {
-            return Err(syn::Error::new_spanned(
-                args.tokens("groups"),
-                format!(
-                    "`{}`: groups = {groups} must divide both the input channels ({inputs}) and the output channels ({outputs})",
-                    args.written()
-                ),
-            ));
-        }
+        let (outputs, groups) = (args.int("out"), args.int("groups"));
+        super::check_in_channels(args, cx, c)?;
+        super::check_groups(args)?;
         let kernel = args.pair("k");
         let stride = args.pair("stride");
         let padding = args.pair("padding");

@@ -4,7 +4,6 @@
 
 use super::{lit, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
-use crate::diag;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -40,30 +39,9 @@ impl LayerKind for ConvTranspose {
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "convolves")?;
-        let (inputs, outputs, groups) = (args.int("in"), args.int("out"), args.int("groups"));
-        if inputs != c {
-            return Err(syn::Error::new_spanned(
-                args.tokens("in"),
-                format!(
-                    "`{}` expects {}, but {} produces {} ({}); write `{}`",
-                    args.written(),
-                    diag::count(inputs, "input channel"),
-                    cx.source,
-                    diag::count(c, "channel"),
-                    diag::shape(cx.input),
-                    args.written_with(&[("in", c.to_string())]),
-                ),
-            ));
-        }
-        if inputs % groups != 0 || outputs % groups != 0 {
-            return Err(syn::Error::new_spanned(
-                args.tokens("groups"),
-                format!(
-                    "`{}`: groups = {groups} must divide both the input channels ({inputs}) and the output channels ({outputs})",
-                    args.written()
-                ),
-            ));
-        }
+        let (outputs, groups) = (args.int("out"), args.int("groups"));
+        super::check_in_channels(args, cx, c)?;
+        super::check_groups(args)?;
         let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
         let (output_padding, dilation) = (args.pair("output_padding"), args.pair("dilation"));
         let too_big = |op: u64, s: u64, d: u64| op >= s && op >= d;

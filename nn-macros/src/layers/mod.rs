@@ -218,3 +218,38 @@ pub fn fit_hint(input: (u64, u64), kernel: (u64, u64), padding: (u64, u64), dila
         (padding.0.max(needed(input.0, kernel.0, dilation.0)), padding.1.max(needed(input.1, kernel.1, dilation.1)));
     format!("use a kernel of at most {}, or padding = {}", pair_str(max_kernel), pair_str(min_padding))
 }
+
+/// A layer that declares its input channels (`in`) must get that many.
+pub fn check_in_channels(args: &Bound, cx: &Context, channels: u64) -> syn::Result<()> {
+    let declared = args.int("in");
+    if declared == channels {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        args.tokens("in"),
+        format!(
+            "`{}` expects {}, but {} produces {} ({}); write `{}`",
+            args.written(),
+            diag::count(declared, "input channel"),
+            cx.source,
+            diag::count(channels, "channel"),
+            diag::shape(cx.input),
+            args.written_with(&[("in", channels.to_string())]),
+        ),
+    ))
+}
+
+/// `groups` must divide both channel counts, as PyTorch requires.
+pub fn check_groups(args: &Bound) -> syn::Result<()> {
+    let (inputs, outputs, groups) = (args.int("in"), args.int("out"), args.int("groups"));
+    if inputs % groups == 0 && outputs % groups == 0 {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        args.tokens("groups"),
+        format!(
+            "`{}`: groups = {groups} must divide both the input channels ({inputs}) and the output channels ({outputs})",
+            args.written()
+        ),
+    ))
+}

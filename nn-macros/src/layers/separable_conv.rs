@@ -6,7 +6,6 @@
 
 use super::{lit, pair_str, window_output, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
-use crate::diag;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -32,21 +31,8 @@ impl LayerKind for SeparableConv {
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "convolves")?;
-        let (inputs, outputs) = (args.int("in"), args.int("out"));
-        if inputs != c {
-            return Err(syn::Error::new_spanned(
-                args.tokens("in"),
-                format!(
-                    "`{}` expects {}, but {} produces {} ({}); write `{}`",
-                    args.written(),
-                    diag::count(inputs, "input channel"),
-                    cx.source,
-                    diag::count(c, "channel"),
-                    diag::shape(cx.input),
-                    args.written_with(&[("in", c.to_string())]),
-                ),
-            ));
-        }
+        let outputs = args.int("out");
+        super::check_in_channels(args, cx, c)?;
         let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
         let (Some(oh), Some(ow)) =
             (window_output(h, kernel.0, stride.0, padding.0, 1), window_output(w, kernel.1, stride.1, padding.1, 1))
