@@ -70,6 +70,14 @@ pub(crate) fn im2col<
                         out.copy_from_slice(&src[j * DW..j * DW + OW]);
                         continue;
                     }
+                    if PW == 0 {
+                        // No padding: every tap is inside the row, strided.
+                        let taps = src[j * DW..].iter().step_by(SW);
+                        for (o, &v) in out.iter_mut().zip(taps) {
+                            *o = v;
+                        }
+                        continue;
+                    }
                     for (ow, o) in out.iter_mut().enumerate() {
                         let iw = (ow * SW + j * DW) as isize - PW as isize;
                         *o = if iw < 0 || iw >= W as isize { F::ZERO } else { src[iw as usize] };
