@@ -16,6 +16,8 @@ pub enum Error {
     TargetLength { what: &'static str, expected: usize, found: usize, batch: usize },
     /// A class label outside `0..classes`.
     LabelOutOfRange { position: usize, label: usize, classes: usize },
+    /// Batch norm in training needs more than one value per channel (PyTorch refuses too).
+    BatchNormSingleValue { network: &'static str, layer: &'static str },
     /// The loss came out NaN or infinite; the parameters were left untouched.
     NonFiniteLoss { network: &'static str, loss: &'static str, value: f64 },
     /// A data file that could not be read or parsed.
@@ -44,6 +46,11 @@ impl fmt::Display for Error {
                 f,
                 "label {label} at position {position} is out of range: the network has {classes} classes (0..={})",
                 classes.saturating_sub(1)
+            ),
+            Error::BatchNormSingleValue { network, layer } => write!(
+                f,
+                "{network}: batch norm layer {layer} sees one value per channel in this batch; in train mode it \
+                 needs more than one (use a batch of at least 2, or eval mode)"
             ),
             Error::NonFiniteLoss { network, loss, value } => write!(
                 f,

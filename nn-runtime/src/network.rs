@@ -110,6 +110,13 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     fn __run_forward(&mut self, input: &[F]) -> Result<usize, Error> {
         let batch = Self::batch_size_of(input)?;
+        if self.is_training() {
+            for layer in Self::LAYERS.iter().filter(|l| l.kind == "batchnorm") {
+                if batch * layer.output_shape[1..].iter().product::<usize>() == 1 {
+                    return Err(Error::BatchNormSingleValue { network: Self::NAME, layer: layer.key });
+                }
+            }
+        }
         self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME)?;
         self.__forward(input, batch);
         Ok(batch)
