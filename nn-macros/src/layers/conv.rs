@@ -62,7 +62,7 @@ impl LayerKind for Conv {
                 ),
             ));
         };
-        Ok(Box::new(ConvLayer {
+        Ok(Box::new(ConvLayer(super::ConvGeometry {
             input: (c, h, w),
             outputs,
             kernel,
@@ -72,83 +72,72 @@ impl LayerKind for Conv {
             groups,
             bias: args.bool("bias"),
             output: (out_h, out_w),
-        }))
+        })))
     }
 }
 
-struct ConvLayer {
-    input: (u64, u64, u64),
-    outputs: u64,
-    kernel: (u64, u64),
-    stride: (u64, u64),
-    padding: (u64, u64),
-    dilation: (u64, u64),
-    groups: u64,
-    bias: bool,
-    output: (u64, u64),
-}
+struct ConvLayer(super::ConvGeometry);
 
 impl ConvLayer {
     /// Inputs each output sees: `in/groups · kh · kw`.
     fn fan_in(&self) -> u64 {
         // Saturating: an overflowing kernel is reported through the weight's size.
-        (self.input.0 / self.groups).saturating_mul(self.kernel.0).saturating_mul(self.kernel.1)
+        (self.0.input.0 / self.0.groups).saturating_mul(self.0.kernel.0).saturating_mul(self.0.kernel.1)
     }
 
     /// A kernel that covers the whole unpadded input once is a fully connected layer:
     /// the weight `[OC, C, H, W]` is exactly `linear`'s `[OC, C·H·W]`, so the batch runs
     /// as one GEMM instead of one matrix-vector product per sample.
     fn is_dense(&self) -> bool {
-        self.output == (1, 1)
-            && self.kernel == (self.input.1, self.input.2)
-            && self.padding == (0, 0)
-            && self.dilation == (1, 1)
-            && self.groups == 1
+        self.0.output == (1, 1)
+            && self.0.kernel == (self.0.input.1, self.0.input.2)
+            && self.0.padding == (0, 0)
+            && self.0.dilation == (1, 1)
+            && self.0.groups == 1
     }
 
     fn dense_generics(&self) -> TokenStream {
         let inputs = lit(self.fan_in());
-        let (outputs, bias) = (lit(self.outputs), self.bias);
+        let (outputs, bias) = (lit(self.0.outputs), self.0.bias);
         quote!(F, #inputs, #outputs, #bias)
     }
 
     /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
     fn generics(&self) -> TokenStream {
-        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
-        let oc = lit(self.outputs);
-        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
-        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
-        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
-        let (dh, dw) = (lit(self.dilation.0), lit(self.dilation.1));
-        let g = lit(self.groups);
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        let b = self.bias;
-        quote!(F, #c, #h, #w, #oc, #kh, #kw, #sh, #sw, #ph, #pw, #dh, #dw, #g, #oh, #ow, #b)
+        self.0.generics()
     }
 }
 
 impl Layer for ConvLayer {
     fn output_shape(&self) -> Shape {
-        vec![self.outputs, self.output.0, self.output.1]
+        vec![self.0.outputs, self.0.output.0, self.0.output.1]
     }
     fn params(&self) -> Vec<ParamTensor> {
         let init = Init::PytorchDefault { fan_in: self.fan_in() };
-        let weight = vec![self.outputs, self.input.0 / self.groups, self.kernel.0, self.kernel.1];
+        let weight = vec![self.0.outputs, self.0.input.0 / self.0.groups, self.0.kernel.0, self.0.kernel.1];
         let mut tensors = vec![ParamTensor { suffix: "weight", shape: weight, init }];
-        if self.bias {
-            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.outputs], init });
+        if self.0.bias {
+            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.0.outputs], init });
         }
         tensors
     }
     fn flops(&self) -> Option<u64> {
-        self.outputs.checked_mul(self.output.0)?.checked_mul(self.output.1)?.checked_mul(self.fan_in())?.checked_mul(2)
+        self.0
+            .outputs
+            .checked_mul(self.0.output.0)?
+            .checked_mul(self.0.output.1)?
+            .checked_mul(self.fan_in())?
+            .checked_mul(2)
     }
     fn scratch_per_sample(&self) -> Option<u64> {
         if self.is_dense() {
             return Some(0);
         }
         // The batch's columns for one group, and that group's outputs (see rt::conv2d).
-        self.fan_in().checked_add(self.outputs / self.groups)?.checked_mul(self.output.0)?.checked_mul(self.output.1)
+        self.fan_in()
+            .checked_add(self.0.outputs / self.0.groups)?
+            .checked_mul(self.0.output.0)?
+            .checked_mul(self.0.output.1)
     }
     fn forward(&self) -> TokenStream {
         if self.is_dense() {

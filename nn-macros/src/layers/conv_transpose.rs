@@ -2,7 +2,7 @@
 //! groups = 1, bias = true)`: `nn.ConvTranspose2d`, weight `[in, out/groups, kh, kw]`.
 //! Output size `(H − 1)·s − 2p + d·(k − 1) + output_padding + 1`.
 
-use super::{lit, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -66,7 +66,7 @@ impl LayerKind for ConvTranspose {
                 ),
             ));
         };
-        Ok(Box::new(ConvTransposeLayer {
+        Ok(Box::new(ConvTransposeLayer(super::ConvGeometry {
             input: (c, h, w),
             outputs,
             kernel,
@@ -76,59 +76,46 @@ impl LayerKind for ConvTranspose {
             groups,
             bias: args.bool("bias"),
             output: (out_h, out_w),
-        }))
+        })))
     }
 }
 
-struct ConvTransposeLayer {
-    input: (u64, u64, u64),
-    outputs: u64,
-    kernel: (u64, u64),
-    stride: (u64, u64),
-    padding: (u64, u64),
-    dilation: (u64, u64),
-    groups: u64,
-    bias: bool,
-    output: (u64, u64),
-}
+struct ConvTransposeLayer(super::ConvGeometry);
 
 impl ConvTransposeLayer {
     /// PyTorch computes fan-in from the weight's second axis: `out/groups · kh · kw`.
     fn fan_in(&self) -> u64 {
-        (self.outputs / self.groups).saturating_mul(self.kernel.0).saturating_mul(self.kernel.1)
+        (self.0.outputs / self.0.groups).saturating_mul(self.0.kernel.0).saturating_mul(self.0.kernel.1)
     }
     fn generics(&self) -> TokenStream {
-        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
-        let oc = lit(self.outputs);
-        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
-        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
-        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
-        let (dh, dw) = (lit(self.dilation.0), lit(self.dilation.1));
-        let g = lit(self.groups);
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        let b = self.bias;
-        quote!(F, #c, #h, #w, #oc, #kh, #kw, #sh, #sw, #ph, #pw, #dh, #dw, #g, #oh, #ow, #b)
+        self.0.generics()
     }
 }
 
 impl Layer for ConvTransposeLayer {
     fn output_shape(&self) -> Shape {
-        vec![self.outputs, self.output.0, self.output.1]
+        vec![self.0.outputs, self.0.output.0, self.0.output.1]
     }
     fn params(&self) -> Vec<ParamTensor> {
         let init = Init::PytorchDefault { fan_in: self.fan_in() };
-        let weight = vec![self.input.0, self.outputs / self.groups, self.kernel.0, self.kernel.1];
+        let weight = vec![self.0.input.0, self.0.outputs / self.0.groups, self.0.kernel.0, self.0.kernel.1];
         let mut tensors = vec![ParamTensor { suffix: "weight", shape: weight, init }];
-        if self.bias {
-            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.outputs], init });
+        if self.0.bias {
+            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.0.outputs], init });
         }
         tensors
     }
     fn flops(&self) -> Option<u64> {
-        self.input.0.checked_mul(self.fan_in())?.checked_mul(self.input.1)?.checked_mul(self.input.2)?.checked_mul(2)
+        self.0
+            .input
+            .0
+            .checked_mul(self.fan_in())?
+            .checked_mul(self.0.input.1)?
+            .checked_mul(self.0.input.2)?
+            .checked_mul(2)
     }
     fn scratch(&self) -> Option<u64> {
-        self.fan_in().checked_mul(self.input.1)?.checked_mul(self.input.2)
+        self.fan_in().checked_mul(self.0.input.1)?.checked_mul(self.0.input.2)
     }
     fn forward(&self) -> TokenStream {
         let generics = self.generics();

@@ -253,3 +253,33 @@ pub fn check_groups(args: &Bound) -> syn::Result<()> {
         ),
     ))
 }
+
+/// What every convolution kernel in `rt::conv2d` and `rt::conv_transpose2d` is
+/// specialized on.
+pub struct ConvGeometry {
+    pub input: (u64, u64, u64),
+    pub outputs: u64,
+    pub kernel: (u64, u64),
+    pub stride: (u64, u64),
+    pub padding: (u64, u64),
+    pub dilation: (u64, u64),
+    pub groups: u64,
+    pub output: (u64, u64),
+    pub bias: bool,
+}
+
+impl ConvGeometry {
+    /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
+    pub fn generics(&self) -> TokenStream {
+        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
+        let oc = lit(self.outputs);
+        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
+        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
+        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
+        let (dh, dw) = (lit(self.dilation.0), lit(self.dilation.1));
+        let g = lit(self.groups);
+        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
+        let b = self.bias;
+        quote::quote!(F, #c, #h, #w, #oc, #kh, #kw, #sh, #sw, #ph, #pw, #dh, #dw, #g, #oh, #ow, #b)
+    }
+}
