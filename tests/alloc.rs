@@ -68,7 +68,11 @@ fn expect_none_or_packing(what: &str, (allocs, gemms): (u64, u64)) {
 }
 
 /// Runs `f` and returns (heap allocations, GEMM calls) it made on this thread.
+///
+/// On one thread: with two, a batch of 16 or more runs its second half on a scoped
+/// thread, and starting that thread allocates (inside std) once per step.
 fn measure(f: impl FnOnce()) -> (u64, u64) {
+    nn::runtime::threads::set(1);
     let gemms = gemm_calls_on_this_thread();
     let before = ALLOCATIONS.with(|a| a.get());
     COUNTING.with(|c| c.set(true));
@@ -83,8 +87,11 @@ fn lenet5_steady_state_steps_allocate_nothing() {
     let mut sgd = Sgd::new(0.01).momentum(0.9);
     let x = vec![0.25f32; 32 * LeNet5::INPUT_LEN];
     let labels: Vec<usize> = (0..32).map(|i| i % 10).collect();
-    // Warm-up: buffers for batch 32 and the optimizer's momentum are allocated here.
+    // Warm-up: buffers for batch 32 (whole for forward, two halves for a training
+    // step) and the optimizer's momentum are allocated here.
+    nn::runtime::threads::set(1);
     net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut sgd).unwrap();
+    net.forward(&x).unwrap();
 
     expect_none_or_packing(
         "forward",

@@ -279,6 +279,8 @@ pub fn generate(net: &Network) -> TokenStream {
     let state = lit(plan.state_len);
     let output_offset = lit(output_offset);
     let layers = layer_table(net);
+    // Batch norm's statistics span the whole batch: such networks never split it.
+    let splittable = net.layers.iter().all(|l| l.buffer_len == 0 && l.stats == 0);
     let init = init_calls(net, &plan);
 
     let forward: Vec<TokenStream> = net
@@ -316,6 +318,7 @@ pub fn generate(net: &Network) -> TokenStream {
             state: ::std::vec::Vec<F>,
             workspace: ::nn::__private::workspace::Workspace<F>,
             rng: ::nn::__private::rng::Rng,
+            lane: ::nn::__private::network::Lane<F>,
             training: bool,
         }
 
@@ -363,6 +366,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     stats: #stats,
                 };
                 const BUFFERS: usize = #state;
+                const SPLITTABLE: bool = #splittable;
 
                 fn with_seed(seed: u64) -> Self {
                     let mut rng = rt::rng::Rng::new(seed);
@@ -375,6 +379,7 @@ pub fn generate(net: &Network) -> TokenStream {
                         state,
                         workspace: ::core::default::Default::default(),
                         rng,
+                        lane: rt::network::Lane::new(seed),
                         training: true,
                     }
                 }
@@ -400,25 +405,44 @@ pub fn generate(net: &Network) -> TokenStream {
                     self.training = training;
                 }
                 fn __parts(&mut self) -> rt::network::Parts<'_, F> {
-                    rt::network::Parts { params: &mut self.params, grads: &mut self.grads, workspace: &mut self.workspace }
+                    rt::network::Parts {
+                        params: &mut self.params,
+                        grads: &mut self.grads,
+                        state: &mut self.state,
+                        workspace: &mut self.workspace,
+                        rng: &mut self.rng,
+                        training: self.training,
+                        lane: &mut self.lane,
+                    }
                 }
 
                 #[allow(unused_variables)]
-                fn __forward(&mut self, input: &[F], batch: usize) {
-                    let #name { params: all_params, state: all_state, workspace, rng, training, .. } = self;
-                    let training = *training;
+                fn __forward_in(
+                    all_params: &[F],
+                    all_state: &mut [F],
+                    rng: &mut rt::rng::Rng,
+                    training: bool,
+                    workspace: &mut rt::workspace::Workspace<F>,
+                    input: &[F],
+                    batch: usize,
+                ) {
                     let rt::workspace::Workspace { activations, scratch, stats: all_stats, .. } = workspace;
                     #(#forward)*
                 }
 
                 #[allow(unused_variables)]
-                fn __backward(&mut self, input: &[F], batch: usize, input_grad: bool) {
-                    let training = self.training;
-                    let all_params = &self.params[..];
-                    let all_grads = &mut self.grads[..];
+                fn __backward_in(
+                    all_params: &[F],
+                    all_grads: &mut [F],
+                    training: bool,
+                    workspace: &mut rt::workspace::Workspace<F>,
+                    input: &[F],
+                    batch: usize,
+                    input_grad: bool,
+                ) {
                     let rt::workspace::Workspace {
                         activations, grad_a, grad_b, scratch, stats: all_stats, input_grad: input_grad_buffer, ..
-                    } = &mut self.workspace;
+                    } = workspace;
                     #(#backward)*
                 }
             }

@@ -57,6 +57,7 @@ impl Stub {
                     const ACTIVATION_ELEMENTS: usize = 0;
                     const LAYERS: &'static [rt::LayerInfo] = &[];
                     const BUFFERS: usize = 0;
+                    const SPLITTABLE: bool = false;
                     const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
                         activations: 0, output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, stats: 0,
                     };
@@ -69,8 +70,16 @@ impl Stub {
                     fn is_training(&self) -> bool { ::core::unreachable!() }
                     fn set_training(&mut self, _training: bool) { ::core::unreachable!() }
                     fn __parts(&mut self) -> rt::network::Parts<'_, F> { ::core::unreachable!() }
-                    fn __forward(&mut self, _input: &[F], _batch: usize) { ::core::unreachable!() }
-                    fn __backward(&mut self, _input: &[F], _batch: usize, _input_grad: bool) { ::core::unreachable!() }
+                    fn __forward_in(
+                        _: &[F], _: &mut [F], _: &mut rt::rng::Rng, _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize,
+                    ) {
+                        ::core::unreachable!()
+                    }
+                    fn __backward_in(
+                        _: &[F], _: &mut [F], _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize, _: bool,
+                    ) {
+                        ::core::unreachable!()
+                    }
                 }
             };
         }

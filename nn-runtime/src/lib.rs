@@ -24,6 +24,7 @@ pub mod small_gemm;
 mod small_gemm_avx2;
 pub mod softmax;
 pub mod summary;
+pub mod threads;
 pub mod upsample;
 pub mod weights;
 pub mod workspace;

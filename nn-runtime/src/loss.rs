@@ -5,11 +5,15 @@ use crate::error::Error;
 use crate::float::Float;
 
 /// A loss over a batch of network outputs. `sample_shape` is one output's shape.
-pub trait Loss<F: Float> {
+pub trait Loss<F: Float>: Sync {
     /// What the loss compares the output to: class labels or values.
-    type Target: ?Sized;
+    type Target: ?Sized + Sync;
     /// Name used in error messages.
     const NAME: &'static str;
+
+    /// The targets of samples `range` out of a batch of `batch`, or `None` if the
+    /// targets are not a whole number per sample.
+    fn samples(target: &Self::Target, batch: usize, range: std::ops::Range<usize>) -> Option<&Self::Target>;
 
     /// The batch-mean loss; when `grad` is given, also `∂loss/∂output` into it.
     fn evaluate(
@@ -31,6 +35,11 @@ pub struct SoftmaxCrossEntropy;
 impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
     type Target = [usize];
     const NAME: &'static str = "softmax cross-entropy";
+
+    fn samples(target: &[usize], batch: usize, range: std::ops::Range<usize>) -> Option<&[usize]> {
+        let per = target.len() / batch.max(1);
+        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+    }
 
     fn evaluate(
         &self,
@@ -85,6 +94,11 @@ impl<F: Float> Loss<F> for MeanSquaredError {
     type Target = [F];
     const NAME: &'static str = "mean squared error";
 
+    fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
+        let per = target.len() / batch.max(1);
+        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+    }
+
     fn evaluate(
         &self,
         output: &[F],
@@ -118,6 +132,11 @@ pub struct BinaryCrossEntropyWithLogits;
 impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
     type Target = [F];
     const NAME: &'static str = "binary cross-entropy";
+
+    fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
+        let per = target.len() / batch.max(1);
+        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+    }
 
     fn evaluate(
         &self,

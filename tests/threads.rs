@@ -1,0 +1,93 @@
+//! Batches of 16 or more samples run as two halves, on two threads when allowed. The
+//! result must not depend on the thread count, and must equal the whole-batch
+//! computation up to rounding. (One test function: the thread count is process-wide.)
+
+use nn::prelude::*;
+use nn::runtime::threads;
+
+network! {
+    LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
+        -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
+        -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
+    Regressor: [6] => linear(6, 8) -> dropout(0.3) -> elu -> linear(8, 3);
+    Normed: [6] => linear(6, 8) -> batchnorm(8) -> linear(8, 3)
+}
+
+fn sample(len: usize, seed: u64) -> Vec<f64> {
+    let mut rng = nn::runtime::rng::Rng::new(seed);
+    (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// Loss and gradients of the whole batch, without splitting: forward, the loss's own
+/// output gradient, and the vector-Jacobian product.
+fn whole_batch<N: Network<f64>, L: Loss<f64, Target = [T]>, T>(
+    net: &mut N,
+    x: &[f64],
+    target: &[T],
+    loss: &L,
+) -> (f64, Vec<f64>) {
+    let batch = x.len() / N::INPUT_LEN;
+    let output = net.forward(x).unwrap().to_vec();
+    let mut grad = vec![0.0; output.len()];
+    let value = loss.evaluate(&output, N::OUTPUT_SHAPE, target, batch, Some(&mut grad)).unwrap();
+    net.backward(x, &grad).unwrap();
+    (value, net.grads().to_vec())
+}
+
+fn close(a: &[f64], b: &[f64]) -> bool {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * scale.max(1.0))
+}
+
+#[test]
+fn split_batches_are_thread_count_independent_and_match_the_whole_batch() {
+    // LeNet-5, cross-entropy, batch 21 (halves of 10 and 11).
+    let x = sample(21 * 1024, 1);
+    let labels: Vec<usize> = (0..21).map(|i| (i * 3) % 10).collect();
+    let mut runs = Vec::new();
+    for t in [1, 2] {
+        threads::set(t);
+        let mut net = LeNet5::<f64>::with_seed(5);
+        let value = net.loss_and_grads(&x, &labels, &SoftmaxCrossEntropy).unwrap();
+        runs.push((value, net.grads().to_vec()));
+    }
+    assert_eq!(runs[0], runs[1], "1 and 2 threads give bit-identical results");
+    let (value, grads) = whole_batch(&mut LeNet5::<f64>::with_seed(5), &x, &labels, &SoftmaxCrossEntropy);
+    assert!((runs[0].0 - value).abs() < 1e-12, "{} vs {value}", runs[0].0);
+    assert!(close(&runs[0].1, &grads));
+
+    // Dropout draws from each half's own stream: still thread-count independent.
+    let x = sample(32 * 6, 2);
+    let targets = sample(32 * 3, 3);
+    let mut runs = Vec::new();
+    for t in [1, 2] {
+        threads::set(t);
+        let mut net = Regressor::<f64>::with_seed(7);
+        let mut sgd = Sgd::new(0.05);
+        for _ in 0..3 {
+            net.train_step(&x, &targets, &MeanSquaredError, &mut sgd).unwrap();
+        }
+        runs.push(net.params().to_vec());
+    }
+    assert_eq!(runs[0], runs[1]);
+
+    // In eval mode (no dropout) the split equals the whole batch.
+    threads::set(2);
+    let mut net = Regressor::<f64>::with_seed(7);
+    net.eval();
+    let value = net.loss_and_grads(&x, &targets, &MeanSquaredError).unwrap();
+    let split_grads = net.grads().to_vec();
+    let (whole_value, whole_grads) = whole_batch(&mut net, &x, &targets, &MeanSquaredError);
+    assert!((value - whole_value).abs() < 1e-12);
+    assert!(close(&split_grads, &whole_grads));
+
+    // Batch norm never splits: its statistics need the whole batch.
+    const { assert!(!<Normed<f64> as Network<f64>>::SPLITTABLE) };
+    let mut net = Normed::<f64>::with_seed(1);
+    let value = net.loss_and_grads(&x, &targets, &MeanSquaredError).unwrap();
+    let grads = net.grads().to_vec();
+    let mut other = Normed::<f64>::with_seed(1);
+    threads::set(1);
+    assert_eq!(other.loss_and_grads(&x, &targets, &MeanSquaredError).unwrap(), value);
+    assert_eq!(other.grads(), &grads[..]);
+}
