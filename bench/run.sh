@@ -18,7 +18,9 @@ python="${PEERS_PYTHON:-/tmp/peers-venv/bin/python}"
 
 cargo build --release --example bench -q
 echo "== nn (1 thread, pinned to CPU 0)"
-taskset -c 0 target/release/examples/bench --rounds "$rounds" --json "$out/nn.json"
+NN_THREADS=1 taskset -c 0 target/release/examples/bench --rounds "$rounds" --json "$out/nn.json"
+echo "== nn (2 threads)"
+NN_THREADS=2 target/release/examples/bench --rounds "$rounds" --json "$out/nn2.json"
 
 if [ -x "$python" ] && "$python" -c "import torch, jax, onnxruntime" 2>/dev/null; then
   echo "== Python peers ($rounds rounds)"
@@ -33,3 +35,5 @@ else
 fi
 echo
 python3 bench/compare.py "$out/nn.json" "$peers_json" --threads 1 $recorded | tee "$out/compare.md"
+echo
+python3 bench/compare.py "$out/nn2.json" "$peers_json" --threads 2 $recorded | tee -a "$out/compare.md"

@@ -82,7 +82,8 @@ fn main() {
         ("kerasnet", measure::<KerasNet>(rounds)),
         ("mlp", measure::<Mlp>(rounds)),
     ];
-    println!("nn, f32, 1 thread, median of {rounds} rounds (images/s)\n");
+    let threads = nn::runtime::threads::count();
+    println!("nn, f32, {threads} thread(s), median of {rounds} rounds (images/s)\n");
     println!("{:<9} {:>9} {:>9} {:>9} {:>9} {:>14}", "network", "train b1", "b8", "b32", "b128", "infer 10k/256");
     let mut out = String::from("[");
     for (i, (name, (train, infer))) in results.iter().enumerate() {
@@ -94,7 +95,7 @@ fn main() {
             .collect();
         let _ = write!(
             out,
-            "{}{{\"peer\": \"nn\", \"net\": \"{name}\", \"threads\": 1, \"train\": {{{}}}, \"infer\": {{\"images_per_s\": {{\"median\": {infer:.1}}}}}}}",
+            "{}{{\"peer\": \"nn\", \"net\": \"{name}\", \"threads\": {threads}, \"train\": {{{}}}, \"infer\": {{\"images_per_s\": {{\"median\": {infer:.1}}}}}}}",
             if i > 0 { ", " } else { "" },
             train_json.join(", ")
         );
