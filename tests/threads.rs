@@ -81,6 +81,21 @@ fn split_batches_are_thread_count_independent_and_match_the_whole_batch() {
     assert!((value - whole_value).abs() < 1e-12);
     assert!(close(&split_grads, &whole_grads));
 
+    // Inference splits too: every sample's output is exactly what it is alone, for any
+    // thread count.
+    let images = sample(37 * 1024, 4).iter().map(|&v| v as f32).collect::<Vec<f32>>();
+    let mut lenet = LeNet5::<f32>::with_seed(3);
+    lenet.eval();
+    let mut outputs = Vec::new();
+    for t in [1, 2] {
+        threads::set(t);
+        outputs.push(lenet.forward(&images).unwrap().to_vec());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    for (i, chunk) in images.chunks(1024).enumerate() {
+        assert_eq!(lenet.forward(chunk).unwrap(), &outputs[0][i * 10..(i + 1) * 10], "sample {i}");
+    }
+
     // Batch norm never splits: its statistics need the whole batch.
     const { assert!(!<Normed<f64> as Network<f64>>::SPLITTABLE) };
     let mut net = Normed::<f64>::with_seed(1);

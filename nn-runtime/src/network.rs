@@ -193,10 +193,50 @@ pub trait Network<F: Float>: Sized {
         )
     }
 
-    /// Runs the network on a batch; returns `batch × OUTPUT_LEN` outputs.
+    /// Runs the network on a batch; returns `batch × OUTPUT_LEN` outputs. Batches of
+    /// [`SPLIT_BATCH`] or more run as two halves (on two threads where allowed); every
+    /// sample's output is computed exactly as it would be in a whole batch.
     fn forward(&mut self, input: &[F]) -> Result<&[F], Error> {
+        let batch = Self::batch_size_of(input)?;
+        if Self::SPLITTABLE && batch >= SPLIT_BATCH {
+            return self.__split_forward(input, batch);
+        }
         let batch = self.__run_forward(input)?;
         Ok(self.__output(batch).0)
+    }
+
+    #[doc(hidden)]
+    fn __split_forward(&mut self, input: &[F], batch: usize) -> Result<&[F], Error> {
+        let half = batch / 2;
+        let (first_input, second_input) = input.split_at(half * Self::INPUT_LEN);
+        let p = self.__parts();
+        p.workspace.prepare(&Self::LAYOUT, half, Self::NAME)?;
+        p.lane.workspace.prepare(&Self::LAYOUT, batch - half, Self::NAME)?;
+        let (params, training): (&[F], bool) = (p.params, p.training);
+        let (workspace, rng, lane) = (p.workspace, p.rng, p.lane);
+        let run = |workspace: &mut Workspace<F>, rng: &mut Rng, input: &[F], samples: usize| {
+            Self::__forward_in(params, &mut [], rng, training, workspace, input, samples)
+        };
+        if crate::threads::count() >= 2 {
+            std::thread::scope(|scope| {
+                let second = scope.spawn(|| run(&mut lane.workspace, &mut lane.rng, second_input, batch - half));
+                run(workspace, rng, first_input, half);
+                second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            });
+        } else {
+            run(workspace, rng, first_input, half);
+            run(&mut lane.workspace, &mut lane.rng, second_input, batch - half);
+        }
+        // The two halves' outputs, side by side.
+        let (offset, len) = (Self::LAYOUT.output_offset, Self::OUTPUT_LEN);
+        let first = &workspace.activations[offset * half..(offset + len) * half];
+        let second = &lane.workspace.activations[offset * (batch - half)..(offset + len) * (batch - half)];
+        if workspace.output.len() < batch * len {
+            workspace.output.resize(batch * len, F::ZERO);
+        }
+        workspace.output[..half * len].copy_from_slice(first);
+        workspace.output[half * len..batch * len].copy_from_slice(second);
+        Ok(&workspace.output[..batch * len])
     }
 
     /// The batch-mean loss, without gradients.

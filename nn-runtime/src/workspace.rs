@@ -33,6 +33,8 @@ pub struct Workspace<F> {
     pub scratch: Vec<F>,
     pub stats: Vec<F>,
     pub input_grad: Vec<F>,
+    /// A split batch's outputs, gathered from its two halves.
+    pub output: Vec<F>,
 }
 
 fn grow<F: Float>(buffer: &mut Vec<F>, len: usize) {
