@@ -5,7 +5,7 @@
 use crate::ir::{CheckedLayer, Network};
 use crate::layers::{lit, Init};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 /// Where a layer's output lives.
 #[derive(Clone, Copy)]
@@ -281,6 +281,13 @@ pub fn generate(net: &Network) -> TokenStream {
     let layers = layer_table(net);
     // Batch norm's statistics span the whole batch: such networks never split it.
     let splittable = net.layers.iter().all(|l| l.buffer_len == 0 && l.stats == 0);
+    let (min_batch, min_batch_layer) = net
+        .layers
+        .iter()
+        .map(|l| (l.op.min_training_batch(), l.key.as_str()))
+        .max_by_key(|(batch, _)| *batch)
+        .unwrap_or((1, ""));
+    let min_batch = lit(min_batch);
     let init = init_calls(net, &plan);
 
     let forward: Vec<TokenStream> = net
@@ -307,7 +314,6 @@ pub fn generate(net: &Network) -> TokenStream {
         crate::diag::thousands(net.params),
         crate::diag::thousands(net.flops),
     );
-    let rt = format_ident!("rt");
     quote! {
         #(#attrs)*
         #[doc = ""]
@@ -323,7 +329,7 @@ pub fn generate(net: &Network) -> TokenStream {
         }
 
         const _: () = {
-            use ::nn::__private as #rt;
+            use ::nn::__private as rt;
 
             impl #name {
                 pub const INPUT_SHAPE: [usize; #input_rank] = #input_shape;
@@ -367,6 +373,7 @@ pub fn generate(net: &Network) -> TokenStream {
                 };
                 const BUFFERS: usize = #state;
                 const SPLITTABLE: bool = #splittable;
+                const MIN_TRAINING_BATCH: (usize, &'static str) = (#min_batch, #min_batch_layer);
 
                 fn with_seed(seed: u64) -> Self {
                     let mut rng = rt::rng::Rng::new(seed);

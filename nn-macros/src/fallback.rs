@@ -58,6 +58,7 @@ impl Stub {
                     const LAYERS: &'static [rt::LayerInfo] = &[];
                     const BUFFERS: usize = 0;
                     const SPLITTABLE: bool = false;
+                    const MIN_TRAINING_BATCH: (usize, &'static str) = (1, "");
                     const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
                         activations: 0, output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, stats: 0,
                     };

@@ -116,6 +116,9 @@ pub trait Network<F: Float>: Sized {
     /// statistics span the whole batch.
     #[doc(hidden)]
     const SPLITTABLE: bool;
+    /// The smallest batch train mode accepts, and the layer that needs it.
+    #[doc(hidden)]
+    const MIN_TRAINING_BATCH: (usize, &'static str);
 
     #[doc(hidden)]
     fn __forward(&mut self, input: &[F], batch: usize) {
@@ -171,12 +174,9 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     fn __run_forward(&mut self, input: &[F]) -> Result<usize, Error> {
         let batch = Self::batch_size_of(input)?;
-        if self.is_training() {
-            for layer in Self::LAYERS.iter().filter(|l| l.kind == "batchnorm") {
-                if batch * layer.output_shape[1..].iter().product::<usize>() == 1 {
-                    return Err(Error::BatchNormSingleValue { network: Self::NAME, layer: layer.key });
-                }
-            }
+        let (min_batch, layer) = Self::MIN_TRAINING_BATCH;
+        if batch < min_batch && self.is_training() {
+            return Err(Error::BatchNormSingleValue { network: Self::NAME, layer });
         }
         self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME)?;
         self.__forward(input, batch);
@@ -205,28 +205,33 @@ pub trait Network<F: Float>: Sized {
         Ok(self.__output(batch).0)
     }
 
+    /// Sizes both halves' buffers for a split `batch`; returns the first half's size.
     #[doc(hidden)]
-    fn __split_forward(&mut self, input: &[F], batch: usize) -> Result<&[F], Error> {
+    fn __prepare_halves(&mut self, batch: usize) -> Result<usize, Error> {
         let half = batch / 2;
-        let (first_input, second_input) = input.split_at(half * Self::INPUT_LEN);
         let p = self.__parts();
         p.workspace.prepare(&Self::LAYOUT, half, Self::NAME)?;
         p.lane.workspace.prepare(&Self::LAYOUT, batch - half, Self::NAME)?;
+        if p.lane.grads.len() != p.grads.len() {
+            p.lane.grads = vec![F::ZERO; p.grads.len()];
+        }
+        Ok(half)
+    }
+
+    #[doc(hidden)]
+    fn __split_forward(&mut self, input: &[F], batch: usize) -> Result<&[F], Error> {
+        let half = self.__prepare_halves(batch)?;
+        let (first_input, second_input) = input.split_at(half * Self::INPUT_LEN);
+        let p = self.__parts();
         let (params, training): (&[F], bool) = (p.params, p.training);
         let (workspace, rng, lane) = (p.workspace, p.rng, p.lane);
         let run = |workspace: &mut Workspace<F>, rng: &mut Rng, input: &[F], samples: usize| {
             Self::__forward_in(params, &mut [], rng, training, workspace, input, samples)
         };
-        if crate::threads::count() >= 2 {
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| run(&mut lane.workspace, &mut lane.rng, second_input, batch - half));
-                run(workspace, rng, first_input, half);
-                second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            });
-        } else {
-            run(workspace, rng, first_input, half);
-            run(&mut lane.workspace, &mut lane.rng, second_input, batch - half);
-        }
+        crate::threads::both(
+            || run(workspace, rng, first_input, half),
+            || run(&mut lane.workspace, &mut lane.rng, second_input, batch - half),
+        );
         // The two halves' outputs, side by side.
         let (offset, len) = (Self::LAYOUT.output_offset, Self::OUTPUT_LEN);
         let first = &workspace.activations[offset * half..(offset + len) * half];
@@ -293,13 +298,9 @@ pub trait Network<F: Float>: Sized {
         else {
             return Ok(None);
         };
+        self.__prepare_halves(batch)?;
         let (first_input, second_input) = input.split_at(half * Self::INPUT_LEN);
         let p = self.__parts();
-        p.workspace.prepare(&Self::LAYOUT, half, Self::NAME)?;
-        p.lane.workspace.prepare(&Self::LAYOUT, batch - half, Self::NAME)?;
-        if p.lane.grads.len() != p.grads.len() {
-            p.lane.grads = vec![F::ZERO; p.grads.len()];
-        }
         let params: &[F] = p.params;
         let training = p.training;
         let run = |workspace: &mut Workspace<F>,
@@ -325,20 +326,10 @@ pub trait Network<F: Float>: Sized {
             Ok(value * share)
         };
         let (workspace, grads, rng, lane) = (p.workspace, p.grads, p.rng, p.lane);
-        let (first, second) = if crate::threads::count() >= 2 {
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| {
-                    run(&mut lane.workspace, &mut lane.grads, &mut lane.rng, second_input, second_target, batch - half)
-                });
-                let first = run(workspace, grads, rng, first_input, first_target, half);
-                (first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            })
-        } else {
-            (
-                run(workspace, grads, rng, first_input, first_target, half),
-                run(&mut lane.workspace, &mut lane.grads, &mut lane.rng, second_input, second_target, batch - half),
-            )
-        };
+        let (first, second) = crate::threads::both(
+            || run(workspace, &mut *grads, rng, first_input, first_target, half),
+            || run(&mut lane.workspace, &mut lane.grads, &mut lane.rng, second_input, second_target, batch - half),
+        );
         let value = first? + second?;
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss { network: Self::NAME, loss: L::NAME, value: value.to_f64() });

@@ -27,3 +27,16 @@ pub fn count() -> usize {
 pub fn set(threads: usize) {
     THREADS.store(threads.max(1), Ordering::Relaxed);
 }
+
+/// Runs `first` here and `second` on a scoped thread when two threads are allowed, else
+/// one after the other; a panic in either propagates.
+pub fn both<A, B: Send>(first: impl FnOnce() -> A, second: impl FnOnce() -> B + Send) -> (A, B) {
+    if count() < 2 {
+        return (first(), second());
+    }
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(second);
+        let a = first();
+        (a, handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}

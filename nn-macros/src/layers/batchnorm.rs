@@ -4,7 +4,6 @@
 
 use super::{lit, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
-use crate::diag;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -23,25 +22,12 @@ impl LayerKind for BatchNorm {
     fn schema(&self) -> &'static [Param] {
         &SCHEMA
     }
-    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
-        let _ = args;
+    /// The output is the input, whatever `c` says.
+    fn recover(&self, _args: &Bound, cx: &Context) -> Option<Shape> {
         Some(cx.input.to_vec())
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let channels = cx.input[0];
-        if args.int("c") != channels {
-            return Err(syn::Error::new_spanned(
-                args.tokens("c"),
-                format!(
-                    "`{}` normalizes {} channels, but {} produces {channels} ({}); write `{}`",
-                    args.written(),
-                    args.int("c"),
-                    cx.source,
-                    diag::shape(cx.input),
-                    args.written_with(&[("c", channels.to_string())]),
-                ),
-            ));
-        }
+        super::check_channels(args, cx, "c")?;
         let (eps, momentum) = (args.float("eps"), args.float("momentum"));
         if eps <= 0.0 {
             return Err(syn::Error::new_spanned(args.tokens("eps"), "`eps` must be positive, e.g. `1e-5`"));
@@ -91,6 +77,14 @@ impl Layer for BatchNormLayer {
     }
     fn stats(&self) -> u64 {
         2 * self.shape[0]
+    }
+    fn min_training_batch(&self) -> u64 {
+        // One value per channel per sample: a single sample has no variance.
+        if product(&self.shape[1..]) == Some(1) {
+            2
+        } else {
+            1
+        }
     }
     fn forward(&self) -> TokenStream {
         let (generics, eps, momentum) = (self.generics(), self.eps, self.momentum);

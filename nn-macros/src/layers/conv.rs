@@ -31,8 +31,7 @@ impl LayerKind for Conv {
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "convolves")?;
-        let (outputs, groups) = (args.int("out"), args.int("groups"));
-        super::check_in_channels(args, cx, c)?;
+        super::check_channels(args, cx, "in")?;
         super::check_groups(args)?;
         let kernel = args.pair("k");
         let stride = args.pair("stride");
@@ -62,17 +61,7 @@ impl LayerKind for Conv {
                 ),
             ));
         };
-        Ok(Box::new(ConvLayer(super::ConvGeometry {
-            input: (c, h, w),
-            outputs,
-            kernel,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias: args.bool("bias"),
-            output: (out_h, out_w),
-        })))
+        Ok(Box::new(ConvLayer(super::ConvGeometry::new(args, (c, h, w), (out_h, out_w)))))
     }
 }
 

@@ -39,8 +39,7 @@ impl LayerKind for ConvTranspose {
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "convolves")?;
-        let (outputs, groups) = (args.int("out"), args.int("groups"));
-        super::check_in_channels(args, cx, c)?;
+        super::check_channels(args, cx, "in")?;
         super::check_groups(args)?;
         let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
         let (output_padding, dilation) = (args.pair("output_padding"), args.pair("dilation"));
@@ -66,17 +65,7 @@ impl LayerKind for ConvTranspose {
                 ),
             ));
         };
-        Ok(Box::new(ConvTransposeLayer(super::ConvGeometry {
-            input: (c, h, w),
-            outputs,
-            kernel,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias: args.bool("bias"),
-            output: (out_h, out_w),
-        })))
+        Ok(Box::new(ConvTransposeLayer(super::ConvGeometry::new(args, (c, h, w), (out_h, out_w)))))
     }
 }
 

@@ -169,6 +169,10 @@ pub trait Layer {
     fn stats(&self) -> u64 {
         0
     }
+    /// The smallest batch train mode can run (batch norm needs two values per channel).
+    fn min_training_batch(&self) -> u64 {
+        1
+    }
     /// Whether the output is the input reinterpreted (no data moves).
     fn is_view(&self) -> bool {
         false
@@ -219,22 +223,24 @@ pub fn fit_hint(input: (u64, u64), kernel: (u64, u64), padding: (u64, u64), dila
     format!("use a kernel of at most {}, or padding = {}", pair_str(max_kernel), pair_str(min_padding))
 }
 
-/// A layer that declares its input channels (`in`) must get that many.
-pub fn check_in_channels(args: &Bound, cx: &Context, channels: u64) -> syn::Result<()> {
-    let declared = args.int("in");
+/// A layer that declares its channel count (argument `arg`: conv's `in`, batch norm's
+/// and PReLU's `c`) must get that many.
+pub fn check_channels(args: &Bound, cx: &Context, arg: &str) -> syn::Result<()> {
+    let (declared, channels) = (args.int(arg), cx.input[0]);
     if declared == channels {
         return Ok(());
     }
+    let noun = if arg == "in" { "input channel" } else { "channel" };
     Err(syn::Error::new_spanned(
-        args.tokens("in"),
+        args.tokens(arg),
         format!(
             "`{}` expects {}, but {} produces {} ({}); write `{}`",
             args.written(),
-            diag::count(declared, "input channel"),
+            diag::count(declared, noun),
             cx.source,
             diag::count(channels, "channel"),
             diag::shape(cx.input),
-            args.written_with(&[("in", channels.to_string())]),
+            args.written_with(&[(arg, channels.to_string())]),
         ),
     ))
 }
@@ -269,6 +275,21 @@ pub struct ConvGeometry {
 }
 
 impl ConvGeometry {
+    /// The geometry a convolution's arguments describe, on `input`, producing `output`.
+    pub fn new(args: &Bound, input: (u64, u64, u64), output: (u64, u64)) -> Self {
+        ConvGeometry {
+            input,
+            outputs: args.int("out"),
+            kernel: args.pair("k"),
+            stride: args.pair("stride"),
+            padding: args.pair("padding"),
+            dilation: args.pair("dilation"),
+            groups: args.int("groups"),
+            output,
+            bias: args.bool("bias"),
+        }
+    }
+
     /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
     pub fn generics(&self) -> TokenStream {
         let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));

@@ -2,7 +2,6 @@
 
 use super::{lit, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{required, ArgType, Bound, Param};
-use crate::diag;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -17,24 +16,12 @@ impl LayerKind for Prelu {
     fn schema(&self) -> &'static [Param] {
         &SCHEMA
     }
-    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
-        let _ = args;
+    /// The output is the input, whatever `c` says.
+    fn recover(&self, _args: &Bound, cx: &Context) -> Option<Shape> {
         Some(cx.input.to_vec())
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let channels = cx.input[0];
-        if args.int("c") != channels {
-            return Err(syn::Error::new_spanned(
-                args.tokens("c"),
-                format!(
-                    "`{}` learns one slope per channel, but {} produces {channels} channels ({}); write `{}`",
-                    args.written(),
-                    cx.source,
-                    diag::shape(cx.input),
-                    args.written_with(&[("c", channels.to_string())]),
-                ),
-            ));
-        }
+        super::check_channels(args, cx, "c")?;
         Ok(Box::new(PreluLayer { shape: cx.input.to_vec() }))
     }
 }

@@ -32,7 +32,7 @@ impl LayerKind for SeparableConv {
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let (c, h, w) = cx.image(args, "convolves")?;
         let outputs = args.int("out");
-        super::check_in_channels(args, cx, c)?;
+        super::check_channels(args, cx, "in")?;
         let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
         let (Some(oh), Some(ow)) =
             (window_output(h, kernel.0, stride.0, padding.0, 1), window_output(w, kernel.1, stride.1, padding.1, 1))
