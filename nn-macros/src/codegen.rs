@@ -285,6 +285,7 @@ pub fn generate(net: &Network) -> TokenStream {
         .layers
         .iter()
         .map(|l| (l.op.min_training_batch(), l.key.as_str()))
+        .filter(|(batch, _)| *batch > 1)
         .max_by_key(|(batch, _)| *batch)
         .unwrap_or((1, ""));
     let min_batch = lit(min_batch);
