@@ -8,6 +8,8 @@
 //! `SH,SW`, zero padding `PH,PW`, dilation `DH,DW`, `G` groups, output `OH×OW` (the
 //! macro computes it with PyTorch's formula), and whether there is a bias.
 
+pub mod direct;
+
 use crate::float::Float;
 use crate::gemm::{gemm, Mat};
 
@@ -254,17 +256,12 @@ pub fn backward<
             // dY_g in [OCg, samples·P] order, and the bias gradient on the way.
             for o in 0..ocg {
                 let channel = g * ocg + o;
-                let mut sum = F::ZERO;
                 for s in 0..samples {
                     let src = &dy[((first + s) * OC + channel) * p..][..p];
-                    let dst = &mut dy_group[o * columns + s * p..][..p];
-                    for (d, &v) in dst.iter_mut().zip(src) {
-                        *d = v;
-                        sum += v;
+                    dy_group[o * columns + s * p..][..p].copy_from_slice(src);
+                    if BIAS {
+                        db[channel] += F::sum(src);
                     }
-                }
-                if BIAS {
-                    db[channel] += sum;
                 }
             }
             for s in 0..samples {

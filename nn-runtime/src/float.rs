@@ -46,6 +46,22 @@ pub trait Float:
     fn is_finite(self) -> bool;
     fn is_nan(self) -> bool;
 
+    /// The sum of `values` in 8 interleaved lanes, then the lanes in order: independent
+    /// chains that vectorize and hide the adder's latency (one chain is latency-bound:
+    /// it cost more than the convolution products it follows), in an order fixed by the
+    /// length alone.
+    fn sum(values: &[Self]) -> Self {
+        let mut lanes = [Self::ZERO; 8];
+        let chunks = values.chunks_exact(8);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += v;
+            }
+        }
+        tail.iter().fold(lanes.iter().fold(Self::ZERO, |a, &b| a + b), |a, &b| a + b)
+    }
+
     /// `C ← α A B + β C` on raw strided matrices.
     ///
     /// # Safety
@@ -190,6 +206,17 @@ pub fn tanh_f32(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lane_sum_adds_every_value_including_the_tail() {
+        for n in [0usize, 1, 7, 8, 9, 100, 803] {
+            let values: Vec<f64> = (0..n).map(|i| (i as f64 * 0.3).sin()).collect();
+            let sequential: f64 = values.iter().sum();
+            assert!((f64::sum(&values) - sequential).abs() < 1e-12, "n = {n}");
+            let exact: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            assert_eq!(f32::sum(&exact), (n * n.saturating_sub(1) / 2) as f32, "n = {n}");
+        }
+    }
 
     #[test]
     fn fast_tanh_is_within_four_ulp_everywhere() {

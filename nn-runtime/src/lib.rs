@@ -10,6 +10,8 @@ pub mod data;
 pub mod dropout;
 pub mod error;
 pub mod float;
+pub mod gathered;
+mod gathered_avx2;
 pub mod gemm;
 pub mod idx;
 pub mod init;

@@ -37,14 +37,14 @@ pub fn available() -> bool {
 }
 
 /// The slice as `f32` if `F` is `f32` (the vector kernels exist for f32 only).
-fn as_f32<F: Float>(values: &[F]) -> Option<&[f32]> {
+pub(crate) fn as_f32<F: Float>(values: &[F]) -> Option<&[f32]> {
     (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
         // SAFETY: `F` is `f32` (same TypeId), so the slice's memory is `[f32]` exactly.
         unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len()) }
     })
 }
 
-fn as_f32_mut<F: Float>(values: &mut [F]) -> Option<&mut [f32]> {
+pub(crate) fn as_f32_mut<F: Float>(values: &mut [F]) -> Option<&mut [f32]> {
     (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
         // SAFETY: `F` is `f32` (same TypeId); the unique borrow is carried over.
         unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<f32>(), values.len()) }

@@ -67,6 +67,23 @@ impl LayerKind for Conv {
 
 struct ConvLayer(super::ConvGeometry);
 
+/// How a convolution runs, chosen from its shape; the measurements behind the choice:
+/// `cargo run --release -p nn-runtime --example conv_strategies` (table in bench/README.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Strategy {
+    /// The kernel covers the input once: a `linear` layer (see [`ConvLayer::is_dense`]).
+    Dense,
+    /// `rt::conv2d::direct`: products gathered straight from the image into register
+    /// tiles over output channels, no column matrix. Output channels are padded to
+    /// vectors of 8, and each group's packed weights are streamed once per tile.
+    Direct,
+    /// `rt::conv2d`: im2col + GEMM, cache-blocked by `matrixmultiply` when large.
+    Im2col,
+}
+
+/// Packed weights (`taps × padded channels`) up to this many elements stay in L2.
+const DIRECT_WEIGHTS_LIMIT: u64 = 64 * 1024;
+
 impl ConvLayer {
     /// Inputs each output sees: `in/groups · kh · kw`.
     fn fan_in(&self) -> u64 {
@@ -83,6 +100,22 @@ impl ConvLayer {
             && self.0.padding == (0, 0)
             && self.0.dilation == (1, 1)
             && self.0.groups == 1
+    }
+
+    /// Direct where padding the channels to vectors wastes at most an eighth of the
+    /// lanes (LeNet-5's 6-channel first layer measured 0.7–0.9× im2col's speed, the
+    /// 8- to 32-channel layers 1.2–2.1×) and the packed weights fit in L2.
+    fn strategy(&self) -> Strategy {
+        if self.is_dense() {
+            return Strategy::Dense;
+        }
+        let channels = self.0.outputs / self.0.groups;
+        let padded = channels.div_ceil(8) * 8;
+        if 8 * channels >= 7 * padded && self.fan_in().saturating_mul(padded) <= DIRECT_WEIGHTS_LIMIT {
+            Strategy::Direct
+        } else {
+            Strategy::Im2col
+        }
     }
 
     fn dense_generics(&self) -> TokenStream {
@@ -118,30 +151,61 @@ impl Layer for ConvLayer {
             .checked_mul(self.fan_in())?
             .checked_mul(2)
     }
-    fn scratch_per_sample(&self) -> Option<u64> {
-        if self.is_dense() {
-            return Some(0);
+    fn scratch(&self) -> Option<u64> {
+        match self.strategy() {
+            // Every group's packed weights (or weight-gradient accumulators).
+            Strategy::Direct => {
+                let padded = (self.0.outputs / self.0.groups).div_ceil(8) * 8;
+                self.fan_in().checked_mul(self.0.groups)?.checked_mul(padded)
+            }
+            Strategy::Dense | Strategy::Im2col => Some(0),
         }
-        // The batch's columns for one group, and that group's outputs (see rt::conv2d).
-        self.fan_in()
-            .checked_add(self.0.outputs / self.0.groups)?
-            .checked_mul(self.0.output.0)?
-            .checked_mul(self.0.output.1)
+    }
+    fn scratch_per_sample(&self) -> Option<u64> {
+        let pixels = self.0.output.0.checked_mul(self.0.output.1)?;
+        let group_outputs = self.0.outputs / self.0.groups;
+        match self.strategy() {
+            Strategy::Dense => Some(0),
+            // The batch's columns for one group, and that group's outputs (see rt::conv2d).
+            Strategy::Im2col => self.fan_in().checked_add(group_outputs)?.checked_mul(pixels),
+            // Staged outputs, the zero-padded input, and the input gradient's columns
+            // (see rt::conv2d::direct).
+            Strategy::Direct => {
+                let (c, h, w) = self.0.input;
+                let (ph, pw) = self.0.padding;
+                let padded_input = if (ph, pw) == (0, 0) {
+                    0
+                } else {
+                    c.checked_mul(h.checked_add(ph.checked_mul(2)?)?)?
+                        .checked_mul(w.checked_add(pw.checked_mul(2)?)?)?
+                };
+                let staged = pixels.checked_mul(group_outputs.div_ceil(8) * 8)?;
+                staged.checked_add(padded_input)?.checked_add(self.fan_in().checked_mul(pixels)?)
+            }
+        }
     }
     fn forward(&self) -> TokenStream {
-        if self.is_dense() {
-            let generics = self.dense_generics();
-            return quote!(rt::linear::forward::<#generics>(batch, x, params, y));
-        }
         let generics = self.generics();
-        quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch))
+        match self.strategy() {
+            Strategy::Dense => {
+                let generics = self.dense_generics();
+                quote!(rt::linear::forward::<#generics>(batch, x, params, y))
+            }
+            Strategy::Direct => quote!(rt::conv2d::direct::forward::<#generics>(batch, x, params, y, scratch)),
+            Strategy::Im2col => quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch)),
+        }
     }
     fn backward(&self) -> TokenStream {
-        if self.is_dense() {
-            let generics = self.dense_generics();
-            return quote!(rt::linear::backward::<#generics>(batch, x, params, dy, grads, dx));
-        }
         let generics = self.generics();
-        quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
+        match self.strategy() {
+            Strategy::Dense => {
+                let generics = self.dense_generics();
+                quote!(rt::linear::backward::<#generics>(batch, x, params, dy, grads, dx))
+            }
+            Strategy::Direct => {
+                quote!(rt::conv2d::direct::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
+            }
+            Strategy::Im2col => quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch)),
+        }
     }
 }

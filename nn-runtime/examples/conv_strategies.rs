@@ -1,0 +1,125 @@
+//! The two convolution strategies on every convolution of the benchmarks' networks
+//! (LeNet-5, the notes' Keras network), side by side in one process: im2col + GEMM
+//! (`conv2d::forward`/`backward`) against direct gathered products
+//! (`conv2d::direct`). f32, 1 thread, median of 15 rounds; GFLOP/s counts the
+//! multiply-adds of the pass (forward: the layer's; backward: weight gradient, plus the
+//! input gradient where the network needs one).
+//!
+//!     cargo run --release -p nn-runtime --example conv_strategies
+
+use nn_runtime::conv2d;
+use std::time::Instant;
+
+/// Median seconds per call over 15 rounds, each long enough (≥ 20 ms) to time.
+fn median_seconds(mut f: impl FnMut()) -> f64 {
+    let mut reps = 1;
+    loop {
+        let start = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        if start.elapsed().as_secs_f64() > 0.02 {
+            break;
+        }
+        reps *= 2;
+    }
+    let mut times: Vec<f64> = (0..15)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            start.elapsed().as_secs_f64() / reps as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[7]
+}
+
+macro_rules! layer {
+    ($name:expr, $batch:expr, $needs_dx:expr, [$c:literal, $h:literal, $w:literal, $oc:literal, $kh:literal, $kw:literal,
+      $s:literal, $oh:literal, $ow:literal]) => {{
+        let batch: usize = $batch;
+        let k = $c * $kh * $kw;
+        let x: Vec<f32> = (0..batch * $c * $h * $w).map(|i| (i as f32 * 0.1).sin()).collect();
+        let params: Vec<f32> = (0..$oc * k + $oc).map(|i| (i as f32 * 0.3).cos()).collect();
+        let dy: Vec<f32> = (0..batch * $oc * $oh * $ow).map(|i| (i as f32 * 0.7).sin()).collect();
+        let mut y = vec![0.0f32; dy.len()];
+        let mut grads = vec![0.0f32; params.len()];
+        let mut dx = vec![0.0f32; x.len()];
+        let im2col_len = batch * conv2d::scratch_per_sample($c, $kh, $kw, 1, $oc, $oh, $ow);
+        let direct_len = conv2d::direct::scratch($c, $kh, $kw, 1, $oc)
+            + batch * conv2d::direct::scratch_per_sample($c, $h, $w, $kh, $kw, 0, 0, 1, $oc, $oh, $ow);
+        let mut scratch = vec![0.0f32; im2col_len.max(direct_len)];
+        let macs = (batch * $oc * $oh * $ow * k) as f64;
+        let backward_flops = 2.0 * macs * if $needs_dx { 2.0 } else { 1.0 };
+        let fwd_im2col = median_seconds(|| {
+            conv2d::forward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                batch,
+                &x,
+                &params,
+                &mut y,
+                &mut scratch,
+            )
+        });
+        let fwd_direct = median_seconds(|| {
+            conv2d::direct::forward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                batch,
+                &x,
+                &params,
+                &mut y,
+                &mut scratch,
+            )
+        });
+        let bwd_im2col = median_seconds(|| {
+            conv2d::backward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                batch,
+                &x,
+                &params,
+                &dy,
+                &mut grads,
+                if $needs_dx { Some(&mut dx) } else { None },
+                &mut scratch,
+            )
+        });
+        let bwd_direct = median_seconds(|| {
+            conv2d::direct::backward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                batch,
+                &x,
+                &params,
+                &dy,
+                &mut grads,
+                if $needs_dx { Some(&mut dx) } else { None },
+                &mut scratch,
+            )
+        });
+        let gf = |flops: f64, s: f64| flops / s / 1e9;
+        println!(
+            "| {:<28} | {:>5} | {:>8.1} | {:>8.1} | {:>5.2}× | {:>8.1} | {:>8.1} | {:>5.2}× |",
+            $name,
+            batch,
+            gf(2.0 * macs, fwd_im2col),
+            gf(2.0 * macs, fwd_direct),
+            fwd_im2col / fwd_direct,
+            gf(backward_flops, bwd_im2col),
+            gf(backward_flops, bwd_direct),
+            bwd_im2col / bwd_direct,
+        );
+    }};
+}
+
+fn main() {
+    println!("GFLOP/s (f32, 1 thread); speed-up = im2col time / direct time\n");
+    println!(
+        "| {:<28} | {:>5} | {:>8} | {:>8} | {:>6} | {:>8} | {:>8} | {:>6} |",
+        "layer", "batch", "fwd i2c", "fwd dir", "ratio", "bwd i2c", "bwd dir", "ratio"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for batch in [32, 256] {
+        layer!("LeNet conv1 1→6 5×5 32²", batch, false, [1, 32, 32, 6, 5, 5, 1, 28, 28]);
+        layer!("LeNet conv2 6→16 5×5 14²", batch, true, [6, 14, 14, 16, 5, 5, 1, 10, 10]);
+        layer!("Keras conv1 1→8 7×7/2 28²", batch, false, [1, 28, 28, 8, 7, 7, 2, 11, 11]);
+        layer!("Keras conv2 8→16 5×5/2 11²", batch, true, [8, 11, 11, 16, 5, 5, 2, 4, 4]);
+        layer!("Keras conv3 16→32 3×3 4²", batch, true, [16, 4, 4, 32, 3, 3, 1, 2, 2]);
+    }
+}

@@ -1,0 +1,376 @@
+//! The same convolution as [`super::forward`] and [`super::backward`], without the
+//! column matrix: forward and the weight gradient are [`crate::gathered`] products that
+//! broadcast input pixels straight from the image into register tiles over output
+//! channels. im2col writes `C·KH·KW` values per output pixel and reads them back, which
+//! costs as much as the multiply when the layer has few output channels; here the
+//! extra passes are over outputs only (`[pixel][channel]` order back to NCHW).
+//!
+//! Output channels are padded to a multiple of 8 (one vector), so the macro picks this
+//! strategy where that padding wastes little (see `nn-macros/src/layers/conv.rs` and the
+//! per-layer measurements in `bench/README.md`). The input gradient is
+//! `Wᵀ · dY` scattered back by `col2im`, as in the im2col strategy.
+//!
+//! Const parameters are those of [`super::forward`].
+
+use super::{col2im_add, samples_per_chunk};
+use crate::float::Float;
+use crate::gathered::{self, Walk};
+use crate::gemm::{gemm, Mat};
+
+/// Staged outputs (or output gradients) per chunk of samples, in elements: small
+/// enough to stay in L1/L2 between the product that writes them and the pass that
+/// reads them.
+const STAGE_BUDGET: usize = 16 * 1024;
+
+/// Output channels per group rounded up to whole vectors of 8.
+pub const fn padded_channels(channels: usize) -> usize {
+    channels.div_ceil(8) * 8
+}
+
+/// Scratch independent of the batch: every group's weights in `[tap][channel]` order
+/// (forward) or weight-gradient accumulators (backward).
+pub const fn scratch(c: usize, kh: usize, kw: usize, g: usize, oc: usize) -> usize {
+    c * kh * kw * padded_channels(oc / g)
+}
+
+/// Scratch per sample: staged outputs, the zero-padded input, and the input
+/// gradient's columns.
+#[allow(clippy::too_many_arguments)]
+pub const fn scratch_per_sample(
+    c: usize,
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    ph: usize,
+    pw: usize,
+    g: usize,
+    oc: usize,
+    oh: usize,
+    ow: usize,
+) -> usize {
+    let padded_input = if ph > 0 || pw > 0 { c * (h + 2 * ph) * (w + 2 * pw) } else { 0 };
+    oh * ow * padded_channels(oc / g) + padded_input + (c / g) * kh * kw * oh * ow
+}
+
+fn stage_chunk(per_sample: usize, batch: usize) -> usize {
+    (STAGE_BUDGET / per_sample.max(1)).clamp(1, batch.max(1))
+}
+
+/// The chunk's input with `PH`/`PW` zeros around every plane, or the input itself
+/// when there is no padding.
+fn padded_input<'a, F: Float, const C: usize, const H: usize, const W: usize, const PH: usize, const PW: usize>(
+    x: &'a [F],
+    image: &'a mut [F],
+) -> &'a [F] {
+    if PH == 0 && PW == 0 {
+        return x;
+    }
+    let (hp, wp) = (H + 2 * PH, W + 2 * PW);
+    let planes = x.len() / (H * W);
+    let image = &mut image[..planes * hp * wp];
+    image.fill(F::ZERO);
+    for (plane, out) in x.chunks_exact(H * W).zip(image.chunks_exact_mut(hp * wp)) {
+        for (row, out_row) in plane.chunks_exact(W).zip(out[PH * wp..].chunks_exact_mut(wp)) {
+            out_row[PW..PW + W].copy_from_slice(row);
+        }
+    }
+    image
+}
+
+/// Forward for a batch: `y[n] = W ⋆ x[n] + b`.
+#[allow(clippy::too_many_arguments)]
+pub fn forward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const G: usize,
+    const OH: usize,
+    const OW: usize,
+    const BIAS: bool,
+>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    y: &mut [F],
+    scratch: &mut [F],
+) {
+    let (cg, ocg, p) = (C / G, OC / G, OH * OW);
+    let (k, np) = (cg * KH * KW, padded_channels(ocg));
+    let (hp, wp) = (H + 2 * PH, W + 2 * PW);
+    let (w, b) = params.split_at(OC * k);
+    let (packed, rest) = scratch.split_at_mut(G * k * np);
+    for (g, packed) in packed.chunks_exact_mut(k * np).enumerate() {
+        for (t, row) in packed.chunks_exact_mut(np).enumerate() {
+            for (o, slot) in row.iter_mut().enumerate() {
+                *slot = if o < ocg { w[(g * ocg + o) * k + t] } else { F::ZERO };
+            }
+        }
+    }
+    let chunk = stage_chunk(p * np, batch);
+    let (stage, image) = rest.split_at_mut(chunk * p * np);
+    let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let input = padded_input::<F, C, H, W, PH, PW>(&x[first * C * H * W..][..samples * C * H * W], image);
+        let pixels = Walk { n: [samples, OH, OW], step: [C * hp * wp, SH * wp, SW] };
+        let stage = &mut stage[..samples * p * np];
+        for g in 0..G {
+            gathered::product(
+                &input[g * cg * hp * wp..],
+                pixels,
+                taps,
+                &packed[g * k * np..][..k * np],
+                np,
+                stage,
+                false,
+            );
+            // Back to NCHW, adding the bias on the way.
+            for s in 0..samples {
+                let staged = &stage[s * p * np..][..p * np];
+                for o in 0..ocg {
+                    let channel = g * ocg + o;
+                    let bias = if BIAS { b[channel] } else { F::ZERO };
+                    let dst = &mut y[((first + s) * OC + channel) * p..][..p];
+                    for (d, row) in dst.iter_mut().zip(staged.chunks_exact(np)) {
+                        *d = row[o] + bias;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
+/// input gradient (overwritten).
+#[allow(clippy::too_many_arguments)]
+pub fn backward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const G: usize,
+    const OH: usize,
+    const OW: usize,
+    const BIAS: bool,
+>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    dy: &[F],
+    grads: &mut [F],
+    dx: Option<&mut [F]>,
+    scratch: &mut [F],
+) {
+    let (cg, ocg, p) = (C / G, OC / G, OH * OW);
+    let (k, np) = (cg * KH * KW, padded_channels(ocg));
+    let (hp, wp) = (H + 2 * PH, W + 2 * PW);
+    let w = &params[..OC * k];
+    let (dw, db) = grads.split_at_mut(OC * k);
+    if BIAS {
+        for (channel, sum) in db[..OC].iter_mut().enumerate() {
+            *sum = (0..batch).fold(F::ZERO, |total, n| total + F::sum(&dy[(n * OC + channel) * p..][..p]));
+        }
+    }
+    // dWᵀ_g[tap][channel] = Σ over the batch's pixels of x(pixel, tap) · dYᵀ[pixel][channel].
+    let (acc, rest) = scratch.split_at_mut(G * k * np);
+    let chunk = stage_chunk(p * np, batch);
+    let (stage, image) = rest.split_at_mut(chunk * p * np);
+    let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let input = padded_input::<F, C, H, W, PH, PW>(&x[first * C * H * W..][..samples * C * H * W], image);
+        let pixels = Walk { n: [samples, OH, OW], step: [C * hp * wp, SH * wp, SW] };
+        let stage = &mut stage[..samples * p * np];
+        for g in 0..G {
+            for s in 0..samples {
+                let staged = &mut stage[s * p * np..][..p * np];
+                // Channel by channel: contiguous reads.
+                for o in 0..np {
+                    if o < ocg {
+                        let src = &dy[((first + s) * OC + g * ocg + o) * p..][..p];
+                        for (row, &v) in staged.chunks_exact_mut(np).zip(src) {
+                            row[o] = v;
+                        }
+                    } else {
+                        staged.chunks_exact_mut(np).for_each(|row| row[o] = F::ZERO);
+                    }
+                }
+            }
+            let acc_g = &mut acc[g * k * np..][..k * np];
+            gathered::product(&input[g * cg * hp * wp..], taps, pixels, stage, np, acc_g, first > 0);
+        }
+    }
+    for g in 0..G {
+        for o in 0..ocg {
+            let dst = &mut dw[(g * ocg + o) * k..][..k];
+            for (d, row) in dst.iter_mut().zip(acc[g * k * np..][..k * np].chunks_exact(np)) {
+                *d = row[o];
+            }
+        }
+    }
+    let Some(dx) = dx else { return };
+    // dX: dcol = W_gᵀ · dY_g over a chunk's samples side by side, scattered back by col2im.
+    dx[..batch * C * H * W].fill(F::ZERO);
+    let chunk = samples_per_chunk(k, p, batch);
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let columns = samples * p;
+        let (cols, rest) = rest.split_at_mut(k * columns);
+        let dy_group = &mut rest[..ocg * columns];
+        for g in 0..G {
+            for o in 0..ocg {
+                for s in 0..samples {
+                    let src = &dy[((first + s) * OC + g * ocg + o) * p..][..p];
+                    dy_group[o * columns + s * p..][..p].copy_from_slice(src);
+                }
+            }
+            let wg = &w[g * ocg * k..(g + 1) * ocg * k];
+            gemm(F::ONE, Mat::transposed(wg, k, ocg), Mat::row_major(dy_group, ocg, columns), F::ZERO, cols, columns);
+            for s in 0..samples {
+                let dxg = &mut dx[((first + s) * C + g * cg) * H * W..][..cg * H * W];
+                col2im_add::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, cols, dxg, columns, s * p);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
+        (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
+    }
+
+    /// Runs both strategies on one layer and returns the largest difference of
+    /// (output, weight and bias gradients, input gradient) relative to the im2col path.
+    macro_rules! compare {
+        ($f:ty, $batch:expr, [$c:literal, $h:literal, $w:literal, $oc:literal, $kh:literal, $kw:literal, $sh:literal,
+          $sw:literal, $ph:literal, $pw:literal, $dh:literal, $dw:literal, $g:literal, $oh:literal, $ow:literal, $bias:literal]) => {{
+            const K: usize = ($c / $g) * $kh * $kw;
+            let batch: usize = $batch;
+            let x: Vec<$f> = values(batch * $c * $h * $w, 0.5);
+            let params: Vec<$f> = values($oc * K + $oc, 3.0);
+            let dy: Vec<$f> = values(batch * $oc * $oh * $ow, 7.0);
+            let mut im2col_scratch =
+                vec![0.0 as $f; batch * super::super::scratch_per_sample($c, $kh, $kw, $g, $oc, $oh, $ow)];
+            let mut direct_scratch =
+                vec![
+                    0.0 as $f;
+                    scratch($c, $kh, $kw, $g, $oc)
+                        + batch * scratch_per_sample($c, $h, $w, $kh, $kw, $ph, $pw, $g, $oc, $oh, $ow)
+                ];
+            let run = |direct: bool, scratch: &mut Vec<$f>| {
+                let mut y = vec![0.0 as $f; dy.len()];
+                let mut grads = vec![f64::NAN as $f; params.len()];
+                let mut dx = vec![f64::NAN as $f; x.len()];
+                if direct {
+                    forward::<$f, $c, $h, $w, $oc, $kh, $kw, $sh, $sw, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                        batch, &x, &params, &mut y, scratch,
+                    );
+                    backward::<$f, $c, $h, $w, $oc, $kh, $kw, $sh, $sw, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                        batch,
+                        &x,
+                        &params,
+                        &dy,
+                        &mut grads,
+                        Some(&mut dx),
+                        scratch,
+                    );
+                } else {
+                    super::super::forward::<
+                        $f,
+                        $c,
+                        $h,
+                        $w,
+                        $oc,
+                        $kh,
+                        $kw,
+                        $sh,
+                        $sw,
+                        $ph,
+                        $pw,
+                        $dh,
+                        $dw,
+                        $g,
+                        $oh,
+                        $ow,
+                        $bias,
+                    >(batch, &x, &params, &mut y, scratch);
+                    super::super::backward::<
+                        $f,
+                        $c,
+                        $h,
+                        $w,
+                        $oc,
+                        $kh,
+                        $kw,
+                        $sh,
+                        $sw,
+                        $ph,
+                        $pw,
+                        $dh,
+                        $dw,
+                        $g,
+                        $oh,
+                        $ow,
+                        $bias,
+                    >(batch, &x, &params, &dy, &mut grads, Some(&mut dx), scratch);
+                }
+                if !$bias {
+                    grads.truncate($oc * K);
+                }
+                (y, grads, dx)
+            };
+            let want = run(false, &mut im2col_scratch);
+            let got = run(true, &mut direct_scratch);
+            let worst = |a: &[$f], b: &[$f]| {
+                a.iter().zip(b).map(|(a, b)| ((a - b).abs() / (1.0 + b.abs())) as f64).fold(0.0, f64::max)
+            };
+            (worst(&got.0, &want.0), worst(&got.1, &want.1), worst(&got.2, &want.2))
+        }};
+    }
+
+    /// The layer shapes the benchmarks' networks use, and one with every option
+    /// (stride, padding, dilation, groups, no bias, channels not a multiple of 8), in
+    /// f64 (portable kernel) and f32 (vector kernel where the processor has one).
+    #[test]
+    fn direct_strategy_matches_im2col_on_every_option() {
+        let tight = |(y, g, dx): (f64, f64, f64), what: &str, tol: f64| {
+            assert!(y < tol && g < tol && dx < tol, "{what}: output {y:e}, weights {g:e}, input {dx:e}");
+        };
+        // LeNet-5 conv1 and conv2, the Keras network's three convolutions.
+        tight(compare!(f64, 3, [1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true]), "lenet conv1 f64", 1e-12);
+        tight(compare!(f32, 5, [1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true]), "lenet conv1 f32", 1e-4);
+        tight(compare!(f64, 3, [6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true]), "lenet conv2 f64", 1e-12);
+        tight(compare!(f32, 17, [6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true]), "lenet conv2 f32", 1e-4);
+        tight(compare!(f32, 9, [1, 28, 28, 8, 7, 7, 2, 2, 0, 0, 1, 1, 1, 11, 11, true]), "keras conv1 f32", 1e-4);
+        tight(compare!(f32, 9, [8, 11, 11, 16, 5, 5, 2, 2, 0, 0, 1, 1, 1, 4, 4, true]), "keras conv2 f32", 1e-4);
+        tight(compare!(f32, 130, [16, 4, 4, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1, 2, 2, true]), "keras conv3 f32", 1e-4);
+        // Stride (2, 1), padding (1, 2), dilation (1, 2), 2 groups of 3 → 10 channels, no bias.
+        tight(compare!(f64, 4, [6, 7, 6, 20, 3, 2, 2, 1, 1, 2, 1, 2, 2, 4, 8, false]), "every option f64", 1e-12);
+        tight(compare!(f32, 4, [6, 7, 6, 20, 3, 2, 2, 1, 1, 2, 1, 2, 2, 4, 8, false]), "every option f32", 1e-4);
+        // Padded "same" convolution with 24 output channels (a 16 + 8 strip).
+        tight(compare!(f32, 3, [3, 9, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 9, 9, true]), "same padding f32", 1e-4);
+    }
+}

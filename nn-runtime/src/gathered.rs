@@ -1,0 +1,181 @@
+//! Products whose left operand is gathered from an image instead of stored:
+//! `C[r, j] (+)= Σ_q x[rows(r) + red(q)] · B[q, j]`, where `rows` and `red` are walks of
+//! offsets into `x`. With rows = output pixels and red = kernel taps this is a
+//! convolution's forward pass (B the weights, one column per output channel); with the
+//! two swapped it is the weight gradient (B the output gradient, transposed). No column
+//! matrix is ever written: each x value is broadcast straight from the image into a
+//! register tile that holds 6 (or 8) rows by 16 (or 8) output channels.
+//!
+//! B and C have `np` columns, a multiple of 8 (callers pad the channel count), so every
+//! column strip is whole vectors. f32 on AVX2+FMA runs `gathered_avx2`; everything else
+//! the portable loop below, which adds in the same order with the same fused
+//! multiply-adds, so the two agree bit for bit.
+
+use crate::float::Float;
+use crate::small_gemm::{as_f32, as_f32_mut, available};
+
+/// Three nested loops of offsets: index `q` of `n[0]·n[1]·n[2]` maps to
+/// `(q / (n1·n2))·step[0] + (q / n2 % n1)·step[1] + (q % n2)·step[2]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Walk {
+    pub n: [usize; 3],
+    pub step: [usize; 3],
+}
+
+impl Walk {
+    pub fn len(&self) -> usize {
+        self.n[0] * self.n[1] * self.n[2]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline(always)]
+    pub fn offset(&self, q: usize) -> usize {
+        let inner = self.n[1] * self.n[2];
+        (q / inner) * self.step[0] + (q / self.n[2] % self.n[1]) * self.step[1] + (q % self.n[2]) * self.step[2]
+    }
+
+    /// Every offset in order, by counting rather than dividing.
+    pub fn offsets(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.n[0]).flat_map(move |a| {
+            (0..self.n[1]).flat_map(move |b| {
+                let start = a * self.step[0] + b * self.step[1];
+                (0..self.n[2]).map(move |c| start + c * self.step[2])
+            })
+        })
+    }
+
+    /// The largest offset (the walk is not empty).
+    fn last(&self) -> usize {
+        (0..3).map(|i| (self.n[i] - 1) * self.step[i]).sum()
+    }
+}
+
+/// `C (+)= gather(x; rows, red) · B`, C `rows.len() × np`, B `red.len() × np`, both
+/// row-major. Panics if an offset falls outside `x` or `np` is not a multiple of 8:
+/// bugs in the caller, never user errors.
+pub fn product<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
+    assert_eq!(np % 8, 0, "gathered: np must be a multiple of 8");
+    let (m, k) = (rows.len(), red.len());
+    if m == 0 || np == 0 {
+        return;
+    }
+    assert!(c.len() >= m * np, "gathered: C out of bounds");
+    if k == 0 {
+        if !add {
+            c[..m * np].fill(F::ZERO);
+        }
+        return;
+    }
+    assert!(rows.last() + red.last() < x.len(), "gathered: x out of bounds");
+    assert!(b.len() >= k * np, "gathered: B out of bounds");
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        if let (Some(x32), Some(b32), Some(c32)) = (as_f32(x), as_f32(b), as_f32_mut(c)) {
+            // SAFETY: `available()` confirmed AVX2 and FMA at run time, the kernel's one
+            // target requirement; the asserts above prove that every offset the walks
+            // form lies in `x`, that B has `k` rows and C `m` rows of `np` values; `c`
+            // is a unique borrow, so C aliases neither x nor B.
+            unsafe { crate::gathered_avx2::product(x32.as_ptr(), rows, red, b32.as_ptr(), np, c32.as_mut_ptr(), add) };
+            return;
+        }
+    }
+    portable(x, rows, red, b, np, c, add);
+}
+
+/// The reference loop: per output row, the taps in walk order, fused multiply-adds.
+fn portable<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
+    for r in 0..rows.len() {
+        let base = rows.offset(r);
+        let out = &mut c[r * np..(r + 1) * np];
+        if !add {
+            out.fill(F::ZERO);
+        }
+        // Accumulate from zero, then add C, as the vector kernel does.
+        let mut acc = [F::ZERO; 8];
+        for strip in 0..np / 8 {
+            acc.fill(F::ZERO);
+            for q in 0..red.len() {
+                let v = x[base + red.offset(q)];
+                let brow = &b[q * np + strip * 8..][..8];
+                for (a, &w) in acc.iter_mut().zip(brow) {
+                    *a = v.mul_add(w, *a);
+                }
+            }
+            for (o, a) in out[strip * 8..][..8].iter_mut().zip(acc) {
+                *o += a;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: f32) -> Vec<f32> {
+        (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
+    }
+
+    #[test]
+    fn walk_offsets_follow_three_nested_loops() {
+        let walk = Walk { n: [2, 3, 4], step: [100, 10, 1] };
+        assert_eq!(walk.offsets().collect::<Vec<_>>(), (0..walk.len()).map(|q| walk.offset(q)).collect::<Vec<_>>());
+        let expected: Vec<usize> =
+            (0..2).flat_map(|a| (0..3).flat_map(move |b| (0..4).map(move |c| a * 100 + b * 10 + c))).collect();
+        assert_eq!((0..walk.len()).map(|q| walk.offset(q)).collect::<Vec<_>>(), expected);
+        assert_eq!(walk.last(), 123);
+    }
+
+    /// Every tile height (1–8 rows) and strip mix (8, 16, 24, 40 columns), overwrite and
+    /// add: the vector kernel (when this machine has one) equals the portable loop bit
+    /// for bit, and the portable loop equals the definition in f64.
+    #[test]
+    fn vector_kernel_equals_portable_loop_and_definition() {
+        let x = values(4000, 0.5);
+        for np in [8, 16, 24, 40] {
+            for m in 1..=13usize {
+                let rows = Walk { n: [1, m.div_ceil(3), 3.min(m)], step: [0, 97, 2] };
+                let rows = if rows.len() == m { rows } else { Walk { n: [1, 1, m], step: [0, 0, 5] } };
+                let red = Walk { n: [3, 5, 4], step: [500, 31, 3] };
+                let b = values(red.len() * np, 2.0);
+                let start = values(m * np, 9.0);
+                for add in [false, true] {
+                    let mut fast = start.clone();
+                    product(&x, rows, red, &b, np, &mut fast, add);
+                    let mut slow = start.clone();
+                    portable(&x, rows, red, &b, np, &mut slow, add);
+                    assert_eq!(fast, slow, "np {np}, m {m}, add {add}");
+                    for r in 0..m {
+                        for j in 0..np {
+                            let mut want = if add { start[r * np + j] as f64 } else { 0.0 };
+                            for q in 0..red.len() {
+                                want += x[rows.offset(r) + red.offset(q)] as f64 * b[q * np + j] as f64;
+                            }
+                            assert!((slow[r * np + j] as f64 - want).abs() < 1e-4, "np {np}, m {m}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "x out of bounds")]
+    fn offsets_past_the_image_are_refused() {
+        let x = vec![0.0f32; 10];
+        let mut c = vec![0.0f32; 8];
+        let b = vec![0.0f32; 16];
+        product(
+            &x,
+            Walk { n: [1, 1, 1], step: [0, 0, 0] },
+            Walk { n: [1, 1, 2], step: [0, 0, 10] },
+            &b,
+            8,
+            &mut c,
+            false,
+        );
+    }
+}

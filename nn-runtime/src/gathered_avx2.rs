@@ -1,0 +1,131 @@
+//! The f32 AVX2+FMA kernel behind [`crate::gathered`], written with explicit vector
+//! instructions like [`crate::small_gemm_avx2`].
+//!
+//! Every function here is `unsafe` for one reason beyond its target feature: it reads
+//! and writes through raw pointers. The only caller, [`crate::gathered::product`],
+//! asserts before the call that every offset the two walks produce, summed, lies inside
+//! `x`, that B holds `red.len()` rows of `np` values and C `rows.len()` rows; each
+//! address formed below is one of those elements. Stores go only to C, which does not
+//! alias x or B (`&mut` against `&`).
+
+#![cfg(target_arch = "x86_64")]
+// Index loops over the register tiles are deliberate: they unroll completely.
+#![allow(clippy::needless_range_loop)]
+
+use crate::gathered::Walk;
+use std::arch::x86_64::*;
+
+/// `C[r, 0..8·NV] (+)= Σ_q x[base[r] + red(q)] · B[q, 0..8·NV]` for one tile of MR rows.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const MR: usize, const NV: usize>(
+    x: *const f32,
+    base: &[usize],
+    red: Walk,
+    b: *const f32,
+    np: usize,
+    c: *mut f32,
+    add: bool,
+) {
+    // SAFETY (whole body): see the module documentation; `base` holds this tile's row
+    // offsets, `b` and `c` point at the strip's first column.
+    unsafe {
+        let mut rows = [x; MR];
+        for r in 0..MR {
+            rows[r] = x.add(base[r]);
+        }
+        let mut acc = [[_mm256_setzero_ps(); NV]; MR];
+        let mut brow = b;
+        for a0 in 0..red.n[0] {
+            for a1 in 0..red.n[1] {
+                let mut off = a0 * red.step[0] + a1 * red.step[1];
+                for _ in 0..red.n[2] {
+                    let mut bv = [_mm256_setzero_ps(); NV];
+                    for v in 0..NV {
+                        bv[v] = _mm256_loadu_ps(brow.add(8 * v));
+                    }
+                    for r in 0..MR {
+                        let xv = _mm256_broadcast_ss(&*rows[r].add(off));
+                        for v in 0..NV {
+                            acc[r][v] = _mm256_fmadd_ps(xv, bv[v], acc[r][v]);
+                        }
+                    }
+                    brow = brow.add(np);
+                    off += red.step[2];
+                }
+            }
+        }
+        for r in 0..MR {
+            for v in 0..NV {
+                let out = c.add(r * np + 8 * v);
+                let value = if add { _mm256_add_ps(_mm256_loadu_ps(out), acc[r][v]) } else { acc[r][v] };
+                _mm256_storeu_ps(out, value);
+            }
+        }
+    }
+}
+
+/// One tile of `base.len()` rows (at most `MAX`), dispatched to the kernel of that height.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows<const NV: usize>(
+    x: *const f32,
+    base: &[usize],
+    red: Walk,
+    b: *const f32,
+    np: usize,
+    c: *mut f32,
+    add: bool,
+) {
+    // SAFETY: forwarded; every row of the tile is inside the checked extents.
+    unsafe {
+        match base.len() {
+            8 => tile::<8, NV>(x, base, red, b, np, c, add),
+            7 => tile::<7, NV>(x, base, red, b, np, c, add),
+            6 => tile::<6, NV>(x, base, red, b, np, c, add),
+            5 => tile::<5, NV>(x, base, red, b, np, c, add),
+            4 => tile::<4, NV>(x, base, red, b, np, c, add),
+            3 => tile::<3, NV>(x, base, red, b, np, c, add),
+            2 => tile::<2, NV>(x, base, red, b, np, c, add),
+            _ => tile::<1, NV>(x, base, red, b, np, c, add),
+        }
+    }
+}
+
+/// `C[r, j] (+)= Σ_q x[rows(r) + red(q)] · B[q, j]` for C `rows.len() × np`, B
+/// `red.len() × np`, both row-major; `np` is a multiple of 8.
+///
+/// Register tiles: 8 rows × 8 columns when `np` is 8 (eight accumulators cover the FMA
+/// latency), otherwise 6 rows × 16 columns, with an 8-column strip last if needed.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn product(x: *const f32, rows_walk: Walk, red: Walk, b: *const f32, np: usize, c: *mut f32, add: bool) {
+    // SAFETY (whole body): every pointer formed addresses a checked element; see the
+    // module documentation.
+    unsafe {
+        let m = rows_walk.len();
+        let height = if np == 8 { 8 } else { 6 };
+        let mut base = [0usize; 8];
+        let mut offsets = rows_walk.offsets();
+        let mut r0 = 0;
+        while r0 < m {
+            let tile_rows = (m - r0).min(height);
+            for (slot, offset) in base[..tile_rows].iter_mut().zip(&mut offsets) {
+                *slot = offset;
+            }
+            let base = &base[..tile_rows];
+            let c0 = c.add(r0 * np);
+            let mut j = 0;
+            while j < np {
+                if np - j >= 16 {
+                    rows::<2>(x, base, red, b.add(j), np, c0.add(j), add);
+                    j += 16;
+                } else {
+                    rows::<1>(x, base, red, b.add(j), np, c0.add(j), add);
+                    j += 8;
+                }
+            }
+            r0 += tile_rows;
+        }
+    }
+}
