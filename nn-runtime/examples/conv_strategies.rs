@@ -1,7 +1,8 @@
 //! The two convolution strategies on every convolution of the benchmarks' networks
 //! (LeNet-5, the notes' Keras network), side by side in one process: im2col + GEMM
 //! (`conv2d::forward`/`backward`) against direct gathered products
-//! (`conv2d::direct`). f32, 1 thread, median of 15 rounds; GFLOP/s counts the
+//! (`conv2d::direct`), and for unit-stride layers the shifted-window forward
+//! (`conv2d::shifted`). f32, 1 thread, median of 15 rounds; GFLOP/s counts the
 //! multiply-adds of the pass (forward: the layer's; backward: weight gradient, plus the
 //! input gradient where the network needs one).
 //!
@@ -47,7 +48,8 @@ macro_rules! layer {
         let mut y = vec![0.0f32; dy.len()];
         let mut grads = vec![0.0f32; params.len()];
         let mut dx = vec![0.0f32; x.len()];
-        let im2col_len = batch * conv2d::scratch_per_sample($c, $kh, $kw, 1, $oc, $oh, $ow);
+        let im2col_len = (batch * conv2d::scratch_per_sample($c, $kh, $kw, 1, $oc, $oh, $ow))
+            .max(conv2d::shifted::scratch($c, $h, $w, 0, 0, 1, $oc, $oh, $ow));
         let direct_len = conv2d::direct::scratch($c, $kh, $kw, 1, $oc)
             + batch * conv2d::direct::scratch_per_sample($c, $h, $w, $kh, $kw, 0, 0, 1, $oc, $oh, $ow);
         let mut scratch = vec![0.0f32; im2col_len.max(direct_len)];
@@ -93,14 +95,27 @@ macro_rules! layer {
                 &mut scratch,
             )
         });
+        // Unit stride only: the full-width product over shifted input windows.
+        let fwd_shifted = ($s == 1).then(|| {
+            median_seconds(|| {
+                conv2d::shifted::forward::<f32, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                    batch,
+                    &x,
+                    &params,
+                    &mut y,
+                    &mut scratch,
+                )
+            })
+        });
         let gf = |flops: f64, s: f64| flops / s / 1e9;
+        let shifted = fwd_shifted.map_or("—".to_string(), |s| format!("{:.1}", gf(2.0 * macs, s)));
         println!(
-            "| {:<28} | {:>5} | {:>8.1} | {:>8.1} | {:>5.2}× | {:>8.1} | {:>8.1} | {:>5.2}× |",
+            "| {:<28} | {:>5} | {:>8.1} | {:>8.1} | {:>8} | {:>8.1} | {:>8.1} | {:>5.2}× |",
             $name,
             batch,
             gf(2.0 * macs, fwd_im2col),
             gf(2.0 * macs, fwd_direct),
-            fwd_im2col / fwd_direct,
+            shifted,
             gf(backward_flops, bwd_im2col),
             gf(backward_flops, bwd_direct),
             bwd_im2col / bwd_direct,
@@ -109,10 +124,11 @@ macro_rules! layer {
 }
 
 fn main() {
-    println!("GFLOP/s (f32, 1 thread); speed-up = im2col time / direct time\n");
+    println!("GFLOP/s (f32, 1 thread); forward: im2col, direct, shifted (unit stride only); backward: im2col,");
+    println!("direct, and im2col time / direct time\n");
     println!(
-        "| {:<28} | {:>5} | {:>8} | {:>8} | {:>6} | {:>8} | {:>8} | {:>6} |",
-        "layer", "batch", "fwd i2c", "fwd dir", "ratio", "bwd i2c", "bwd dir", "ratio"
+        "| {:<28} | {:>5} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6} |",
+        "layer", "batch", "fwd i2c", "fwd dir", "fwd shft", "bwd i2c", "bwd dir", "ratio"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for batch in [32, 256] {

@@ -9,6 +9,7 @@
 //! macro computes it with PyTorch's formula), and whether there is a bias.
 
 pub mod direct;
+pub mod shifted;
 
 use crate::float::Float;
 use crate::gemm::{gemm, Mat};

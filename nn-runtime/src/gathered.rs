@@ -111,6 +111,45 @@ fn portable<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mu
     }
 }
 
+/// `C[r, j] (+)= Σ_q A[r, q] · x[red(q) + j]`: A `m × red.len()` row-major, C `m × n`
+/// with rows of stride `ldc`. Each reduction step reads `n` consecutive values of x
+/// from its own offset; with red = kernel taps and j = output positions of a
+/// unit-stride convolution (rows of the input's full width), that is the convolution
+/// with the weights broadcast and the image streamed, no column matrix.
+#[allow(clippy::too_many_arguments)]
+pub fn shifted<F: Float>(a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool) {
+    let k = red.len();
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(c.len() > (m - 1) * ldc + n - 1 && ldc >= n, "shifted: C out of bounds");
+    if k == 0 {
+        if !add {
+            c.chunks_mut(ldc).take(m).for_each(|row| row[..n].fill(F::ZERO));
+        }
+        return;
+    }
+    assert!(a.len() >= m * k, "shifted: A out of bounds");
+    assert!(red.last() + n <= x.len(), "shifted: x out of bounds");
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {
+            // SAFETY: `available()` confirmed AVX2 and FMA at run time; the asserts above
+            // prove that A has `m` rows of `k`, that every offset plus `n - 1` lies in
+            // `x`, and that C has `m` rows of stride `ldc ≥ n`; `c` is a unique borrow.
+            unsafe { crate::gathered_avx2::shifted(a32.as_ptr(), m, red, x32.as_ptr(), n, c32.as_mut_ptr(), ldc, add) };
+            return;
+        }
+    }
+    for r in 0..m {
+        for j in 0..n {
+            let sum = red.offsets().enumerate().fold(F::ZERO, |sum, (q, off)| a[r * k + q].mul_add(x[off + j], sum));
+            let out = &mut c[r * ldc + j];
+            *out = if add { *out + sum } else { sum };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +194,40 @@ mod tests {
                                 want += x[rows.offset(r) + red.offset(q)] as f64 * b[q * np + j] as f64;
                             }
                             assert!((slow[r * np + j] as f64 - want).abs() < 1e-4, "np {np}, m {m}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every tile height (1–6 rows) and column mix (16s, an 8, a scalar tail), overwrite
+    /// and add: f32 (the vector kernel where the processor has one) equals the portable
+    /// loop run in f64, and columns past `n` are left alone.
+    #[test]
+    fn shifted_vector_kernel_equals_portable_loop_and_definition() {
+        let x = values(3000, 0.5);
+        let red = Walk { n: [2, 3, 5], step: [900, 40, 1] };
+        for m in 1..=7usize {
+            let a = values(m * red.len(), 4.0);
+            for n in [1usize, 7, 8, 13, 16, 29, 40] {
+                let ldc = n + 3;
+                let start = values(m * ldc, 9.0);
+                for add in [false, true] {
+                    let mut fast = start.clone();
+                    shifted(&a, m, red, &x, n, &mut fast, ldc, add);
+                    let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+                    let a64: Vec<f64> = a.iter().map(|&v| v as f64).collect();
+                    let mut slow = start.iter().map(|&v| v as f64).collect::<Vec<_>>();
+                    shifted(&a64, m, red, &x64, n, &mut slow, ldc, add);
+                    for r in 0..m {
+                        for j in 0..ldc {
+                            let (got, want) = (fast[r * ldc + j] as f64, slow[r * ldc + j]);
+                            if j >= n {
+                                assert_eq!(got, start[r * ldc + j] as f64, "padding columns untouched");
+                            } else {
+                                assert!((got - want).abs() < 1e-5, "m {m}, n {n}, add {add}: {got} vs {want}");
+                            }
                         }
                     }
                 }

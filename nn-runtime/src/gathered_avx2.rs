@@ -129,3 +129,121 @@ pub unsafe fn product(x: *const f32, rows_walk: Walk, red: Walk, b: *const f32, 
         }
     }
 }
+
+/// `C[r, 0..8·NV] (+)= Σ_q A[r, q] · x[red(q) .. + 8·NV]` for one tile of MR rows; with
+/// `MASKED` (and NV = 1), only the lanes `mask` selects are read and written.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn shifted_tile<const MR: usize, const NV: usize, const MASKED: bool>(
+    a: *const f32,
+    k: usize,
+    red: Walk,
+    x: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    add: bool,
+    mask: __m256i,
+) {
+    // SAFETY (whole body): see the module documentation; `a` points at the tile's first
+    // row of A, `x` and `c` at the strip's first column; masked lanes are never touched.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); NV]; MR];
+        let mut q = 0;
+        for a0 in 0..red.n[0] {
+            for a1 in 0..red.n[1] {
+                let mut off = a0 * red.step[0] + a1 * red.step[1];
+                for _ in 0..red.n[2] {
+                    let mut xv = [_mm256_setzero_ps(); NV];
+                    for v in 0..NV {
+                        xv[v] = if MASKED {
+                            _mm256_maskload_ps(x.add(off + 8 * v), mask)
+                        } else {
+                            _mm256_loadu_ps(x.add(off + 8 * v))
+                        };
+                    }
+                    for r in 0..MR {
+                        let weight = _mm256_broadcast_ss(&*a.add(r * k + q));
+                        for v in 0..NV {
+                            acc[r][v] = _mm256_fmadd_ps(weight, xv[v], acc[r][v]);
+                        }
+                    }
+                    q += 1;
+                    off += red.step[2];
+                }
+            }
+        }
+        for r in 0..MR {
+            for v in 0..NV {
+                let out = c.add(r * ldc + 8 * v);
+                if MASKED {
+                    let old = if add { _mm256_maskload_ps(out, mask) } else { _mm256_setzero_ps() };
+                    _mm256_maskstore_ps(out, mask, _mm256_add_ps(old, acc[r][v]));
+                } else {
+                    let value = if add { _mm256_add_ps(_mm256_loadu_ps(out), acc[r][v]) } else { acc[r][v] };
+                    _mm256_storeu_ps(out, value);
+                }
+            }
+        }
+    }
+}
+
+/// One tile of `rows` (at most 6) rows of a shifted product.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn shifted_rows<const NV: usize, const MASKED: bool>(
+    rows: usize,
+    a: *const f32,
+    k: usize,
+    red: Walk,
+    x: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    add: bool,
+    mask: __m256i,
+) {
+    // SAFETY: forwarded; every row of the tile is inside the checked extents.
+    unsafe {
+        match rows {
+            6 => shifted_tile::<6, NV, MASKED>(a, k, red, x, c, ldc, add, mask),
+            5 => shifted_tile::<5, NV, MASKED>(a, k, red, x, c, ldc, add, mask),
+            4 => shifted_tile::<4, NV, MASKED>(a, k, red, x, c, ldc, add, mask),
+            3 => shifted_tile::<3, NV, MASKED>(a, k, red, x, c, ldc, add, mask),
+            2 => shifted_tile::<2, NV, MASKED>(a, k, red, x, c, ldc, add, mask),
+            _ => shifted_tile::<1, NV, MASKED>(a, k, red, x, c, ldc, add, mask),
+        }
+    }
+}
+
+/// `C[r, j] (+)= Σ_q A[r, q] · x[red(q) + j]` for A `m × k` row-major (`k = red.len()`),
+/// C `m × n` with rows of stride `ldc`: every product row reads a window of x shifted
+/// by its tap's offset. Register tiles of 6 rows × 16 columns, then 8, then a masked
+/// strip of fewer than 8.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn shifted(a: *const f32, m: usize, red: Walk, x: *const f32, n: usize, c: *mut f32, ldc: usize, add: bool) {
+    // SAFETY (whole body): every pointer formed addresses a checked element; see the
+    // module documentation.
+    unsafe {
+        let k = red.len();
+        let mut j = 0;
+        while j < n {
+            let width = n - j;
+            let step = if width >= 16 { 16 } else { width.min(8) };
+            // Lane i is selected when its sign bit is set: i < step.
+            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(step as i32), lanes);
+            let mut r0 = 0;
+            while r0 < m {
+                let rows = (m - r0).min(6);
+                let (a0, c0) = (a.add(r0 * k), c.add(r0 * ldc + j));
+                match step {
+                    16 => shifted_rows::<2, false>(rows, a0, k, red, x.add(j), c0, ldc, add, mask),
+                    8 => shifted_rows::<1, false>(rows, a0, k, red, x.add(j), c0, ldc, add, mask),
+                    _ => shifted_rows::<1, true>(rows, a0, k, red, x.add(j), c0, ldc, add, mask),
+                }
+                r0 += rows;
+            }
+            j += step;
+        }
+    }
+}

@@ -77,12 +77,17 @@ enum Strategy {
     /// tiles over output channels, no column matrix. Output channels are padded to
     /// vectors of 8, and each group's packed weights are streamed once per tile.
     Direct,
+    /// Unit stride: `rt::conv2d::shifted` forward (the weights broadcast over shifted
+    /// full-width windows of the input, no column matrix), im2col backward.
+    Shifted,
     /// `rt::conv2d`: im2col + GEMM, cache-blocked by `matrixmultiply` when large.
     Im2col,
 }
 
-/// Packed weights (`taps × padded channels`) up to this many elements stay in L2.
-const DIRECT_WEIGHTS_LIMIT: u64 = 64 * 1024;
+/// Weights up to this many elements (per group, channels padded for `Direct`) stay in
+/// L2 while the gathered kernels stream them once per register tile; larger layers go
+/// to the cache-blocked GEMM.
+const STREAMED_WEIGHTS_LIMIT: u64 = 64 * 1024;
 
 impl ConvLayer {
     /// Inputs each output sees: `in/groups · kh · kw`.
@@ -103,19 +108,35 @@ impl ConvLayer {
     }
 
     /// Direct where padding the channels to vectors wastes at most an eighth of the
-    /// lanes (LeNet-5's 6-channel first layer measured 0.7–0.9× im2col's speed, the
-    /// 8- to 32-channel layers 1.2–2.1×) and the packed weights fit in L2.
+    /// lanes (LeNet-5's 6-channel first layer ran at 0.5–0.7× im2col's speed, the 8- to
+    /// 32-channel layers at 1.1–2.1×); else, for unit stride, shifted windows where the
+    /// full-width rows waste at most a quarter (LeNet-5's first layer: 32 for 28, 1.45×
+    /// im2col); else im2col. Measured: bench/README.md.
     fn strategy(&self) -> Strategy {
         if self.is_dense() {
             return Strategy::Dense;
         }
         let channels = self.0.outputs / self.0.groups;
         let padded = channels.div_ceil(8) * 8;
-        if 8 * channels >= 7 * padded && self.fan_in().saturating_mul(padded) <= DIRECT_WEIGHTS_LIMIT {
+        let fits = |width: u64| self.fan_in().saturating_mul(width) <= STREAMED_WEIGHTS_LIMIT;
+        let full_width = self.0.input.2.saturating_add(self.0.padding.1.saturating_mul(2));
+        if 8 * channels >= 7 * padded && fits(padded) {
             Strategy::Direct
+        } else if self.0.stride == (1, 1) && 4 * full_width <= 5 * self.0.output.1 && fits(channels) {
+            Strategy::Shifted
         } else {
             Strategy::Im2col
         }
+    }
+
+    /// Elements of one sample's zero-padded input, 0 without padding.
+    fn padded_input(&self) -> Option<u64> {
+        let (c, h, w) = self.0.input;
+        let (ph, pw) = self.0.padding;
+        if (ph, pw) == (0, 0) {
+            return Some(0);
+        }
+        c.checked_mul(h.checked_add(ph.checked_mul(2)?)?)?.checked_mul(w.checked_add(pw.checked_mul(2)?)?)
     }
 
     fn dense_generics(&self) -> TokenStream {
@@ -158,6 +179,13 @@ impl Layer for ConvLayer {
                 let padded = (self.0.outputs / self.0.groups).div_ceil(8) * 8;
                 self.fan_in().checked_mul(self.0.groups)?.checked_mul(padded)
             }
+            // One sample's padded input and one group's full-width outputs.
+            Strategy::Shifted => {
+                let (oh, ow) = self.0.output;
+                let full_width = self.0.input.2.checked_add(self.0.padding.1.checked_mul(2)?)?;
+                let columns = (oh - 1).checked_mul(full_width)?.checked_add(ow)?;
+                self.padded_input()?.checked_add((self.0.outputs / self.0.groups).checked_mul(columns)?)
+            }
             Strategy::Dense | Strategy::Im2col => Some(0),
         }
     }
@@ -167,20 +195,12 @@ impl Layer for ConvLayer {
         match self.strategy() {
             Strategy::Dense => Some(0),
             // The batch's columns for one group, and that group's outputs (see rt::conv2d).
-            Strategy::Im2col => self.fan_in().checked_add(group_outputs)?.checked_mul(pixels),
+            Strategy::Im2col | Strategy::Shifted => self.fan_in().checked_add(group_outputs)?.checked_mul(pixels),
             // Staged outputs, the zero-padded input, and the input gradient's columns
             // (see rt::conv2d::direct).
             Strategy::Direct => {
-                let (c, h, w) = self.0.input;
-                let (ph, pw) = self.0.padding;
-                let padded_input = if (ph, pw) == (0, 0) {
-                    0
-                } else {
-                    c.checked_mul(h.checked_add(ph.checked_mul(2)?)?)?
-                        .checked_mul(w.checked_add(pw.checked_mul(2)?)?)?
-                };
                 let staged = pixels.checked_mul(group_outputs.div_ceil(8) * 8)?;
-                staged.checked_add(padded_input)?.checked_add(self.fan_in().checked_mul(pixels)?)
+                staged.checked_add(self.padded_input()?)?.checked_add(self.fan_in().checked_mul(pixels)?)
             }
         }
     }
@@ -192,6 +212,7 @@ impl Layer for ConvLayer {
                 quote!(rt::linear::forward::<#generics>(batch, x, params, y))
             }
             Strategy::Direct => quote!(rt::conv2d::direct::forward::<#generics>(batch, x, params, y, scratch)),
+            Strategy::Shifted => quote!(rt::conv2d::shifted::forward::<#generics>(batch, x, params, y, scratch)),
             Strategy::Im2col => quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch)),
         }
     }
@@ -205,7 +226,9 @@ impl Layer for ConvLayer {
             Strategy::Direct => {
                 quote!(rt::conv2d::direct::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
             }
-            Strategy::Im2col => quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch)),
+            Strategy::Shifted | Strategy::Im2col => {
+                quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
+            }
         }
     }
 }

@@ -59,7 +59,15 @@ fn stage_chunk(per_sample: usize, batch: usize) -> usize {
 
 /// The chunk's input with `PH`/`PW` zeros around every plane, or the input itself
 /// when there is no padding.
-fn padded_input<'a, F: Float, const C: usize, const H: usize, const W: usize, const PH: usize, const PW: usize>(
+pub(super) fn padded_input<
+    'a,
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const PH: usize,
+    const PW: usize,
+>(
     x: &'a [F],
     image: &'a mut [F],
 ) -> &'a [F] {

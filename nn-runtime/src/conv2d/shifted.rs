@@ -1,0 +1,143 @@
+//! Forward of a unit-stride convolution as [`crate::gathered::shifted`] products: the
+//! weights broadcast, the image streamed. Output row `oh` is computed over the input's
+//! full width, so kernel tap `(c, i, j)` reads the input from one offset onward,
+//! contiguous: `y'[o][oh·W + ow] = Σ_tap w[o][tap] · x[tap offset + oh·W + ow]`. The
+//! `W − OW` columns past each row's end are computed and dropped; in exchange there
+//! is no column matrix, and every output channel fills a row of the 6 × 16 register
+//! tile, which suits layers with few output channels (LeNet-5's first: 6), where
+//! [`super::direct`] would pad channels to a vector of 8.
+//!
+//! Backward is [`super::backward`]'s: the macro pairs this forward with it.
+//! Const parameters are those of [`super::forward`], with `SH = SW = 1`.
+
+use crate::float::Float;
+use crate::gathered::{self, Walk};
+
+/// Scratch (independent of the batch): one sample's zero-padded input, and one group's
+/// full-width outputs.
+#[allow(clippy::too_many_arguments)]
+pub const fn scratch(
+    c: usize,
+    h: usize,
+    w: usize,
+    ph: usize,
+    pw: usize,
+    g: usize,
+    oc: usize,
+    oh: usize,
+    ow: usize,
+) -> usize {
+    let padded_input = if ph > 0 || pw > 0 { c * (h + 2 * ph) * (w + 2 * pw) } else { 0 };
+    padded_input + (oc / g) * ((oh - 1) * (w + 2 * pw) + ow)
+}
+
+/// Forward for a batch: `y[n] = W ⋆ x[n] + b`.
+#[allow(clippy::too_many_arguments)]
+pub fn forward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const G: usize,
+    const OH: usize,
+    const OW: usize,
+    const BIAS: bool,
+>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    y: &mut [F],
+    scratch: &mut [F],
+) {
+    assert!(SH == 1 && SW == 1, "shifted convolution needs unit stride");
+    let (cg, ocg, p) = (C / G, OC / G, OH * OW);
+    let k = cg * KH * KW;
+    let (hp, wp) = (H + 2 * PH, W + 2 * PW);
+    // Columns per output channel: full rows, the last one only as far as it is valid,
+    // so no read goes past the group's planes.
+    let columns = (OH - 1) * wp + OW;
+    let (w, b) = params.split_at(OC * k);
+    let padded = PH > 0 || PW > 0;
+    let (image, out) = scratch.split_at_mut(if padded { C * hp * wp } else { 0 });
+    let out = &mut out[..ocg * columns];
+    let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
+    for n in 0..batch {
+        let sample = &x[n * C * H * W..][..C * H * W];
+        let input = super::direct::padded_input::<F, C, H, W, PH, PW>(sample, image);
+        for g in 0..G {
+            let wg = &w[g * ocg * k..][..ocg * k];
+            gathered::shifted(wg, ocg, taps, &input[g * cg * hp * wp..][..cg * hp * wp], columns, out, columns, false);
+            for o in 0..ocg {
+                let channel = g * ocg + o;
+                let bias = if BIAS { b[channel] } else { F::ZERO };
+                let dst = &mut y[(n * OC + channel) * p..][..p];
+                for (oh, row) in dst.chunks_exact_mut(OW).enumerate() {
+                    for (d, &v) in row.iter_mut().zip(&out[o * columns + oh * wp..][..OW]) {
+                        *d = v + bias;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
+        (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
+    }
+
+    /// Against the im2col strategy, in f64 (portable loop) and f32 (vector kernel where
+    /// the processor has one): LeNet-5's first layer, and one with padding, dilation,
+    /// groups and no bias.
+    #[test]
+    fn shifted_forward_matches_im2col() {
+        macro_rules! check {
+            ($f:ty, $tol:expr, $batch:expr, [$c:literal, $h:literal, $w:literal, $oc:literal, $kh:literal, $kw:literal,
+              $ph:literal, $pw:literal, $dh:literal, $dw:literal, $g:literal, $oh:literal, $ow:literal, $bias:literal]) => {{
+                let batch: usize = $batch;
+                let x: Vec<$f> = values(batch * $c * $h * $w, 0.5);
+                let params: Vec<$f> = values($oc * ($c / $g) * $kh * $kw + $oc, 3.0);
+                let mut want = vec![0.0 as $f; batch * $oc * $oh * $ow];
+                let mut got = vec![<$f>::NAN; want.len()];
+                let mut scratch =
+                    vec![0.0 as $f; batch * super::super::scratch_per_sample($c, $kh, $kw, $g, $oc, $oh, $ow)];
+                super::super::forward::<$f, $c, $h, $w, $oc, $kh, $kw, 1, 1, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                    batch,
+                    &x,
+                    &params,
+                    &mut want,
+                    &mut scratch,
+                );
+                let mut scratch = vec![0.0 as $f; super::scratch($c, $h, $w, $ph, $pw, $g, $oc, $oh, $ow)];
+                forward::<$f, $c, $h, $w, $oc, $kh, $kw, 1, 1, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                    batch,
+                    &x,
+                    &params,
+                    &mut got,
+                    &mut scratch,
+                );
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() <= $tol * (1.0 + b.abs()), "{a} vs {b}");
+                }
+            }};
+        }
+        check!(f64, 1e-12, 3, [1, 32, 32, 6, 5, 5, 0, 0, 1, 1, 1, 28, 28, true]);
+        check!(f32, 1e-5, 5, [1, 32, 32, 6, 5, 5, 0, 0, 1, 1, 1, 28, 28, true]);
+        // 4 channels in 2 groups, 7×9 input, 3×2 kernel, padding (1, 2), dilation (2, 1):
+        // OH = 7 + 2 − 4 − 1 + 1 = 5, OW = 9 + 4 − 1 − 1 + 1 = 12.
+        check!(f64, 1e-12, 2, [4, 7, 9, 6, 3, 2, 1, 2, 2, 1, 2, 5, 12, false]);
+        check!(f32, 1e-5, 2, [4, 7, 9, 6, 3, 2, 1, 2, 2, 1, 2, 5, 12, false]);
+    }
+}
