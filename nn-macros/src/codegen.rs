@@ -100,9 +100,53 @@ fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> To
     }
 }
 
-fn forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream {
-    let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("outputs are never the input") };
-    let (_, saved_end) = plan.saved[index];
+/// The forward calls in order. A layer followed by an activation whose derivative
+/// reads only its output (relu, tanh, sigmoid) runs that activation in its own epilogue
+/// where its kernel has one, writing the activation's output directly: one pass over
+/// memory fewer. The layer's own output buffer is then never written; nothing reads it
+/// (its backward reads its input, the activation's backward its output).
+fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < net.layers.len() {
+        let layer = &net.layers[i];
+        if plan.aliased[i] {
+            i += 1;
+            continue;
+        }
+        let fused = net
+            .layers
+            .get(i + 1)
+            .filter(|_| !plan.aliased[i + 1] && layer.saved == 0)
+            .and_then(|next| next.op.fusable_activation())
+            .and_then(|(activation, alpha)| layer.op.forward_then(&activation, alpha));
+        match fused {
+            Some(call) => {
+                steps.push(forward_step(i, i + 1, call, layer, plan));
+                i += 2;
+            }
+            None => {
+                steps.push(forward_step(i, i, layer.op.forward(), layer, plan));
+                i += 1;
+            }
+        }
+    }
+    steps
+}
+
+/// Layer `index`'s forward `call`, writing the output buffer of layer `output_index`
+/// (itself, or the activation fused into it).
+fn forward_step(
+    index: usize,
+    output_index: usize,
+    call: TokenStream,
+    layer: &CheckedLayer,
+    plan: &Plan,
+) -> TokenStream {
+    let Buffer::Activation { offset, len } = plan.outputs[output_index] else {
+        unreachable!("outputs are never the input")
+    };
+    let (_, saved_end) = plan.saved[output_index];
     let output = range(offset, saved_end);
     let io = match index.checked_sub(1).map(|i| plan.outputs[i]) {
         None | Some(Buffer::Input) => quote! {
@@ -130,7 +174,6 @@ fn forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream 
         let slice = param_slice(quote!(all_stats), plan.stats[index], true);
         quote!(let stats = #slice;)
     });
-    let call = layer.op.forward();
     quote! {
         {
             #params
@@ -291,13 +334,7 @@ pub fn generate(net: &Network) -> TokenStream {
     let min_batch = lit(min_batch);
     let init = init_calls(net, &plan);
 
-    let forward: Vec<TokenStream> = net
-        .layers
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !plan.aliased[*i])
-        .map(|(i, l)| forward_step(i, l, &plan))
-        .collect();
+    let forward = forward_steps(net, &plan);
     let mut backward = Vec::new();
     let mut dy_in_a = true;
     for (i, layer) in net.layers.iter().enumerate().rev() {

@@ -9,6 +9,22 @@ pub trait Activation {
     fn f<F: Float>(x: F, alpha: F) -> F;
     /// `dy/dx` given both the input `x` and the output `y = f(x)`.
     fn df<F: Float>(x: F, y: F, alpha: F) -> F;
+    /// [`Identity`]: a fused epilogue skips its pass.
+    const IS_IDENTITY: bool = false;
+}
+
+/// `x` unchanged: what a layer with no activation fused into it applies.
+pub struct Identity;
+impl Activation for Identity {
+    #[inline(always)]
+    fn f<F: Float>(x: F, _alpha: F) -> F {
+        x
+    }
+    #[inline(always)]
+    fn df<F: Float>(_x: F, _y: F, _alpha: F) -> F {
+        F::ONE
+    }
+    const IS_IDENTITY: bool = true;
 }
 
 /// `max(0, x)`; the derivative at 0 is 0, as in PyTorch.
@@ -159,6 +175,36 @@ fn apply<F: Float, A: Activation>(x: &[F], y: &mut [F], alpha: F) {
 #[target_feature(enable = "avx2,fma")]
 fn apply_avx2<F: Float, A: Activation>(x: &[F], y: &mut [F], alpha: F) {
     apply::<F, A>(x, y, alpha)
+}
+
+#[inline(always)]
+fn apply_in_place<F: Float, A: Activation>(values: &mut [F], alpha: F) {
+    for v in values {
+        *v = A::f(*v, alpha);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn apply_in_place_avx2<F: Float, A: Activation>(values: &mut [F], alpha: F) {
+    apply_in_place::<F, A>(values, alpha)
+}
+
+/// `v = f(v)` for every value: the epilogue a layer runs on output it has just written
+/// (still in L1), instead of a separate pass over the whole batch later.
+#[inline]
+pub fn in_place<F: Float, A: Activation>(values: &mut [F], alpha: F) {
+    if A::IS_IDENTITY {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::small_gemm::available() {
+        // SAFETY: AVX2 and FMA were detected at run time, the only requirement of the
+        // `#[target_feature]` function, whose body is safe code.
+        unsafe { apply_in_place_avx2::<F, A>(values, alpha) };
+        return;
+    }
+    apply_in_place::<F, A>(values, alpha)
 }
 
 /// `y = f(x)` over `LEN` elements per sample.

@@ -14,19 +14,38 @@ pub struct Activation {
     kernel: &'static str,
     /// Empty, or the one `alpha` argument.
     schema: &'static [Param],
+    /// Whether `df` reads only the output, so the activation can be fused into the
+    /// layer before it (see `codegen`).
+    derivative_from_output: bool,
 }
 
 static ALPHA_001: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(0.01))];
 static ALPHA_1: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(1.0))];
 
-pub static RELU: Activation = Activation { name: "relu", aliases: &[], kernel: "Relu", schema: &[] };
-pub static TANH: Activation = Activation { name: "tanh", aliases: &[], kernel: "Tanh", schema: &[] };
-pub static SIGMOID: Activation = Activation { name: "sigmoid", aliases: &["logistic"], kernel: "Sigmoid", schema: &[] };
-pub static ABS: Activation = Activation { name: "abs", aliases: &[], kernel: "Abs", schema: &[] };
-pub static SOFTPLUS: Activation = Activation { name: "softplus", aliases: &[], kernel: "Softplus", schema: &[] };
-pub static LEAKY_RELU: Activation =
-    Activation { name: "leaky_relu", aliases: &[], kernel: "LeakyRelu", schema: &ALPHA_001 };
-pub static ELU: Activation = Activation { name: "elu", aliases: &[], kernel: "Elu", schema: &ALPHA_1 };
+pub static RELU: Activation =
+    Activation { name: "relu", aliases: &[], kernel: "Relu", schema: &[], derivative_from_output: true };
+pub static TANH: Activation =
+    Activation { name: "tanh", aliases: &[], kernel: "Tanh", schema: &[], derivative_from_output: true };
+pub static SIGMOID: Activation = Activation {
+    name: "sigmoid",
+    aliases: &["logistic"],
+    kernel: "Sigmoid",
+    schema: &[],
+    derivative_from_output: true,
+};
+pub static ABS: Activation =
+    Activation { name: "abs", aliases: &[], kernel: "Abs", schema: &[], derivative_from_output: false };
+pub static SOFTPLUS: Activation =
+    Activation { name: "softplus", aliases: &[], kernel: "Softplus", schema: &[], derivative_from_output: false };
+pub static LEAKY_RELU: Activation = Activation {
+    name: "leaky_relu",
+    aliases: &[],
+    kernel: "LeakyRelu",
+    schema: &ALPHA_001,
+    derivative_from_output: false,
+};
+pub static ELU: Activation =
+    Activation { name: "elu", aliases: &[], kernel: "Elu", schema: &ALPHA_1, derivative_from_output: false };
 
 impl LayerKind for Activation {
     fn name(&self) -> &'static str {
@@ -40,7 +59,12 @@ impl LayerKind for Activation {
     }
     fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         let alpha = if self.schema.is_empty() { 0.0 } else { args.float("alpha") };
-        Ok(Box::new(ActivationLayer { shape: cx.input.to_vec(), kernel: self.kernel, alpha }))
+        Ok(Box::new(ActivationLayer {
+            shape: cx.input.to_vec(),
+            kernel: self.kernel,
+            alpha,
+            derivative_from_output: self.derivative_from_output,
+        }))
     }
 }
 
@@ -48,6 +72,7 @@ struct ActivationLayer {
     shape: Shape,
     kernel: &'static str,
     alpha: f64,
+    derivative_from_output: bool,
 }
 
 impl ActivationLayer {
@@ -74,5 +99,9 @@ impl Layer for ActivationLayer {
         let generics = self.generics();
         let alpha = self.alpha;
         quote!(rt::activation::backward::<#generics>(batch, x, y, dy, dx, F::from_f64(#alpha)))
+    }
+    fn fusable_activation(&self) -> Option<(TokenStream, f64)> {
+        let kernel = Ident::new(self.kernel, Span::call_site());
+        self.derivative_from_output.then(|| (quote!(rt::activation::#kernel), self.alpha))
     }
 }

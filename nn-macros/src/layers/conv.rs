@@ -216,6 +216,17 @@ impl Layer for ConvLayer {
             Strategy::Im2col => quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch)),
         }
     }
+    fn forward_then(&self, activation: &TokenStream, alpha: f64) -> Option<TokenStream> {
+        let dims = self.0.dims();
+        let module = match self.strategy() {
+            Strategy::Direct => quote!(direct),
+            Strategy::Shifted => quote!(shifted),
+            Strategy::Dense | Strategy::Im2col => return None,
+        };
+        Some(quote!(rt::conv2d::#module::forward_then::<F, #activation, #dims>(
+            batch, x, params, y, scratch, F::from_f64(#alpha)
+        )))
+    }
     fn backward(&self) -> TokenStream {
         let generics = self.generics();
         match self.strategy() {

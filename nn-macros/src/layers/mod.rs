@@ -179,6 +179,17 @@ pub trait Layer {
     }
     fn forward(&self) -> TokenStream;
     fn backward(&self) -> TokenStream;
+    /// Forward with `activation` (an `rt::activation` type) fused into this layer's
+    /// epilogue, writing the activation's output; `None` where the kernel has no such
+    /// epilogue.
+    fn forward_then(&self, _activation: &TokenStream, _alpha: f64) -> Option<TokenStream> {
+        None
+    }
+    /// For an activation whose derivative reads only its output, so that its input
+    /// need never be written: the `rt::activation` type and `alpha`.
+    fn fusable_activation(&self) -> Option<(TokenStream, f64)> {
+        None
+    }
 }
 
 /// An unsuffixed integer literal, usable as a `usize` const generic.
@@ -292,6 +303,12 @@ impl ConvGeometry {
 
     /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
     pub fn generics(&self) -> TokenStream {
+        let dims = self.dims();
+        quote::quote!(F, #dims)
+    }
+
+    /// `C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
+    pub fn dims(&self) -> TokenStream {
         let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
         let oc = lit(self.outputs);
         let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
@@ -301,6 +318,6 @@ impl ConvGeometry {
         let g = lit(self.groups);
         let (oh, ow) = (lit(self.output.0), lit(self.output.1));
         let b = self.bias;
-        quote::quote!(F, #c, #h, #w, #oc, #kh, #kw, #sh, #sw, #ph, #pw, #dh, #dw, #g, #oh, #ow, #b)
+        quote::quote!(#c, #h, #w, #oc, #kh, #kw, #sh, #sw, #ph, #pw, #dh, #dw, #g, #oh, #ow, #b)
     }
 }

@@ -13,6 +13,7 @@
 //! Const parameters are those of [`super::forward`].
 
 use super::{col2im_add, samples_per_chunk};
+use crate::activation::{self, Activation, Identity};
 use crate::float::Float;
 use crate::gathered::{self, Walk};
 use crate::gemm::{gemm, Mat};
@@ -113,6 +114,46 @@ pub fn forward<
     y: &mut [F],
     scratch: &mut [F],
 ) {
+    forward_then::<F, Identity, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS>(
+        batch,
+        x,
+        params,
+        y,
+        scratch,
+        F::ZERO,
+    )
+}
+
+/// Forward with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] + b)`, each
+/// output channel's plane activated right after it is written.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_then<
+    F: Float,
+    A: Activation,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const G: usize,
+    const OH: usize,
+    const OW: usize,
+    const BIAS: bool,
+>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    y: &mut [F],
+    scratch: &mut [F],
+    alpha: F,
+) {
     let (cg, ocg, p) = (C / G, OC / G, OH * OW);
     let (k, np) = (cg * KH * KW, padded_channels(ocg));
     let (hp, wp) = (H + 2 * PH, W + 2 * PW);
@@ -153,6 +194,7 @@ pub fn forward<
                     for (d, row) in dst.iter_mut().zip(staged.chunks_exact(np)) {
                         *d = row[o] + bias;
                     }
+                    activation::in_place::<F, A>(dst, alpha);
                 }
             }
         }
@@ -380,5 +422,57 @@ mod tests {
         tight(compare!(f32, 4, [6, 7, 6, 20, 3, 2, 2, 1, 1, 2, 1, 2, 2, 4, 8, false]), "every option f32", 1e-4);
         // Padded "same" convolution with 24 output channels (a 16 + 8 strip).
         tight(compare!(f32, 3, [3, 9, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 9, 9, true]), "same padding f32", 1e-4);
+    }
+
+    /// An activation fused into the epilogue of either strategy gives what the
+    /// separate pass gives, value for value.
+    #[test]
+    fn fused_activation_equals_the_separate_pass() {
+        use crate::activation::{Relu, Tanh};
+        let x: Vec<f32> = values(3 * 6 * 14 * 14, 0.5);
+        let params: Vec<f32> = values(16 * 150 + 16, 3.0);
+        let mut scratch = vec![0.0f32; 1 << 16];
+        let (mut plain, mut fused) = (vec![0.0f32; 3 * 1600], vec![0.0f32; 3 * 1600]);
+        forward::<f32, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
+            3,
+            &x,
+            &params,
+            &mut plain,
+            &mut scratch,
+        );
+        forward_then::<f32, Tanh, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
+            3,
+            &x,
+            &params,
+            &mut fused,
+            &mut scratch,
+            0.0,
+        );
+        let mut separate = vec![0.0f32; plain.len()];
+        activation::forward::<f32, Tanh, 1600>(3, &plain, &mut separate, 0.0);
+        assert_eq!(fused, separate);
+
+        let x: Vec<f32> = values(2 * 32 * 32, 0.5);
+        let params: Vec<f32> = values(6 * 25 + 6, 3.0);
+        let (mut plain, mut fused) = (vec![0.0f32; 2 * 4704], vec![0.0f32; 2 * 4704]);
+        super::super::shifted::forward::<f32, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
+            2,
+            &x,
+            &params,
+            &mut plain,
+            &mut scratch,
+        );
+        super::super::shifted::forward_then::<f32, Relu, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
+            2,
+            &x,
+            &params,
+            &mut fused,
+            &mut scratch,
+            0.0,
+        );
+        let mut separate = vec![0.0f32; plain.len()];
+        activation::forward::<f32, Relu, 4704>(2, &plain, &mut separate, 0.0);
+        assert_eq!(fused, separate);
+        assert!(fused.iter().any(|&v| v == 0.0) && fused.iter().any(|&v| v > 0.0));
     }
 }

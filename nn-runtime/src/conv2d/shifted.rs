@@ -10,6 +10,7 @@
 //! Backward is [`super::backward`]'s: the macro pairs this forward with it.
 //! Const parameters are those of [`super::forward`], with `SH = SW = 1`.
 
+use crate::activation::{self, Activation, Identity};
 use crate::float::Float;
 use crate::gathered::{self, Walk};
 
@@ -58,6 +59,45 @@ pub fn forward<
     y: &mut [F],
     scratch: &mut [F],
 ) {
+    forward_then::<F, Identity, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS>(
+        batch,
+        x,
+        params,
+        y,
+        scratch,
+        F::ZERO,
+    )
+}
+
+/// Forward with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] + b)`.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_then<
+    F: Float,
+    A: Activation,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const G: usize,
+    const OH: usize,
+    const OW: usize,
+    const BIAS: bool,
+>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    y: &mut [F],
+    scratch: &mut [F],
+    alpha: F,
+) {
     assert!(SH == 1 && SW == 1, "shifted convolution needs unit stride");
     let (cg, ocg, p) = (C / G, OC / G, OH * OW);
     let k = cg * KH * KW;
@@ -85,6 +125,7 @@ pub fn forward<
                         *d = v + bias;
                     }
                 }
+                activation::in_place::<F, A>(dst, alpha);
             }
         }
     }
