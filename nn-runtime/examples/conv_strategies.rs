@@ -1,8 +1,7 @@
 //! The two convolution strategies on every convolution of the benchmarks' networks
 //! (LeNet-5, the notes' Keras network), side by side in one process: im2col + GEMM
 //! (`conv2d::forward`/`backward`) against direct gathered products
-//! (`conv2d::direct`), and for unit-stride layers the shifted-window forward
-//! (`conv2d::shifted`). f32, 1 thread, median of 15 rounds; GFLOP/s counts the
+//! (`conv2d::direct`), and for unit-stride layers shifted windows (`conv2d::shifted`). f32, 1 thread, median of 15 rounds; GFLOP/s counts the
 //! multiply-adds of the pass (forward: the layer's; backward: weight gradient, plus the
 //! input gradient where the network needs one).
 //!
@@ -48,8 +47,8 @@ macro_rules! layer {
         let mut y = vec![0.0f32; dy.len()];
         let mut grads = vec![0.0f32; params.len()];
         let mut dx = vec![0.0f32; x.len()];
-        let im2col_len = (batch * conv2d::scratch_per_sample($c, $kh, $kw, 1, $oc, $oh, $ow))
-            .max(conv2d::shifted::scratch($c, $h, $w, 0, 0, 1, $oc, $oh, $ow));
+        let im2col_len = batch * conv2d::scratch_per_sample($c, $kh, $kw, 1, $oc, $oh, $ow)
+            + conv2d::shifted::scratch($c, $h, $w, 0, 0, 1, $oc, $oh, $ow);
         let direct_len = conv2d::direct::scratch($c, $kh, $kw, 1, $oc)
             + batch * conv2d::direct::scratch_per_sample($c, $h, $w, $kh, $kw, 0, 0, 1, $oc, $oh, $ow);
         let mut scratch = vec![0.0f32; im2col_len.max(direct_len)];
@@ -107,10 +106,24 @@ macro_rules! layer {
                 )
             })
         });
+        let bwd_shifted = ($s == 1).then(|| {
+            median_seconds(|| {
+                conv2d::shifted::backward::<f32, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                    batch,
+                    &x,
+                    &params,
+                    &dy,
+                    &mut grads,
+                    if $needs_dx { Some(&mut dx) } else { None },
+                    &mut scratch,
+                )
+            })
+        });
         let gf = |flops: f64, s: f64| flops / s / 1e9;
+        let shifted_bwd = bwd_shifted.map_or("—".to_string(), |s| format!("{:.1}", gf(backward_flops, s)));
         let shifted = fwd_shifted.map_or("—".to_string(), |s| format!("{:.1}", gf(2.0 * macs, s)));
         println!(
-            "| {:<28} | {:>5} | {:>8.1} | {:>8.1} | {:>8} | {:>8.1} | {:>8.1} | {:>5.2}× |",
+            "| {:<28} | {:>5} | {:>8.1} | {:>8.1} | {:>8} | {:>8.1} | {:>8.1} | {:>8} |",
             $name,
             batch,
             gf(2.0 * macs, fwd_im2col),
@@ -118,17 +131,17 @@ macro_rules! layer {
             shifted,
             gf(backward_flops, bwd_im2col),
             gf(backward_flops, bwd_direct),
-            bwd_im2col / bwd_direct,
+            shifted_bwd,
         );
     }};
 }
 
 fn main() {
-    println!("GFLOP/s (f32, 1 thread); forward: im2col, direct, shifted (unit stride only); backward: im2col,");
-    println!("direct, and im2col time / direct time\n");
+    println!("GFLOP/s (f32, 1 thread) of each strategy, forward and backward: im2col, direct, shifted");
+    println!("(unit stride only)\n");
     println!(
-        "| {:<28} | {:>5} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6} |",
-        "layer", "batch", "fwd i2c", "fwd dir", "fwd shft", "bwd i2c", "bwd dir", "ratio"
+        "| {:<28} | {:>5} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} |",
+        "layer", "batch", "fwd i2c", "fwd dir", "fwd shft", "bwd i2c", "bwd dir", "bwd shft"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for batch in [32, 256] {

@@ -292,6 +292,61 @@ pub fn backward<
     }
 }
 
+/// The input gradient alone (overwritten), for strategies whose weight gradient needs
+/// no columns: `dcol = W_gᵀ · dY_g` over a chunk's samples side by side, scattered back
+/// by [`col2im_add`]. Scratch: [`scratch_per_sample`] per sample.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn input_gradient<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const G: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    batch: usize,
+    params: &[F],
+    dy: &[F],
+    dx: &mut [F],
+    scratch: &mut [F],
+) {
+    let (cg, ocg, p) = (C / G, OC / G, OH * OW);
+    let k = cg * KH * KW;
+    let w = &params[..OC * k];
+    dx[..batch * C * H * W].fill(F::ZERO);
+    let chunk = samples_per_chunk(k, p, batch);
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let columns = samples * p;
+        let (cols, rest) = scratch.split_at_mut(k * columns);
+        let dy_group = &mut rest[..ocg * columns];
+        for g in 0..G {
+            for o in 0..ocg {
+                for s in 0..samples {
+                    let src = &dy[((first + s) * OC + g * ocg + o) * p..][..p];
+                    dy_group[o * columns + s * p..][..p].copy_from_slice(src);
+                }
+            }
+            let wg = &w[g * ocg * k..(g + 1) * ocg * k];
+            gemm(F::ONE, Mat::transposed(wg, k, ocg), Mat::row_major(dy_group, ocg, columns), F::ZERO, cols, columns);
+            for s in 0..samples {
+                let dxg = &mut dx[((first + s) * C + g * cg) * H * W..][..cg * H * W];
+                col2im_add::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, cols, dxg, columns, s * p);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

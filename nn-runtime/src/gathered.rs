@@ -150,6 +150,68 @@ pub fn shifted<F: Float>(a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mu
     }
 }
 
+/// `C[r, q] (+)= Σ_{j<n} A[r, j] · x[red(q) + j]`: A `m × n` with rows of stride `lda`,
+/// C `m × red.len()` with rows of stride `ldc`. The transpose of [`shifted`]'s product
+/// with respect to its weights: with A an output gradient over full-width rows (zero in
+/// the columns past each row's end) it is a unit-stride convolution's weight gradient.
+#[allow(clippy::too_many_arguments)]
+pub fn shifted_dots<F: Float>(
+    a: &[F],
+    lda: usize,
+    m: usize,
+    red: Walk,
+    x: &[F],
+    n: usize,
+    c: &mut [F],
+    ldc: usize,
+    add: bool,
+) {
+    let k = red.len();
+    if m == 0 || k == 0 {
+        return;
+    }
+    assert!(ldc >= k && c.len() > (m - 1) * ldc + k - 1, "shifted_dots: C out of bounds");
+    if n == 0 {
+        if !add {
+            c.chunks_mut(ldc).take(m).for_each(|row| row[..k].fill(F::ZERO));
+        }
+        return;
+    }
+    assert!(lda >= n && a.len() > (m - 1) * lda + n - 1, "shifted_dots: A out of bounds");
+    assert!(red.last() + n <= x.len(), "shifted_dots: x out of bounds");
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {
+            // SAFETY: `available()` confirmed AVX2 and FMA at run time; the asserts above
+            // prove that A has `m` rows of `n` values at stride `lda`, that every offset
+            // plus `n - 1` lies in `x`, and that C has `m` rows of `k` at stride `ldc`;
+            // `c` is a unique borrow.
+            unsafe {
+                crate::gathered_avx2::shifted_dots(
+                    a32.as_ptr(),
+                    lda,
+                    m,
+                    red,
+                    x32.as_ptr(),
+                    n,
+                    c32.as_mut_ptr(),
+                    ldc,
+                    add,
+                )
+            };
+            return;
+        }
+    }
+    for r in 0..m {
+        let row = &a[r * lda..][..n];
+        for (q, off) in red.offsets().enumerate() {
+            let sum = row.iter().zip(&x[off..off + n]).fold(F::ZERO, |s, (&a, &b)| a.mul_add(b, s));
+            let out = &mut c[r * ldc + q];
+            *out = if add { *out + sum } else { sum };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +291,35 @@ mod tests {
                                 assert!((got - want).abs() < 1e-5, "m {m}, n {n}, add {add}: {got} vs {want}");
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every tile shape (1–3 rows, 1–3 windows) and column count (vector body and
+    /// scalar tail), overwrite and add, against the portable loop in f64.
+    #[test]
+    fn shifted_dots_equal_the_definition() {
+        let x = values(3000, 0.5);
+        let red = Walk { n: [2, 3, 3], step: [900, 40, 1] };
+        for m in 1..=7usize {
+            for n in [1usize, 8, 13, 40, 61] {
+                let lda = n + 2;
+                let a = values(m * lda, 4.0);
+                let ldc = red.len() + 1;
+                let start = values(m * ldc, 9.0);
+                for add in [false, true] {
+                    let mut fast = start.clone();
+                    shifted_dots(&a, lda, m, red, &x, n, &mut fast, ldc, add);
+                    let widen = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+                    let mut slow = widen(&start);
+                    shifted_dots(&widen(&a), lda, m, red, &widen(&x), n, &mut slow, ldc, add);
+                    for (i, (&got, &want)) in fast.iter().zip(&slow).enumerate() {
+                        if i % ldc == red.len() {
+                            assert_eq!(got as f64, want, "padding column untouched");
+                        }
+                        assert!((got as f64 - want).abs() < 1e-4, "m {m}, n {n}, add {add}: {got} vs {want}");
                     }
                 }
             }

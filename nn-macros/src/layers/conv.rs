@@ -77,8 +77,9 @@ enum Strategy {
     /// tiles over output channels, no column matrix. Output channels are padded to
     /// vectors of 8, and each group's packed weights are streamed once per tile.
     Direct,
-    /// Unit stride: `rt::conv2d::shifted` forward (the weights broadcast over shifted
-    /// full-width windows of the input, no column matrix), im2col backward.
+    /// Unit stride: `rt::conv2d::shifted`, the weights broadcast over shifted full-width
+    /// windows of the input (forward) and dot products with those windows (weight
+    /// gradient); no column matrix.
     Shifted,
     /// `rt::conv2d`: im2col + GEMM, cache-blocked by `matrixmultiply` when large.
     Im2col,
@@ -179,7 +180,8 @@ impl Layer for ConvLayer {
                 let padded = (self.0.outputs / self.0.groups).div_ceil(8) * 8;
                 self.fan_in().checked_mul(self.0.groups)?.checked_mul(padded)
             }
-            // One sample's padded input and one group's full-width outputs.
+            // One sample's padded input and one group's full-width outputs (or output
+            // gradients).
             Strategy::Shifted => {
                 let (oh, ow) = self.0.output;
                 let full_width = self.0.input.2.checked_add(self.0.padding.1.checked_mul(2)?)?;
@@ -194,7 +196,8 @@ impl Layer for ConvLayer {
         let group_outputs = self.0.outputs / self.0.groups;
         match self.strategy() {
             Strategy::Dense => Some(0),
-            // The batch's columns for one group, and that group's outputs (see rt::conv2d).
+            // The batch's columns for one group, and that group's outputs (see rt::conv2d;
+            // the shifted strategy's input gradient is im2col's).
             Strategy::Im2col | Strategy::Shifted => self.fan_in().checked_add(group_outputs)?.checked_mul(pixels),
             // Staged outputs, the zero-padded input, and the input gradient's columns
             // (see rt::conv2d::direct).
@@ -237,9 +240,10 @@ impl Layer for ConvLayer {
             Strategy::Direct => {
                 quote!(rt::conv2d::direct::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
             }
-            Strategy::Shifted | Strategy::Im2col => {
-                quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
+            Strategy::Shifted => {
+                quote!(rt::conv2d::shifted::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
             }
+            Strategy::Im2col => quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch)),
         }
     }
 }

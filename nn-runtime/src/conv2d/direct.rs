@@ -12,11 +12,9 @@
 //!
 //! Const parameters are those of [`super::forward`].
 
-use super::{col2im_add, samples_per_chunk};
 use crate::activation::{self, Activation, Identity};
 use crate::float::Float;
 use crate::gathered::{self, Walk};
-use crate::gemm::{gemm, Mat};
 
 /// Staged outputs (or output gradients) per chunk of samples, in elements: small
 /// enough to stay in L1/L2 between the product that writes them and the pass that
@@ -234,7 +232,6 @@ pub fn backward<
     let (cg, ocg, p) = (C / G, OC / G, OH * OW);
     let (k, np) = (cg * KH * KW, padded_channels(ocg));
     let (hp, wp) = (H + 2 * PH, W + 2 * PW);
-    let w = &params[..OC * k];
     let (dw, db) = grads.split_at_mut(OC * k);
     if BIAS {
         for (channel, sum) in db[..OC].iter_mut().enumerate() {
@@ -278,29 +275,8 @@ pub fn backward<
             }
         }
     }
-    let Some(dx) = dx else { return };
-    // dX: dcol = W_gᵀ · dY_g over a chunk's samples side by side, scattered back by col2im.
-    dx[..batch * C * H * W].fill(F::ZERO);
-    let chunk = samples_per_chunk(k, p, batch);
-    for first in (0..batch).step_by(chunk) {
-        let samples = chunk.min(batch - first);
-        let columns = samples * p;
-        let (cols, rest) = rest.split_at_mut(k * columns);
-        let dy_group = &mut rest[..ocg * columns];
-        for g in 0..G {
-            for o in 0..ocg {
-                for s in 0..samples {
-                    let src = &dy[((first + s) * OC + g * ocg + o) * p..][..p];
-                    dy_group[o * columns + s * p..][..p].copy_from_slice(src);
-                }
-            }
-            let wg = &w[g * ocg * k..(g + 1) * ocg * k];
-            gemm(F::ONE, Mat::transposed(wg, k, ocg), Mat::row_major(dy_group, ocg, columns), F::ZERO, cols, columns);
-            for s in 0..samples {
-                let dxg = &mut dx[((first + s) * C + g * cg) * H * W..][..cg * H * W];
-                col2im_add::<F, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW>(cg, cols, dxg, columns, s * p);
-            }
-        }
+    if let Some(dx) = dx {
+        super::input_gradient::<F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW>(batch, params, dy, dx, rest);
     }
 }
 

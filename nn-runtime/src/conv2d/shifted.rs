@@ -1,5 +1,5 @@
-//! Forward of a unit-stride convolution as [`crate::gathered::shifted`] products: the
-//! weights broadcast, the image streamed. Output row `oh` is computed over the input's
+//! A unit-stride convolution over shifted windows of its input: forward as
+//! [`crate::gathered::shifted`] products (the weights broadcast, the image streamed). Output row `oh` is computed over the input's
 //! full width, so kernel tap `(c, i, j)` reads the input from one offset onward,
 //! contiguous: `y'[o][oh·W + ow] = Σ_tap w[o][tap] · x[tap offset + oh·W + ow]`. The
 //! `W − OW` columns past each row's end are computed and dropped; in exchange there
@@ -7,8 +7,9 @@
 //! tile, which suits layers with few output channels (LeNet-5's first: 6), where
 //! [`super::direct`] would pad channels to a vector of 8.
 //!
-//! Backward is [`super::backward`]'s: the macro pairs this forward with it.
-//! Const parameters are those of [`super::forward`], with `SH = SW = 1`.
+//! The weight gradient is the same windows' dot products with the output gradient
+//! laid over full-width rows ([`crate::gathered::shifted_dots`]); the input gradient
+//! is im2col's ([`super::input_gradient`]). Const parameters are those of [`super::forward`], with `SH = SW = 1`.
 
 use crate::activation::{self, Activation, Identity};
 use crate::float::Float;
@@ -131,6 +132,77 @@ pub fn forward_then<
     }
 }
 
+/// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
+/// input gradient. The weight gradient is [`gathered::shifted_dots`] of the output
+/// gradient laid over the same full-width rows (zero in the columns past each row's
+/// end) with the input's shifted windows; the input gradient is
+/// [`super::input_gradient`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn backward<
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const DH: usize,
+    const DW: usize,
+    const G: usize,
+    const OH: usize,
+    const OW: usize,
+    const BIAS: bool,
+>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    dy: &[F],
+    grads: &mut [F],
+    dx: Option<&mut [F]>,
+    scratch: &mut [F],
+) {
+    assert!(SH == 1 && SW == 1, "shifted convolution needs unit stride");
+    let (cg, ocg, p) = (C / G, OC / G, OH * OW);
+    let k = cg * KH * KW;
+    let (hp, wp) = (H + 2 * PH, W + 2 * PW);
+    let columns = (OH - 1) * wp + OW;
+    let (dw, db) = grads.split_at_mut(OC * k);
+    if BIAS {
+        for (channel, sum) in db[..OC].iter_mut().enumerate() {
+            *sum = (0..batch).fold(F::ZERO, |total, n| total + F::sum(&dy[(n * OC + channel) * p..][..p]));
+        }
+    }
+    let padded = PH > 0 || PW > 0;
+    let (image, rest) = scratch.split_at_mut(if padded { C * hp * wp } else { 0 });
+    let (widened, rest) = rest.split_at_mut(ocg * columns);
+    let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
+    for n in 0..batch {
+        let sample = &x[n * C * H * W..][..C * H * W];
+        let input = super::direct::padded_input::<F, C, H, W, PH, PW>(sample, image);
+        for g in 0..G {
+            for (o, row) in widened.chunks_exact_mut(columns).enumerate() {
+                let src = &dy[(n * OC + g * ocg + o) * p..][..p];
+                for (oh, values) in src.chunks_exact(OW).enumerate() {
+                    row[oh * wp..][..OW].copy_from_slice(values);
+                    if oh + 1 < OH {
+                        row[oh * wp + OW..(oh + 1) * wp].fill(F::ZERO);
+                    }
+                }
+            }
+            let dwg = &mut dw[g * ocg * k..][..ocg * k];
+            let input = &input[g * cg * hp * wp..][..cg * hp * wp];
+            gathered::shifted_dots(widened, columns, ocg, taps, input, columns, dwg, k, n > 0);
+        }
+    }
+    if let Some(dx) = dx {
+        super::input_gradient::<F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW>(batch, params, dy, dx, rest);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,11 +211,11 @@ mod tests {
         (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
     }
 
-    /// Against the im2col strategy, in f64 (portable loop) and f32 (vector kernel where
-    /// the processor has one): LeNet-5's first layer, and one with padding, dilation,
-    /// groups and no bias.
+    /// Forward and backward against the im2col strategy, in f64 (portable loops) and
+    /// f32 (vector kernels where the processor has them): LeNet-5's first layer, and one
+    /// with padding, dilation, groups and no bias.
     #[test]
-    fn shifted_forward_matches_im2col() {
+    fn shifted_strategy_matches_im2col() {
         macro_rules! check {
             ($f:ty, $tol:expr, $batch:expr, [$c:literal, $h:literal, $w:literal, $oc:literal, $kh:literal, $kw:literal,
               $ph:literal, $pw:literal, $dh:literal, $dw:literal, $g:literal, $oh:literal, $ow:literal, $bias:literal]) => {{
@@ -171,6 +243,55 @@ mod tests {
                 );
                 for (a, b) in got.iter().zip(&want) {
                     assert!((a - b).abs() <= $tol * (1.0 + b.abs()), "{a} vs {b}");
+                }
+                // Backward: weight, bias and input gradients.
+                let dy: Vec<$f> = values(want.len(), 7.0);
+                let run = |shifted_strategy: bool, scratch: &mut [$f]| {
+                    let mut grads = vec![<$f>::NAN; params.len()];
+                    let mut dx = vec![<$f>::NAN; x.len()];
+                    if shifted_strategy {
+                        backward::<$f, $c, $h, $w, $oc, $kh, $kw, 1, 1, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                            batch,
+                            &x,
+                            &params,
+                            &dy,
+                            &mut grads,
+                            Some(&mut dx),
+                            scratch,
+                        );
+                    } else {
+                        super::super::backward::<
+                            $f,
+                            $c,
+                            $h,
+                            $w,
+                            $oc,
+                            $kh,
+                            $kw,
+                            1,
+                            1,
+                            $ph,
+                            $pw,
+                            $dh,
+                            $dw,
+                            $g,
+                            $oh,
+                            $ow,
+                            $bias,
+                        >(batch, &x, &params, &dy, &mut grads, Some(&mut dx), scratch);
+                    }
+                    if !$bias {
+                        grads.truncate(params.len() - $oc);
+                    }
+                    (grads, dx)
+                };
+                let per_sample = super::super::scratch_per_sample($c, $kh, $kw, $g, $oc, $oh, $ow);
+                let mut scratch =
+                    vec![0.0 as $f; super::scratch($c, $h, $w, $ph, $pw, $g, $oc, $oh, $ow) + batch * per_sample];
+                let (want_grads, want_dx) = run(false, &mut scratch);
+                let (got_grads, got_dx) = run(true, &mut scratch);
+                for (a, b) in got_grads.iter().zip(&want_grads).chain(got_dx.iter().zip(&want_dx)) {
+                    assert!((a - b).abs() <= $tol * 10.0 * (1.0 + b.abs()), "{a} vs {b}");
                 }
             }};
         }
