@@ -69,8 +69,8 @@ fn expect_none_or_packing(what: &str, (allocs, gemms): (u64, u64)) {
 
 /// Runs `f` and returns (heap allocations, GEMM calls) it made on this thread.
 ///
-/// On one thread: with two, a batch of 16 or more runs its halves on rayon's pool
-/// threads, which this per-thread count would not see.
+/// On one thread: with two, a batch of 16 or more runs its second half on the helper
+/// thread (`nn::runtime::threads`), which this per-thread count would not see.
 fn measure(f: impl FnOnce()) -> (u64, u64) {
     nn::runtime::threads::set(1);
     let gemms = gemm_calls_on_this_thread();
