@@ -292,6 +292,16 @@ pub fn backward<
     }
 }
 
+/// `db[c] = Σ over samples and positions of dY[n][c]` (overwritten), `positions` per
+/// channel plane, in lane-wise sums.
+pub(crate) fn bias_gradient<F: Float>(batch: usize, positions: usize, dy: &[F], db: &mut [F]) {
+    let channels = db.len();
+    for (channel, sum) in db.iter_mut().enumerate() {
+        *sum = (0..batch)
+            .fold(F::ZERO, |total, n| total + F::sum(&dy[(n * channels + channel) * positions..][..positions]));
+    }
+}
+
 /// The input gradient alone (overwritten), for strategies whose weight gradient needs
 /// no columns: `dcol = W_gᵀ · dY_g` over a chunk's samples side by side, scattered back
 /// by [`col2im_add`]. Scratch: [`scratch_per_sample`] per sample.

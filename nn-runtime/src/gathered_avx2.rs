@@ -13,6 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::gathered::Walk;
+use crate::small_gemm_avx2::horizontal_sum;
 use std::arch::x86_64::*;
 
 /// `C[r, 0..8·NV] (+)= Σ_q x[base[r] + red(q)] · B[q, 0..8·NV]` for one tile of MR rows.
@@ -248,17 +249,6 @@ pub unsafe fn shifted(a: *const f32, m: usize, red: Walk, x: *const f32, n: usiz
     }
 }
 
-/// Sum of the 8 lanes.
-#[inline(always)]
-unsafe fn lane_sum(v: __m256) -> f32 {
-    // SAFETY: register-only operations.
-    unsafe {
-        let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
-        _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
-    }
-}
-
 /// `C[r, q] (+)= Σ_{j<n} A[r, j] · x[offsets[q] + j]` for one tile of MR rows × NT
 /// offsets: 8 columns at a time in vector accumulators, summed across lanes at the end.
 #[inline(always)]
@@ -297,7 +287,7 @@ unsafe fn dots_tile<const MR: usize, const NT: usize>(
         }
         for r in 0..MR {
             for t in 0..NT {
-                let mut sum = lane_sum(acc[r][t]);
+                let mut sum = horizontal_sum(acc[r][t]);
                 for jj in j..n {
                     sum = (*a.add(r * lda + jj)).mul_add(*windows[t].add(jj), sum);
                 }

@@ -141,7 +141,7 @@ pub unsafe fn nn(
 
 /// Sum of the 8 lanes.
 #[inline(always)]
-unsafe fn horizontal_sum(v: __m256) -> f32 {
+pub(crate) unsafe fn horizontal_sum(v: __m256) -> f32 {
     // SAFETY: register-only operations.
     unsafe {
         let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -234,9 +234,7 @@ pub fn backward<
     let (hp, wp) = (H + 2 * PH, W + 2 * PW);
     let (dw, db) = grads.split_at_mut(OC * k);
     if BIAS {
-        for (channel, sum) in db[..OC].iter_mut().enumerate() {
-            *sum = (0..batch).fold(F::ZERO, |total, n| total + F::sum(&dy[(n * OC + channel) * p..][..p]));
-        }
+        super::bias_gradient(batch, p, dy, &mut db[..OC]);
     }
     // dWᵀ_g[tap][channel] = Σ over the batch's pixels of x(pixel, tap) · dYᵀ[pixel][channel].
     let (acc, rest) = scratch.split_at_mut(G * k * np);

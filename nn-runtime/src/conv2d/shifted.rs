@@ -172,9 +172,7 @@ pub fn backward<
     let columns = (OH - 1) * wp + OW;
     let (dw, db) = grads.split_at_mut(OC * k);
     if BIAS {
-        for (channel, sum) in db[..OC].iter_mut().enumerate() {
-            *sum = (0..batch).fold(F::ZERO, |total, n| total + F::sum(&dy[(n * OC + channel) * p..][..p]));
-        }
+        super::bias_gradient(batch, p, dy, &mut db[..OC]);
     }
     let padded = PH > 0 || PW > 0;
     let (image, rest) = scratch.split_at_mut(if padded { C * hp * wp } else { 0 });
