@@ -1,16 +1,22 @@
-//! The two convolution strategies on every convolution of the benchmarks' networks
-//! (LeNet-5, the notes' Keras network), side by side in one process: im2col + GEMM
-//! (`conv2d::forward`/`backward`) against direct gathered products
-//! (`conv2d::direct`), and for unit-stride layers shifted windows (`conv2d::shifted`). f32, 1 thread, median of 15 rounds; GFLOP/s counts the
-//! multiply-adds of the pass (forward: the layer's; backward: weight gradient, plus the
-//! input gradient where the network needs one).
+//! The three convolution strategies on every convolution of the benchmarks' networks
+//! (LeNet-5, the notes' Keras network), side by side in one process with their rounds
+//! interleaved: im2col + GEMM (`conv2d::forward`/`backward`), direct gathered products
+//! (`conv2d::direct`), and for unit-stride layers shifted windows (`conv2d::shifted`).
+//! f32, 1 thread, median of 15 rounds; GFLOP/s counts the multiply-adds of the pass
+//! (forward: the layer's; backward: weight gradient, plus the input gradient where the
+//! network needs one).
 //!
 //!     cargo run --release -p nn-runtime --example conv_strategies
 
 use nn_runtime::conv2d;
 #[path = "support/timing.rs"]
 mod timing;
-use timing::median_seconds;
+use timing::median_seconds_interleaved;
+
+/// The input gradient's buffer where the network needs one.
+fn dx_or_none(needs_dx: bool, dx: &mut [f32]) -> Option<&mut [f32]> {
+    needs_dx.then_some(dx)
+}
 
 macro_rules! layer {
     ($name:expr, $batch:expr, $needs_dx:expr, [$c:literal, $h:literal, $w:literal, $oc:literal, $kh:literal, $kw:literal,
@@ -20,95 +26,101 @@ macro_rules! layer {
         let x: Vec<f32> = (0..batch * $c * $h * $w).map(|i| (i as f32 * 0.1).sin()).collect();
         let params: Vec<f32> = (0..$oc * k + $oc).map(|i| (i as f32 * 0.3).cos()).collect();
         let dy: Vec<f32> = (0..batch * $oc * $oh * $ow).map(|i| (i as f32 * 0.7).sin()).collect();
-        let mut y = vec![0.0f32; dy.len()];
-        let mut grads = vec![0.0f32; params.len()];
-        let mut dx = vec![0.0f32; x.len()];
         let im2col_len = batch * conv2d::scratch_per_sample($c, $kh, $kw, 1, $oc, $oh, $ow)
             + conv2d::shifted::scratch($c, $h, $w, 0, 0, 1, $oc, $oh, $ow);
         let direct_len = conv2d::direct::scratch($c, $kh, $kw, 1, $oc)
             + batch * conv2d::direct::scratch_per_sample($c, $h, $w, $kh, $kw, 0, 0, 1, $oc, $oh, $ow);
-        let mut scratch = vec![0.0f32; im2col_len.max(direct_len)];
-        let macs = (batch * $oc * $oh * $ow * k) as f64;
-        let backward_flops = 2.0 * macs * if $needs_dx { 2.0 } else { 1.0 };
-        let fwd_im2col = median_seconds(|| {
+        // Each measured function has buffers of its own, so all can be timed interleaved.
+        let buffers = || {
+            (
+                vec![0.0f32; dy.len()],
+                vec![0.0f32; params.len()],
+                vec![0.0f32; x.len()],
+                vec![0.0f32; im2col_len.max(direct_len)],
+            )
+        };
+        let (mut y1, _, _, mut s1) = buffers();
+        let (mut y2, _, _, mut s2) = buffers();
+        let (mut y3, _, _, mut s3) = buffers();
+        let (_, mut g4, mut dx4, mut s4) = buffers();
+        let (_, mut g5, mut dx5, mut s5) = buffers();
+        let (_, mut g6, mut dx6, mut s6) = buffers();
+        let mut fwd_im2col = || {
             conv2d::forward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
-                batch,
-                &x,
-                &params,
-                &mut y,
-                &mut scratch,
+                batch, &x, &params, &mut y1, &mut s1,
             )
-        });
-        let fwd_direct = median_seconds(|| {
+        };
+        let mut fwd_direct = || {
             conv2d::direct::forward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
-                batch,
-                &x,
-                &params,
-                &mut y,
-                &mut scratch,
+                batch, &x, &params, &mut y2, &mut s2,
             )
-        });
-        let bwd_im2col = median_seconds(|| {
+        };
+        // Unit stride only: the full-width products over shifted input windows.
+        let mut fwd_shifted = || {
+            if $s == 1 {
+                conv2d::shifted::forward::<f32, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                    batch, &x, &params, &mut y3, &mut s3,
+                )
+            }
+        };
+        let mut bwd_im2col = || {
             conv2d::backward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
                 batch,
                 &x,
                 &params,
                 &dy,
-                &mut grads,
-                if $needs_dx { Some(&mut dx) } else { None },
-                &mut scratch,
+                &mut g4,
+                dx_or_none($needs_dx, &mut dx4),
+                &mut s4,
             )
-        });
-        let bwd_direct = median_seconds(|| {
+        };
+        let mut bwd_direct = || {
             conv2d::direct::backward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
                 batch,
                 &x,
                 &params,
                 &dy,
-                &mut grads,
-                if $needs_dx { Some(&mut dx) } else { None },
-                &mut scratch,
+                &mut g5,
+                dx_or_none($needs_dx, &mut dx5),
+                &mut s5,
             )
-        });
-        // Unit stride only: the full-width product over shifted input windows.
-        let fwd_shifted = ($s == 1).then(|| {
-            median_seconds(|| {
-                conv2d::shifted::forward::<f32, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
-                    batch,
-                    &x,
-                    &params,
-                    &mut y,
-                    &mut scratch,
-                )
-            })
-        });
-        let bwd_shifted = ($s == 1).then(|| {
-            median_seconds(|| {
+        };
+        let mut bwd_shifted = || {
+            if $s == 1 {
                 conv2d::shifted::backward::<f32, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
                     batch,
                     &x,
                     &params,
                     &dy,
-                    &mut grads,
-                    if $needs_dx { Some(&mut dx) } else { None },
-                    &mut scratch,
+                    &mut g6,
+                    dx_or_none($needs_dx, &mut dx6),
+                    &mut s6,
                 )
+            }
+        };
+        let seconds = median_seconds_interleaved(&mut [
+            &mut fwd_im2col,
+            &mut fwd_direct,
+            &mut fwd_shifted,
+            &mut bwd_im2col,
+            &mut bwd_direct,
+            &mut bwd_shifted,
+        ]);
+        let macs = (batch * $oc * $oh * $ow * k) as f64;
+        let flops = [2.0 * macs, 2.0 * macs * if $needs_dx { 2.0 } else { 1.0 }];
+        let cells: Vec<String> = seconds
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let shifted = i % 3 == 2;
+                if shifted && $s != 1 {
+                    format!("{:>8}", "—")
+                } else {
+                    format!("{:>8.1}", flops[i / 3] / t / 1e9)
+                }
             })
-        });
-        let gf = |flops: f64, s: f64| flops / s / 1e9;
-        let shifted_bwd = bwd_shifted.map_or("—".to_string(), |s| format!("{:.1}", gf(backward_flops, s)));
-        let shifted = fwd_shifted.map_or("—".to_string(), |s| format!("{:.1}", gf(2.0 * macs, s)));
-        println!(
-            "| {:<28} | {:>5} | {:>8.1} | {:>8.1} | {:>8} | {:>8.1} | {:>8.1} | {:>8} |",
-            $name,
-            batch,
-            gf(2.0 * macs, fwd_im2col),
-            gf(2.0 * macs, fwd_direct),
-            shifted,
-            gf(backward_flops, bwd_im2col),
-            gf(backward_flops, bwd_direct),
-            shifted_bwd,
-        );
+            .collect();
+        println!("| {:<28} | {:>5} | {} |", $name, batch, cells.join(" | "));
     }};
 }
 
