@@ -21,6 +21,8 @@ echo "== nn (1 thread, pinned to CPU 0)"
 NN_THREADS=1 taskset -c 0 target/release/examples/bench --rounds "$rounds" --json "$out/nn.json"
 echo "== nn (2 threads)"
 NN_THREADS=2 target/release/examples/bench --rounds "$rounds" --json "$out/nn2.json"
+echo "== nn (1 → 2 threads, rounds interleaved)"
+target/release/examples/bench --rounds "$rounds" --scaling | tee "$out/scaling.txt"
 
 if [ -x "$python" ] && "$python" -c "import torch, jax, onnxruntime" 2>/dev/null; then
   echo "== Python peers ($rounds rounds)"
@@ -37,3 +39,5 @@ echo
 python3 bench/compare.py "$out/nn.json" "$peers_json" --threads 1 $recorded | tee "$out/compare.md"
 echo
 python3 bench/compare.py "$out/nn2.json" "$peers_json" --threads 2 $recorded | tee -a "$out/compare.md"
+echo
+tee -a "$out/compare.md" < "$out/scaling.txt"

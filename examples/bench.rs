@@ -6,6 +6,9 @@
 //! batch / step time, after warm-up steps.
 //!
 //!     cargo run --release --example bench -- [--rounds 3] [--json FILE]
+//!
+//! With `--scaling` it measures instead 2 threads against 1 on the same work, rounds
+//! interleaved (run it unpinned, on a machine with two cores free).
 
 use nn::prelude::*;
 use std::fmt::Write as _;
@@ -67,15 +70,84 @@ fn measure<N: Network<f32>>(rounds: usize) -> (Vec<(usize, f64)>, f64) {
     (train, 10_000.0 / seconds)
 }
 
+/// Two threads against one on the same work, their rounds interleaved (one round on
+/// one thread, the next on two, …) so that the VM's slow stretches weigh on both alike:
+/// training steps at batch 32 and 128, and inference, for one network.
+fn scaling<N: Network<f32>>(name: &str, rounds: usize) {
+    let mut rng = nn::runtime::rng::Rng::new(0);
+    let mut sample = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect() };
+    let mut cells = Vec::new();
+    for batch in [32, 128] {
+        let x = sample(batch * N::INPUT_LEN);
+        let labels: Vec<usize> = (0..batch).map(|i| i % N::OUTPUT_LEN).collect();
+        let mut net = N::with_seed(0);
+        let mut sgd = Sgd::new(0.01);
+        let (one, two) = interleaved(rounds, |threads| {
+            nn::runtime::threads::set(threads);
+            net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut sgd).expect("finite loss");
+        });
+        cells.push(format!(
+            "train b{batch}: {:.0} → {:.0} images/s ({:.2}×)",
+            batch as f64 / one,
+            batch as f64 / two,
+            one / two
+        ));
+    }
+    let images = sample(10_000 * N::INPUT_LEN);
+    let mut net = N::with_seed(0);
+    net.eval();
+    let (one, two) = interleaved(rounds, |threads| {
+        nn::runtime::threads::set(threads);
+        for chunk in images.chunks(256 * N::INPUT_LEN) {
+            std::hint::black_box(net.forward(chunk).expect("valid batch"));
+        }
+    });
+    cells.push(format!("infer: {:.0} → {:.0} images/s ({:.2}×)", 10_000.0 / one, 10_000.0 / two, one / two));
+    println!("{name:<9} {}", cells.join("; "));
+}
+
+/// Median seconds per call with 1 and with 2 threads, rounds alternating.
+fn interleaved(rounds: usize, mut f: impl FnMut(usize)) -> (f64, f64) {
+    let mut times = [Vec::new(), Vec::new()];
+    for threads in [1, 2] {
+        for _ in 0..5 {
+            f(threads);
+        }
+    }
+    for _ in 0..rounds {
+        for (threads, times) in [1, 2].into_iter().zip(&mut times) {
+            let (start, mut calls) = (Instant::now(), 0u32);
+            while calls < 20 || start.elapsed().as_secs_f64() < 0.3 {
+                f(threads);
+                calls += 1;
+            }
+            times.push(start.elapsed().as_secs_f64() / calls as f64);
+        }
+    }
+    let [one, two] = times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    });
+    (one, two)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut rounds, mut json) = (3usize, None);
+    let (mut rounds, mut json, mut thread_scaling) = (3usize, None, false);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).expect("--rounds N"),
             "--json" => json = args.next(),
-            _ => panic!("usage: bench [--rounds N] [--json FILE]"),
+            "--scaling" => thread_scaling = true,
+            _ => panic!("usage: bench [--rounds N] [--json FILE] [--scaling]"),
         }
+    }
+    if thread_scaling {
+        println!("nn, f32, 1 → 2 threads, rounds interleaved, median of {rounds} (images/s)\n");
+        scaling::<LeNet5>("lenet5", rounds);
+        scaling::<KerasNet>("kerasnet", rounds);
+        scaling::<Mlp>("mlp", rounds);
+        return;
     }
     let results = [
         ("lenet5", measure::<LeNet5>(rounds)),

@@ -14,6 +14,12 @@ network! {
     ConvDilatedGrouped: [4, 9, 8] => conv(4, 6, 3, dilation = (2, 1), groups = 2, padding = 1);
     ConvDepthwise: [3, 5, 5] => conv(3, 3, 3, groups = 3, bias = false);
     ConvPointwise: [3, 4, 4] => conv(3, 5, 1);
+    // The direct strategy (8 channels per group) with stride, padding, dilation, groups
+    // and fused relu / sigmoid epilogues; the shifted one (unit stride, 5 channels) with
+    // padding and a fused tanh.
+    ConvDirect: [3, 9, 8] => conv(3, 8, 3, stride = 2, padding = 1) -> relu
+        -> conv(8, 16, (2, 3), dilation = (2, 1), groups = 2) -> sigmoid;
+    ConvShifted: [2, 6, 12] => conv(2, 5, 3, padding = 1) -> tanh;
     ConvDense: [3, 4, 5] => conv(3, 6, (4, 5)) -> conv(6, 2, 1, bias = false);
     MaxPool: [2, 6, 6] => maxpool(2);
     MaxPoolStridedPadded: [2, 7, 7] => maxpool(3, stride = 2, padding = 1);
@@ -72,6 +78,8 @@ gradient_tests! {
     conv_dilated_grouped: ConvDilatedGrouped<f64>, batch 2;
     conv_depthwise_without_bias: ConvDepthwise<f64>, batch 2;
     conv_pointwise: ConvPointwise<f64>, batch 2;
+    conv_direct_strategy_with_fused_activations: ConvDirect<f64>, batch 2;
+    conv_shifted_strategy_with_fused_tanh: ConvShifted<f64>, batch 2;
     conv_covering_the_input_runs_as_linear: ConvDense<f64>, batch 3;
     maxpool: MaxPool<f64>, batch 2;
     maxpool_strided_padded: MaxPoolStridedPadded<f64>, batch 2;

@@ -189,8 +189,9 @@ pub fn forward_then<
                     let channel = g * ocg + o;
                     let bias = if BIAS { b[channel] } else { F::ZERO };
                     let dst = &mut y[((first + s) * OC + channel) * p..][..p];
-                    for (d, row) in dst.iter_mut().zip(staged.chunks_exact(np)) {
-                        *d = row[o] + bias;
+                    // Column `o` of the staged `[pixel][channel]` block.
+                    for (d, &v) in dst.iter_mut().zip(staged[o..].iter().step_by(np)) {
+                        *d = v + bias;
                     }
                     activation::in_place::<F, A>(dst, alpha);
                 }
