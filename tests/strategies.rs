@@ -1,0 +1,32 @@
+//! One network whose convolutions take every strategy the macro chooses from (direct
+//! with padding and dilation, shifted with padding, direct strided and grouped, direct
+//! over a full-height kernel) with relu, sigmoid and tanh fused into their epilogues:
+//! in f32 it runs the AVX2 kernels (where the processor has them), in f64 the portable
+//! loops; outputs, loss and every parameter gradient must agree.
+
+use nn::prelude::*;
+
+network! {
+    Odd: [3, 17, 23] => conv(3, 16, (3, 5), padding = (2, 1), dilation = (1, 2)) -> relu
+        -> conv(16, 6, 3, padding = 1) -> sigmoid -> conv(6, 24, (1, 3), stride = (1, 2), groups = 3) -> tanh
+        -> conv(24, 8, (19, 1)) -> flatten -> linear(64, 4)
+}
+#[test]
+fn f32_vector_kernels_match_f64_portable_loops_through_every_strategy() {
+    let x: Vec<f64> = (0..3 * 3 * 17 * 23).map(|i| ((i as f64) * 0.37).sin()).collect();
+    let mut a = Odd::<f64>::with_seed(1);
+    let mut b = Odd::<f32>::with_seed(1);
+    let ya = a.forward(&x).unwrap().to_vec();
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let yb = b.forward(&x32).unwrap().to_vec();
+    for (p, q) in ya.iter().zip(&yb) {
+        assert!((p - *q as f64).abs() < 1e-4, "{p} {q}");
+    }
+    let labels = [0usize, 1, 3];
+    let la = a.loss_and_grads(&x, &labels[..], &SoftmaxCrossEntropy).unwrap();
+    let lb = b.loss_and_grads(&x32, &labels[..], &SoftmaxCrossEntropy).unwrap();
+    assert!((la - lb as f64).abs() < 1e-4);
+    for (p, q) in a.grads().iter().zip(b.grads()) {
+        assert!((p - *q as f64).abs() < 1e-3 * (1.0 + p.abs()), "{p} {q}");
+    }
+}
