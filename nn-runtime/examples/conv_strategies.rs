@@ -8,6 +8,7 @@
 //!
 //!     cargo run --release -p nn-runtime --example conv_strategies
 
+use nn_runtime::activation::Identity;
 use nn_runtime::conv2d;
 #[path = "support/timing.rs"]
 mod timing;
@@ -51,15 +52,15 @@ macro_rules! layer {
             )
         };
         let mut fwd_direct = || {
-            conv2d::direct::forward::<f32, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
-                batch, &x, &params, &mut y2, &mut s2,
+            conv2d::direct::forward::<f32, Identity, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                batch, &x, &params, &mut y2, &mut s2, 0.0,
             )
         };
         // Unit stride only: the full-width products over shifted input windows.
         let mut fwd_shifted = || {
             if $s == 1 {
-                conv2d::shifted::forward::<f32, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
-                    batch, &x, &params, &mut y3, &mut s3,
+                conv2d::shifted::forward::<f32, Identity, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
+                    batch, &x, &params, &mut y3, &mut s3, 0.0,
                 )
             }
         };

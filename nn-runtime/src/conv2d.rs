@@ -292,6 +292,35 @@ pub fn backward<
     }
 }
 
+/// A chunk of samples' input with `PH`/`PW` zeros around every plane, or the input itself
+/// when there is no padding.
+pub(crate) fn padded_input<
+    'a,
+    F: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const PH: usize,
+    const PW: usize,
+>(
+    x: &'a [F],
+    image: &'a mut [F],
+) -> &'a [F] {
+    if PH == 0 && PW == 0 {
+        return x;
+    }
+    let (hp, wp) = (H + 2 * PH, W + 2 * PW);
+    let planes = x.len() / (H * W);
+    let image = &mut image[..planes * hp * wp];
+    image.fill(F::ZERO);
+    for (plane, out) in x.chunks_exact(H * W).zip(image.chunks_exact_mut(hp * wp)) {
+        for (row, out_row) in plane.chunks_exact(W).zip(out[PH * wp..].chunks_exact_mut(wp)) {
+            out_row[PW..PW + W].copy_from_slice(row);
+        }
+    }
+    image
+}
+
 /// `db[c] = Σ over samples and positions of dY[n][c]` (overwritten), `positions` per
 /// channel plane, in lane-wise sums.
 pub(crate) fn bias_gradient<F: Float>(batch: usize, positions: usize, dy: &[F], db: &mut [F]) {

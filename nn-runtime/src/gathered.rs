@@ -31,12 +31,6 @@ impl Walk {
         self.len() == 0
     }
 
-    #[inline(always)]
-    pub fn offset(&self, q: usize) -> usize {
-        let inner = self.n[1] * self.n[2];
-        (q / inner) * self.step[0] + (q / self.n[2] % self.n[1]) * self.step[1] + (q % self.n[2]) * self.step[2]
-    }
-
     /// Every offset in order, by counting rather than dividing.
     pub fn offsets(&self) -> Offsets {
         Offsets { walk: *self, index: [0; 3], offset: 0, remaining: self.len() }
@@ -123,8 +117,7 @@ pub fn product<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: 
 
 /// The reference loop: per output row, the taps in walk order, fused multiply-adds.
 fn portable<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
-    for r in 0..rows.len() {
-        let base = rows.offset(r);
+    for (r, base) in rows.offsets().enumerate() {
         let out = &mut c[r * np..(r + 1) * np];
         if !add {
             out.fill(F::ZERO);
@@ -133,8 +126,8 @@ fn portable<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mu
         let mut acc = [F::ZERO; 8];
         for strip in 0..np / 8 {
             acc.fill(F::ZERO);
-            for q in 0..red.len() {
-                let v = x[base + red.offset(q)];
+            for (q, offset) in red.offsets().enumerate() {
+                let v = x[base + offset];
                 let brow = &b[q * np + strip * 8..][..8];
                 for (a, &w) in acc.iter_mut().zip(brow) {
                     *a = v.mul_add(w, *a);
@@ -252,6 +245,12 @@ pub fn shifted_dots<F: Float>(
 mod tests {
     use super::*;
 
+    /// The walk's definition, by division: the reference for [`Walk::offsets`].
+    fn offset(walk: Walk, q: usize) -> usize {
+        let (n, step) = (walk.n, walk.step);
+        (q / (n[1] * n[2])) * step[0] + (q / n[2] % n[1]) * step[1] + (q % n[2]) * step[2]
+    }
+
     fn values(n: usize, seed: f32) -> Vec<f32> {
         (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
     }
@@ -259,10 +258,10 @@ mod tests {
     #[test]
     fn walk_offsets_follow_three_nested_loops() {
         let walk = Walk { n: [2, 3, 4], step: [100, 10, 1] };
-        assert_eq!(walk.offsets().collect::<Vec<_>>(), (0..walk.len()).map(|q| walk.offset(q)).collect::<Vec<_>>());
+        assert_eq!(walk.offsets().collect::<Vec<_>>(), (0..walk.len()).map(|q| offset(walk, q)).collect::<Vec<_>>());
         let expected: Vec<usize> =
             (0..2).flat_map(|a| (0..3).flat_map(move |b| (0..4).map(move |c| a * 100 + b * 10 + c))).collect();
-        assert_eq!((0..walk.len()).map(|q| walk.offset(q)).collect::<Vec<_>>(), expected);
+        assert_eq!((0..walk.len()).map(|q| offset(walk, q)).collect::<Vec<_>>(), expected);
         assert_eq!(walk.last(), 123);
     }
 
@@ -289,7 +288,7 @@ mod tests {
                         for j in 0..np {
                             let mut want = if add { start[r * np + j] as f64 } else { 0.0 };
                             for q in 0..red.len() {
-                                want += x[rows.offset(r) + red.offset(q)] as f64 * b[q * np + j] as f64;
+                                want += x[offset(rows, r) + offset(red, q)] as f64 * b[q * np + j] as f64;
                             }
                             assert!((slow[r * np + j] as f64 - want).abs() < 1e-4, "np {np}, m {m}");
                         }

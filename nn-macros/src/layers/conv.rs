@@ -214,19 +214,21 @@ impl Layer for ConvLayer {
                 let generics = self.dense_generics();
                 quote!(rt::linear::forward::<#generics>(batch, x, params, y))
             }
-            Strategy::Direct => quote!(rt::conv2d::direct::forward::<#generics>(batch, x, params, y, scratch)),
-            Strategy::Shifted => quote!(rt::conv2d::shifted::forward::<#generics>(batch, x, params, y, scratch)),
             Strategy::Im2col => quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch)),
+            // Their epilogue with no activation in it.
+            Strategy::Direct | Strategy::Shifted => {
+                self.forward_then(&quote!(rt::activation::Identity), 0.0).unwrap_or_default()
+            }
         }
     }
     fn forward_then(&self, activation: &TokenStream, alpha: f64) -> Option<TokenStream> {
-        let dims = self.0.dims();
         let module = match self.strategy() {
             Strategy::Direct => quote!(direct),
             Strategy::Shifted => quote!(shifted),
             Strategy::Dense | Strategy::Im2col => return None,
         };
-        Some(quote!(rt::conv2d::#module::forward_then::<F, #activation, #dims>(
+        let dims = self.0.dims();
+        Some(quote!(rt::conv2d::#module::forward::<F, #activation, #dims>(
             batch, x, params, y, scratch, F::from_f64(#alpha)
         )))
     }

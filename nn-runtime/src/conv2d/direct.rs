@@ -12,7 +12,7 @@
 //!
 //! Const parameters are those of [`super::forward`].
 
-use crate::activation::{self, Activation, Identity};
+use crate::activation::{self, Activation};
 use crate::float::Float;
 use crate::gathered::{self, Walk};
 
@@ -56,76 +56,11 @@ fn stage_chunk(per_sample: usize, batch: usize) -> usize {
     (STAGE_BUDGET / per_sample.max(1)).clamp(1, batch.max(1))
 }
 
-/// The chunk's input with `PH`/`PW` zeros around every plane, or the input itself
-/// when there is no padding.
-pub(super) fn padded_input<
-    'a,
-    F: Float,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const PH: usize,
-    const PW: usize,
->(
-    x: &'a [F],
-    image: &'a mut [F],
-) -> &'a [F] {
-    if PH == 0 && PW == 0 {
-        return x;
-    }
-    let (hp, wp) = (H + 2 * PH, W + 2 * PW);
-    let planes = x.len() / (H * W);
-    let image = &mut image[..planes * hp * wp];
-    image.fill(F::ZERO);
-    for (plane, out) in x.chunks_exact(H * W).zip(image.chunks_exact_mut(hp * wp)) {
-        for (row, out_row) in plane.chunks_exact(W).zip(out[PH * wp..].chunks_exact_mut(wp)) {
-            out_row[PW..PW + W].copy_from_slice(row);
-        }
-    }
-    image
-}
-
-/// Forward for a batch: `y[n] = W ⋆ x[n] + b`.
+/// Forward for a batch with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] +
+/// b)`, each output channel's plane activated right after it is written
+/// ([`Identity`](crate::activation::Identity) for none).
 #[allow(clippy::too_many_arguments)]
 pub fn forward<
-    F: Float,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OC: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const DH: usize,
-    const DW: usize,
-    const G: usize,
-    const OH: usize,
-    const OW: usize,
-    const BIAS: bool,
->(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    y: &mut [F],
-    scratch: &mut [F],
-) {
-    forward_then::<F, Identity, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS>(
-        batch,
-        x,
-        params,
-        y,
-        scratch,
-        F::ZERO,
-    )
-}
-
-/// Forward with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] + b)`, each
-/// output channel's plane activated right after it is written.
-#[allow(clippy::too_many_arguments)]
-pub fn forward_then<
     F: Float,
     A: Activation,
     const C: usize,
@@ -169,7 +104,7 @@ pub fn forward_then<
     let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
     for first in (0..batch).step_by(chunk) {
         let samples = chunk.min(batch - first);
-        let input = padded_input::<F, C, H, W, PH, PW>(&x[first * C * H * W..][..samples * C * H * W], image);
+        let input = super::padded_input::<F, C, H, W, PH, PW>(&x[first * C * H * W..][..samples * C * H * W], image);
         let pixels = Walk { n: [samples, OH, OW], step: [C * hp * wp, SH * wp, SW] };
         let stage = &mut stage[..samples * p * np];
         for g in 0..G {
@@ -244,7 +179,7 @@ pub fn backward<
     let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
     for first in (0..batch).step_by(chunk) {
         let samples = chunk.min(batch - first);
-        let input = padded_input::<F, C, H, W, PH, PW>(&x[first * C * H * W..][..samples * C * H * W], image);
+        let input = super::padded_input::<F, C, H, W, PH, PW>(&x[first * C * H * W..][..samples * C * H * W], image);
         let pixels = Walk { n: [samples, OH, OW], step: [C * hp * wp, SH * wp, SW] };
         let stage = &mut stage[..samples * p * np];
         for g in 0..G {
@@ -282,6 +217,7 @@ pub fn backward<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::Identity;
 
     fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
         (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
@@ -310,8 +246,8 @@ mod tests {
                 let mut grads = vec![f64::NAN as $f; params.len()];
                 let mut dx = vec![f64::NAN as $f; x.len()];
                 if direct {
-                    forward::<$f, $c, $h, $w, $oc, $kh, $kw, $sh, $sw, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
-                        batch, &x, &params, &mut y, scratch,
+                    forward::<$f, Identity, $c, $h, $w, $oc, $kh, $kw, $sh, $sw, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                        batch, &x, &params, &mut y, scratch, 0.0,
                     );
                     backward::<$f, $c, $h, $w, $oc, $kh, $kw, $sh, $sw, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
                         batch,
@@ -408,14 +344,15 @@ mod tests {
         let params: Vec<f32> = values(16 * 150 + 16, 3.0);
         let mut scratch = vec![0.0f32; 1 << 16];
         let (mut plain, mut fused) = (vec![0.0f32; 3 * 1600], vec![0.0f32; 3 * 1600]);
-        forward::<f32, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
+        forward::<f32, Identity, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
             3,
             &x,
             &params,
             &mut plain,
             &mut scratch,
+            0.0,
         );
-        forward_then::<f32, Tanh, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
+        forward::<f32, Tanh, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
             3,
             &x,
             &params,
@@ -430,14 +367,15 @@ mod tests {
         let x: Vec<f32> = values(2 * 32 * 32, 0.5);
         let params: Vec<f32> = values(6 * 25 + 6, 3.0);
         let (mut plain, mut fused) = (vec![0.0f32; 2 * 4704], vec![0.0f32; 2 * 4704]);
-        super::super::shifted::forward::<f32, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
+        super::super::shifted::forward::<f32, Identity, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
             2,
             &x,
             &params,
             &mut plain,
             &mut scratch,
+            0.0,
         );
-        super::super::shifted::forward_then::<f32, Relu, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
+        super::super::shifted::forward::<f32, Relu, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
             2,
             &x,
             &params,

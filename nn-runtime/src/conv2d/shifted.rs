@@ -11,7 +11,7 @@
 //! laid over full-width rows ([`crate::gathered::shifted_dots`]); the input gradient
 //! is im2col's ([`super::input_gradient`]). Const parameters are those of [`super::forward`], with `SH = SW = 1`.
 
-use crate::activation::{self, Activation, Identity};
+use crate::activation::{self, Activation};
 use crate::float::Float;
 use crate::gathered::{self, Walk};
 
@@ -33,46 +33,10 @@ pub const fn scratch(
     padded_input + (oc / g) * ((oh - 1) * (w + 2 * pw) + ow)
 }
 
-/// Forward for a batch: `y[n] = W ⋆ x[n] + b`.
+/// Forward for a batch with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] +
+/// b)` ([`Identity`](crate::activation::Identity) for none).
 #[allow(clippy::too_many_arguments)]
 pub fn forward<
-    F: Float,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OC: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const DH: usize,
-    const DW: usize,
-    const G: usize,
-    const OH: usize,
-    const OW: usize,
-    const BIAS: bool,
->(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    y: &mut [F],
-    scratch: &mut [F],
-) {
-    forward_then::<F, Identity, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS>(
-        batch,
-        x,
-        params,
-        y,
-        scratch,
-        F::ZERO,
-    )
-}
-
-/// Forward with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] + b)`.
-#[allow(clippy::too_many_arguments)]
-pub fn forward_then<
     F: Float,
     A: Activation,
     const C: usize,
@@ -113,7 +77,7 @@ pub fn forward_then<
     let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
     for n in 0..batch {
         let sample = &x[n * C * H * W..][..C * H * W];
-        let input = super::direct::padded_input::<F, C, H, W, PH, PW>(sample, image);
+        let input = super::padded_input::<F, C, H, W, PH, PW>(sample, image);
         for g in 0..G {
             let wg = &w[g * ocg * k..][..ocg * k];
             gathered::shifted(wg, ocg, taps, &input[g * cg * hp * wp..][..cg * hp * wp], columns, out, columns, false);
@@ -180,7 +144,7 @@ pub fn backward<
     let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
     for n in 0..batch {
         let sample = &x[n * C * H * W..][..C * H * W];
-        let input = super::direct::padded_input::<F, C, H, W, PH, PW>(sample, image);
+        let input = super::padded_input::<F, C, H, W, PH, PW>(sample, image);
         for g in 0..G {
             for (o, row) in widened.chunks_exact_mut(columns).enumerate() {
                 let src = &dy[(n * OC + g * ocg + o) * p..][..p];
@@ -204,6 +168,7 @@ pub fn backward<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::Identity;
 
     fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
         (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
@@ -232,12 +197,13 @@ mod tests {
                     &mut scratch,
                 );
                 let mut scratch = vec![0.0 as $f; super::scratch($c, $h, $w, $ph, $pw, $g, $oc, $oh, $ow)];
-                forward::<$f, $c, $h, $w, $oc, $kh, $kw, 1, 1, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                forward::<$f, Identity, $c, $h, $w, $oc, $kh, $kw, 1, 1, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
                     batch,
                     &x,
                     &params,
                     &mut got,
                     &mut scratch,
+                    0.0,
                 );
                 for (a, b) in got.iter().zip(&want) {
                     assert!((a - b).abs() <= $tol * (1.0 + b.abs()), "{a} vs {b}");
