@@ -104,7 +104,9 @@ fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> To
 /// reads only its output (relu, tanh, sigmoid) runs that activation in its own epilogue
 /// where its kernel has one, writing the activation's output directly: one pass over
 /// memory fewer. The layer's own output buffer is then never written; nothing reads it
-/// (its backward reads its input, the activation's backward its output).
+/// (its backward reads its input, the activation's backward its output). A pooling
+/// layer after that (or right after the layer) pools each plane in the same epilogue
+/// while it is still in L1; the pooling's input is still written, for backward.
 fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
     let mut steps = Vec::new();
     let mut i = 0;
@@ -114,19 +116,25 @@ fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
             i += 1;
             continue;
         }
-        let fused = net
-            .layers
-            .get(i + 1)
-            .filter(|_| !plan.aliased[i + 1] && layer.saved == 0)
-            .and_then(|next| next.op.fusable_activation())
-            .and_then(|(activation, alpha)| layer.op.forward_then(&activation, alpha));
+        // A following layer that reads only this step's output, in place of a pass.
+        let fusable = |j: usize| net.layers.get(j).filter(|next| !plan.aliased[j] && next.saved == 0);
+        let activation = fusable(i + 1).filter(|_| layer.saved == 0).and_then(|next| next.op.fusable_activation());
+        let last = if activation.is_some() { i + 1 } else { i };
+        let pool = fusable(last + 1).filter(|_| net.layers[last].saved == 0).and_then(|next| next.op.plane_pool());
+        let fused = if activation.is_none() && pool.is_none() {
+            None
+        } else {
+            let (kernel, alpha) = activation.clone().unwrap_or((quote!(rt::activation::Identity), 0.0));
+            layer.op.forward_then(&kernel, alpha, pool.as_ref())
+        };
         match fused {
             Some(call) => {
-                steps.push(forward_step(i, i + 1, call, layer, plan));
-                i += 2;
+                let pooled = pool.is_some().then_some(last + 1);
+                steps.push(forward_step(i, last, pooled, call, layer, plan));
+                i = pooled.unwrap_or(last) + 1;
             }
             None => {
-                steps.push(forward_step(i, i, layer.op.forward(), layer, plan));
+                steps.push(forward_step(i, i, None, layer.op.forward(), layer, plan));
                 i += 1;
             }
         }
@@ -135,10 +143,12 @@ fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
 }
 
 /// Layer `index`'s forward `call`, writing the output buffer of layer `output_index`
-/// (itself, or the activation fused into it).
+/// (itself, or the activation fused into it) and, where a pooling is fused after it,
+/// layer `pooled_index`'s as `pooled`.
 fn forward_step(
     index: usize,
     output_index: usize,
+    pooled_index: Option<usize>,
     call: TokenStream,
     layer: &CheckedLayer,
     plan: &Plan,
@@ -147,7 +157,20 @@ fn forward_step(
         unreachable!("outputs are never the input")
     };
     let (_, saved_end) = plan.saved[output_index];
-    let output = range(offset, saved_end);
+    // The pooled buffer follows the output (the planner lays buffers out in order):
+    // one range holds both, split after the output.
+    let (written_end, pooled) = match pooled_index.map(|j| plan.outputs[j]) {
+        Some(Buffer::Activation { offset: pooled_offset, len: pooled_len }) => {
+            let (split, pooled_elements) = (lit(pooled_offset - offset), lit(pooled_len));
+            let split = quote! {
+                let (y, pooled) = y.split_at_mut(#split * batch);
+                let pooled = &mut pooled[..#pooled_elements * batch];
+            };
+            (pooled_offset + pooled_len, Some(split))
+        }
+        _ => (saved_end, None),
+    };
+    let output = range(offset, written_end);
     let io = match index.checked_sub(1).map(|i| plan.outputs[i]) {
         None | Some(Buffer::Input) => quote! {
             let x = input;
@@ -181,6 +204,7 @@ fn forward_step(
             #stats
             #io
             #saved
+            #pooled
             #call;
         }
     }

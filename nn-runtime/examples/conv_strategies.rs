@@ -10,6 +10,7 @@
 
 use nn_runtime::activation::Identity;
 use nn_runtime::conv2d;
+use nn_runtime::pool2d::NoPool;
 #[path = "support/timing.rs"]
 mod timing;
 use timing::median_seconds_interleaved;
@@ -52,16 +53,52 @@ macro_rules! layer {
             )
         };
         let mut fwd_direct = || {
-            conv2d::direct::forward::<f32, Identity, $c, $h, $w, $oc, $kh, $kw, $s, $s, 0, 0, 1, 1, 1, $oh, $ow, true>(
-                batch, &x, &params, &mut y2, &mut s2, 0.0,
-            )
+            conv2d::direct::forward::<
+                f32,
+                Identity,
+                NoPool,
+                $c,
+                $h,
+                $w,
+                $oc,
+                $kh,
+                $kw,
+                $s,
+                $s,
+                0,
+                0,
+                1,
+                1,
+                1,
+                $oh,
+                $ow,
+                true,
+            >(batch, &x, &params, &mut y2, &mut [], &mut s2, 0.0)
         };
         // Unit stride only: the full-width products over shifted input windows.
         let mut fwd_shifted = || {
             if $s == 1 {
-                conv2d::shifted::forward::<f32, Identity, $c, $h, $w, $oc, $kh, $kw, 1, 1, 0, 0, 1, 1, 1, $oh, $ow, true>(
-                    batch, &x, &params, &mut y3, &mut s3, 0.0,
-                )
+                conv2d::shifted::forward::<
+                    f32,
+                    Identity,
+                    NoPool,
+                    $c,
+                    $h,
+                    $w,
+                    $oc,
+                    $kh,
+                    $kw,
+                    1,
+                    1,
+                    0,
+                    0,
+                    1,
+                    1,
+                    1,
+                    $oh,
+                    $ow,
+                    true,
+                >(batch, &x, &params, &mut y3, &mut [], &mut s3, 0.0)
             }
         };
         let mut bwd_im2col = || {

@@ -22,6 +22,7 @@ pub mod network;
 pub mod optim;
 pub mod pool2d;
 pub mod rng;
+pub mod simd;
 pub mod small_gemm;
 mod small_gemm_avx2;
 pub mod softmax;

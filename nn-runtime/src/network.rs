@@ -160,7 +160,7 @@ pub trait Network<F: Float>: Sized {
         if input.is_empty() {
             return Err(Error::EmptyBatch { network: Self::NAME });
         }
-        if input.len() % Self::INPUT_LEN != 0 {
+        if !input.len().is_multiple_of(Self::INPUT_LEN) {
             return Err(Error::InputLength {
                 network: Self::NAME,
                 sample_len: Self::INPUT_LEN,

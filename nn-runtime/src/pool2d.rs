@@ -19,6 +19,123 @@ fn window(
     (h0, h1, w0, w1)
 }
 
+/// One plane's pooling, `H×W` into `OH×OW`: what the pooling layers run plane by plane,
+/// and what a convolution's epilogue runs on each plane it has just written (still in
+/// L1) instead of a separate pass over the whole batch (see `conv2d::direct`).
+pub trait PlanePool<F: Float> {
+    /// Elements of one pooled plane; 0 for [`NoPool`].
+    const OUT: usize;
+    fn plane(x: &[F], y: &mut [F]);
+}
+
+/// No pooling fused: the epilogue stops at the activation.
+pub struct NoPool;
+impl<F: Float> PlanePool<F> for NoPool {
+    const OUT: usize = 0;
+    #[inline(always)]
+    fn plane(_: &[F], _: &mut [F]) {}
+}
+
+/// Max pooling of one plane; NaN propagates, as in PyTorch.
+pub struct MaxPlane<
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const OH: usize,
+    const OW: usize,
+>;
+
+impl<
+        F: Float,
+        const H: usize,
+        const W: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
+        const OH: usize,
+        const OW: usize,
+    > PlanePool<F> for MaxPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>
+{
+    const OUT: usize = OH * OW;
+    #[inline]
+    fn plane(plane: &[F], out: &mut [F]) {
+        let (plane, out) = (&plane[..H * W], &mut out[..OH * OW]);
+        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let mut m = F::NEG_INFINITY;
+                for ih in h0..h1 {
+                    for &v in &plane[ih * W + w0..ih * W + w1] {
+                        if v > m || v.is_nan() {
+                            m = v;
+                        }
+                    }
+                }
+                out[oh * OW + ow] = m;
+            }
+        }
+    }
+}
+
+/// Average pooling of one plane; the divisor is always `KH·KW` (padding counts as
+/// zeros).
+pub struct AvgPlane<
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const OH: usize,
+    const OW: usize,
+>;
+
+impl<
+        F: Float,
+        const H: usize,
+        const W: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
+        const OH: usize,
+        const OW: usize,
+    > PlanePool<F> for AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>
+{
+    const OUT: usize = OH * OW;
+    #[inline]
+    fn plane(plane: &[F], out: &mut [F]) {
+        let (plane, out) = (&plane[..H * W], &mut out[..OH * OW]);
+        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+        let scale = F::ONE / F::from_usize(KH * KW);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let mut s = F::ZERO;
+                for ih in h0..h1 {
+                    for &v in &plane[ih * W + w0..ih * W + w1] {
+                        s += v;
+                    }
+                }
+                out[oh * OW + ow] = s * scale;
+            }
+        }
+    }
+}
+
 /// Max pooling forward.
 #[allow(clippy::too_many_arguments)]
 pub fn max_forward<
@@ -39,22 +156,8 @@ pub fn max_forward<
     x: &[F],
     y: &mut [F],
 ) {
-    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
     for (plane, out) in x[..batch * C * H * W].chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let mut m = F::NEG_INFINITY;
-                for ih in h0..h1 {
-                    for &v in &plane[ih * W + w0..ih * W + w1] {
-                        if v > m || v.is_nan() {
-                            m = v;
-                        }
-                    }
-                }
-                out[oh * OW + ow] = m;
-            }
-        }
+        <MaxPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane(plane, out);
     }
 }
 
@@ -124,21 +227,8 @@ pub fn avg_forward<
     x: &[F],
     y: &mut [F],
 ) {
-    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
-    let scale = F::ONE / F::from_usize(KH * KW);
     for (plane, out) in x[..batch * C * H * W].chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let mut s = F::ZERO;
-                for ih in h0..h1 {
-                    for &v in &plane[ih * W + w0..ih * W + w1] {
-                        s += v;
-                    }
-                }
-                out[oh * OW + ow] = s * scale;
-            }
-        }
+        <AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane(plane, out);
     }
 }
 

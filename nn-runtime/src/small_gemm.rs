@@ -19,21 +19,11 @@
 use crate::float::Float;
 use crate::gemm::Mat;
 use std::any::TypeId;
-use std::sync::OnceLock;
 
-/// Whether this processor runs the vector kernels (AVX2 and FMA).
+/// Whether the vector kernels (AVX2 and FMA) run: the processor has them and
+/// `NN_SIMD` does not ask for the portable code (see [`crate::simd`]).
 pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    })
+    crate::simd::level() >= crate::simd::Level::Avx2
 }
 
 /// The slice as `f32` if `F` is `f32` (the vector kernels exist for f32 only).

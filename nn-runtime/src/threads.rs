@@ -149,7 +149,7 @@ impl Helper {
             let mut spins = 0u32;
             while self.state.load(Ordering::Acquire) != POSTED {
                 spins = spins.wrapping_add(1);
-                if spins % 64 != 0 || started.elapsed() < SPIN {
+                if !spins.is_multiple_of(64) || started.elapsed() < SPIN {
                     std::hint::spin_loop();
                     continue;
                 }

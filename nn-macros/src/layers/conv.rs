@@ -217,19 +217,23 @@ impl Layer for ConvLayer {
             Strategy::Im2col => quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch)),
             // Their epilogue with no activation in it.
             Strategy::Direct | Strategy::Shifted => {
-                self.forward_then(&quote!(rt::activation::Identity), 0.0).unwrap_or_default()
+                self.forward_then(&quote!(rt::activation::Identity), 0.0, None).unwrap_or_default()
             }
         }
     }
-    fn forward_then(&self, activation: &TokenStream, alpha: f64) -> Option<TokenStream> {
+    fn forward_then(&self, activation: &TokenStream, alpha: f64, pool: Option<&TokenStream>) -> Option<TokenStream> {
         let module = match self.strategy() {
             Strategy::Direct => quote!(direct),
             Strategy::Shifted => quote!(shifted),
             Strategy::Dense | Strategy::Im2col => return None,
         };
         let dims = self.0.dims();
-        Some(quote!(rt::conv2d::#module::forward::<F, #activation, #dims>(
-            batch, x, params, y, scratch, F::from_f64(#alpha)
+        let (pool, pooled) = match pool {
+            Some(pool) => (pool.clone(), quote!(pooled)),
+            None => (quote!(rt::pool2d::NoPool), quote!(&mut [])),
+        };
+        Some(quote!(rt::conv2d::#module::forward::<F, #activation, #pool, #dims>(
+            batch, x, params, y, #pooled, scratch, F::from_f64(#alpha)
         )))
     }
     fn backward(&self) -> TokenStream {

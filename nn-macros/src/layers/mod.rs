@@ -180,9 +180,15 @@ pub trait Layer {
     fn forward(&self) -> TokenStream;
     fn backward(&self) -> TokenStream;
     /// Forward with `activation` (an `rt::activation` type) fused into this layer's
-    /// epilogue, writing the activation's output; `None` where the kernel has no such
-    /// epilogue.
-    fn forward_then(&self, _activation: &TokenStream, _alpha: f64) -> Option<TokenStream> {
+    /// epilogue, writing the activation's output, and with `pool` (an
+    /// `rt::pool2d::PlanePool` type) after it, writing the pooled planes to `pooled`;
+    /// `None` where the kernel has no such epilogue.
+    fn forward_then(&self, _activation: &TokenStream, _alpha: f64, _pool: Option<&TokenStream>) -> Option<TokenStream> {
+        None
+    }
+    /// For a pooling layer: the `rt::pool2d::PlanePool` type that pools one plane, so
+    /// that the layer producing its input can run it in its epilogue.
+    fn plane_pool(&self) -> Option<TokenStream> {
         None
     }
     /// For an activation whose derivative reads only its output, so that its input

@@ -136,6 +136,18 @@ impl Layer for PoolLayer {
             Reduce::Average => quote!(rt::pool2d::avg_forward::<#generics>(batch, x, y)),
         }
     }
+    fn plane_pool(&self) -> Option<TokenStream> {
+        let (h, w) = (lit(self.input.1), lit(self.input.2));
+        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
+        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
+        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
+        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
+        let plane = match self.reduce {
+            Reduce::Max => quote!(MaxPlane),
+            Reduce::Average => quote!(AvgPlane),
+        };
+        Some(quote!(rt::pool2d::#plane<#h, #w, #kh, #kw, #sh, #sw, #ph, #pw, #oh, #ow>))
+    }
     fn backward(&self) -> TokenStream {
         let generics = self.generics();
         match self.reduce {

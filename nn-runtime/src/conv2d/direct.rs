@@ -15,6 +15,7 @@
 use crate::activation::{self, Activation};
 use crate::float::Float;
 use crate::gathered::{self, Walk};
+use crate::pool2d::PlanePool;
 
 /// Staged outputs (or output gradients) per chunk of samples, in elements: small
 /// enough to stay in L1/L2 between the product that writes them and the pass that
@@ -56,13 +57,16 @@ fn stage_chunk(per_sample: usize, batch: usize) -> usize {
     (STAGE_BUDGET / per_sample.max(1)).clamp(1, batch.max(1))
 }
 
-/// Forward for a batch with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] +
-/// b)`, each output channel's plane activated right after it is written
-/// ([`Identity`](crate::activation::Identity) for none).
+/// Forward for a batch with an activation and a pooling fused into the epilogue: `y[n]
+/// = A(W ⋆ x[n] + b)`, each output channel's plane activated right after it is written
+/// ([`Identity`](crate::activation::Identity) for none), then pooled into `pooled`
+/// while it is still in L1 ([`NoPool`](crate::pool2d::NoPool) and an empty slice for
+/// none). `y` is still written: backward reads it.
 #[allow(clippy::too_many_arguments)]
 pub fn forward<
     F: Float,
     A: Activation,
+    P: PlanePool<F>,
     const C: usize,
     const H: usize,
     const W: usize,
@@ -84,6 +88,7 @@ pub fn forward<
     x: &[F],
     params: &[F],
     y: &mut [F],
+    pooled: &mut [F],
     scratch: &mut [F],
     alpha: F,
 ) {
@@ -129,6 +134,7 @@ pub fn forward<
                         *d = v + bias;
                     }
                     activation::in_place::<F, A>(dst, alpha);
+                    P::plane(dst, &mut pooled[((first + s) * OC + channel) * P::OUT..][..P::OUT]);
                 }
             }
         }
@@ -218,6 +224,7 @@ pub fn backward<
 mod tests {
     use super::*;
     use crate::activation::Identity;
+    use crate::pool2d::NoPool;
 
     fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
         (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
@@ -246,9 +253,27 @@ mod tests {
                 let mut grads = vec![f64::NAN as $f; params.len()];
                 let mut dx = vec![f64::NAN as $f; x.len()];
                 if direct {
-                    forward::<$f, Identity, $c, $h, $w, $oc, $kh, $kw, $sh, $sw, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
-                        batch, &x, &params, &mut y, scratch, 0.0,
-                    );
+                    forward::<
+                        $f,
+                        Identity,
+                        NoPool,
+                        $c,
+                        $h,
+                        $w,
+                        $oc,
+                        $kh,
+                        $kw,
+                        $sh,
+                        $sw,
+                        $ph,
+                        $pw,
+                        $dh,
+                        $dw,
+                        $g,
+                        $oh,
+                        $ow,
+                        $bias,
+                    >(batch, &x, &params, &mut y, &mut [], scratch, 0.0);
                     backward::<$f, $c, $h, $w, $oc, $kh, $kw, $sh, $sw, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
                         batch,
                         &x,
@@ -335,51 +360,66 @@ mod tests {
         tight(compare!(f32, 3, [3, 9, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 9, 9, true]), "same padding f32", 1e-4);
     }
 
-    /// An activation fused into the epilogue of either strategy gives what the
-    /// separate pass gives, value for value.
+    /// An activation and a pooling fused into the epilogue of either strategy give what
+    /// the separate passes give, value for value.
     #[test]
-    fn fused_activation_equals_the_separate_pass() {
+    fn fused_activation_and_pooling_equal_the_separate_passes() {
         use crate::activation::{Relu, Tanh};
+        use crate::pool2d::{self, AvgPlane, MaxPlane};
+        let mut scratch = vec![0.0f32; 1 << 16];
+
+        // Direct (LeNet-5's conv2), tanh, then 2×2 average pooling.
         let x: Vec<f32> = values(3 * 6 * 14 * 14, 0.5);
         let params: Vec<f32> = values(16 * 150 + 16, 3.0);
-        let mut scratch = vec![0.0f32; 1 << 16];
         let (mut plain, mut fused) = (vec![0.0f32; 3 * 1600], vec![0.0f32; 3 * 1600]);
-        forward::<f32, Identity, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
+        let mut pooled = vec![0.0f32; 3 * 400];
+        forward::<f32, Identity, NoPool, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
             3,
             &x,
             &params,
             &mut plain,
+            &mut [],
             &mut scratch,
             0.0,
         );
-        forward::<f32, Tanh, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
+        type Avg = AvgPlane<10, 10, 2, 2, 2, 2, 0, 0, 5, 5>;
+        forward::<f32, Tanh, Avg, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
             3,
             &x,
             &params,
             &mut fused,
+            &mut pooled,
             &mut scratch,
             0.0,
         );
         let mut separate = vec![0.0f32; plain.len()];
         activation::forward::<f32, Tanh, 1600>(3, &plain, &mut separate, 0.0);
         assert_eq!(fused, separate);
+        let mut separately_pooled = vec![0.0f32; pooled.len()];
+        pool2d::avg_forward::<f32, 16, 10, 10, 2, 2, 2, 2, 0, 0, 5, 5>(3, &separate, &mut separately_pooled);
+        assert_eq!(pooled, separately_pooled);
 
+        // Shifted (LeNet-5's conv1), relu, then 3×3 max pooling with stride 2 and padding 1.
         let x: Vec<f32> = values(2 * 32 * 32, 0.5);
         let params: Vec<f32> = values(6 * 25 + 6, 3.0);
         let (mut plain, mut fused) = (vec![0.0f32; 2 * 4704], vec![0.0f32; 2 * 4704]);
-        super::super::shifted::forward::<f32, Identity, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
+        let mut pooled = vec![0.0f32; 2 * 6 * 14 * 14];
+        super::super::shifted::forward::<f32, Identity, NoPool, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
             2,
             &x,
             &params,
             &mut plain,
+            &mut [],
             &mut scratch,
             0.0,
         );
-        super::super::shifted::forward::<f32, Relu, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
+        type Max = MaxPlane<28, 28, 3, 3, 2, 2, 1, 1, 14, 14>;
+        super::super::shifted::forward::<f32, Relu, Max, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
             2,
             &x,
             &params,
             &mut fused,
+            &mut pooled,
             &mut scratch,
             0.0,
         );
@@ -387,5 +427,8 @@ mod tests {
         activation::forward::<f32, Relu, 4704>(2, &plain, &mut separate, 0.0);
         assert_eq!(fused, separate);
         assert!(fused.iter().any(|&v| v == 0.0) && fused.iter().any(|&v| v > 0.0));
+        let mut separately_pooled = vec![0.0f32; pooled.len()];
+        pool2d::max_forward::<f32, 6, 28, 28, 3, 3, 2, 2, 1, 1, 14, 14>(2, &separate, &mut separately_pooled);
+        assert_eq!(pooled, separately_pooled);
     }
 }

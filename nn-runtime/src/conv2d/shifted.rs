@@ -14,6 +14,7 @@
 use crate::activation::{self, Activation};
 use crate::float::Float;
 use crate::gathered::{self, Walk};
+use crate::pool2d::PlanePool;
 
 /// Scratch (independent of the batch): one sample's zero-padded input, and one group's
 /// full-width outputs.
@@ -33,12 +34,14 @@ pub const fn scratch(
     padded_input + (oc / g) * ((oh - 1) * (w + 2 * pw) + ow)
 }
 
-/// Forward for a batch with an activation fused into the epilogue: `y[n] = A(W ⋆ x[n] +
-/// b)` ([`Identity`](crate::activation::Identity) for none).
+/// Forward for a batch with an activation and a pooling fused into the epilogue, as
+/// [`super::direct::forward`]: `y[n] = A(W ⋆ x[n] + b)`, and each plane of it pooled
+/// into `pooled` right after it is written.
 #[allow(clippy::too_many_arguments)]
 pub fn forward<
     F: Float,
     A: Activation,
+    P: PlanePool<F>,
     const C: usize,
     const H: usize,
     const W: usize,
@@ -60,6 +63,7 @@ pub fn forward<
     x: &[F],
     params: &[F],
     y: &mut [F],
+    pooled: &mut [F],
     scratch: &mut [F],
     alpha: F,
 ) {
@@ -91,6 +95,7 @@ pub fn forward<
                     }
                 }
                 activation::in_place::<F, A>(dst, alpha);
+                P::plane(dst, &mut pooled[(n * OC + channel) * P::OUT..][..P::OUT]);
             }
         }
     }
@@ -169,6 +174,7 @@ pub fn backward<
 mod tests {
     use super::*;
     use crate::activation::Identity;
+    use crate::pool2d::NoPool;
 
     fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
         (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
@@ -197,11 +203,12 @@ mod tests {
                     &mut scratch,
                 );
                 let mut scratch = vec![0.0 as $f; super::scratch($c, $h, $w, $ph, $pw, $g, $oc, $oh, $ow)];
-                forward::<$f, Identity, $c, $h, $w, $oc, $kh, $kw, 1, 1, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
+                forward::<$f, Identity, NoPool, $c, $h, $w, $oc, $kh, $kw, 1, 1, $ph, $pw, $dh, $dw, $g, $oh, $ow, $bias>(
                     batch,
                     &x,
                     &params,
                     &mut got,
+                    &mut [],
                     &mut scratch,
                     0.0,
                 );

@@ -1,0 +1,83 @@
+//! Which vector instructions the kernels use, detected once per process.
+//!
+//! `NN_SIMD=portable|avx2|avx512` caps the level: to compare the paths on one machine,
+//! or to get the same bits from machines with different vector units (each path is
+//! tested against the scalar reference, but they round differently in the last bits).
+
+use std::sync::OnceLock;
+
+/// Vector instruction sets, in the order each extends the one before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Plain Rust, whatever the compiler vectorizes for the build target.
+    Portable,
+    /// AVX2 and FMA: the hand-written 8-lane kernels.
+    Avx2,
+    /// AVX-512F on top: 16-lane kernels where they were measured faster.
+    Avx512,
+}
+
+impl Level {
+    /// The level `NN_SIMD` names; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Level> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "portable" | "none" | "scalar" => Some(Level::Portable),
+            "avx2" => Some(Level::Avx2),
+            "avx512" | "avx-512" => Some(Level::Avx512),
+            _ => None,
+        }
+    }
+}
+
+/// What this processor supports, capped by `NN_SIMD` (an unknown value is ignored,
+/// with a warning on stderr, rather than failing a run).
+pub fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let detected = detect();
+        match std::env::var("NN_SIMD") {
+            Ok(name) => match Level::parse(&name) {
+                Some(cap) => cap.min(detected),
+                None => {
+                    eprintln!("nn: NN_SIMD={name:?} is not one of portable, avx2, avx512; using {detected:?}");
+                    detected
+                }
+            },
+            Err(_) => detected,
+        }
+    })
+}
+
+/// The highest level this processor runs.
+pub fn detect() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if !(has!("avx2") && has!("fma")) {
+            Level::Portable
+        } else if has!("avx512f") {
+            Level::Avx512
+        } else {
+            Level::Avx2
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Level::Portable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_levels_are_ordered() {
+        assert_eq!(Level::parse(" AVX2 "), Some(Level::Avx2));
+        assert_eq!(Level::parse("avx512"), Some(Level::Avx512));
+        assert_eq!(Level::parse("portable"), Some(Level::Portable));
+        assert_eq!(Level::parse("sse"), None);
+        assert!(Level::Portable < Level::Avx2 && Level::Avx2 < Level::Avx512);
+        assert!(level() <= detect());
+    }
+}
