@@ -2,7 +2,8 @@
 //! with padding and dilation, shifted with padding, direct strided and grouped, direct
 //! over a full-height kernel) with relu, sigmoid and tanh fused into their epilogues:
 //! in f32 it runs the AVX2 kernels (where the processor has them), in f64 the portable
-//! loops; outputs, loss and every parameter gradient must agree.
+//! loops; outputs, loss and every parameter gradient must agree. A second network
+//! fuses pooling into each strategy's epilogue.
 
 use nn::prelude::*;
 
@@ -26,6 +27,41 @@ fn f32_vector_kernels_match_f64_portable_loops_through_every_strategy() {
     let la = a.loss_and_grads(&x, &labels[..], &SoftmaxCrossEntropy).unwrap();
     let lb = b.loss_and_grads(&x32, &labels[..], &SoftmaxCrossEntropy).unwrap();
     assert!((la - lb as f64).abs() < 1e-4);
+    for (p, q) in a.grads().iter().zip(b.grads()) {
+        assert!((p - *q as f64).abs() < 1e-3 * (1.0 + p.abs()), "{p} {q}");
+    }
+}
+
+network! {
+    // Pooling fused into each strategy's epilogue: padded max pooling after direct +
+    // tanh, average pooling after shifted + relu, a global pooling straight after a
+    // convolution.
+    Pooled: [3, 20, 20] => conv(3, 16, 3, padding = 1) -> tanh -> maxpool(3, stride = 2, padding = 1)
+        -> conv(16, 6, 3) -> relu -> avgpool(2)
+        -> conv(6, 8, 3) -> global_avgpool -> flatten -> linear(8, 3)
+}
+
+/// Inference writes only the pooled planes, training also the planes before pooling:
+/// both give the same outputs, bit for bit, and the vector kernels agree with the
+/// portable ones.
+#[test]
+fn fused_pooling_gives_the_same_outputs_in_inference_and_training() {
+    let x: Vec<f64> = (0..5 * 3 * 20 * 20).map(|i| ((i as f64) * 0.73).sin()).collect();
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let labels = [0usize, 1, 2, 1, 0];
+    let mut a = Pooled::<f64>::with_seed(3);
+    let mut b = Pooled::<f32>::with_seed(3);
+    let ya = a.forward(&x).unwrap().to_vec();
+    let yb = b.forward(&x32).unwrap().to_vec();
+    for (p, q) in ya.iter().zip(&yb) {
+        assert!((p - *q as f64).abs() < 1e-4, "{p} {q}");
+    }
+    let inference = a.loss(&x, &labels[..], &SoftmaxCrossEntropy).unwrap();
+    let training = a.loss_and_grads(&x, &labels[..], &SoftmaxCrossEntropy).unwrap();
+    assert_eq!(inference, training);
+    let inference = b.loss(&x32, &labels[..], &SoftmaxCrossEntropy).unwrap();
+    let training = b.loss_and_grads(&x32, &labels[..], &SoftmaxCrossEntropy).unwrap();
+    assert_eq!(inference, training);
     for (p, q) in a.grads().iter().zip(b.grads()) {
         assert!((p - *q as f64).abs() < 1e-3 * (1.0 + p.abs()), "{p} {q}");
     }

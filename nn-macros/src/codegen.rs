@@ -106,7 +106,7 @@ fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> To
 /// memory fewer. The layer's own output buffer is then never written; nothing reads it
 /// (its backward reads its input, the activation's backward its output). A pooling
 /// layer after that (or right after the layer) pools each plane in the same epilogue
-/// while it is still in L1; the pooling's input is still written, for backward.
+/// while it is still in L1; the pooling's input is written only for backward.
 fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
     let mut steps = Vec::new();
     let mut i = 0;
@@ -162,9 +162,11 @@ fn forward_step(
     let (written_end, pooled) = match pooled_index.map(|j| plan.outputs[j]) {
         Some(Buffer::Activation { offset: pooled_offset, len: pooled_len }) => {
             let (split, pooled_elements) = (lit(pooled_offset - offset), lit(pooled_len));
+            // Only backward reads the pooling's input: inference leaves it unwritten.
             let split = quote! {
                 let (y, pooled) = y.split_at_mut(#split * batch);
                 let pooled = &mut pooled[..#pooled_elements * batch];
+                let y: &mut [F] = if for_backward { y } else { &mut [] };
             };
             (pooled_offset + pooled_len, Some(split))
         }
@@ -491,6 +493,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     all_state: &mut [F],
                     rng: &mut rt::rng::Rng,
                     training: bool,
+                    for_backward: bool,
                     workspace: &mut rt::workspace::Workspace<F>,
                     input: &[F],
                     batch: usize,

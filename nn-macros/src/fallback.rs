@@ -72,7 +72,7 @@ impl Stub {
                     fn set_training(&mut self, _training: bool) { ::core::unreachable!() }
                     fn __parts(&mut self) -> rt::network::Parts<'_, F> { ::core::unreachable!() }
                     fn __forward_in(
-                        _: &[F], _: &mut [F], _: &mut rt::rng::Rng, _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize,
+                        _: &[F], _: &mut [F], _: &mut rt::rng::Rng, _: bool, _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize,
                     ) {
                         ::core::unreachable!()
                     }

@@ -30,7 +30,7 @@ macro_rules! layer {
         let dy: Vec<f32> = (0..batch * $oc * $oh * $ow).map(|i| (i as f32 * 0.7).sin()).collect();
         let im2col_len = batch * conv2d::scratch_per_sample($c, $kh, $kw, 1, $oc, $oh, $ow)
             + conv2d::shifted::scratch($c, $h, $w, 0, 0, 1, $oc, $oh, $ow);
-        let direct_len = conv2d::direct::scratch($c, $kh, $kw, 1, $oc)
+        let direct_len = conv2d::direct::scratch($c, $kh, $kw, 1, $oc, $oh, $ow)
             + batch * conv2d::direct::scratch_per_sample($c, $h, $w, $kh, $kw, 0, 0, 1, $oc, $oh, $ow);
         // Each measured function has buffers of its own, so all can be timed interleaved.
         let buffers = || {

@@ -88,7 +88,9 @@ pub trait Network<F: Float>: Sized {
 
     #[doc(hidden)]
     fn __parts(&mut self) -> Parts<'_, F>;
-    /// Runs every layer forward on a prepared workspace.
+    /// Runs every layer forward on a prepared workspace. Without `for_backward`, results
+    /// only backward reads (a pooling's input where the pooling runs in the producing
+    /// layer's epilogue) are not written.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn __forward_in(
@@ -96,6 +98,7 @@ pub trait Network<F: Float>: Sized {
         state: &mut [F],
         rng: &mut Rng,
         training: bool,
+        for_backward: bool,
         workspace: &mut Workspace<F>,
         input: &[F],
         batch: usize,
@@ -121,9 +124,9 @@ pub trait Network<F: Float>: Sized {
     const MIN_TRAINING_BATCH: (usize, &'static str);
 
     #[doc(hidden)]
-    fn __forward(&mut self, input: &[F], batch: usize) {
+    fn __forward(&mut self, input: &[F], batch: usize, for_backward: bool) {
         let p = self.__parts();
-        Self::__forward_in(p.params, p.state, p.rng, p.training, p.workspace, input, batch)
+        Self::__forward_in(p.params, p.state, p.rng, p.training, for_backward, p.workspace, input, batch)
     }
 
     #[doc(hidden)]
@@ -172,14 +175,14 @@ pub trait Network<F: Float>: Sized {
     }
 
     #[doc(hidden)]
-    fn __run_forward(&mut self, input: &[F]) -> Result<usize, Error> {
+    fn __run_forward(&mut self, input: &[F], for_backward: bool) -> Result<usize, Error> {
         let batch = Self::batch_size_of(input)?;
         let (min_batch, layer) = Self::MIN_TRAINING_BATCH;
         if batch < min_batch && self.is_training() {
             return Err(Error::BatchNormSingleValue { network: Self::NAME, layer });
         }
         self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME)?;
-        self.__forward(input, batch);
+        self.__forward(input, batch, for_backward);
         Ok(batch)
     }
 
@@ -201,7 +204,7 @@ pub trait Network<F: Float>: Sized {
         if Self::SPLITTABLE && batch >= SPLIT_BATCH {
             return self.__split_forward(input, batch);
         }
-        let batch = self.__run_forward(input)?;
+        let batch = self.__run_forward(input, false)?;
         Ok(self.__output(batch).0)
     }
 
@@ -226,7 +229,7 @@ pub trait Network<F: Float>: Sized {
         let (params, training): (&[F], bool) = (p.params, p.training);
         let (workspace, rng, lane) = (p.workspace, p.rng, p.lane);
         let run = |workspace: &mut Workspace<F>, rng: &mut Rng, input: &[F], samples: usize| {
-            Self::__forward_in(params, &mut [], rng, training, workspace, input, samples)
+            Self::__forward_in(params, &mut [], rng, training, false, workspace, input, samples)
         };
         crate::threads::both(
             || run(workspace, rng, first_input, half),
@@ -251,7 +254,7 @@ pub trait Network<F: Float>: Sized {
         target: &T,
         loss: &L,
     ) -> Result<F, Error> {
-        let batch = self.__run_forward(input)?;
+        let batch = self.__run_forward(input, false)?;
         loss.evaluate(self.__output(batch).0, Self::OUTPUT_SHAPE, target.as_ref(), batch, None)
     }
 
@@ -269,7 +272,7 @@ pub trait Network<F: Float>: Sized {
                 return Ok(value);
             }
         }
-        let batch = self.__run_forward(input)?;
+        let batch = self.__run_forward(input, true)?;
         let (output, output_grad) = self.__output(batch);
         let value = loss.evaluate(output, Self::OUTPUT_SHAPE, target.as_ref(), batch, Some(output_grad))?;
         if !value.is_finite() {
@@ -310,7 +313,7 @@ pub trait Network<F: Float>: Sized {
                    target: &L::Target,
                    samples: usize|
          -> Result<F, Error> {
-            Self::__forward_in(params, &mut [], rng, training, workspace, input, samples);
+            Self::__forward_in(params, &mut [], rng, training, true, workspace, input, samples);
             let start = Self::LAYOUT.output_offset * samples;
             let len = Self::OUTPUT_LEN * samples;
             let (output, output_grad) = (&workspace.activations[start..start + len], &mut workspace.grad_a[..len]);
@@ -373,7 +376,7 @@ pub trait Network<F: Float>: Sized {
     /// `output_grad` (`∂L/∂output`, one per output element). Leaves `∂L/∂params` in
     /// [`Network::grads`] and returns `∂L/∂input`.
     fn backward(&mut self, input: &[F], output_grad: &[F]) -> Result<&[F], Error> {
-        let batch = self.__run_forward(input)?;
+        let batch = self.__run_forward(input, true)?;
         let expected = batch * Self::OUTPUT_LEN;
         if output_grad.len() != expected {
             return Err(Error::TargetLength { what: "output gradient", expected, found: output_grad.len(), batch });

@@ -175,18 +175,21 @@ impl Layer for ConvLayer {
     }
     fn scratch(&self) -> Option<u64> {
         match self.strategy() {
-            // Every group's packed weights (or weight-gradient accumulators).
+            // Every group's packed weights (or weight-gradient accumulators), and one
+            // output plane for inference's fused pooling.
             Strategy::Direct => {
                 let padded = (self.0.outputs / self.0.groups).div_ceil(8) * 8;
-                self.fan_in().checked_mul(self.0.groups)?.checked_mul(padded)
+                let plane = self.0.output.0.checked_mul(self.0.output.1)?;
+                self.fan_in().checked_mul(self.0.groups)?.checked_mul(padded)?.checked_add(plane)
             }
-            // One sample's padded input and one group's full-width outputs (or output
-            // gradients).
+            // One sample's padded input, one group's full-width outputs (or output
+            // gradients), and one output plane.
             Strategy::Shifted => {
                 let (oh, ow) = self.0.output;
                 let full_width = self.0.input.2.checked_add(self.0.padding.1.checked_mul(2)?)?;
                 let columns = (oh - 1).checked_mul(full_width)?.checked_add(ow)?;
-                self.padded_input()?.checked_add((self.0.outputs / self.0.groups).checked_mul(columns)?)
+                let outputs = (self.0.outputs / self.0.groups).checked_mul(columns)?;
+                self.padded_input()?.checked_add(outputs)?.checked_add(oh.checked_mul(ow)?)
             }
             Strategy::Dense | Strategy::Im2col => Some(0),
         }

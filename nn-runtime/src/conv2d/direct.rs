@@ -28,9 +28,11 @@ pub const fn padded_channels(channels: usize) -> usize {
 }
 
 /// Scratch independent of the batch: every group's weights in `[tap][channel]` order
-/// (forward) or weight-gradient accumulators (backward).
-pub const fn scratch(c: usize, kh: usize, kw: usize, g: usize, oc: usize) -> usize {
-    c * kh * kw * padded_channels(oc / g)
+/// (forward) or weight-gradient accumulators (backward), and one output plane (where
+/// inference pools a plane it does not keep).
+#[allow(clippy::too_many_arguments)]
+pub const fn scratch(c: usize, kh: usize, kw: usize, g: usize, oc: usize, oh: usize, ow: usize) -> usize {
+    c * kh * kw * padded_channels(oc / g) + oh * ow
 }
 
 /// Scratch per sample: staged outputs, the zero-padded input, and the input
@@ -61,7 +63,8 @@ fn stage_chunk(per_sample: usize, batch: usize) -> usize {
 /// = A(W ⋆ x[n] + b)`, each output channel's plane activated right after it is written
 /// ([`Identity`](crate::activation::Identity) for none), then pooled into `pooled`
 /// while it is still in L1 ([`NoPool`](crate::pool2d::NoPool) and an empty slice for
-/// none). `y` is still written: backward reads it.
+/// none). With a pooling, `y` may be empty: inference, which never reads it, then
+/// writes only the pooled planes.
 #[allow(clippy::too_many_arguments)]
 pub fn forward<
     F: Float,
@@ -96,7 +99,12 @@ pub fn forward<
     let (k, np) = (cg * KH * KW, padded_channels(ocg));
     let (hp, wp) = (H + 2 * PH, W + 2 * PW);
     let (w, b) = params.split_at(OC * k);
+    // An empty `y`: only the pooled planes are wanted (inference), each plane is
+    // written to scratch, pooled, and overwritten by the next.
+    let keep = !y.is_empty();
+    assert!(keep || P::OUT > 0, "a convolution with nothing to write");
     let (packed, rest) = scratch.split_at_mut(G * k * np);
+    let (unkept, rest) = rest.split_at_mut(p);
     for (g, packed) in packed.chunks_exact_mut(k * np).enumerate() {
         for (t, row) in packed.chunks_exact_mut(np).enumerate() {
             for (o, slot) in row.iter_mut().enumerate() {
@@ -128,7 +136,7 @@ pub fn forward<
                 for o in 0..ocg {
                     let channel = g * ocg + o;
                     let bias = if BIAS { b[channel] } else { F::ZERO };
-                    let dst = &mut y[((first + s) * OC + channel) * p..][..p];
+                    let dst = if keep { &mut y[((first + s) * OC + channel) * p..][..p] } else { &mut *unkept };
                     // Column `o` of the staged `[pixel][channel]` block.
                     for (d, &v) in dst.iter_mut().zip(staged[o..].iter().step_by(np)) {
                         *d = v + bias;
@@ -245,7 +253,7 @@ mod tests {
             let mut direct_scratch =
                 vec![
                     0.0 as $f;
-                    scratch($c, $kh, $kw, $g, $oc)
+                    scratch($c, $kh, $kw, $g, $oc, $oh, $ow)
                         + batch * scratch_per_sample($c, $h, $w, $kh, $kw, $ph, $pw, $g, $oc, $oh, $ow)
                 ];
             let run = |direct: bool, scratch: &mut Vec<$f>| {
@@ -398,6 +406,18 @@ mod tests {
         let mut separately_pooled = vec![0.0f32; pooled.len()];
         pool2d::avg_forward::<f32, 16, 10, 10, 2, 2, 2, 2, 0, 0, 5, 5>(3, &separate, &mut separately_pooled);
         assert_eq!(pooled, separately_pooled);
+        // Inference: the activations not kept, the pooled planes the same.
+        let mut unkept = vec![0.0f32; pooled.len()];
+        forward::<f32, Tanh, Avg, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10, true>(
+            3,
+            &x,
+            &params,
+            &mut [],
+            &mut unkept,
+            &mut scratch,
+            0.0,
+        );
+        assert_eq!(unkept, pooled);
 
         // Shifted (LeNet-5's conv1), relu, then 3×3 max pooling with stride 2 and padding 1.
         let x: Vec<f32> = values(2 * 32 * 32, 0.5);
@@ -430,5 +450,16 @@ mod tests {
         let mut separately_pooled = vec![0.0f32; pooled.len()];
         pool2d::max_forward::<f32, 6, 28, 28, 3, 3, 2, 2, 1, 1, 14, 14>(2, &separate, &mut separately_pooled);
         assert_eq!(pooled, separately_pooled);
+        let mut unkept = vec![0.0f32; pooled.len()];
+        super::super::shifted::forward::<f32, Relu, Max, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
+            2,
+            &x,
+            &params,
+            &mut [],
+            &mut unkept,
+            &mut scratch,
+            0.0,
+        );
+        assert_eq!(unkept, pooled);
     }
 }

@@ -16,8 +16,9 @@ use crate::float::Float;
 use crate::gathered::{self, Walk};
 use crate::pool2d::PlanePool;
 
-/// Scratch (independent of the batch): one sample's zero-padded input, and one group's
-/// full-width outputs.
+/// Scratch (independent of the batch): one sample's zero-padded input, one group's
+/// full-width outputs, and one output plane (where inference pools a plane it does not
+/// keep).
 #[allow(clippy::too_many_arguments)]
 pub const fn scratch(
     c: usize,
@@ -31,7 +32,7 @@ pub const fn scratch(
     ow: usize,
 ) -> usize {
     let padded_input = if ph > 0 || pw > 0 { c * (h + 2 * ph) * (w + 2 * pw) } else { 0 };
-    padded_input + (oc / g) * ((oh - 1) * (w + 2 * pw) + ow)
+    padded_input + (oc / g) * ((oh - 1) * (w + 2 * pw) + ow) + oh * ow
 }
 
 /// Forward for a batch with an activation and a pooling fused into the epilogue, as
@@ -77,7 +78,11 @@ pub fn forward<
     let (w, b) = params.split_at(OC * k);
     let padded = PH > 0 || PW > 0;
     let (image, out) = scratch.split_at_mut(if padded { C * hp * wp } else { 0 });
-    let out = &mut out[..ocg * columns];
+    let (out, unkept) = out.split_at_mut(ocg * columns);
+    let unkept = &mut unkept[..p];
+    // An empty `y`: only the pooled planes are wanted, as in `direct::forward`.
+    let keep = !y.is_empty();
+    assert!(keep || P::OUT > 0, "a convolution with nothing to write");
     let taps = Walk { n: [cg, KH, KW], step: [hp * wp, DH * wp, DW] };
     for n in 0..batch {
         let sample = &x[n * C * H * W..][..C * H * W];
@@ -88,7 +93,7 @@ pub fn forward<
             for o in 0..ocg {
                 let channel = g * ocg + o;
                 let bias = if BIAS { b[channel] } else { F::ZERO };
-                let dst = &mut y[(n * OC + channel) * p..][..p];
+                let dst = if keep { &mut y[(n * OC + channel) * p..][..p] } else { &mut *unkept };
                 for (oh, row) in dst.chunks_exact_mut(OW).enumerate() {
                     for (d, &v) in row.iter_mut().zip(&out[o * columns + oh * wp..][..OW]) {
                         *d = v + bias;
