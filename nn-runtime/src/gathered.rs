@@ -12,6 +12,7 @@
 //! multiply-adds, so the two agree bit for bit.
 
 use crate::float::Float;
+use crate::simd::Level;
 use crate::small_gemm::{as_f32, as_f32_mut, available};
 
 /// Three nested loops of offsets: index `q` of `n[0]·n[1]·n[2]` maps to
@@ -87,6 +88,13 @@ impl Iterator for Offsets {
 /// row-major. Panics if an offset falls outside `x` or `np` is not a multiple of 8:
 /// bugs in the caller, never user errors.
 pub fn product<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
+    product_at(crate::simd::level(), x, rows, red, b, np, c, add)
+}
+
+/// [`product`] on the kernels of `level` (at most what the processor runs).
+#[allow(clippy::too_many_arguments)]
+fn product_at<F: Float>(level: Level, x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
+    assert!(level <= crate::simd::detect(), "gathered: {level:?} kernels on a processor without them");
     assert_eq!(np % 8, 0, "gathered: np must be a multiple of 8");
     let (m, k) = (rows.len(), red.len());
     if m == 0 || np == 0 {
@@ -102,12 +110,13 @@ pub fn product<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: 
     assert!(rows.last() + red.last() < x.len(), "gathered: x out of bounds");
     assert!(b.len() >= k * np, "gathered: B out of bounds");
     #[cfg(target_arch = "x86_64")]
-    if available() {
+    if level >= Level::Avx2 {
         if let (Some(x32), Some(b32), Some(c32)) = (as_f32(x), as_f32(b), as_f32_mut(c)) {
-            // SAFETY: `available()` confirmed AVX2 and FMA at run time, the kernel's one
+            // SAFETY: the processor has AVX2 and FMA (asserted above), the kernel's one
             // target requirement; the asserts above prove that every offset the walks
             // form lies in `x`, that B has `k` rows and C `m` rows of `np` values; `c`
-            // is a unique borrow, so C aliases neither x nor B.
+            // is a unique borrow, so C aliases neither x nor B. (An AVX-512 version of
+            // this kernel measured no faster on Zen 4: bench/README.md.)
             unsafe { crate::gathered_avx2::product(x32.as_ptr(), rows, red, b32.as_ptr(), np, c32.as_mut_ptr(), add) };
             return;
         }
@@ -147,6 +156,23 @@ fn portable<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mu
 /// with the weights broadcast and the image streamed, no column matrix.
 #[allow(clippy::too_many_arguments)]
 pub fn shifted<F: Float>(a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool) {
+    shifted_at(crate::simd::level(), a, m, red, x, n, c, ldc, add)
+}
+
+/// [`shifted`] on the kernels of `level` (at most what the processor runs).
+#[allow(clippy::too_many_arguments)]
+fn shifted_at<F: Float>(
+    level: Level,
+    a: &[F],
+    m: usize,
+    red: Walk,
+    x: &[F],
+    n: usize,
+    c: &mut [F],
+    ldc: usize,
+    add: bool,
+) {
+    assert!(level <= crate::simd::detect(), "shifted: {level:?} kernels on a processor without them");
     let k = red.len();
     if m == 0 || n == 0 {
         return;
@@ -161,9 +187,9 @@ pub fn shifted<F: Float>(a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mu
     assert!(a.len() >= m * k, "shifted: A out of bounds");
     assert!(red.last() + n <= x.len(), "shifted: x out of bounds");
     #[cfg(target_arch = "x86_64")]
-    if available() {
+    if level >= Level::Avx2 {
         if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {
-            // SAFETY: `available()` confirmed AVX2 and FMA at run time; the asserts above
+            // SAFETY: the processor has AVX2 and FMA (asserted above); the asserts above
             // prove that A has `m` rows of `k`, that every offset plus `n - 1` lies in
             // `x`, and that C has `m` rows of stride `ldc ≥ n`; `c` is a unique borrow.
             unsafe { crate::gathered_avx2::shifted(a32.as_ptr(), m, red, x32.as_ptr(), n, c32.as_mut_ptr(), ldc, add) };
@@ -265,13 +291,18 @@ mod tests {
         assert_eq!(walk.last(), 123);
     }
 
-    /// Every tile height (1–8 rows) and strip mix (8, 16, 24, 40 columns), overwrite and
-    /// add: the vector kernel (when this machine has one) equals the portable loop bit
-    /// for bit, and the portable loop equals the definition in f64.
+    /// Every level this processor runs a kernel of, from the portable loop up.
+    fn levels() -> Vec<Level> {
+        [Level::Portable, Level::Avx2].into_iter().filter(|&l| l <= crate::simd::detect()).collect()
+    }
+
+    /// Every tile height (1–8 rows and more) and strip mix (8 to 64 columns), overwrite
+    /// and add: the vector kernel (when this machine has one) equals the portable loop
+    /// bit for bit, and the portable loop equals the definition in f64.
     #[test]
-    fn vector_kernel_equals_portable_loop_and_definition() {
+    fn vector_kernels_equal_portable_loop_and_definition() {
         let x = values(4000, 0.5);
-        for np in [8, 16, 24, 40] {
+        for np in [8, 16, 24, 32, 40, 48, 64] {
             for m in 1..=13usize {
                 let rows = Walk { n: [1, m.div_ceil(3), 3.min(m)], step: [0, 97, 2] };
                 let rows = if rows.len() == m { rows } else { Walk { n: [1, 1, m], step: [0, 0, 5] } };
@@ -279,11 +310,13 @@ mod tests {
                 let b = values(red.len() * np, 2.0);
                 let start = values(m * np, 9.0);
                 for add in [false, true] {
-                    let mut fast = start.clone();
-                    product(&x, rows, red, &b, np, &mut fast, add);
                     let mut slow = start.clone();
                     portable(&x, rows, red, &b, np, &mut slow, add);
-                    assert_eq!(fast, slow, "np {np}, m {m}, add {add}");
+                    for level in levels() {
+                        let mut fast = start.clone();
+                        product_at(level, &x, rows, red, &b, np, &mut fast, add);
+                        assert_eq!(fast, slow, "{level:?}: np {np}, m {m}, add {add}");
+                    }
                     for r in 0..m {
                         for j in 0..np {
                             let mut want = if add { start[r * np + j] as f64 } else { 0.0 };
@@ -298,32 +331,40 @@ mod tests {
         }
     }
 
-    /// Every tile height (1–6 rows) and column mix (16s, an 8, a scalar tail), overwrite
-    /// and add: f32 (the vector kernel where the processor has one) equals the portable
-    /// loop run in f64, and columns past `n` are left alone.
+    /// Every tile height (1–6 rows) and column mix (16s, an 8, a masked tail), overwrite
+    /// and add: f32 on each level this machine runs (the portable loop, the vector
+    /// kernel) equals the portable loop run in f64, and columns past `n` are left alone.
     #[test]
-    fn shifted_vector_kernel_equals_portable_loop_and_definition() {
+    fn shifted_vector_kernels_equal_portable_loop_and_definition() {
         let x = values(3000, 0.5);
         let red = Walk { n: [2, 3, 5], step: [900, 40, 1] };
         for m in 1..=7usize {
             let a = values(m * red.len(), 4.0);
-            for n in [1usize, 7, 8, 13, 16, 29, 40] {
+            for n in [1usize, 7, 8, 13, 16, 29, 40, 64, 71, 150] {
                 let ldc = n + 3;
                 let start = values(m * ldc, 9.0);
                 for add in [false, true] {
-                    let mut fast = start.clone();
-                    shifted(&a, m, red, &x, n, &mut fast, ldc, add);
+                    let vector: Vec<Vec<f32>> = levels()
+                        .into_iter()
+                        .map(|level| {
+                            let mut out = start.clone();
+                            shifted_at(level, &a, m, red, &x, n, &mut out, ldc, add);
+                            out
+                        })
+                        .collect();
                     let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
                     let a64: Vec<f64> = a.iter().map(|&v| v as f64).collect();
                     let mut slow = start.iter().map(|&v| v as f64).collect::<Vec<_>>();
                     shifted(&a64, m, red, &x64, n, &mut slow, ldc, add);
-                    for r in 0..m {
-                        for j in 0..ldc {
-                            let (got, want) = (fast[r * ldc + j] as f64, slow[r * ldc + j]);
-                            if j >= n {
-                                assert_eq!(got, start[r * ldc + j] as f64, "padding columns untouched");
-                            } else {
-                                assert!((got - want).abs() < 1e-5, "m {m}, n {n}, add {add}: {got} vs {want}");
+                    for fast in &vector {
+                        for r in 0..m {
+                            for j in 0..ldc {
+                                let (got, want) = (fast[r * ldc + j] as f64, slow[r * ldc + j]);
+                                if j >= n {
+                                    assert_eq!(got, start[r * ldc + j] as f64, "padding columns untouched");
+                                } else {
+                                    assert!((got - want).abs() < 1e-5, "m {m}, n {n}, add {add}: {got} vs {want}");
+                                }
                             }
                         }
                     }
