@@ -328,6 +328,35 @@ unsafe fn tanh_avx512(x: *const f32, y: *mut f32, len: usize) {
 }
 
 #[inline(always)]
+fn add_bias_portable<F: Float>(x: &[F], bias: F, y: &mut [F]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = v + bias;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn add_bias_avx2<F: Float>(x: &[F], bias: F, y: &mut [F]) {
+    add_bias_portable(x, bias, y)
+}
+
+/// `y[i] = x[i] + bias` over `min(x.len(), y.len())` values: an epilogue's copy out of
+/// a kernel's staging layout, compiled for AVX2 where the processor has it (the
+/// generic loop compiled for the baseline target ran scalar, and cost more than the
+/// activation after it).
+#[inline]
+pub fn add_bias<F: Float>(x: &[F], bias: F, y: &mut [F]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::small_gemm::available() {
+        // SAFETY: AVX2 and FMA were detected at run time, the only requirement of the
+        // `#[target_feature]` function, whose body is safe code.
+        unsafe { add_bias_avx2(x, bias, y) };
+        return;
+    }
+    add_bias_portable(x, bias, y)
+}
+
+#[inline(always)]
 fn apply_in_place<F: Float, A: Activation>(values: &mut [F], alpha: F) {
     for v in values {
         *v = A::f(*v, alpha);

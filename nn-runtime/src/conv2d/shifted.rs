@@ -95,9 +95,7 @@ pub fn forward<
                 let bias = if BIAS { b[channel] } else { F::ZERO };
                 let dst = if keep { &mut y[(n * OC + channel) * p..][..p] } else { &mut *unkept };
                 for (oh, row) in dst.chunks_exact_mut(OW).enumerate() {
-                    for (d, &v) in row.iter_mut().zip(&out[o * columns + oh * wp..][..OW]) {
-                        *d = v + bias;
-                    }
+                    activation::add_bias(&out[o * columns + oh * wp..][..OW], bias, row);
                 }
                 activation::in_place::<F, A>(dst, alpha);
                 P::plane(dst, &mut pooled[(n * OC + channel) * P::OUT..][..P::OUT]);
