@@ -1,26 +1,36 @@
-//! A loop of LeNet-5 training steps at a fixed batch, for profilers:
+//! A loop of training steps at a fixed batch, for profilers:
 //!
 //!     cargo build --release --example profile_step
-//!     perf record -g target/release/examples/profile_step 32 2000
+//!     perf record -g target/release/examples/profile_step 32 2000 [lenet5|kerasnet]
 
 use nn::prelude::*;
 
 network! {
     LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
         -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
-        -> flatten -> linear(120, 84) -> tanh -> linear(84, 10)
+        -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
+    KerasNet: [1, 28, 28] => conv(1, 8, 7, stride = 2) -> conv(8, 16, 5, stride = 2) -> conv(16, 32, 3)
+        -> global_avgpool -> flatten -> linear(32, 10)
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("usage: profile_step BATCH STEPS"));
-    let batch = args.next().unwrap_or(32);
-    let steps = args.next().unwrap_or(1000);
+fn run<N: Network<f32>>(batch: usize, steps: usize) {
     let mut rng = nn::runtime::rng::Rng::new(0);
-    let x: Vec<f32> = (0..batch * LeNet5::INPUT_LEN).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+    let x: Vec<f32> = (0..batch * N::INPUT_LEN).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
-    let mut net = LeNet5::new(1);
+    let mut net = N::with_seed(1);
     let mut sgd = Sgd::new(0.01);
     for _ in 0..steps {
         net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut sgd).unwrap();
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut number =
+        |default| args.next().map_or(default, |a| a.parse::<usize>().expect("usage: profile_step BATCH STEPS [NET]"));
+    let (batch, steps) = (number(32), number(1000));
+    match std::env::args().nth(3).as_deref() {
+        Some("kerasnet") => run::<KerasNet>(batch, steps),
+        _ => run::<LeNet5>(batch, steps),
     }
 }

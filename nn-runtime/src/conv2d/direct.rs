@@ -103,8 +103,11 @@ pub fn forward<
     // written to scratch, pooled, and overwritten by the next.
     let keep = !y.is_empty();
     assert!(keep || P::OUT > 0, "a convolution with nothing to write");
+    // The unkept plane from the scratch's end, so that the staged outputs keep the
+    // vector alignment they have after the packed weights.
+    let end = scratch.len() - p;
+    let (scratch, unkept) = scratch.split_at_mut(end);
     let (packed, rest) = scratch.split_at_mut(G * k * np);
-    let (unkept, rest) = rest.split_at_mut(p);
     for (g, packed) in packed.chunks_exact_mut(k * np).enumerate() {
         for (t, row) in packed.chunks_exact_mut(np).enumerate() {
             for (o, slot) in row.iter_mut().enumerate() {
