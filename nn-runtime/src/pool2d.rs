@@ -3,6 +3,7 @@
 //! Const parameters: channels `C`, input `H×W`, window `KH×KW`, stride `SH,SW`,
 //! padding `PH,PW`, output `OH×OW`.
 
+use crate::activation::Activation;
 use crate::float::Float;
 
 /// Each output's window, clipped to the input: `(h0, h1, w0, w1)`.
@@ -26,6 +27,9 @@ pub trait PlanePool<F: Float> {
     /// Elements of one pooled plane; 0 for [`NoPool`].
     const OUT: usize;
     fn plane(x: &[F], y: &mut [F]);
+    /// The gradient for one plane (overwritten), from the plane `x`, its pooled `y` and
+    /// their output gradient `dy`.
+    fn plane_backward(x: &[F], y: &[F], dy: &[F], dx: &mut [F]);
 }
 
 /// No pooling fused: the epilogue stops at the activation.
@@ -34,6 +38,8 @@ impl<F: Float> PlanePool<F> for NoPool {
     const OUT: usize = 0;
     #[inline(always)]
     fn plane(_: &[F], _: &mut [F]) {}
+    #[inline(always)]
+    fn plane_backward(_: &[F], _: &[F], _: &[F], _: &mut [F]) {}
 }
 
 /// Max pooling of one plane; NaN propagates, as in PyTorch.
@@ -81,6 +87,29 @@ impl<
                     }
                 }
                 out[oh * OW + ow] = m;
+            }
+        }
+    }
+    /// Each output's gradient goes to the first input in its window that holds the
+    /// maximum (PyTorch's tie rule), found again from `x` and `y`.
+    #[inline]
+    fn plane_backward(plane: &[F], out: &[F], dout: &[F], dplane: &mut [F]) {
+        let (plane, dplane) = (&plane[..H * W], &mut dplane[..H * W]);
+        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+        dplane.fill(F::ZERO);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let m = out[oh * OW + ow];
+                'search: for ih in h0..h1 {
+                    for iw in w0..w1 {
+                        let v = plane[ih * W + iw];
+                        if v == m || (v.is_nan() && m.is_nan()) {
+                            dplane[ih * W + iw] += dout[oh * OW + ow];
+                            break 'search;
+                        }
+                    }
+                }
             }
         }
     }
@@ -134,6 +163,25 @@ impl<
             }
         }
     }
+    /// Each output's gradient spread evenly over its window.
+    #[inline]
+    fn plane_backward(_: &[F], _: &[F], dout: &[F], dplane: &mut [F]) {
+        let dplane = &mut dplane[..H * W];
+        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+        let scale = F::ONE / F::from_usize(KH * KW);
+        dplane.fill(F::ZERO);
+        for oh in 0..OH {
+            for ow in 0..OW {
+                let (h0, h1, w0, w1) = window(oh, ow, geometry);
+                let g = dout[oh * OW + ow] * scale;
+                for ih in h0..h1 {
+                    for d in &mut dplane[ih * W + w0..ih * W + w1] {
+                        *d += g;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Max pooling forward.
@@ -184,26 +232,10 @@ pub fn max_backward<
     dy: &[F],
     dx: &mut [F],
 ) {
-    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
     let dx = &mut dx[..batch * C * H * W];
-    dx.fill(F::ZERO);
     let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
     for ((plane, dplane), (out, dout)) in planes.zip(y.chunks_exact(OH * OW).zip(dy.chunks_exact(OH * OW))) {
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let m = out[oh * OW + ow];
-                'search: for ih in h0..h1 {
-                    for iw in w0..w1 {
-                        let v = plane[ih * W + iw];
-                        if v == m || (v.is_nan() && m.is_nan()) {
-                            dplane[ih * W + iw] += dout[oh * OW + ow];
-                            break 'search;
-                        }
-                    }
-                }
-            }
-        }
+        <MaxPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane_backward(plane, out, dout, dplane);
     }
 }
 
@@ -252,21 +284,42 @@ pub fn avg_backward<
     dy: &[F],
     dx: &mut [F],
 ) {
-    let geometry = (KH, KW, SH, SW, PH, PW, H, W);
-    let scale = F::ONE / F::from_usize(KH * KW);
     let dx = &mut dx[..batch * C * H * W];
-    dx.fill(F::ZERO);
     for (dplane, dout) in dx.chunks_exact_mut(H * W).zip(dy.chunks_exact(OH * OW)) {
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let g = dout[oh * OW + ow] * scale;
-                for ih in h0..h1 {
-                    for d in &mut dplane[ih * W + w0..ih * W + w1] {
-                        *d += g;
-                    }
-                }
-            }
+        <AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane_backward(&[], &[], dout, dplane);
+    }
+}
+
+/// Pooling backward with the backward of the activation before it fused in: `dx =
+/// A'(x) ⊙ ∂pool(dy)`, each plane finished while it is in L1 instead of a second pass
+/// over the batch. `x` is the pooling's input, which is the activation's output: `A`
+/// must be an activation whose derivative reads only its output (relu, tanh, sigmoid;
+/// the macro fuses no other). The same values, bit for bit, as the two passes.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_then<
+    F: Float,
+    P: PlanePool<F>,
+    A: Activation,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    batch: usize,
+    x: &[F],
+    y: &[F],
+    dy: &[F],
+    dx: &mut [F],
+    alpha: F,
+) {
+    let (x, dx) = (&x[..batch * C * H * W], &mut dx[..batch * C * H * W]);
+    let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
+    for ((plane, dplane), (out, dout)) in planes.zip(y.chunks_exact(OH * OW).zip(dy.chunks_exact(OH * OW))) {
+        P::plane_backward(plane, out, dout, dplane);
+        // The derivative from the output alone: the activation's input is not kept.
+        for (d, &v) in dplane.iter_mut().zip(plane) {
+            *d = *d * A::df(v, v, alpha);
         }
     }
 }
@@ -311,5 +364,41 @@ mod tests {
         let mut dx = [0.0; 4];
         avg_backward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &[4.0], &mut dx);
         assert_eq!(dx, [1.0; 4]);
+    }
+
+    /// The fused activation-and-pooling backward gives what the two passes give, value
+    /// for value: tanh before padded max pooling, relu before average pooling.
+    #[test]
+    fn backward_then_equals_the_two_passes() {
+        use crate::activation::{self, Relu, Tanh};
+        let (batch, c, h, w) = (2, 3, 7, 6);
+        let len = c * h * w;
+        let input: Vec<f32> = (0..batch * len).map(|i| ((i as f32) * 0.91).sin() * 2.0).collect();
+
+        let mut x = vec![0.0f32; input.len()];
+        activation::forward::<f32, Tanh, 126>(batch, &input, &mut x, 0.0);
+        let mut y = vec![0.0f32; batch * c * 4 * 3];
+        max_forward::<f32, 3, 7, 6, 3, 3, 2, 2, 1, 1, 4, 3>(batch, &x, &mut y);
+        let dy: Vec<f32> = (0..y.len()).map(|i| ((i as f32) * 0.37).cos()).collect();
+        let (mut pooled_grad, mut want) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+        max_backward::<f32, 3, 7, 6, 3, 3, 2, 2, 1, 1, 4, 3>(batch, &x, &y, &dy, &mut pooled_grad);
+        activation::backward::<f32, Tanh, 126>(batch, &input, &x, &pooled_grad, &mut want, 0.0);
+        let mut got = vec![f32::NAN; x.len()];
+        type Max = MaxPlane<7, 6, 3, 3, 2, 2, 1, 1, 4, 3>;
+        backward_then::<f32, Max, Tanh, 3, 7, 6, 4, 3>(batch, &x, &y, &dy, &mut got, 0.0);
+        assert_eq!(got, want);
+
+        let mut x = vec![0.0f32; input.len()];
+        activation::forward::<f32, Relu, 126>(batch, &input, &mut x, 0.0);
+        let mut y = vec![0.0f32; batch * c * 3 * 3];
+        avg_forward::<f32, 3, 7, 6, 2, 2, 2, 2, 0, 0, 3, 3>(batch, &x, &mut y);
+        let dy: Vec<f32> = (0..y.len()).map(|i| ((i as f32) * 0.37).cos()).collect();
+        avg_backward::<f32, 3, 7, 6, 2, 2, 2, 2, 0, 0, 3, 3>(batch, &dy, &mut pooled_grad);
+        activation::backward::<f32, Relu, 126>(batch, &input, &x, &pooled_grad, &mut want, 0.0);
+        let mut got = vec![f32::NAN; x.len()];
+        type Avg = AvgPlane<7, 6, 2, 2, 2, 2, 0, 0, 3, 3>;
+        backward_then::<f32, Avg, Relu, 3, 7, 6, 3, 3>(batch, &x, &y, &dy, &mut got, 0.0);
+        assert_eq!(got, want);
+        assert!(got.iter().any(|&g| g == 0.0) && got.iter().any(|&g| g != 0.0));
     }
 }

@@ -191,6 +191,13 @@ pub trait Layer {
     fn plane_pool(&self) -> Option<TokenStream> {
         None
     }
+    /// Backward with the backward of the activation before this layer fused into it
+    /// (`activation` is an `rt::activation` type whose derivative reads only its
+    /// output, this layer's input `x`), writing the activation's input gradient to
+    /// `dx`; `None` where the kernel has no such pass.
+    fn backward_after(&self, _activation: &TokenStream, _alpha: f64) -> Option<TokenStream> {
+        None
+    }
     /// For an activation whose derivative reads only its output, so that its input
     /// need never be written: the `rt::activation` type and `alpha`.
     fn fusable_activation(&self) -> Option<(TokenStream, f64)> {

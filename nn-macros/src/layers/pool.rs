@@ -148,6 +148,14 @@ impl Layer for PoolLayer {
         };
         Some(quote!(rt::pool2d::#plane<#h, #w, #kh, #kw, #sh, #sw, #ph, #pw, #oh, #ow>))
     }
+    fn backward_after(&self, activation: &TokenStream, alpha: f64) -> Option<TokenStream> {
+        let plane = self.plane_pool()?;
+        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
+        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
+        Some(quote!(rt::pool2d::backward_then::<F, #plane, #activation, #c, #h, #w, #oh, #ow>(
+            batch, x, y, dy, dx, F::from_f64(#alpha)
+        )))
+    }
     fn backward(&self) -> TokenStream {
         let generics = self.generics();
         match self.reduce {
