@@ -319,7 +319,7 @@ pub fn backward_then<
         P::plane_backward(plane, out, dout, dplane);
         // The derivative from the output alone: the activation's input is not kept.
         for (d, &v) in dplane.iter_mut().zip(plane) {
-            *d = *d * A::df(v, v, alpha);
+            *d *= A::df(v, v, alpha);
         }
     }
 }
