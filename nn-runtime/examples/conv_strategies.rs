@@ -11,6 +11,8 @@
 use nn_runtime::activation::Identity;
 use nn_runtime::conv2d;
 use nn_runtime::pool2d::NoPool;
+// Each example uses part of the shared timing helpers.
+#[allow(dead_code)]
 #[path = "support/timing.rs"]
 mod timing;
 use timing::median_seconds_interleaved;
