@@ -24,6 +24,8 @@ fn window(
 /// and what a convolution's epilogue runs on each plane it has just written (still in
 /// L1) instead of a separate pass over the whole batch (see `conv2d::direct`).
 pub trait PlanePool<F: Float> {
+    /// Elements of one input plane; 0 for [`NoPool`].
+    const IN: usize;
     /// Elements of one pooled plane; 0 for [`NoPool`].
     const OUT: usize;
     fn plane(x: &[F], y: &mut [F]);
@@ -35,6 +37,7 @@ pub trait PlanePool<F: Float> {
 /// No pooling fused: the epilogue stops at the activation.
 pub struct NoPool;
 impl<F: Float> PlanePool<F> for NoPool {
+    const IN: usize = 0;
     const OUT: usize = 0;
     #[inline(always)]
     fn plane(_: &[F], _: &mut [F]) {}
@@ -70,6 +73,7 @@ impl<
         const OW: usize,
     > PlanePool<F> for MaxPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>
 {
+    const IN: usize = H * W;
     const OUT: usize = OH * OW;
     #[inline]
     fn plane(plane: &[F], out: &mut [F]) {
@@ -144,6 +148,7 @@ impl<
         const OW: usize,
     > PlanePool<F> for AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>
 {
+    const IN: usize = H * W;
     const OUT: usize = OH * OW;
     #[inline]
     fn plane(plane: &[F], out: &mut [F]) {
@@ -184,128 +189,21 @@ impl<
     }
 }
 
-/// Max pooling forward.
-#[allow(clippy::too_many_arguments)]
-pub fn max_forward<
-    F: Float,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    batch: usize,
-    x: &[F],
-    y: &mut [F],
-) {
-    for (plane, out) in x[..batch * C * H * W].chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
-        <MaxPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane(plane, out);
+/// Pooling forward over a batch of `C`-plane samples, plane by plane.
+pub fn forward<F: Float, P: PlanePool<F>, const C: usize>(batch: usize, x: &[F], y: &mut [F]) {
+    let planes = x[..batch * C * P::IN].chunks_exact(P::IN).zip(y[..batch * C * P::OUT].chunks_exact_mut(P::OUT));
+    for (plane, out) in planes {
+        P::plane(plane, out);
     }
 }
 
-/// Max pooling backward: each output's gradient goes to the first input in its window
-/// that holds the maximum (PyTorch's tie rule), found again from `x` and `y`.
-#[allow(clippy::too_many_arguments)]
-pub fn max_backward<
-    F: Float,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    batch: usize,
-    x: &[F],
-    y: &[F],
-    dy: &[F],
-    dx: &mut [F],
-) {
-    let dx = &mut dx[..batch * C * H * W];
-    let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
-    for ((plane, dplane), (out, dout)) in planes.zip(y.chunks_exact(OH * OW).zip(dy.chunks_exact(OH * OW))) {
-        <MaxPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane_backward(plane, out, dout, dplane);
-    }
-}
-
-/// Average pooling forward; the divisor is always `KH·KW` (padding counts as zeros).
-#[allow(clippy::too_many_arguments)]
-pub fn avg_forward<
-    F: Float,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    batch: usize,
-    x: &[F],
-    y: &mut [F],
-) {
-    for (plane, out) in x[..batch * C * H * W].chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
-        <AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane(plane, out);
-    }
-}
-
-/// Average pooling backward: each output's gradient spread evenly over its window.
-#[allow(clippy::too_many_arguments)]
-pub fn avg_backward<
-    F: Float,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    batch: usize,
-    dy: &[F],
-    dx: &mut [F],
-) {
-    let dx = &mut dx[..batch * C * H * W];
-    for (dplane, dout) in dx.chunks_exact_mut(H * W).zip(dy.chunks_exact(OH * OW)) {
-        <AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW> as PlanePool<F>>::plane_backward(&[], &[], dout, dplane);
-    }
-}
-
-/// Pooling backward with the backward of the activation before it fused in: `dx =
+/// Pooling backward, with the backward of an activation before it fused in: `dx =
 /// A'(x) ⊙ ∂pool(dy)`, each plane finished while it is in L1 instead of a second pass
-/// over the batch. `x` is the pooling's input, which is the activation's output: `A`
-/// must be an activation whose derivative reads only its output (relu, tanh, sigmoid;
-/// the macro fuses no other). The same values, bit for bit, as the two passes.
-#[allow(clippy::too_many_arguments)]
-pub fn backward_then<
-    F: Float,
-    P: PlanePool<F>,
-    A: Activation,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OH: usize,
-    const OW: usize,
->(
+/// over the batch ([`Identity`](crate::activation::Identity) for no activation). `x` is
+/// the pooling's input, which is the activation's output: `A` must be an activation
+/// whose derivative reads only its output (relu, tanh, sigmoid; the macro fuses no
+/// other). The same values, bit for bit, as the two passes.
+pub fn backward<F: Float, P: PlanePool<F>, A: Activation, const C: usize>(
     batch: usize,
     x: &[F],
     y: &[F],
@@ -313,13 +211,16 @@ pub fn backward_then<
     dx: &mut [F],
     alpha: F,
 ) {
-    let (x, dx) = (&x[..batch * C * H * W], &mut dx[..batch * C * H * W]);
-    let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
-    for ((plane, dplane), (out, dout)) in planes.zip(y.chunks_exact(OH * OW).zip(dy.chunks_exact(OH * OW))) {
+    let (x, dx) = (&x[..batch * C * P::IN], &mut dx[..batch * C * P::IN]);
+    let (y, dy) = (&y[..batch * C * P::OUT], &dy[..batch * C * P::OUT]);
+    let planes = x.chunks_exact(P::IN).zip(dx.chunks_exact_mut(P::IN));
+    for ((plane, dplane), (out, dout)) in planes.zip(y.chunks_exact(P::OUT).zip(dy.chunks_exact(P::OUT))) {
         P::plane_backward(plane, out, dout, dplane);
-        // The derivative from the output alone: the activation's input is not kept.
-        for (d, &v) in dplane.iter_mut().zip(plane) {
-            *d *= A::df(v, v, alpha);
+        if !A::IS_IDENTITY {
+            // The derivative from the output alone: the activation's input is not kept.
+            for (d, &v) in dplane.iter_mut().zip(plane) {
+                *d *= A::df(v, v, alpha);
+            }
         }
     }
 }
@@ -327,16 +228,24 @@ pub fn backward_then<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::Identity;
 
     #[test]
     fn max_pool_with_padding_and_stride() {
         // 1×3×3 input, window 2, stride 2, padding 1: OH = (3 + 2 - 2)/2 + 1 = 2
         let x = [1.0, 2.0, 3.0, 4.0, 9.0, 6.0, 7.0, 8.0, 5.0];
         let mut y = [0.0f64; 4];
-        max_forward::<f64, 1, 3, 3, 2, 2, 2, 2, 1, 1, 2, 2>(1, &x, &mut y);
+        forward::<f64, MaxPlane<3, 3, 2, 2, 2, 2, 1, 1, 2, 2>, 1>(1, &x, &mut y);
         assert_eq!(y, [1.0, 3.0, 7.0, 9.0]);
         let mut dx = [0.0; 9];
-        max_backward::<f64, 1, 3, 3, 2, 2, 2, 2, 1, 1, 2, 2>(1, &x, &y, &[1.0, 2.0, 3.0, 4.0], &mut dx);
+        backward::<f64, MaxPlane<3, 3, 2, 2, 2, 2, 1, 1, 2, 2>, Identity, 1>(
+            1,
+            &x,
+            &y,
+            &[1.0, 2.0, 3.0, 4.0],
+            &mut dx,
+            1.0,
+        );
         assert_eq!(dx, [1.0, 0.0, 2.0, 0.0, 4.0, 0.0, 3.0, 0.0, 0.0]);
     }
 
@@ -344,9 +253,9 @@ mod tests {
     fn max_pool_ties_go_to_the_first_maximum() {
         let x = [5.0, 5.0, 5.0, 5.0];
         let mut y = [0.0f64; 1];
-        max_forward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &x, &mut y);
+        forward::<f64, MaxPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, 1>(1, &x, &mut y);
         let mut dx = [0.0; 4];
-        max_backward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &x, &y, &[1.0], &mut dx);
+        backward::<f64, MaxPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, Identity, 1>(1, &x, &y, &[1.0], &mut dx, 1.0);
         assert_eq!(dx, [1.0, 0.0, 0.0, 0.0]);
     }
 
@@ -356,20 +265,20 @@ mod tests {
         let mut y = [0.0f64; 4];
         // window 2, stride 1, padding 1 on a 2×2 input: 3×3 output; take the corner.
         let mut y9 = [0.0f64; 9];
-        avg_forward::<f64, 1, 2, 2, 2, 2, 1, 1, 1, 1, 3, 3>(1, &x, &mut y9);
+        forward::<f64, AvgPlane<2, 2, 2, 2, 1, 1, 1, 1, 3, 3>, 1>(1, &x, &mut y9);
         assert_eq!(y9[0], 1.0);
         assert_eq!(y9[4], 10.0);
-        avg_forward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &x, &mut y[..1]);
+        forward::<f64, AvgPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, 1>(1, &x, &mut y[..1]);
         assert_eq!(y[0], 10.0);
         let mut dx = [0.0; 4];
-        avg_backward::<f64, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1>(1, &[4.0], &mut dx);
+        backward::<f64, AvgPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, Identity, 1>(1, &x, &y[..1], &[4.0], &mut dx, 1.0);
         assert_eq!(dx, [1.0; 4]);
     }
 
-    /// The fused activation-and-pooling backward gives what the two passes give, value
-    /// for value: tanh before padded max pooling, relu before average pooling.
+    /// The pooling backward with an activation's fused in gives what the two passes
+    /// give, value for value: tanh before padded max pooling, relu before average pooling.
     #[test]
-    fn backward_then_equals_the_two_passes() {
+    fn fused_activation_backward_equals_the_two_passes() {
         use crate::activation::{self, Relu, Tanh};
         let (batch, c, h, w) = (2, 3, 7, 6);
         let len = c * h * w;
@@ -378,26 +287,26 @@ mod tests {
         let mut x = vec![0.0f32; input.len()];
         activation::forward::<f32, Tanh, 126>(batch, &input, &mut x, 0.0);
         let mut y = vec![0.0f32; batch * c * 4 * 3];
-        max_forward::<f32, 3, 7, 6, 3, 3, 2, 2, 1, 1, 4, 3>(batch, &x, &mut y);
+        forward::<f32, MaxPlane<7, 6, 3, 3, 2, 2, 1, 1, 4, 3>, 3>(batch, &x, &mut y);
         let dy: Vec<f32> = (0..y.len()).map(|i| ((i as f32) * 0.37).cos()).collect();
         let (mut pooled_grad, mut want) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
-        max_backward::<f32, 3, 7, 6, 3, 3, 2, 2, 1, 1, 4, 3>(batch, &x, &y, &dy, &mut pooled_grad);
+        backward::<f32, MaxPlane<7, 6, 3, 3, 2, 2, 1, 1, 4, 3>, Identity, 3>(batch, &x, &y, &dy, &mut pooled_grad, 1.0);
         activation::backward::<f32, Tanh, 126>(batch, &input, &x, &pooled_grad, &mut want, 0.0);
         let mut got = vec![f32::NAN; x.len()];
         type Max = MaxPlane<7, 6, 3, 3, 2, 2, 1, 1, 4, 3>;
-        backward_then::<f32, Max, Tanh, 3, 7, 6, 4, 3>(batch, &x, &y, &dy, &mut got, 0.0);
+        backward::<f32, Max, Tanh, 3>(batch, &x, &y, &dy, &mut got, 0.0);
         assert_eq!(got, want);
 
         let mut x = vec![0.0f32; input.len()];
         activation::forward::<f32, Relu, 126>(batch, &input, &mut x, 0.0);
         let mut y = vec![0.0f32; batch * c * 3 * 3];
-        avg_forward::<f32, 3, 7, 6, 2, 2, 2, 2, 0, 0, 3, 3>(batch, &x, &mut y);
+        forward::<f32, AvgPlane<7, 6, 2, 2, 2, 2, 0, 0, 3, 3>, 3>(batch, &x, &mut y);
         let dy: Vec<f32> = (0..y.len()).map(|i| ((i as f32) * 0.37).cos()).collect();
-        avg_backward::<f32, 3, 7, 6, 2, 2, 2, 2, 0, 0, 3, 3>(batch, &dy, &mut pooled_grad);
+        backward::<f32, AvgPlane<7, 6, 2, 2, 2, 2, 0, 0, 3, 3>, Identity, 3>(batch, &x, &y, &dy, &mut pooled_grad, 1.0);
         activation::backward::<f32, Relu, 126>(batch, &input, &x, &pooled_grad, &mut want, 0.0);
         let mut got = vec![f32::NAN; x.len()];
         type Avg = AvgPlane<7, 6, 2, 2, 2, 2, 0, 0, 3, 3>;
-        backward_then::<f32, Avg, Relu, 3, 7, 6, 3, 3>(batch, &x, &y, &dy, &mut got, 0.0);
+        backward::<f32, Avg, Relu, 3>(batch, &x, &y, &dy, &mut got, 0.0);
         assert_eq!(got, want);
         assert!(got.iter().any(|&g| g == 0.0) && got.iter().any(|&g| g != 0.0));
     }

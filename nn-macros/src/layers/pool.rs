@@ -106,14 +106,19 @@ struct PoolLayer {
 }
 
 impl PoolLayer {
-    /// `F, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW`
-    fn generics(&self) -> TokenStream {
-        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
+    /// The `rt::pool2d::PlanePool` type that pools one plane:
+    /// `MaxPlane|AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>`.
+    fn plane(&self) -> TokenStream {
+        let (h, w) = (lit(self.input.1), lit(self.input.2));
         let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
         let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
         let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
         let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        quote!(F, #c, #h, #w, #kh, #kw, #sh, #sw, #ph, #pw, #oh, #ow)
+        let plane = match self.reduce {
+            Reduce::Max => quote!(MaxPlane),
+            Reduce::Average => quote!(AvgPlane),
+        };
+        quote!(rt::pool2d::#plane<#h, #w, #kh, #kw, #sh, #sw, #ph, #pw, #oh, #ow>)
     }
 }
 
@@ -130,37 +135,17 @@ impl Layer for PoolLayer {
             .checked_mul(self.kernel.1)
     }
     fn forward(&self) -> TokenStream {
-        let generics = self.generics();
-        match self.reduce {
-            Reduce::Max => quote!(rt::pool2d::max_forward::<#generics>(batch, x, y)),
-            Reduce::Average => quote!(rt::pool2d::avg_forward::<#generics>(batch, x, y)),
-        }
+        let (plane, c) = (self.plane(), lit(self.input.0));
+        quote!(rt::pool2d::forward::<F, #plane, #c>(batch, x, y))
     }
     fn plane_pool(&self) -> Option<TokenStream> {
-        let (h, w) = (lit(self.input.1), lit(self.input.2));
-        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
-        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
-        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        let plane = match self.reduce {
-            Reduce::Max => quote!(MaxPlane),
-            Reduce::Average => quote!(AvgPlane),
-        };
-        Some(quote!(rt::pool2d::#plane<#h, #w, #kh, #kw, #sh, #sw, #ph, #pw, #oh, #ow>))
+        Some(self.plane())
     }
     fn backward_after(&self, activation: &TokenStream, alpha: f64) -> Option<TokenStream> {
-        let plane = self.plane_pool()?;
-        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        Some(quote!(rt::pool2d::backward_then::<F, #plane, #activation, #c, #h, #w, #oh, #ow>(
-            batch, x, y, dy, dx, F::from_f64(#alpha)
-        )))
+        let (plane, c) = (self.plane(), lit(self.input.0));
+        Some(quote!(rt::pool2d::backward::<F, #plane, #activation, #c>(batch, x, y, dy, dx, F::from_f64(#alpha))))
     }
     fn backward(&self) -> TokenStream {
-        let generics = self.generics();
-        match self.reduce {
-            Reduce::Max => quote!(rt::pool2d::max_backward::<#generics>(batch, x, y, dy, dx)),
-            Reduce::Average => quote!(rt::pool2d::avg_backward::<#generics>(batch, dy, dx)),
-        }
+        self.backward_after(&quote!(rt::activation::Identity), 0.0).unwrap_or_default()
     }
 }

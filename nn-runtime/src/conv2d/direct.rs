@@ -407,7 +407,7 @@ mod tests {
         activation::forward::<f32, Tanh, 1600>(3, &plain, &mut separate, 0.0);
         assert_eq!(fused, separate);
         let mut separately_pooled = vec![0.0f32; pooled.len()];
-        pool2d::avg_forward::<f32, 16, 10, 10, 2, 2, 2, 2, 0, 0, 5, 5>(3, &separate, &mut separately_pooled);
+        pool2d::forward::<f32, Avg, 16>(3, &separate, &mut separately_pooled);
         assert_eq!(pooled, separately_pooled);
         // Inference: the activations not kept, the pooled planes the same.
         let mut unkept = vec![0.0f32; pooled.len()];
@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(fused, separate);
         assert!(fused.iter().any(|&v| v == 0.0) && fused.iter().any(|&v| v > 0.0));
         let mut separately_pooled = vec![0.0f32; pooled.len()];
-        pool2d::max_forward::<f32, 6, 28, 28, 3, 3, 2, 2, 1, 1, 14, 14>(2, &separate, &mut separately_pooled);
+        pool2d::forward::<f32, Max, 6>(2, &separate, &mut separately_pooled);
         assert_eq!(pooled, separately_pooled);
         let mut unkept = vec![0.0f32; pooled.len()];
         super::super::shifted::forward::<f32, Relu, Max, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 28, 28, true>(
