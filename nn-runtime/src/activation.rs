@@ -269,8 +269,8 @@ unsafe fn tanh_avx2(x: &[f32], y: &mut [f32]) {
 /// instructions the Newton-refined reciprocal becomes the bottleneck on the FMA pipes,
 /// where `vdivps` runs on its own unit. Correctly rounded division also makes the
 /// result the same on every processor with AVX-512. On Zen 4 (whose 512-bit
-/// operations cost two 256-bit ones) 1.7–2× [`tanh8`]'s throughput; the reciprocal
-/// variant was 15% slower than this one.
+/// operations cost two 256-bit ones) 1.5–2.7× [`tanh8`]'s throughput
+/// (`examples/tanh_throughput.rs`); the reciprocal variant was 15% slower than this one.
 ///
 /// # Safety
 /// Requires AVX-512F.

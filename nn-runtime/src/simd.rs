@@ -48,8 +48,14 @@ pub fn level() -> Level {
     })
 }
 
-/// The highest level this processor runs.
+/// The highest level this processor runs (detected once: the kernels' safety checks
+/// ask on every call).
 pub fn detect() -> Level {
+    static DETECTED: OnceLock<Level> = OnceLock::new();
+    *DETECTED.get_or_init(detect_now)
+}
+
+fn detect_now() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
