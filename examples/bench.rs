@@ -83,7 +83,7 @@ fn scaling<N: Network<f32>>(name: &str, rounds: usize) {
         let mut net = N::with_seed(0);
         let mut sgd = Sgd::new(0.01);
         let (one, two) = interleaved(rounds, |threads| {
-            nn::runtime::threads::set(threads);
+            nn::runtime::exec::threads::set(threads);
             net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut sgd).expect("finite loss");
         });
         cells.push(format!(
@@ -97,7 +97,7 @@ fn scaling<N: Network<f32>>(name: &str, rounds: usize) {
     let mut net = N::with_seed(0);
     net.eval();
     let (one, two) = interleaved(rounds, |threads| {
-        nn::runtime::threads::set(threads);
+        nn::runtime::exec::threads::set(threads);
         for chunk in images.chunks(256 * N::INPUT_LEN) {
             std::hint::black_box(net.forward(chunk).expect("valid batch"));
         }
@@ -154,7 +154,7 @@ fn main() {
         ("kerasnet", measure::<KerasNet>(rounds)),
         ("mlp", measure::<Mlp>(rounds)),
     ];
-    let threads = nn::runtime::threads::count();
+    let threads = nn::runtime::exec::threads::count();
     println!("nn, f32, {threads} thread(s), median of {rounds} rounds (images/s)\n");
     println!("{:<9} {:>9} {:>9} {:>9} {:>9} {:>14}", "network", "train b1", "b8", "b32", "b128", "infer 10k/256");
     let mut out = String::from("[");

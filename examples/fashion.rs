@@ -10,7 +10,7 @@ use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::{Batches, ImageSet};
 use nn::prelude::*;
-use nn::runtime::metrics::Confusion;
+use nn::runtime::io::metrics::Confusion;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

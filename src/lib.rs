@@ -20,8 +20,13 @@ pub mod prelude {
     };
 }
 
-/// The one stable path generated code uses to reach the runtime. Not public API.
+/// The one stable path generated code uses to reach the runtime, flat: the
+/// operators, `network`, `workspace` and `init` by name, whichever folder of the
+/// runtime holds them. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use nn_runtime::exec::{network, workspace};
+    pub use nn_runtime::ops::*;
+    pub use nn_runtime::train::init;
     pub use nn_runtime::*;
 }

@@ -6,7 +6,7 @@
 //! LeNet-5 and small MLPs make no such call, so their steps allocate nothing at all.
 
 use nn::prelude::*;
-use nn::runtime::gemm::gemm_calls_on_this_thread;
+use nn::runtime::kernels::gemm::gemm_calls_on_this_thread;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -60,7 +60,7 @@ network! {
 
 /// Where the packing-free kernels run, LeNet-5 calls matrixmultiply not at all.
 fn expect_none_or_packing(what: &str, (allocs, gemms): (u64, u64)) {
-    if nn::runtime::small_gemm::available() {
+    if nn::runtime::kernels::small_gemm::available() {
         assert_eq!((allocs, gemms), (0, 0), "{what}: {allocs} allocations, {gemms} matrixmultiply calls");
     } else {
         assert_eq!(allocs, gemms, "{what}: {allocs} allocations for {gemms} matrixmultiply calls");
@@ -70,9 +70,9 @@ fn expect_none_or_packing(what: &str, (allocs, gemms): (u64, u64)) {
 /// Runs `f` and returns (heap allocations, GEMM calls) it made on this thread.
 ///
 /// On one thread: with two, a batch of 16 or more runs its second half on the helper
-/// thread (`nn::runtime::threads`), which this per-thread count would not see.
+/// thread (`nn::runtime::exec::threads`), which this per-thread count would not see.
 fn measure(f: impl FnOnce()) -> (u64, u64) {
-    nn::runtime::threads::set(1);
+    nn::runtime::exec::threads::set(1);
     let gemms = gemm_calls_on_this_thread();
     let before = ALLOCATIONS.with(|a| a.get());
     COUNTING.with(|c| c.set(true));
@@ -89,7 +89,7 @@ fn lenet5_steady_state_steps_allocate_nothing() {
     let labels: Vec<usize> = (0..32).map(|i| i % 10).collect();
     // Warm-up: buffers for batch 32 (whole for forward, two halves for a training
     // step) and the optimizer's momentum are allocated here.
-    nn::runtime::threads::set(1);
+    nn::runtime::exec::threads::set(1);
     net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut sgd).unwrap();
     net.forward(&x).unwrap();
 

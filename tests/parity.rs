@@ -7,7 +7,6 @@
 //! agree to a relative 1e-9 in f64 and 1e-4 in f32.
 
 use nn::prelude::*;
-use nn::runtime::weights;
 use nn::{Float, Loss};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::path::PathBuf;
@@ -104,7 +103,7 @@ fn check<F: Float, N: Network<F>, L: Loss<F, Target = [T]>, T: Clone>(
     let init = initial_state(&file);
     let fresh = || {
         let mut net = N::with_seed(99);
-        weights::from_bytes(&mut net, &init, "PyTorch's initial state").unwrap();
+        net.load_safetensors(&init, "PyTorch's initial state").unwrap();
         net.set_training(mode == "train");
         net
     };

@@ -3,7 +3,7 @@
 //! computation up to rounding. (One test function: the thread count is process-wide.)
 
 use nn::prelude::*;
-use nn::runtime::threads;
+use nn::runtime::exec::threads;
 
 network! {
     LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)

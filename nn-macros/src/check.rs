@@ -90,13 +90,13 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             Some(name) => format!("`{name}: {written}`"),
             None => format!("`{written}`"),
         };
-        let op = match kind.build(&bound, &Context { input: &input, source: &source }) {
+        let op = match kind.build(&bound, &Context { index, input: &input, source: &source }) {
             Ok(op) => op,
             Err(e) => {
                 errors.push(e);
                 // Recover by assuming the input this layer declares, so that later,
                 // independent mistakes are reported in the same build.
-                shape = kind.recover(&bound, &Context { input: &input, source: &source });
+                shape = kind.recover(&bound, &Context { index, input: &input, source: &source });
                 origin = format!("{described} (layer {index}");
                 through.clear();
                 source = format!("{origin})");

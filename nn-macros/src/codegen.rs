@@ -396,6 +396,7 @@ pub fn generate(net: &Network) -> TokenStream {
     let min_batch = lit(min_batch);
     let init = init_calls(net, &plan);
 
+    let items = net.layers.iter().map(|l| l.op.items());
     let forward = forward_steps(net, &plan);
     let backward = backward_steps(net, &plan);
 
@@ -422,6 +423,8 @@ pub fn generate(net: &Network) -> TokenStream {
 
         const _: () = {
             use ::nn::__private as rt;
+
+            #(#items)*
 
             impl #name {
                 pub const INPUT_SHAPE: [usize; #input_rank] = #input_shape;

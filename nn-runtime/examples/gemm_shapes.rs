@@ -4,8 +4,8 @@
 //!
 //!     cargo run --release -p nn-runtime --example gemm_shapes
 
-use nn_runtime::gemm::Mat;
-use nn_runtime::small_gemm;
+use nn_runtime::kernels::gemm::Mat;
+use nn_runtime::kernels::small_gemm;
 #[path = "support/timing.rs"]
 mod timing;
 use timing::median_seconds;

@@ -10,7 +10,7 @@
 #[path = "support/timing.rs"]
 mod timing;
 
-use nn_runtime::activation::{self, Tanh};
+use nn_runtime::ops::activation::{self, Tanh};
 use timing::median_seconds_interleaved;
 
 fn main() {
@@ -22,7 +22,7 @@ fn main() {
         &mut || activation::in_place::<f32, Tanh>(std::hint::black_box(&mut a), 0.0),
         &mut || activation::in_place::<f32, Tanh>(std::hint::black_box(&mut b), 0.0),
     ]);
-    let level = nn_runtime::simd::level();
+    let level = nn_runtime::kernels::simd::level();
     for (n, s) in [784usize, 100].iter().zip(seconds) {
         println!("{level:?}: tanh of {n} values: {:.3} ns per value (median of 15 rounds)", s / *n as f64 * 1e9);
     }

@@ -1,40 +1,36 @@
-//! The runtime behind `network!`: kernels (one module per family), losses, optimizers,
-//! initialization, workspaces and data loading. Generated code reaches it through
-//! `::nn::__private`, and users through `nn::…`.
+//! The runtime behind `network!`, in layers that depend only on the ones listed before
+//! them (`tools/module-cycles.py` checks that no import runs in a circle):
+//!
+//! - [`error`], [`float`], [`rng`], [`info`]: the element types, errors, random
+//!   streams and the description of a network's layers that everything else shares;
+//! - [`kernels`]: SIMD dispatch, matrix and gathered products, vector `tanh`;
+//! - [`ops`]: one module per operator (forward and backward), on the kernels;
+//! - [`train`]: losses, optimizers, initialization;
+//! - [`io`]: weight files, IDX data, batches, metrics;
+//! - [`exec`]: the `Network` trait generated networks implement, their workspaces,
+//!   the helper thread and the summary table.
+//!
+//! Generated code reaches it through `::nn::__private`, and users through `nn::…`.
 
-pub mod activation;
-pub mod batchnorm;
-pub mod conv2d;
-pub mod conv_transpose2d;
-pub mod data;
-pub mod dropout;
 pub mod error;
 pub mod float;
-pub mod gathered;
-mod gathered_avx2;
-pub mod gemm;
-pub mod idx;
-pub mod init;
-pub mod linear;
-pub mod loss;
-pub mod metrics;
-pub mod network;
-pub mod optim;
-pub mod pool2d;
+pub mod info;
 pub mod rng;
-pub mod simd;
-pub mod small_gemm;
-mod small_gemm_avx2;
-pub mod softmax;
-pub mod summary;
-pub mod threads;
-pub mod upsample;
-pub mod weights;
-pub mod workspace;
+
+pub mod kernels;
+pub mod ops;
+pub mod train;
+
+pub mod io;
+
+pub mod exec;
 
 pub use error::Error;
+pub use exec::network::Network;
+pub use exec::summary::Summary;
 pub use float::Float;
-pub use loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy};
-pub use network::{argmax_rows, Network};
-pub use optim::{Adam, Optimizer, Sgd};
-pub use summary::{LayerInfo, Summary, TensorInfo};
+pub use info::{LayerInfo, TensorInfo};
+pub use io::metrics::argmax_rows;
+pub use io::{data, idx};
+pub use train::loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy};
+pub use train::optim::{Adam, Optimizer, Sgd};

@@ -1,10 +1,10 @@
 //! `conv(in, out, k, stride = 1, padding = 0, dilation = 1, groups = 1, bias = true)`:
 //! `nn.Conv2d`.
 
-use super::{lit, pair_str, window_output, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 pub struct Conv;
 
@@ -61,11 +61,17 @@ impl LayerKind for Conv {
                 ),
             ));
         };
-        Ok(Box::new(ConvLayer(super::ConvGeometry::new(args, (c, h, w), (out_h, out_w)))))
+        let geometry = ConvGeometry::new(args, (c, h, w), (out_h, out_w));
+        Ok(Box::new(ConvLayer { geometry, name: format_ident!("Conv{}", cx.index), written: args.written() }))
     }
 }
 
-struct ConvLayer(super::ConvGeometry);
+struct ConvLayer {
+    geometry: ConvGeometry,
+    /// The geometry type's name in generated code.
+    name: proc_macro2::Ident,
+    written: String,
+}
 
 /// How a convolution runs, chosen from its shape; the measurements behind the choice:
 /// `cargo run --release -p nn-runtime --example conv_strategies` (table in bench/README.md).
@@ -91,21 +97,19 @@ enum Strategy {
 const STREAMED_WEIGHTS_LIMIT: u64 = 64 * 1024;
 
 impl ConvLayer {
-    /// Inputs each output sees: `in/groups · kh · kw`.
     fn fan_in(&self) -> u64 {
-        // Saturating: an overflowing kernel is reported through the weight's size.
-        (self.0.input.0 / self.0.groups).saturating_mul(self.0.kernel.0).saturating_mul(self.0.kernel.1)
+        self.geometry.fan_in()
     }
 
     /// A kernel that covers the whole unpadded input once is a fully connected layer:
     /// the weight `[OC, C, H, W]` is exactly `linear`'s `[OC, C·H·W]`, so the batch runs
     /// as one GEMM instead of one matrix-vector product per sample.
     fn is_dense(&self) -> bool {
-        self.0.output == (1, 1)
-            && self.0.kernel == (self.0.input.1, self.0.input.2)
-            && self.0.padding == (0, 0)
-            && self.0.dilation == (1, 1)
-            && self.0.groups == 1
+        self.geometry.output == (1, 1)
+            && self.geometry.kernel == (self.geometry.input.1, self.geometry.input.2)
+            && self.geometry.padding == [0; 4]
+            && self.geometry.dilation == (1, 1)
+            && self.geometry.groups == 1
     }
 
     /// Direct where padding the channels to vectors wastes at most an eighth of the
@@ -117,59 +121,59 @@ impl ConvLayer {
         if self.is_dense() {
             return Strategy::Dense;
         }
-        let channels = self.0.outputs / self.0.groups;
+        let channels = self.geometry.outputs / self.geometry.groups;
         let padded = channels.div_ceil(8) * 8;
         let fits = |width: u64| self.fan_in().saturating_mul(width) <= STREAMED_WEIGHTS_LIMIT;
-        let full_width = self.0.input.2.saturating_add(self.0.padding.1.saturating_mul(2));
+        let full_width = self.geometry.padded_width().unwrap_or(u64::MAX);
         if 8 * channels >= 7 * padded && fits(padded) {
             Strategy::Direct
-        } else if self.0.stride == (1, 1) && 4 * full_width <= 5 * self.0.output.1 && fits(channels) {
+        } else if self.geometry.stride == (1, 1) && 4 * full_width <= 5 * self.geometry.output.1 && fits(channels) {
             Strategy::Shifted
         } else {
             Strategy::Im2col
         }
     }
 
-    /// Elements of one sample's zero-padded input, 0 without padding.
-    fn padded_input(&self) -> Option<u64> {
-        let (c, h, w) = self.0.input;
-        let (ph, pw) = self.0.padding;
-        if (ph, pw) == (0, 0) {
-            return Some(0);
-        }
-        c.checked_mul(h.checked_add(ph.checked_mul(2)?)?)?.checked_mul(w.checked_add(pw.checked_mul(2)?)?)
-    }
-
     fn dense_generics(&self) -> TokenStream {
         let inputs = lit(self.fan_in());
-        let (outputs, bias) = (lit(self.0.outputs), self.0.bias);
+        let (outputs, bias) = (lit(self.geometry.outputs), self.geometry.bias);
         quote!(F, #inputs, #outputs, #bias)
     }
 
-    /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
-    fn generics(&self) -> TokenStream {
-        self.0.generics()
+    /// The strategy's module in `rt::conv2d` (`None` for dense).
+    fn module(&self) -> Option<TokenStream> {
+        match self.strategy() {
+            Strategy::Dense => None,
+            Strategy::Im2col => Some(quote!(rt::conv2d)),
+            Strategy::Direct => Some(quote!(rt::conv2d::direct)),
+            Strategy::Shifted => Some(quote!(rt::conv2d::shifted)),
+        }
     }
 }
 
 impl Layer for ConvLayer {
     fn output_shape(&self) -> Shape {
-        vec![self.0.outputs, self.0.output.0, self.0.output.1]
+        vec![self.geometry.outputs, self.geometry.output.0, self.geometry.output.1]
     }
     fn params(&self) -> Vec<ParamTensor> {
         let init = Init::PytorchDefault { fan_in: self.fan_in() };
-        let weight = vec![self.0.outputs, self.0.input.0 / self.0.groups, self.0.kernel.0, self.0.kernel.1];
+        let weight = vec![
+            self.geometry.outputs,
+            self.geometry.input.0 / self.geometry.groups,
+            self.geometry.kernel.0,
+            self.geometry.kernel.1,
+        ];
         let mut tensors = vec![ParamTensor { suffix: "weight", shape: weight, init }];
-        if self.0.bias {
-            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.0.outputs], init });
+        if self.geometry.bias {
+            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.geometry.outputs], init });
         }
         tensors
     }
     fn flops(&self) -> Option<u64> {
-        self.0
+        self.geometry
             .outputs
-            .checked_mul(self.0.output.0)?
-            .checked_mul(self.0.output.1)?
+            .checked_mul(self.geometry.output.0)?
+            .checked_mul(self.geometry.output.1)?
             .checked_mul(self.fan_in())?
             .checked_mul(2)
     }
@@ -178,25 +182,25 @@ impl Layer for ConvLayer {
             // Every group's packed weights (or weight-gradient accumulators), and one
             // output plane for inference's fused pooling.
             Strategy::Direct => {
-                let padded = (self.0.outputs / self.0.groups).div_ceil(8) * 8;
-                let plane = self.0.output.0.checked_mul(self.0.output.1)?;
-                self.fan_in().checked_mul(self.0.groups)?.checked_mul(padded)?.checked_add(plane)
+                let padded = (self.geometry.outputs / self.geometry.groups).div_ceil(8) * 8;
+                let plane = self.geometry.output.0.checked_mul(self.geometry.output.1)?;
+                self.fan_in().checked_mul(self.geometry.groups)?.checked_mul(padded)?.checked_add(plane)
             }
             // One sample's padded input, one group's full-width outputs (or output
             // gradients), and one output plane.
             Strategy::Shifted => {
-                let (oh, ow) = self.0.output;
-                let full_width = self.0.input.2.checked_add(self.0.padding.1.checked_mul(2)?)?;
+                let (oh, ow) = self.geometry.output;
+                let full_width = self.geometry.padded_width()?;
                 let columns = (oh - 1).checked_mul(full_width)?.checked_add(ow)?;
-                let outputs = (self.0.outputs / self.0.groups).checked_mul(columns)?;
-                self.padded_input()?.checked_add(outputs)?.checked_add(oh.checked_mul(ow)?)
+                let outputs = (self.geometry.outputs / self.geometry.groups).checked_mul(columns)?;
+                self.geometry.padded_input()?.checked_add(outputs)?.checked_add(oh.checked_mul(ow)?)
             }
             Strategy::Dense | Strategy::Im2col => Some(0),
         }
     }
     fn scratch_per_sample(&self) -> Option<u64> {
-        let pixels = self.0.output.0.checked_mul(self.0.output.1)?;
-        let group_outputs = self.0.outputs / self.0.groups;
+        let pixels = self.geometry.output.0.checked_mul(self.geometry.output.1)?;
+        let group_outputs = self.geometry.outputs / self.geometry.groups;
         match self.strategy() {
             Strategy::Dense => Some(0),
             // The batch's columns for one group, and that group's outputs (see rt::conv2d;
@@ -206,18 +210,31 @@ impl Layer for ConvLayer {
             // (see rt::conv2d::direct).
             Strategy::Direct => {
                 let staged = pixels.checked_mul(group_outputs.div_ceil(8) * 8)?;
-                staged.checked_add(self.padded_input()?)?.checked_add(self.fan_in().checked_mul(pixels)?)
+                staged.checked_add(self.geometry.padded_input()?)?.checked_add(self.fan_in().checked_mul(pixels)?)
             }
         }
     }
+    fn items(&self) -> TokenStream {
+        let Some(module) = self.module() else { return TokenStream::new() };
+        let name = &self.name;
+        let mut needs = vec![(quote!(#module::scratch_per_sample::<#name>()), self.scratch_per_sample().unwrap_or(0))];
+        if self.strategy() != Strategy::Im2col {
+            needs.push((quote!(#module::scratch::<#name>()), self.scratch().unwrap_or(0)));
+        }
+        if self.strategy() == Strategy::Shifted {
+            // Its input gradient is im2col's.
+            needs[0].0 = quote!(rt::conv2d::scratch_per_sample::<#name>());
+        }
+        self.geometry.definition(name, &self.written, &needs)
+    }
     fn forward(&self) -> TokenStream {
-        let generics = self.generics();
+        let name = &self.name;
         match self.strategy() {
             Strategy::Dense => {
                 let generics = self.dense_generics();
                 quote!(rt::linear::forward::<#generics>(batch, x, params, y))
             }
-            Strategy::Im2col => quote!(rt::conv2d::forward::<#generics>(batch, x, params, y, scratch)),
+            Strategy::Im2col => quote!(rt::conv2d::forward::<F, #name>(batch, x, params, y, scratch)),
             // Their epilogue with no activation in it.
             Strategy::Direct | Strategy::Shifted => {
                 self.forward_then(&quote!(rt::activation::Identity), 0.0, None).unwrap_or_default()
@@ -226,33 +243,26 @@ impl Layer for ConvLayer {
     }
     fn forward_then(&self, activation: &TokenStream, alpha: f64, pool: Option<&TokenStream>) -> Option<TokenStream> {
         let module = match self.strategy() {
-            Strategy::Direct => quote!(direct),
-            Strategy::Shifted => quote!(shifted),
+            Strategy::Direct | Strategy::Shifted => self.module()?,
             Strategy::Dense | Strategy::Im2col => return None,
         };
-        let dims = self.0.dims();
+        let name = &self.name;
         let (pool, pooled) = match pool {
             Some(pool) => (pool.clone(), quote!(pooled)),
             None => (quote!(rt::pool2d::NoPool), quote!(&mut [])),
         };
-        Some(quote!(rt::conv2d::#module::forward::<F, #activation, #pool, #dims>(
+        Some(quote!(#module::forward::<F, #name, #activation, #pool>(
             batch, x, params, y, #pooled, scratch, F::from_f64(#alpha)
         )))
     }
     fn backward(&self) -> TokenStream {
-        let generics = self.generics();
-        match self.strategy() {
-            Strategy::Dense => {
+        let name = &self.name;
+        match self.module() {
+            None => {
                 let generics = self.dense_generics();
                 quote!(rt::linear::backward::<#generics>(batch, x, params, dy, grads, dx))
             }
-            Strategy::Direct => {
-                quote!(rt::conv2d::direct::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
-            }
-            Strategy::Shifted => {
-                quote!(rt::conv2d::shifted::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
-            }
-            Strategy::Im2col => quote!(rt::conv2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch)),
+            Some(module) => quote!(#module::backward::<F, #name>(batch, x, params, dy, grads, dx, scratch)),
         }
     }
 }

@@ -2,10 +2,10 @@
 //! groups = 1, bias = true)`: `nn.ConvTranspose2d`, weight `[in, out/groups, kh, kw]`.
 //! Output size `(H − 1)·s − 2p + d·(k − 1) + output_padding + 1`.
 
-use super::{Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{Context, ConvGeometry, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 pub struct ConvTranspose;
 
@@ -65,53 +65,70 @@ impl LayerKind for ConvTranspose {
                 ),
             ));
         };
-        Ok(Box::new(ConvTransposeLayer(super::ConvGeometry::new(args, (c, h, w), (out_h, out_w)))))
+        // The kernels run the adjoint convolution: from this layer's output back to its input.
+        let geometry = ConvGeometry {
+            input: (args.int("out"), out_h, out_w),
+            outputs: c,
+            output: (h, w),
+            ..ConvGeometry::new(args, (c, h, w), (out_h, out_w))
+        };
+        let name = format_ident!("ConvTranspose{}", cx.index);
+        Ok(Box::new(ConvTransposeLayer { adjoint: geometry, name, written: args.written() }))
     }
 }
 
-struct ConvTransposeLayer(super::ConvGeometry);
+/// A transposed convolution, described by the convolution it is the adjoint of (see
+/// `rt::conv_transpose2d`): `adjoint.input` is this layer's output, `adjoint.outputs`
+/// and `adjoint.output` its input.
+struct ConvTransposeLayer {
+    adjoint: ConvGeometry,
+    name: proc_macro2::Ident,
+    written: String,
+}
 
 impl ConvTransposeLayer {
-    /// PyTorch computes fan-in from the weight's second axis: `out/groups · kh · kw`.
+    /// PyTorch computes fan-in from the weight's second axis: `out/groups · kh · kw`,
+    /// the adjoint convolution's own fan-in.
     fn fan_in(&self) -> u64 {
-        (self.0.outputs / self.0.groups).saturating_mul(self.0.kernel.0).saturating_mul(self.0.kernel.1)
-    }
-    fn generics(&self) -> TokenStream {
-        self.0.generics()
+        self.adjoint.fan_in()
     }
 }
 
 impl Layer for ConvTransposeLayer {
     fn output_shape(&self) -> Shape {
-        vec![self.0.outputs, self.0.output.0, self.0.output.1]
+        let (c, h, w) = self.adjoint.input;
+        vec![c, h, w]
     }
     fn params(&self) -> Vec<ParamTensor> {
+        let g = &self.adjoint;
         let init = Init::PytorchDefault { fan_in: self.fan_in() };
-        let weight = vec![self.0.input.0, self.0.outputs / self.0.groups, self.0.kernel.0, self.0.kernel.1];
+        let weight = vec![g.outputs, g.input.0 / g.groups, g.kernel.0, g.kernel.1];
         let mut tensors = vec![ParamTensor { suffix: "weight", shape: weight, init }];
-        if self.0.bias {
-            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.0.outputs], init });
+        if g.bias {
+            tensors.push(ParamTensor { suffix: "bias", shape: vec![g.input.0], init });
         }
         tensors
     }
     fn flops(&self) -> Option<u64> {
-        self.0
-            .input
-            .0
-            .checked_mul(self.fan_in())?
-            .checked_mul(self.0.input.1)?
-            .checked_mul(self.0.input.2)?
-            .checked_mul(2)
+        let g = &self.adjoint;
+        g.outputs.checked_mul(self.fan_in())?.checked_mul(g.output.0)?.checked_mul(g.output.1)?.checked_mul(2)
     }
-    fn scratch(&self) -> Option<u64> {
-        self.fan_in().checked_mul(self.0.input.1)?.checked_mul(self.0.input.2)
+    fn scratch_per_sample(&self) -> Option<u64> {
+        // The adjoint's im2col scratch: its columns and one group's outputs.
+        let g = &self.adjoint;
+        self.fan_in().checked_add(g.outputs / g.groups)?.checked_mul(g.output.0)?.checked_mul(g.output.1)
+    }
+    fn items(&self) -> TokenStream {
+        let name = &self.name;
+        let need = quote!(rt::conv_transpose2d::scratch_per_sample::<#name>());
+        self.adjoint.definition(name, &self.written, &[(need, self.scratch_per_sample().unwrap_or(0))])
     }
     fn forward(&self) -> TokenStream {
-        let generics = self.generics();
-        quote!(rt::conv_transpose2d::forward::<#generics>(batch, x, params, y, scratch))
+        let name = &self.name;
+        quote!(rt::conv_transpose2d::forward::<F, #name>(batch, x, params, y, scratch))
     }
     fn backward(&self) -> TokenStream {
-        let generics = self.generics();
-        quote!(rt::conv_transpose2d::backward::<#generics>(batch, x, params, dy, grads, dx, scratch))
+        let name = &self.name;
+        quote!(rt::conv_transpose2d::backward::<F, #name>(batch, x, params, dy, grads, dx, scratch))
     }
 }

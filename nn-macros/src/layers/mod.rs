@@ -12,6 +12,7 @@
 mod activation;
 mod batchnorm;
 mod conv;
+mod conv_geometry;
 mod conv_transpose;
 mod dropout;
 mod flatten;
@@ -22,6 +23,8 @@ mod prelu;
 mod separable_conv;
 mod softmax;
 mod upsample;
+
+pub use conv_geometry::ConvGeometry;
 
 use crate::args::{Bound, Param};
 use crate::diag;
@@ -66,6 +69,8 @@ pub fn known_names() -> Vec<&'static str> {
 
 /// What a layer is told about its input.
 pub struct Context<'a> {
+    /// The layer's position in the chain: names the types its code defines.
+    pub index: usize,
     pub input: &'a [u64],
     /// Who produces the input, for messages: "`avgpool(2)` (layer 5)" or "the network input".
     pub source: &'a str,
@@ -137,7 +142,7 @@ pub fn recover_with_channels(kind: &dyn LayerKind, args: &Bound, cx: &Context, r
         return None;
     }
     assumed[0] = args.int("in");
-    kind.build(args, &Context { input: &assumed, source: cx.source }).ok().map(|op| op.output_shape())
+    kind.build(args, &Context { index: cx.index, input: &assumed, source: cx.source }).ok().map(|op| op.output_shape())
 }
 
 /// A checked layer: its facts and its code.
@@ -176,6 +181,11 @@ pub trait Layer {
     /// Whether the output is the input reinterpreted (no data moves).
     fn is_view(&self) -> bool {
         false
+    }
+    /// Items the layer's code refers to (a convolution's geometry type and its
+    /// compile-time checks), emitted once beside the network's code.
+    fn items(&self) -> TokenStream {
+        TokenStream::new()
     }
     fn forward(&self) -> TokenStream;
     fn backward(&self) -> TokenStream;
@@ -282,55 +292,4 @@ pub fn check_groups(args: &Bound) -> syn::Result<()> {
             args.written()
         ),
     ))
-}
-
-/// What every convolution kernel in `rt::conv2d` and `rt::conv_transpose2d` is
-/// specialized on.
-pub struct ConvGeometry {
-    pub input: (u64, u64, u64),
-    pub outputs: u64,
-    pub kernel: (u64, u64),
-    pub stride: (u64, u64),
-    pub padding: (u64, u64),
-    pub dilation: (u64, u64),
-    pub groups: u64,
-    pub output: (u64, u64),
-    pub bias: bool,
-}
-
-impl ConvGeometry {
-    /// The geometry a convolution's arguments describe, on `input`, producing `output`.
-    pub fn new(args: &Bound, input: (u64, u64, u64), output: (u64, u64)) -> Self {
-        ConvGeometry {
-            input,
-            outputs: args.int("out"),
-            kernel: args.pair("k"),
-            stride: args.pair("stride"),
-            padding: args.pair("padding"),
-            dilation: args.pair("dilation"),
-            groups: args.int("groups"),
-            output,
-            bias: args.bool("bias"),
-        }
-    }
-
-    /// `F, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
-    pub fn generics(&self) -> TokenStream {
-        let dims = self.dims();
-        quote::quote!(F, #dims)
-    }
-
-    /// `C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, BIAS`
-    pub fn dims(&self) -> TokenStream {
-        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
-        let oc = lit(self.outputs);
-        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
-        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
-        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
-        let (dh, dw) = (lit(self.dilation.0), lit(self.dilation.1));
-        let g = lit(self.groups);
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        let b = self.bias;
-        quote::quote!(#c, #h, #w, #oc, #kh, #kw, #sh, #sw, #ph, #pw, #dh, #dw, #g, #oh, #ow, #b)
-    }
 }

@@ -4,10 +4,10 @@
 //! `<i>.pointwise.weight`, `<i>.pointwise.bias`. The depthwise result is kept in
 //! `saved`; its gradient lives at the start of `scratch`.
 
-use super::{lit, pair_str, window_output, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
 
 pub struct SeparableConv;
 
@@ -51,65 +51,84 @@ impl LayerKind for SeparableConv {
                 ),
             ));
         };
-        Ok(Box::new(SeparableLayer { input: (c, h, w), outputs, kernel, stride, padding, output: (oh, ow) }))
+        let depthwise = ConvGeometry {
+            input: (c, h, w),
+            outputs: c,
+            kernel,
+            stride,
+            padding: [padding.0, padding.0, padding.1, padding.1],
+            dilation: (1, 1),
+            groups: c,
+            output: (oh, ow),
+            bias: false,
+        };
+        let pointwise = ConvGeometry {
+            input: (c, oh, ow),
+            outputs,
+            kernel: (1, 1),
+            stride: (1, 1),
+            padding: [0; 4],
+            groups: 1,
+            bias: true,
+            ..depthwise.clone()
+        };
+        Ok(Box::new(SeparableLayer {
+            depthwise,
+            pointwise,
+            names: (format_ident!("Depthwise{}", cx.index), format_ident!("Pointwise{}", cx.index)),
+            written: args.written(),
+        }))
     }
 }
 
 struct SeparableLayer {
-    input: (u64, u64, u64),
-    outputs: u64,
-    kernel: (u64, u64),
-    stride: (u64, u64),
-    padding: (u64, u64),
-    output: (u64, u64),
+    depthwise: ConvGeometry,
+    pointwise: ConvGeometry,
+    /// The two geometry types' names in generated code.
+    names: (Ident, Ident),
+    written: String,
 }
 
 impl SeparableLayer {
     fn depthwise_len(&self) -> u64 {
-        self.input.0.saturating_mul(self.kernel.0).saturating_mul(self.kernel.1)
+        self.depthwise.input.0.saturating_mul(self.depthwise.kernel.0).saturating_mul(self.depthwise.kernel.1)
     }
     /// Per-sample elements of the depthwise result.
     fn middle_len(&self) -> Option<u64> {
-        self.input.0.checked_mul(self.output.0)?.checked_mul(self.output.1)
+        let (c, oh, ow) = self.pointwise.input;
+        c.checked_mul(oh)?.checked_mul(ow)
     }
-    fn depthwise_generics(&self) -> TokenStream {
-        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
-        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
-        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
-        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        quote!(F, #c, #h, #w, #c, #kh, #kw, #sh, #sw, #ph, #pw, 1, 1, #c, #oh, #ow, false)
-    }
-    fn pointwise_generics(&self) -> TokenStream {
-        let c = lit(self.input.0);
-        let o = lit(self.outputs);
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        quote!(F, #c, #oh, #ow, #o, 1, 1, 1, 1, 0, 0, 1, 1, 1, #oh, #ow, true)
+    /// What either convolution's im2col needs per sample.
+    fn convolution_scratch(&self) -> Option<u64> {
+        let (c, oh, ow) = self.pointwise.input;
+        let positions = oh.checked_mul(ow)?;
+        let kernel = self.depthwise.kernel;
+        let depthwise = kernel.0.checked_mul(kernel.1)?.checked_add(1)?.checked_mul(positions)?;
+        let pointwise = c.checked_add(self.pointwise.outputs)?.checked_mul(positions)?;
+        Some(depthwise.max(pointwise))
     }
 }
 
 impl Layer for SeparableLayer {
     fn output_shape(&self) -> Shape {
-        vec![self.outputs, self.output.0, self.output.1]
+        let (oh, ow) = self.pointwise.output;
+        vec![self.pointwise.outputs, oh, ow]
     }
     fn params(&self) -> Vec<ParamTensor> {
-        let (c, o) = (self.input.0, self.outputs);
-        let depthwise = Init::PytorchDefault { fan_in: self.kernel.0.saturating_mul(self.kernel.1) };
+        let (c, o, kernel) = (self.depthwise.input.0, self.pointwise.outputs, self.depthwise.kernel);
+        let depthwise = Init::PytorchDefault { fan_in: kernel.0.saturating_mul(kernel.1) };
         let pointwise = Init::PytorchDefault { fan_in: c };
         vec![
-            ParamTensor {
-                suffix: "depthwise.weight",
-                shape: vec![c, 1, self.kernel.0, self.kernel.1],
-                init: depthwise,
-            },
+            ParamTensor { suffix: "depthwise.weight", shape: vec![c, 1, kernel.0, kernel.1], init: depthwise },
             ParamTensor { suffix: "pointwise.weight", shape: vec![o, c, 1, 1], init: pointwise },
             ParamTensor { suffix: "pointwise.bias", shape: vec![o], init: pointwise },
         ]
     }
     fn flops(&self) -> Option<u64> {
-        let positions = self.output.0.checked_mul(self.output.1)?;
+        let (c, oh, ow) = self.pointwise.input;
+        let positions = oh.checked_mul(ow)?;
         let depthwise = self.depthwise_len().checked_mul(positions)?.checked_mul(2)?;
-        let pointwise = self.input.0.checked_mul(self.outputs)?.checked_mul(positions)?.checked_mul(2)?;
+        let pointwise = c.checked_mul(self.pointwise.outputs)?.checked_mul(positions)?.checked_mul(2)?;
         depthwise.checked_add(pointwise)
     }
     fn saved(&self) -> Option<u64> {
@@ -117,31 +136,36 @@ impl Layer for SeparableLayer {
     }
     fn scratch_per_sample(&self) -> Option<u64> {
         // The depthwise result's gradient, then what the larger of the two
-        // convolutions needs (see rt::conv2d::scratch_per_sample).
-        let positions = self.output.0.checked_mul(self.output.1)?;
-        let depthwise = self.kernel.0.checked_mul(self.kernel.1)?.checked_add(1)?.checked_mul(positions)?;
-        let pointwise = self.input.0.checked_add(self.outputs)?.checked_mul(positions)?;
-        self.middle_len()?.checked_add(depthwise.max(pointwise))
+        // convolutions needs.
+        self.middle_len()?.checked_add(self.convolution_scratch()?)
+    }
+    fn items(&self) -> TokenStream {
+        let planned = self.convolution_scratch().unwrap_or(0);
+        let (depthwise, pointwise) = &self.names;
+        let need = |name: &Ident| (quote!(rt::conv2d::scratch_per_sample::<#name>()), planned);
+        let mut items = self.depthwise.definition(depthwise, &self.written, &[need(depthwise)]);
+        items.extend(self.pointwise.definition(pointwise, &self.written, &[need(pointwise)]));
+        items
     }
     fn forward(&self) -> TokenStream {
-        let (depthwise, pointwise) = (self.depthwise_generics(), self.pointwise_generics());
+        let (depthwise, pointwise) = &self.names;
         let split = lit(self.depthwise_len());
         quote! {
-            rt::conv2d::forward::<#depthwise>(batch, x, &params[..#split], saved, scratch);
-            rt::conv2d::forward::<#pointwise>(batch, saved, &params[#split..], y, scratch)
+            rt::conv2d::forward::<F, #depthwise>(batch, x, &params[..#split], saved, scratch);
+            rt::conv2d::forward::<F, #pointwise>(batch, saved, &params[#split..], y, scratch)
         }
     }
     fn backward(&self) -> TokenStream {
-        let (depthwise, pointwise) = (self.depthwise_generics(), self.pointwise_generics());
+        let (depthwise, pointwise) = &self.names;
         let split = lit(self.depthwise_len());
         let middle = lit(self.middle_len().unwrap_or(0));
         quote! {
             let (grads_depthwise, grads_pointwise) = grads.split_at_mut(#split);
             let (d_middle, scratch) = scratch.split_at_mut(#middle * batch);
-            rt::conv2d::backward::<#pointwise>(
+            rt::conv2d::backward::<F, #pointwise>(
                 batch, saved, &params[#split..], dy, grads_pointwise, Some(&mut *d_middle), scratch,
             );
-            rt::conv2d::backward::<#depthwise>(batch, x, &params[..#split], d_middle, grads_depthwise, dx, scratch)
+            rt::conv2d::backward::<F, #depthwise>(batch, x, &params[..#split], d_middle, grads_depthwise, dx, scratch)
         }
     }
 }

@@ -3,12 +3,14 @@
 //! sequence forward, loss, backward and the optimizer.
 
 use crate::error::Error;
+use crate::exec::summary::Summary;
+use crate::exec::workspace::{Layout, Workspace};
 use crate::float::Float;
-use crate::loss::Loss;
-use crate::optim::Optimizer;
+use crate::info::LayerInfo;
+use crate::io::weights;
 use crate::rng::Rng;
-use crate::summary::{LayerInfo, Summary};
-use crate::workspace::{Layout, Workspace};
+use crate::train::loss::Loss;
+use crate::train::optim::Optimizer;
 
 /// Mutable views of a network's storage, handed to the provided methods.
 #[doc(hidden)]
@@ -231,7 +233,7 @@ pub trait Network<F: Float>: Sized {
         let run = |workspace: &mut Workspace<F>, rng: &mut Rng, input: &[F], samples: usize| {
             Self::__forward_in(params, &mut [], rng, training, false, workspace, input, samples)
         };
-        crate::threads::both(
+        crate::exec::threads::both(
             || run(workspace, rng, first_input, half),
             || run(&mut lane.workspace, &mut lane.rng, second_input, batch - half),
         );
@@ -283,7 +285,7 @@ pub trait Network<F: Float>: Sized {
     }
 
     /// [`Network::loss_and_grads`] on two halves of the batch — on two threads when
-    /// [`crate::threads::count`] allows — with each half's loss gradient weighted by its
+    /// [`crate::exec::threads::count`] allows — with each half's loss gradient weighted by its
     /// share of the batch and the gradients added in a fixed order, so the result is the
     /// same for any number of threads. `Ok(None)` when the targets cannot be split
     /// (the whole-batch path then reports the problem).
@@ -329,7 +331,7 @@ pub trait Network<F: Float>: Sized {
             Ok(value * share)
         };
         let (workspace, grads, rng, lane) = (p.workspace, p.grads, p.rng, p.lane);
-        let (first, second) = crate::threads::both(
+        let (first, second) = crate::exec::threads::both(
             || run(workspace, &mut *grads, rng, first_input, first_target, half),
             || run(&mut lane.workspace, &mut lane.grads, &mut lane.rng, second_input, second_target, batch - half),
         );
@@ -362,14 +364,36 @@ pub trait Network<F: Float>: Sized {
     /// Saves parameters and buffers as safetensors with PyTorch's keys and layouts,
     /// atomically (a crash mid-save leaves an existing file intact).
     fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
-        crate::weights::save(self, path.as_ref())
+        weights::save(self.tensors(), path.as_ref())
+    }
+
+    /// The parameters and buffers as safetensors bytes, as [`Network::save`] writes them.
+    fn to_safetensors(&self) -> Result<Vec<u8>, Error> {
+        weights::to_bytes(self.tensors())
+    }
+
+    /// Loads safetensors bytes as [`Network::load`] loads a file; `source` names them
+    /// in errors.
+    fn load_safetensors(&mut self, bytes: &[u8], source: &str) -> Result<(), Error> {
+        weights::from_bytes(self.tensors_mut(), bytes, source)
+    }
+
+    #[doc(hidden)]
+    fn tensors(&self) -> weights::Tensors<&[F]> {
+        weights::Tensors { name: Self::NAME, layers: Self::LAYERS, params: self.params(), buffers: self.buffers() }
+    }
+
+    #[doc(hidden)]
+    fn tensors_mut(&mut self) -> weights::Tensors<&mut [F]> {
+        let parts = self.__parts();
+        weights::Tensors { name: Self::NAME, layers: Self::LAYERS, params: parts.params, buffers: parts.state }
     }
 
     /// Loads a safetensors file, as PyTorch's `load_state_dict(strict=True)`: every
     /// missing, unexpected, wrongly shaped or wrongly typed tensor is reported, and on
     /// error the network is unchanged. f32 and f64 files load into either precision.
     fn load(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
-        crate::weights::load(self, path.as_ref())
+        weights::load(self.tensors_mut(), path.as_ref())
     }
 
     /// Vector-Jacobian product: runs forward on `input`, then backward from
@@ -386,17 +410,4 @@ pub trait Network<F: Float>: Sized {
         self.__backward(input, batch, true);
         Ok(&self.__parts().workspace.input_grad[..input.len()])
     }
-}
-
-/// The index of the largest value in each row of `classes` values: the predicted class.
-pub fn argmax_rows<F: Float>(output: &[F], classes: usize) -> impl Iterator<Item = usize> + '_ {
-    output.chunks_exact(classes).map(|row| {
-        let mut best = 0;
-        for (i, &v) in row.iter().enumerate() {
-            if v > row[best] {
-                best = i;
-            }
-        }
-        best
-    })
 }

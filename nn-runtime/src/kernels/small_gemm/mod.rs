@@ -12,33 +12,21 @@
 //!   product of two rows; a 2×4 tile of them accumulates 8 lanes at a time.
 //!
 //! They exist for f32 with AVX2 and FMA (`small_gemm_avx2`, chosen at run time); for
-//! other element types and processors [`crate::gemm::gemm`] uses `matrixmultiply`,
+//! other element types and processors [`crate::kernels::gemm::gemm`] uses `matrixmultiply`,
 //! which has its own run-time-selected SSE2/AVX/FMA/AVX-512 kernels. Measured against
 //! it on LeNet-5's products: `cargo run --release -p nn-runtime --example gemm_shapes`.
 
 use crate::float::Float;
-use crate::gemm::Mat;
-use std::any::TypeId;
+use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
+use crate::kernels::view::Mat;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// Whether the vector kernels (AVX2 and FMA) run: the processor has them and
-/// `NN_SIMD` does not ask for the portable code (see [`crate::simd`]).
+/// `NN_SIMD` does not ask for the portable code (see [`crate::kernels::simd`]).
 pub fn available() -> bool {
-    crate::simd::level() >= crate::simd::Level::Avx2
-}
-
-/// The slice as `f32` if `F` is `f32` (the vector kernels exist for f32 only).
-pub(crate) fn as_f32<F: Float>(values: &[F]) -> Option<&[f32]> {
-    (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
-        // SAFETY: `F` is `f32` (same TypeId), so the slice's memory is `[f32]` exactly.
-        unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len()) }
-    })
-}
-
-pub(crate) fn as_f32_mut<F: Float>(values: &mut [F]) -> Option<&mut [f32]> {
-    (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
-        // SAFETY: `F` is `f32` (same TypeId); the unique borrow is carried over.
-        unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<f32>(), values.len()) }
-    })
+    simd::level() >= Level::Avx2
 }
 
 /// `C (+)= A · B` for B with contiguous rows of stride `ldb` and `n` columns, C rows of
@@ -62,19 +50,7 @@ pub fn nn<F: Float>(a: Mat<'_, F>, b: &[F], ldb: usize, n: usize, c: &mut [F], l
     // addresses lies inside the three slices; `c` is a unique borrow, so C aliases
     // neither A nor B.
     unsafe {
-        crate::small_gemm_avx2::nn(
-            m,
-            k,
-            n,
-            a32.as_ptr(),
-            a.row_stride,
-            a.col_stride,
-            b32.as_ptr(),
-            ldb,
-            c32.as_mut_ptr(),
-            ldc,
-            add,
-        )
+        avx2::nn(m, k, n, a32.as_ptr(), a.row_stride, a.col_stride, b32.as_ptr(), ldb, c32.as_mut_ptr(), ldc, add)
     };
     true
 }
@@ -108,7 +84,7 @@ pub fn nt<F: Float>(
     // SAFETY: as in `nn`: AVX2 and FMA were detected, and the asserts bound every
     // address the kernel forms.
     unsafe {
-        crate::small_gemm_avx2::nt(m, n, k, a32.as_ptr(), lda, b32.as_ptr(), ldb, c32.as_mut_ptr(), ldc, add)
+        avx2::nt(m, n, k, a32.as_ptr(), lda, b32.as_ptr(), ldb, c32.as_mut_ptr(), ldc, add)
     };
     true
 }

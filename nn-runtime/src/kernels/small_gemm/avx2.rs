@@ -1,9 +1,9 @@
-//! The f32 AVX2+FMA kernels behind [`crate::small_gemm`], written with explicit vector
+//! The f32 AVX2+FMA kernels behind [`crate::kernels::small_gemm`], written with explicit vector
 //! instructions (generic code compiled for AVX2 did not keep its accumulators in registers).
 //!
 //! Every function here is `unsafe` for one reason beyond its target feature: it reads
-//! and writes through raw pointers. The only callers, [`crate::small_gemm::nn`] and
-//! [`crate::small_gemm::nt`], assert before the call
+//! and writes through raw pointers. The only callers, [`crate::kernels::small_gemm::nn`] and
+//! [`crate::kernels::small_gemm::nt`], assert before the call
 //! that every element the dimensions and strides address lies inside the slices the
 //! pointers come from; each offset below is one of those
 //! elements. Stores go only to C, which does not alias A or B (`&mut` against `&`).
@@ -12,6 +12,7 @@
 // Index loops over the register tiles are deliberate: they unroll completely.
 #![allow(clippy::needless_range_loop)]
 
+use crate::kernels::simd::avx2::horizontal_sum;
 use std::arch::x86_64::*;
 
 /// `C[0..MR, 0..8·NV] (+)= A[0..MR, 0..k] · B[0..k, 0..8·NV]`.
@@ -136,17 +137,6 @@ pub unsafe fn nn(
                 width
             };
         }
-    }
-}
-
-/// Sum of the 8 lanes.
-#[inline(always)]
-pub(crate) unsafe fn horizontal_sum(v: __m256) -> f32 {
-    // SAFETY: register-only operations.
-    unsafe {
-        let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
-        _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)))
     }
 }
 

@@ -10,7 +10,7 @@
 
 use crate::error::Error;
 use crate::float::Float;
-use crate::network::Network;
+use crate::info::LayerInfo;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,11 +24,11 @@ struct Slot {
     range: std::ops::Range<usize>,
 }
 
-/// Every tensor of `N`, in order.
-fn slots<F: Float, N: Network<F>>() -> Vec<Slot> {
+/// Every tensor of the network `layers` describe, in storage order.
+fn slots(layers: &[LayerInfo]) -> Vec<Slot> {
     let (mut params, mut buffers) = (0, 0);
     let mut slots = Vec::new();
-    for layer in N::LAYERS {
+    for layer in layers {
         for (tensors, buffer, offset) in [(layer.tensors, false, &mut params), (layer.buffers, true, &mut buffers)] {
             for t in tensors {
                 let len: usize = t.shape.iter().product();
@@ -45,11 +45,20 @@ fn is_counter(key: &str) -> bool {
     key.ends_with("num_batches_tracked")
 }
 
+/// A network's tensors as weight files see them: its name (for errors), its layer
+/// table, and where its parameters and buffers are stored.
+pub struct Tensors<P> {
+    pub name: &'static str,
+    pub layers: &'static [LayerInfo],
+    pub params: P,
+    pub buffers: P,
+}
+
 /// The network's tensors as safetensors bytes.
-pub fn to_bytes<F: Float, N: Network<F>>(net: &N) -> Result<Vec<u8>, Error> {
+pub fn to_bytes<F: Float>(net: Tensors<&[F]>) -> Result<Vec<u8>, Error> {
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for slot in slots::<F, N>() {
-        let values = if slot.buffer { &net.buffers()[slot.range.clone()] } else { &net.params()[slot.range.clone()] };
+    for slot in slots(net.layers) {
+        let values = if slot.buffer { &net.buffers[slot.range.clone()] } else { &net.params[slot.range.clone()] };
         let (dtype, bytes): (Dtype, Vec<u8>) = if is_counter(slot.key) {
             (Dtype::I64, values.iter().flat_map(|v| (v.to_f64().round() as i64).to_le_bytes()).collect())
         } else if F::DTYPE == "F64" {
@@ -63,11 +72,11 @@ pub fn to_bytes<F: Float, N: Network<F>>(net: &N) -> Result<Vec<u8>, Error> {
         .iter()
         .map(|(key, dtype, shape, bytes)| TensorView::new(*dtype, shape.clone(), bytes).map(|v| (key.as_str(), v)))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Weights { source: N::NAME.into(), problems: vec![format!("cannot serialize: {e}")] })?;
+        .map_err(|e| Error::Weights { source: net.name.into(), problems: vec![format!("cannot serialize: {e}")] })?;
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), "pt".to_string());
     safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::Weights { source: N::NAME.into(), problems: vec![format!("cannot serialize: {e}")] })
+        .map_err(|e| Error::Weights { source: net.name.into(), problems: vec![format!("cannot serialize: {e}")] })
 }
 
 /// Decodes one tensor's values, converting f32 ↔ f64 (as PyTorch's `copy_` does) and
@@ -96,12 +105,12 @@ fn decode<F: Float>(key: &str, view: &TensorView<'_>) -> Result<Vec<F>, String> 
 
 /// Loads safetensors bytes into `net`; `source` names them in errors. Nothing changes
 /// unless every tensor checks out.
-pub fn from_bytes<F: Float, N: Network<F>>(net: &mut N, bytes: &[u8], source: &str) -> Result<(), Error> {
-    let fail = |problems: Vec<String>| Error::Weights { source: format!("{source} into {}", N::NAME), problems };
+pub fn from_bytes<F: Float>(net: Tensors<&mut [F]>, bytes: &[u8], source: &str) -> Result<(), Error> {
+    let fail = |problems: Vec<String>| Error::Weights { source: format!("{source} into {}", net.name), problems };
     let file = SafeTensors::deserialize(bytes).map_err(|e| fail(vec![format!("not a valid safetensors file: {e}")]))?;
     let mut problems = Vec::new();
     let mut decoded = Vec::new();
-    let slots = slots::<F, N>();
+    let slots = slots(net.layers);
     for slot in &slots {
         match file.tensor(slot.key) {
             Err(_) => problems.push(format!("missing key {:?} (shape {:?})", slot.key, slot.shape)),
@@ -124,11 +133,8 @@ pub fn from_bytes<F: Float, N: Network<F>>(net: &mut N, bytes: &[u8], source: &s
         return Err(fail(problems));
     }
     for (slot, values) in decoded {
-        let target = if slot.buffer {
-            &mut net.buffers_mut()[slot.range.clone()]
-        } else {
-            &mut net.params_mut()[slot.range.clone()]
-        };
+        let target =
+            if slot.buffer { &mut net.buffers[slot.range.clone()] } else { &mut net.params[slot.range.clone()] };
         target.copy_from_slice(&values);
     }
     Ok(())
@@ -161,15 +167,15 @@ fn write_atomically(path: &Path, bytes: &[u8], crash_after: Option<usize>) -> st
     result
 }
 
-/// Saves `net`'s parameters and buffers to `path`.
-pub fn save<F: Float, N: Network<F>>(net: &N, path: &Path) -> Result<(), Error> {
+/// Saves the network's parameters and buffers to `path`.
+pub fn save<F: Float>(net: Tensors<&[F]>, path: &Path) -> Result<(), Error> {
     let bytes = to_bytes(net)?;
     write_atomically(path, &bytes, None)
         .map_err(|e| Error::Weights { source: path.display().to_string(), problems: vec![format!("cannot save: {e}")] })
 }
 
 /// Loads `path` into `net`; see [`from_bytes`].
-pub fn load<F: Float, N: Network<F>>(net: &mut N, path: &Path) -> Result<(), Error> {
+pub fn load<F: Float>(net: Tensors<&mut [F]>, path: &Path) -> Result<(), Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Weights {
         source: path.display().to_string(),
         problems: vec![format!("cannot read: {e}")],

@@ -3,8 +3,8 @@
 //! Const parameters: channels `C`, input `H×W`, window `KH×KW`, stride `SH,SW`,
 //! padding `PH,PW`, output `OH×OW`.
 
-use crate::activation::Activation;
 use crate::float::Float;
+use crate::ops::activation::Activation;
 
 /// Each output's window, clipped to the input: `(h0, h1, w0, w1)`.
 #[inline(always)]
@@ -199,7 +199,7 @@ pub fn forward<F: Float, P: PlanePool<F>, const C: usize>(batch: usize, x: &[F],
 
 /// Pooling backward, with the backward of an activation before it fused in: `dx =
 /// A'(x) ⊙ ∂pool(dy)`, each plane finished while it is in L1 instead of a second pass
-/// over the batch ([`Identity`](crate::activation::Identity) for no activation). `x` is
+/// over the batch ([`Identity`](crate::ops::activation::Identity) for no activation). `x` is
 /// the pooling's input, which is the activation's output: `A` must be an activation
 /// whose derivative reads only its output (relu, tanh, sigmoid; the macro fuses no
 /// other). The same values, bit for bit, as the two passes.
@@ -228,7 +228,7 @@ pub fn backward<F: Float, P: PlanePool<F>, A: Activation, const C: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activation::Identity;
+    use crate::ops::activation::Identity;
 
     #[test]
     fn max_pool_with_padding_and_stride() {
@@ -279,7 +279,7 @@ mod tests {
     /// give, value for value: tanh before padded max pooling, relu before average pooling.
     #[test]
     fn fused_activation_backward_equals_the_two_passes() {
-        use crate::activation::{self, Relu, Tanh};
+        use crate::ops::activation::{self, Relu, Tanh};
         let (batch, c, h, w) = (2, 3, 7, 6);
         let len = c * h * w;
         let input: Vec<f32> = (0..batch * len).map(|i| ((i as f32) * 0.91).sin() * 2.0).collect();

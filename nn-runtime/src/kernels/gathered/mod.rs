@@ -12,89 +12,23 @@
 //! multiply-adds, so the two agree bit for bit.
 
 use crate::float::Float;
-use crate::simd::Level;
-use crate::small_gemm::{as_f32, as_f32_mut, available};
+use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
+pub use crate::kernels::view::Walk;
 
-/// Three nested loops of offsets: index `q` of `n[0]·n[1]·n[2]` maps to
-/// `(q / (n1·n2))·step[0] + (q / n2 % n1)·step[1] + (q % n2)·step[2]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Walk {
-    pub n: [usize; 3],
-    pub step: [usize; 3],
-}
-
-impl Walk {
-    pub fn len(&self) -> usize {
-        self.n[0] * self.n[1] * self.n[2]
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Every offset in order, by counting rather than dividing.
-    pub fn offsets(&self) -> Offsets {
-        Offsets { walk: *self, index: [0; 3], offset: 0, remaining: self.len() }
-    }
-
-    /// The largest offset (the walk is not empty).
-    fn last(&self) -> usize {
-        (0..3).map(|i| (self.n[i] - 1) * self.step[i]).sum()
-    }
-}
-
-/// The offsets of a [`Walk`] in order: three counters and a running sum (a nested
-/// `flat_map` was not inlined and cost a sixth of the Keras network's inference).
-#[derive(Clone, Debug)]
-pub struct Offsets {
-    walk: Walk,
-    index: [usize; 3],
-    offset: usize,
-    remaining: usize,
-}
-
-impl Iterator for Offsets {
-    type Item = usize;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<usize> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let current = self.offset;
-        let Walk { n, step } = self.walk;
-        self.index[2] += 1;
-        self.offset += step[2];
-        if self.index[2] == n[2] {
-            self.index[2] = 0;
-            self.index[1] += 1;
-            self.offset = self.offset - n[2] * step[2] + step[1];
-            if self.index[1] == n[1] {
-                self.index[1] = 0;
-                self.index[0] += 1;
-                self.offset = self.offset - n[1] * step[1] + step[0];
-            }
-        }
-        Some(current)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// `C (+)= gather(x; rows, red) · B`, C `rows.len() × np`, B `red.len() × np`, both
 /// row-major. Panics if an offset falls outside `x` or `np` is not a multiple of 8:
 /// bugs in the caller, never user errors.
 pub fn product<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
-    product_at(crate::simd::level(), x, rows, red, b, np, c, add)
+    product_at(simd::level(), x, rows, red, b, np, c, add)
 }
 
 /// [`product`] on the kernels of `level` (at most what the processor runs).
 #[allow(clippy::too_many_arguments)]
 fn product_at<F: Float>(level: Level, x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
-    assert!(level <= crate::simd::detect(), "gathered: {level:?} kernels on a processor without them");
+    assert!(level <= simd::detect(), "gathered: {level:?} kernels on a processor without them");
     assert_eq!(np % 8, 0, "gathered: np must be a multiple of 8");
     let (m, k) = (rows.len(), red.len());
     if m == 0 || np == 0 {
@@ -117,7 +51,7 @@ fn product_at<F: Float>(level: Level, x: &[F], rows: Walk, red: Walk, b: &[F], n
             // form lies in `x`, that B has `k` rows and C `m` rows of `np` values; `c`
             // is a unique borrow, so C aliases neither x nor B. (An AVX-512 version of
             // this kernel measured no faster on Zen 4: bench/README.md.)
-            unsafe { crate::gathered_avx2::product(x32.as_ptr(), rows, red, b32.as_ptr(), np, c32.as_mut_ptr(), add) };
+            unsafe { avx2::product(x32.as_ptr(), rows, red, b32.as_ptr(), np, c32.as_mut_ptr(), add) };
             return;
         }
     }
@@ -156,7 +90,7 @@ fn portable<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mu
 /// with the weights broadcast and the image streamed, no column matrix.
 #[allow(clippy::too_many_arguments)]
 pub fn shifted<F: Float>(a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool) {
-    shifted_at(crate::simd::level(), a, m, red, x, n, c, ldc, add)
+    shifted_at(simd::level(), a, m, red, x, n, c, ldc, add)
 }
 
 /// [`shifted`] on the kernels of `level` (at most what the processor runs).
@@ -172,7 +106,7 @@ fn shifted_at<F: Float>(
     ldc: usize,
     add: bool,
 ) {
-    assert!(level <= crate::simd::detect(), "shifted: {level:?} kernels on a processor without them");
+    assert!(level <= simd::detect(), "shifted: {level:?} kernels on a processor without them");
     let k = red.len();
     if m == 0 || n == 0 {
         return;
@@ -192,7 +126,7 @@ fn shifted_at<F: Float>(
             // SAFETY: the processor has AVX2 and FMA (asserted above); the asserts above
             // prove that A has `m` rows of `k`, that every offset plus `n - 1` lies in
             // `x`, and that C has `m` rows of stride `ldc ≥ n`; `c` is a unique borrow.
-            unsafe { crate::gathered_avx2::shifted(a32.as_ptr(), m, red, x32.as_ptr(), n, c32.as_mut_ptr(), ldc, add) };
+            unsafe { avx2::shifted(a32.as_ptr(), m, red, x32.as_ptr(), n, c32.as_mut_ptr(), ldc, add) };
             return;
         }
     }
@@ -235,25 +169,13 @@ pub fn shifted_dots<F: Float>(
     assert!(lda >= n && a.len() > (m - 1) * lda + n - 1, "shifted_dots: A out of bounds");
     assert!(red.last() + n <= x.len(), "shifted_dots: x out of bounds");
     #[cfg(target_arch = "x86_64")]
-    if available() {
+    if simd::level() >= Level::Avx2 {
         if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {
-            // SAFETY: `available()` confirmed AVX2 and FMA at run time; the asserts above
+            // SAFETY: the processor has AVX2 and FMA (`simd::level` detected them); the asserts above
             // prove that A has `m` rows of `n` values at stride `lda`, that every offset
             // plus `n - 1` lies in `x`, and that C has `m` rows of `k` at stride `ldc`;
             // `c` is a unique borrow.
-            unsafe {
-                crate::gathered_avx2::shifted_dots(
-                    a32.as_ptr(),
-                    lda,
-                    m,
-                    red,
-                    x32.as_ptr(),
-                    n,
-                    c32.as_mut_ptr(),
-                    ldc,
-                    add,
-                )
-            };
+            unsafe { avx2::shifted_dots(a32.as_ptr(), lda, m, red, x32.as_ptr(), n, c32.as_mut_ptr(), ldc, add) };
             return;
         }
     }
@@ -291,9 +213,8 @@ mod tests {
         assert_eq!(walk.last(), 123);
     }
 
-    /// Every level this processor runs a kernel of, from the portable loop up.
     fn levels() -> Vec<Level> {
-        [Level::Portable, Level::Avx2].into_iter().filter(|&l| l <= crate::simd::detect()).collect()
+        simd::levels_here()
     }
 
     /// Every tile height (1–8 rows and more) and strip mix (8 to 64 columns), overwrite

@@ -1,5 +1,8 @@
 //! Classification metrics over a confusion matrix: accuracy, Cohen's kappa, Matthews
-//! correlation (the multi-class form), and the row-normalized matrix.
+//! correlation (the multi-class form), and the row-normalized matrix; the predicted
+//! class of each row of outputs.
+
+use crate::float::Float;
 
 /// `counts[true][predicted]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +77,19 @@ impl Confusion {
         }
         out
     }
+}
+
+/// The index of the largest value in each row of `classes` values: the predicted class.
+pub fn argmax_rows<F: Float>(output: &[F], classes: usize) -> impl Iterator<Item = usize> + '_ {
+    output.chunks_exact(classes).map(|row| {
+        let mut best = 0;
+        for (i, &v) in row.iter().enumerate() {
+            if v > row[best] {
+                best = i;
+            }
+        }
+        best
+    })
 }
 
 #[cfg(test)]

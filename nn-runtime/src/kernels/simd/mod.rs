@@ -1,10 +1,21 @@
-//! Which vector instructions the kernels use, detected once per process.
+//! Which vector instructions the kernels use: the one dispatch every kernel family
+//! goes through. The level is detected once per process ([`level`]); each family has
+//! a safe entry that asks for it and an `*_at(level, …)` form that asserts the
+//! processor runs that level and then calls the kernel written for it (one file per
+//! instruction set beside the family's portable loop). The tests run every level the
+//! processor has ([`levels_here`]) against the portable loops. Builds whose target
+//! already enables a level (`-C target-feature`, `-C target-cpu`) have it without
+//! detection ([`compiled`]).
 //!
 //! `NN_SIMD=portable|avx2|avx512` caps the level: to compare the paths on one machine,
 //! or to get the same bits from machines with different vector units (each path is
 //! tested against the scalar reference, but they round differently in the last bits).
 
+use std::any::TypeId;
 use std::sync::OnceLock;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
 
 /// Vector instruction sets, in the order each extends the one before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,7 +66,44 @@ pub fn detect() -> Level {
     *DETECTED.get_or_init(detect_now)
 }
 
+/// The highest level the build target guarantees, known at compile time: what a build
+/// without run-time detection can use.
+pub const fn compiled() -> Level {
+    if cfg!(all(target_arch = "x86_64", target_feature = "avx512f", target_feature = "avx2", target_feature = "fma")) {
+        Level::Avx512
+    } else if cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
+        Level::Avx2
+    } else {
+        Level::Portable
+    }
+}
+
+/// Every level this processor runs, lowest first: what tests compare.
+pub fn levels_here() -> Vec<Level> {
+    [Level::Portable, Level::Avx2, Level::Avx512].into_iter().filter(|&l| l <= detect()).collect()
+}
+
+/// The slice as `f32` if `F` is `f32`: the vector kernels exist for f32 only.
+pub(crate) fn as_f32<F: 'static>(values: &[F]) -> Option<&[f32]> {
+    (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: `F` is `f32` (same TypeId), so the slice's memory is `[f32]` exactly.
+        unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len()) }
+    })
+}
+
+/// [`as_f32`] for a unique slice.
+pub(crate) fn as_f32_mut<F: 'static>(values: &mut [F]) -> Option<&mut [f32]> {
+    (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: `F` is `f32` (same TypeId); the unique borrow is carried over.
+        unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<f32>(), values.len()) }
+    })
+}
+
 fn detect_now() -> Level {
+    detect_at_run_time().max(compiled())
+}
+
+fn detect_at_run_time() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;

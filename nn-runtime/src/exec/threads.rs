@@ -1,5 +1,5 @@
 //! How many threads a training step may use: batches of at least
-//! [`crate::network::SPLIT_BATCH`] samples run as two halves, on two threads when this
+//! [`crate::exec::network::SPLIT_BATCH`] samples run as two halves, on two threads when this
 //! allows. Results do not depend on it (the halves and their sum are the same either way).
 
 use std::cell::UnsafeCell;

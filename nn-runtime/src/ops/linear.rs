@@ -1,7 +1,7 @@
 //! Fully connected layer: `y = x Wᵀ + b`, W stored `[OUT, IN]` as PyTorch's `nn.Linear`.
 
 use crate::float::Float;
-use crate::gemm::{gemm, Mat};
+use crate::kernels::gemm::{gemm, Mat};
 
 /// Forward for a batch. `params` is the layer's slice: weight `[OUT, IN]` then bias `[OUT]`.
 pub fn forward<F: Float, const IN: usize, const OUT: usize, const BIAS: bool>(

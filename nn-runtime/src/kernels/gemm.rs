@@ -1,9 +1,10 @@
 //! The one door to matrix products: small and skinny products go to the packing-free
-//! kernels of [`crate::small_gemm`], everything else to `matrixmultiply`'s cache-blocked
+//! kernels of [`crate::kernels::small_gemm`], everything else to `matrixmultiply`'s cache-blocked
 //! GEMM.
 
 use crate::float::Float;
-use crate::small_gemm;
+use crate::kernels::small_gemm;
+pub use crate::kernels::view::Mat;
 use std::cell::Cell;
 
 /// Products whose A has at most this many elements go to [`small_gemm::nn`]: A is
@@ -12,27 +13,6 @@ const NN_LIMIT: usize = 64 * 1024;
 /// Products whose two operands together have at most this many elements go to
 /// [`small_gemm::nt`], which re-reads both.
 const NT_LIMIT: usize = 256 * 1024;
-
-/// A strided, read-only matrix view: `data[i * row_stride + j * col_stride]` is element (i, j).
-#[derive(Clone, Copy)]
-pub struct Mat<'a, F> {
-    pub data: &'a [F],
-    pub rows: usize,
-    pub cols: usize,
-    pub row_stride: usize,
-    pub col_stride: usize,
-}
-
-impl<'a, F> Mat<'a, F> {
-    /// Row-major `rows × cols` matrix.
-    pub fn row_major(data: &'a [F], rows: usize, cols: usize) -> Self {
-        Mat { data, rows, cols, row_stride: cols, col_stride: 1 }
-    }
-    /// The transpose of a row-major `cols × rows` matrix, without moving data.
-    pub fn transposed(data: &'a [F], rows: usize, cols: usize) -> Self {
-        Mat { data, rows, cols, row_stride: 1, col_stride: rows }
-    }
-}
 
 thread_local! {
     static GEMM_CALLS: Cell<u64> = const { Cell::new(0) };

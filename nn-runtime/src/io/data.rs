@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::float::Float;
-use crate::idx::Idx;
+use crate::io::idx::Idx;
 use crate::rng::Rng;
 
 /// Images as floats `[n, C, H, W]` with one class label each.

@@ -1,8 +1,8 @@
-//! The f32 AVX2+FMA kernel behind [`crate::gathered`], written with explicit vector
-//! instructions like [`crate::small_gemm_avx2`].
+//! The f32 AVX2+FMA kernel behind [`crate::kernels::gathered`], written with explicit vector
+//! instructions like [`crate::kernels::small_gemm::avx2`].
 //!
 //! Every function here is `unsafe` for one reason beyond its target feature: it reads
-//! and writes through raw pointers. The only caller, [`crate::gathered::product`],
+//! and writes through raw pointers. The only caller, [`crate::kernels::gathered::product`],
 //! asserts before the call that every offset the two walks produce, summed, lies inside
 //! `x`, that B holds `red.len()` rows of `np` values and C `rows.len()` rows; each
 //! address formed below is one of those elements. Stores go only to C, which does not
@@ -12,8 +12,8 @@
 // Index loops over the register tiles are deliberate: they unroll completely.
 #![allow(clippy::needless_range_loop)]
 
-use crate::gathered::Walk;
-use crate::small_gemm_avx2::horizontal_sum;
+use crate::kernels::simd::avx2::horizontal_sum;
+use crate::kernels::view::Walk;
 use std::arch::x86_64::*;
 
 /// `C[r, 0..8·NV] (+)= Σ_q x[base[r] + red(q)] · B[q, 0..8·NV]` for one tile of MR rows.

@@ -1,0 +1,118 @@
+//! `tanh` for f32 slices: one rational function (the 13/6 minimax approximation Eigen
+//! uses, written once in [`crate::float::rational_tanh`]) evaluated by three kernels:
+//! the scalar function (the portable loop vectorizes it; libm's `tanhf` is a call per
+//! element), `avx2` (8 lanes, a Newton-refined reciprocal instead of the division) and
+//! `avx512` (16 lanes, a true division). Each is tested against f64's `tanh` below.
+
+use crate::float::rational_tanh::scalar;
+use crate::kernels::simd::{self, Level};
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+/// `y[i] = tanh(x[i])` for `i < x.len()` (`y` at least as long) on the best kernel
+/// [`simd::level`] allows. Every kernel gives a value the same result wherever it
+/// sits in the slice.
+pub fn apply(x: &[f32], y: &mut [f32]) {
+    apply_at(simd::level(), x, y)
+}
+
+/// `values[i] = tanh(values[i])`, as [`apply`].
+pub fn in_place(values: &mut [f32]) {
+    in_place_at(simd::level(), values)
+}
+
+/// [`apply`] on the kernels of `level` (at most what the processor runs).
+pub fn apply_at(level: Level, x: &[f32], y: &mut [f32]) {
+    assert!(level <= simd::detect(), "tanh: {level:?} kernels on a processor without them");
+    let y = &mut y[..x.len()];
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the processor has AVX-512F (asserted above); both slices hold
+        // `x.len()` values and `y` is a unique borrow.
+        Level::Avx512 => unsafe { avx512::apply(x.as_ptr(), y.as_mut_ptr(), x.len()) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the processor has AVX2 and FMA (asserted above), the one requirement.
+        Level::Avx2 => unsafe { avx2::apply(x, y) },
+        _ => y.iter_mut().zip(x).for_each(|(o, &v)| *o = scalar(v)),
+    }
+}
+
+/// [`in_place`] on the kernels of `level` (at most what the processor runs).
+pub fn in_place_at(level: Level, values: &mut [f32]) {
+    assert!(level <= simd::detect(), "tanh: {level:?} kernels on a processor without them");
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => {
+            let (len, values) = (values.len(), values.as_mut_ptr());
+            // SAFETY: the processor has AVX-512F (asserted above); the one pointer
+            // comes from a unique slice of `len` values, read and written in place.
+            unsafe { avx512::apply(values, values, len) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the processor has AVX2 and FMA (asserted above), the one requirement.
+        Level::Avx2 => unsafe { avx2::in_place(values) },
+        _ => values.iter_mut().for_each(|v| *v = scalar(*v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Worst error in ULP of `kernel` against f64's tanh over [-12, 12].
+    fn worst_ulp(kernel: impl Fn(&[f32], &mut [f32])) -> f64 {
+        let xs: Vec<f32> = (0..141_177).map(|i| -12.0 + i as f32 * 1.7e-4).collect();
+        let mut ys = vec![0.0f32; xs.len()];
+        kernel(&xs, &mut ys);
+        let mut worst = 0.0f64;
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let exact = (x as f64).tanh();
+            let ulp = (exact as f32).abs().max(f32::MIN_POSITIVE) as f64 * f32::EPSILON as f64;
+            worst = worst.max((y as f64 - exact).abs() / ulp);
+        }
+        worst
+    }
+
+    #[test]
+    fn scalar_is_within_four_ulp_everywhere() {
+        let worst = worst_ulp(|x, y| y.iter_mut().zip(x).for_each(|(o, &v)| *o = scalar(v)));
+        assert!(worst <= 4.0, "worst error {worst} ULP");
+        assert_eq!(scalar(100.0), 1.0);
+        assert_eq!(scalar(-100.0), -1.0);
+        assert_eq!(scalar(1e-6), 1e-6);
+        assert!(scalar(f32::NAN).is_nan());
+    }
+
+    /// Every level this processor runs: within 6 ULP, out of place = in place, a
+    /// value's result independent of its position (vector body or tail), and the edges
+    /// ±∞, NaN, tiny values and ±0.
+    #[test]
+    fn every_level_is_within_six_ulp_and_position_independent() {
+        for level in simd::levels_here() {
+            let worst = worst_ulp(|x, y| apply_at(level, x, y));
+            assert!(worst <= 6.0, "{level:?}: worst error {worst} ULP");
+            let xs: Vec<f32> = (0..1_000).map(|i| -9.0 + i as f32 * 0.018).collect();
+            let mut ys = vec![0.0f32; xs.len()];
+            apply_at(level, &xs, &mut ys);
+            let mut same = xs.clone();
+            in_place_at(level, &mut same);
+            assert_eq!(ys, same, "{level:?}: in place");
+            for shift in 1..16 {
+                let mut moved = xs[shift..shift + 101].to_vec();
+                in_place_at(level, &mut moved);
+                assert_eq!(moved, ys[shift..shift + 101], "{level:?}: shifted by {shift}");
+            }
+            let mut edges = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-6, -1e-6, 0.0, -0.0, 100.0, -100.0];
+            in_place_at(level, &mut edges[..8]);
+            in_place_at(level, &mut edges[8..]);
+            assert_eq!(&edges[..2], &[1.0, -1.0], "{level:?}");
+            assert!(edges[2].is_nan(), "{level:?}");
+            assert_eq!(&edges[3..7], &[1e-6, -1e-6, 0.0, -0.0], "{level:?}");
+            assert_eq!(&edges[7..], &[1.0, -1.0], "{level:?}");
+            assert!(edges[5].is_sign_positive() && edges[6].is_sign_negative(), "{level:?}");
+        }
+    }
+}

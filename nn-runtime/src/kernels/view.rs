@@ -1,0 +1,92 @@
+//! Strided views the kernels take instead of copies: a matrix ([`Mat`]) and the
+//! offsets of a convolution's pixels or taps in an image ([`Walk`]).
+
+/// A strided, read-only matrix view: `data[i * row_stride + j * col_stride]` is element (i, j).
+#[derive(Clone, Copy)]
+pub struct Mat<'a, F> {
+    pub data: &'a [F],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a, F> Mat<'a, F> {
+    /// Row-major `rows × cols` matrix.
+    pub fn row_major(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Mat { data, rows, cols, row_stride: cols, col_stride: 1 }
+    }
+    /// The transpose of a row-major `cols × rows` matrix, without moving data.
+    pub fn transposed(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Mat { data, rows, cols, row_stride: 1, col_stride: rows }
+    }
+}
+
+/// Three nested loops of offsets: index `q` of `n[0]·n[1]·n[2]` maps to
+/// `(q / (n1·n2))·step[0] + (q / n2 % n1)·step[1] + (q % n2)·step[2]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Walk {
+    pub n: [usize; 3],
+    pub step: [usize; 3],
+}
+
+impl Walk {
+    pub fn len(&self) -> usize {
+        self.n[0] * self.n[1] * self.n[2]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every offset in order, by counting rather than dividing.
+    pub fn offsets(&self) -> Offsets {
+        Offsets { walk: *self, index: [0; 3], offset: 0, remaining: self.len() }
+    }
+
+    /// The largest offset (the walk is not empty).
+    pub(crate) fn last(&self) -> usize {
+        (0..3).map(|i| (self.n[i] - 1) * self.step[i]).sum()
+    }
+}
+
+/// The offsets of a [`Walk`] in order: three counters and a running sum (a nested
+/// `flat_map` was not inlined and cost a sixth of the Keras network's inference).
+#[derive(Clone, Debug)]
+pub struct Offsets {
+    walk: Walk,
+    index: [usize; 3],
+    offset: usize,
+    remaining: usize,
+}
+
+impl Iterator for Offsets {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let current = self.offset;
+        let Walk { n, step } = self.walk;
+        self.index[2] += 1;
+        self.offset += step[2];
+        if self.index[2] == n[2] {
+            self.index[2] = 0;
+            self.index[1] += 1;
+            self.offset = self.offset - n[2] * step[2] + step[1];
+            if self.index[1] == n[1] {
+                self.index[1] = 0;
+                self.index[0] += 1;
+                self.offset = self.offset - n[1] * step[1] + step[0];
+            }
+        }
+        Some(current)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}

@@ -1,0 +1,341 @@
+//! The same convolution as [`super::forward`] and [`super::backward`], without the
+//! column matrix: forward and the weight gradient are [`crate::kernels::gathered`] products that
+//! broadcast input pixels straight from the image into register tiles over output
+//! channels. im2col writes `C·KH·KW` values per output pixel and reads them back, which
+//! costs as much as the multiply when the layer has few output channels; here the
+//! extra passes are over outputs only (`[pixel][channel]` order back to NCHW).
+//!
+//! Output channels are padded to a multiple of 8 (one vector), so the macro picks this
+//! strategy where that padding wastes little (see `nn-macros/src/layers/conv.rs` and the
+//! per-layer measurements in `bench/README.md`). The input gradient is
+//! `Wᵀ · dY` scattered back by `col2im`, as in the im2col strategy.
+
+use super::Geometry;
+use crate::float::Float;
+use crate::kernels::gathered::{self, Walk};
+use crate::ops::activation::{self, Activation};
+use crate::ops::pool2d::PlanePool;
+
+/// Staged outputs (or output gradients) per chunk of samples, in elements: small
+/// enough to stay in L1/L2 between the product that writes them and the pass that
+/// reads them.
+const STAGE_BUDGET: usize = 16 * 1024;
+
+/// Output channels per group rounded up to whole vectors of 8.
+pub const fn padded_channels(channels: usize) -> usize {
+    channels.div_ceil(8) * 8
+}
+
+/// Scratch independent of the batch: every group's weights in `[tap][channel]` order
+/// (forward) or weight-gradient accumulators (backward), and one output plane (where
+/// inference pools a plane it does not keep).
+pub const fn scratch<G: Geometry>() -> usize {
+    G::GROUPS * G::K * padded_channels(G::OCG) + G::P
+}
+
+/// Scratch per sample: staged outputs, the zero-padded input, and the input
+/// gradient's columns.
+pub const fn scratch_per_sample<G: Geometry>() -> usize {
+    G::P * padded_channels(G::OCG) + super::padded_input_len::<G>() + G::K * G::P
+}
+
+fn stage_chunk(per_sample: usize, batch: usize) -> usize {
+    (STAGE_BUDGET / per_sample.max(1)).clamp(1, batch.max(1))
+}
+
+/// The walks over one group's kernel taps and over a chunk's output pixels, in the
+/// zero-padded input.
+fn walks<G: Geometry>(samples: usize) -> (Walk, Walk) {
+    let (hp, wp) = (G::HP, G::WP);
+    let taps = Walk { n: [G::CG, G::KH, G::KW], step: [hp * wp, G::DH * wp, G::DW] };
+    let pixels = Walk { n: [samples, G::OH, G::OW], step: [G::C * hp * wp, G::SH * wp, G::SW] };
+    (taps, pixels)
+}
+
+/// Forward for a batch with an activation and a pooling fused into the epilogue: `y[n]
+/// = A(W ⋆ x[n] + b)`, each output channel's plane activated right after it is written
+/// ([`Identity`](crate::ops::activation::Identity) for none), then pooled into `pooled`
+/// while it is still in L1 ([`NoPool`](crate::ops::pool2d::NoPool) and an empty slice
+/// for none). With a pooling, `y` may be empty: inference, which never reads it, then
+/// writes only the pooled planes.
+#[allow(clippy::too_many_arguments)]
+pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    y: &mut [F],
+    pooled: &mut [F],
+    scratch: &mut [F],
+    alpha: F,
+) {
+    let (cg, ocg, p, k, np) = (G::CG, G::OCG, G::P, G::K, padded_channels(G::OCG));
+    let (w, b) = params.split_at(G::WEIGHT_LEN);
+    // An empty `y`: only the pooled planes are wanted (inference), each plane is
+    // written to scratch, pooled, and overwritten by the next.
+    let keep = !y.is_empty();
+    assert!(keep || P::OUT > 0, "a convolution with nothing to write");
+    // The unkept plane from the scratch's end, so that the staged outputs keep the
+    // vector alignment they have after the packed weights.
+    let end = scratch.len() - p;
+    let (scratch, unkept) = scratch.split_at_mut(end);
+    let (packed, rest) = scratch.split_at_mut(G::GROUPS * k * np);
+    for (g, packed) in packed.chunks_exact_mut(k * np).enumerate() {
+        for (t, row) in packed.chunks_exact_mut(np).enumerate() {
+            for (o, slot) in row.iter_mut().enumerate() {
+                *slot = if o < ocg { w[(g * ocg + o) * k + t] } else { F::ZERO };
+            }
+        }
+    }
+    let chunk = stage_chunk(p * np, batch);
+    let (stage, image) = rest.split_at_mut(chunk * p * np);
+    let plane = G::HP * G::WP;
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let input = super::padded_input::<F, G>(&x[first * G::INPUT_LEN..][..samples * G::INPUT_LEN], image);
+        let (taps, pixels) = walks::<G>(samples);
+        let stage = &mut stage[..samples * p * np];
+        for g in 0..G::GROUPS {
+            gathered::product(
+                &input[g * cg * plane..],
+                pixels,
+                taps,
+                &packed[g * k * np..][..k * np],
+                np,
+                stage,
+                false,
+            );
+            // Back to NCHW, adding the bias on the way.
+            for s in 0..samples {
+                let staged = &stage[s * p * np..][..p * np];
+                for o in 0..ocg {
+                    let channel = g * ocg + o;
+                    let bias = if G::BIAS { b[channel] } else { F::ZERO };
+                    let dst = if keep { &mut y[((first + s) * G::OC + channel) * p..][..p] } else { &mut *unkept };
+                    // Column `o` of the staged `[pixel][channel]` block.
+                    for (d, &v) in dst.iter_mut().zip(staged[o..].iter().step_by(np)) {
+                        *d = v + bias;
+                    }
+                    activation::in_place::<F, A>(dst, alpha);
+                    P::plane(dst, &mut pooled[((first + s) * G::OC + channel) * P::OUT..][..P::OUT]);
+                }
+            }
+        }
+    }
+}
+
+/// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
+/// input gradient (overwritten).
+pub fn backward<F: Float, G: Geometry>(
+    batch: usize,
+    x: &[F],
+    params: &[F],
+    dy: &[F],
+    grads: &mut [F],
+    dx: Option<&mut [F]>,
+    scratch: &mut [F],
+) {
+    let (cg, ocg, p, k, np) = (G::CG, G::OCG, G::P, G::K, padded_channels(G::OCG));
+    let (dw, db) = grads.split_at_mut(G::WEIGHT_LEN);
+    if G::BIAS {
+        super::bias_gradient(batch, p, dy, &mut db[..G::OC]);
+    }
+    // dWᵀ_g[tap][channel] = Σ over the batch's pixels of x(pixel, tap) · dYᵀ[pixel][channel].
+    let (acc, rest) = scratch.split_at_mut(G::GROUPS * k * np);
+    let chunk = stage_chunk(p * np, batch);
+    let (stage, image) = rest.split_at_mut(chunk * p * np);
+    let plane = G::HP * G::WP;
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let input = super::padded_input::<F, G>(&x[first * G::INPUT_LEN..][..samples * G::INPUT_LEN], image);
+        let (taps, pixels) = walks::<G>(samples);
+        let stage = &mut stage[..samples * p * np];
+        for g in 0..G::GROUPS {
+            for s in 0..samples {
+                let staged = &mut stage[s * p * np..][..p * np];
+                // Channel by channel: contiguous reads.
+                for o in 0..np {
+                    if o < ocg {
+                        let src = &dy[((first + s) * G::OC + g * ocg + o) * p..][..p];
+                        for (row, &v) in staged.chunks_exact_mut(np).zip(src) {
+                            row[o] = v;
+                        }
+                    } else {
+                        staged.chunks_exact_mut(np).for_each(|row| row[o] = F::ZERO);
+                    }
+                }
+            }
+            let acc_g = &mut acc[g * k * np..][..k * np];
+            gathered::product(&input[g * cg * plane..], taps, pixels, stage, np, acc_g, first > 0);
+        }
+    }
+    for g in 0..G::GROUPS {
+        for o in 0..ocg {
+            let dst = &mut dw[(g * ocg + o) * k..][..k];
+            for (d, row) in dst.iter_mut().zip(acc[g * k * np..][..k * np].chunks_exact(np)) {
+                *d = row[o];
+            }
+        }
+    }
+    if let Some(dx) = dx {
+        super::input_gradient::<F, G>(batch, &params[..G::WEIGHT_LEN], dy, dx, rest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::activation::Identity;
+    use crate::ops::pool2d::NoPool;
+
+    fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
+        (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
+    }
+
+    /// Runs both strategies on one layer and returns the largest difference of
+    /// (output, weight and bias gradients, input gradient) relative to the im2col path.
+    fn compare<F: Float, G: Geometry>(batch: usize) -> (f64, f64, f64) {
+        let x: Vec<F> = values(batch * G::INPUT_LEN, 0.5);
+        let params: Vec<F> = values(G::WEIGHT_LEN + G::OC, 3.0);
+        let dy: Vec<F> = values(batch * G::OUTPUT_LEN, 7.0);
+        let mut im2col_scratch = vec![F::ZERO; batch * super::super::scratch_per_sample::<G>()];
+        let mut direct_scratch = vec![F::ZERO; scratch::<G>() + batch * scratch_per_sample::<G>()];
+        let run = |direct: bool, scratch: &mut Vec<F>| {
+            let mut y = vec![F::ZERO; dy.len()];
+            let mut grads = vec![F::from_f64(f64::NAN); params.len()];
+            let mut dx = vec![F::from_f64(f64::NAN); x.len()];
+            if direct {
+                forward::<F, G, Identity, NoPool>(batch, &x, &params, &mut y, &mut [], scratch, F::ZERO);
+                backward::<F, G>(batch, &x, &params, &dy, &mut grads, Some(&mut dx), scratch);
+            } else {
+                super::super::forward::<F, G>(batch, &x, &params, &mut y, scratch);
+                super::super::backward::<F, G>(batch, &x, &params, &dy, &mut grads, Some(&mut dx), scratch);
+            }
+            if !G::BIAS {
+                grads.truncate(G::WEIGHT_LEN);
+            }
+            (y, grads, dx)
+        };
+        let want = run(false, &mut im2col_scratch);
+        let got = run(true, &mut direct_scratch);
+        let worst = |a: &[F], b: &[F]| {
+            a.iter().zip(b).map(|(a, b)| (a.to_f64() - b.to_f64()).abs() / (1.0 + b.to_f64().abs())).fold(0.0, f64::max)
+        };
+        (worst(&got.0, &want.0), worst(&got.1, &want.1), worst(&got.2, &want.2))
+    }
+
+    crate::conv2d_geometry!(LenetConv1 { c: 1, h: 32, w: 32, oc: 6, k: (5, 5) });
+    crate::conv2d_geometry!(LenetConv2 { c: 6, h: 14, w: 14, oc: 16, k: (5, 5) });
+    crate::conv2d_geometry!(KerasConv1 { c: 1, h: 28, w: 28, oc: 8, k: (7, 7), stride: (2, 2) });
+    crate::conv2d_geometry!(KerasConv2 { c: 8, h: 11, w: 11, oc: 16, k: (5, 5), stride: (2, 2) });
+    crate::conv2d_geometry!(KerasConv3 { c: 16, h: 4, w: 4, oc: 32, k: (3, 3) });
+    // Stride (2, 1), padding (1, 2), dilation (1, 2), 2 groups of 3 → 10 channels, no bias.
+    crate::conv2d_geometry!(EveryOption {
+        c: 6,
+        h: 7,
+        w: 6,
+        oc: 20,
+        k: (3, 2),
+        stride: (2, 1),
+        padding: (1, 1, 2, 2),
+        dilation: (1, 2),
+        groups: 2,
+        bias: false
+    });
+    // Padded "same" convolution with 24 output channels (a 16 + 8 strip).
+    crate::conv2d_geometry!(Same { c: 3, h: 9, w: 9, oc: 24, k: (3, 3), padding: (1, 1, 1, 1) });
+    // PyTorch's "same" for an even kernel: one more row and column after than before.
+    crate::conv2d_geometry!(SameEven { c: 3, h: 9, w: 8, oc: 8, k: (4, 2), padding: (1, 2, 0, 1) });
+
+    /// The layer shapes the benchmarks' networks use, and one with every option
+    /// (stride, padding, dilation, groups, no bias, channels not a multiple of 8), in
+    /// f64 (portable kernel) and f32 (vector kernel where the processor has one).
+    #[test]
+    fn direct_strategy_matches_im2col_on_every_option() {
+        let tight = |(y, g, dx): (f64, f64, f64), what: &str, tol: f64| {
+            assert!(y < tol && g < tol && dx < tol, "{what}: output {y:e}, weights {g:e}, input {dx:e}");
+        };
+        tight(compare::<f64, LenetConv1>(3), "lenet conv1 f64", 1e-12);
+        tight(compare::<f32, LenetConv1>(5), "lenet conv1 f32", 1e-4);
+        tight(compare::<f64, LenetConv2>(3), "lenet conv2 f64", 1e-12);
+        tight(compare::<f32, LenetConv2>(17), "lenet conv2 f32", 1e-4);
+        tight(compare::<f32, KerasConv1>(9), "keras conv1 f32", 1e-4);
+        tight(compare::<f32, KerasConv2>(9), "keras conv2 f32", 1e-4);
+        tight(compare::<f32, KerasConv3>(130), "keras conv3 f32", 1e-4);
+        tight(compare::<f64, EveryOption>(4), "every option f64", 1e-12);
+        tight(compare::<f32, EveryOption>(4), "every option f32", 1e-4);
+        tight(compare::<f32, Same>(3), "same padding f32", 1e-4);
+        tight(compare::<f64, SameEven>(2), "asymmetric padding f64", 1e-12);
+        tight(compare::<f32, SameEven>(2), "asymmetric padding f32", 1e-4);
+    }
+
+    /// An activation and a pooling fused into the epilogue of either strategy give what
+    /// the separate passes give, value for value.
+    #[test]
+    fn fused_activation_and_pooling_equal_the_separate_passes() {
+        use crate::ops::activation::{Relu, Tanh};
+        use crate::ops::pool2d::{self, AvgPlane, MaxPlane};
+        let mut scratch = vec![0.0f32; 1 << 16];
+
+        // Direct (LeNet-5's conv2), tanh, then 2×2 average pooling.
+        let x: Vec<f32> = values(3 * 6 * 14 * 14, 0.5);
+        let params: Vec<f32> = values(16 * 150 + 16, 3.0);
+        let (mut plain, mut fused) = (vec![0.0f32; 3 * 1600], vec![0.0f32; 3 * 1600]);
+        let mut pooled = vec![0.0f32; 3 * 400];
+        forward::<f32, LenetConv2, Identity, NoPool>(3, &x, &params, &mut plain, &mut [], &mut scratch, 0.0);
+        type Avg = AvgPlane<10, 10, 2, 2, 2, 2, 0, 0, 5, 5>;
+        forward::<f32, LenetConv2, Tanh, Avg>(3, &x, &params, &mut fused, &mut pooled, &mut scratch, 0.0);
+        let mut separate = vec![0.0f32; plain.len()];
+        activation::forward::<f32, Tanh, 1600>(3, &plain, &mut separate, 0.0);
+        assert_eq!(fused, separate);
+        let mut separately_pooled = vec![0.0f32; pooled.len()];
+        pool2d::forward::<f32, Avg, 16>(3, &separate, &mut separately_pooled);
+        assert_eq!(pooled, separately_pooled);
+        // Inference: the activations not kept, the pooled planes the same.
+        let mut unkept = vec![0.0f32; pooled.len()];
+        forward::<f32, LenetConv2, Tanh, Avg>(3, &x, &params, &mut [], &mut unkept, &mut scratch, 0.0);
+        assert_eq!(unkept, pooled);
+
+        // Shifted (LeNet-5's conv1), relu, then 3×3 max pooling with stride 2 and padding 1.
+        let x: Vec<f32> = values(2 * 32 * 32, 0.5);
+        let params: Vec<f32> = values(6 * 25 + 6, 3.0);
+        let (mut plain, mut fused) = (vec![0.0f32; 2 * 4704], vec![0.0f32; 2 * 4704]);
+        let mut pooled = vec![0.0f32; 2 * 6 * 14 * 14];
+        super::super::shifted::forward::<f32, LenetConv1, Identity, NoPool>(
+            2,
+            &x,
+            &params,
+            &mut plain,
+            &mut [],
+            &mut scratch,
+            0.0,
+        );
+        type Max = MaxPlane<28, 28, 3, 3, 2, 2, 1, 1, 14, 14>;
+        super::super::shifted::forward::<f32, LenetConv1, Relu, Max>(
+            2,
+            &x,
+            &params,
+            &mut fused,
+            &mut pooled,
+            &mut scratch,
+            0.0,
+        );
+        let mut separate = vec![0.0f32; plain.len()];
+        activation::forward::<f32, Relu, 4704>(2, &plain, &mut separate, 0.0);
+        assert_eq!(fused, separate);
+        assert!(fused.iter().any(|&v| v == 0.0) && fused.iter().any(|&v| v > 0.0));
+        let mut separately_pooled = vec![0.0f32; pooled.len()];
+        pool2d::forward::<f32, Max, 6>(2, &separate, &mut separately_pooled);
+        assert_eq!(pooled, separately_pooled);
+        let mut unkept = vec![0.0f32; pooled.len()];
+        super::super::shifted::forward::<f32, LenetConv1, Relu, Max>(
+            2,
+            &x,
+            &params,
+            &mut [],
+            &mut unkept,
+            &mut scratch,
+            0.0,
+        );
+        assert_eq!(unkept, pooled);
+    }
+}
