@@ -14,14 +14,11 @@ use nn::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
 
-network! {
-    LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
-        -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
-        -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
-    KerasNet: [1, 28, 28] => conv(1, 8, 7, stride = 2) -> conv(8, 16, 5, stride = 2) -> conv(16, 32, 3)
-        -> global_avgpool -> flatten -> linear(32, 10);
-    Mlp: [784] => linear(784, 256) -> relu -> linear(256, 128) -> relu -> linear(128, 10)
-}
+// Each example uses part of the shared networks.
+#[allow(dead_code)]
+#[path = "support/networks.rs"]
+mod networks;
+use networks::{KerasNet, LeNet5, Mlp};
 
 const TRAIN_BATCHES: [usize; 4] = [1, 8, 32, 128];
 

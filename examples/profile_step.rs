@@ -5,13 +5,11 @@
 
 use nn::prelude::*;
 
-network! {
-    LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
-        -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
-        -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
-    KerasNet: [1, 28, 28] => conv(1, 8, 7, stride = 2) -> conv(8, 16, 5, stride = 2) -> conv(16, 32, 3)
-        -> global_avgpool -> flatten -> linear(32, 10)
-}
+// Each example uses part of the shared networks.
+#[allow(dead_code)]
+#[path = "support/networks.rs"]
+mod networks;
+use networks::{KerasNet, LeNet5};
 
 fn run<N: Network<f32>>(batch: usize, steps: usize) {
     let mut rng = nn::runtime::rng::Rng::new(0);

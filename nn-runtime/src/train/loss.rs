@@ -95,8 +95,7 @@ impl<F: Float> Loss<F> for MeanSquaredError {
     const NAME: &'static str = "mean squared error";
 
     fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
-        let per = target.len() / batch.max(1);
-        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+        element_targets(target, batch, range)
     }
 
     fn evaluate(
@@ -105,23 +104,45 @@ impl<F: Float> Loss<F> for MeanSquaredError {
         sample_shape: &[usize],
         target: &[F],
         batch: usize,
-        mut grad: Option<&mut [F]>,
+        grad: Option<&mut [F]>,
     ) -> Result<F, Error> {
-        let expected = batch * sample_shape.iter().product::<usize>();
-        if target.len() != expected {
-            return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
-        }
-        let scale = F::from_f64(2.0 / expected as f64);
-        let mut total = 0.0f64;
-        for (i, (&y, &t)) in output[..expected].iter().zip(target).enumerate() {
+        let scale = F::from_f64(2.0 / (batch * sample_shape.iter().product::<usize>()) as f64);
+        element_mean(output, sample_shape, target, batch, grad, |y, t| {
             let d = y - t;
-            total += (d * d).to_f64();
-            if let Some(grad) = grad.as_deref_mut() {
-                grad[i] = d * scale;
-            }
-        }
-        Ok(F::from_f64(total / expected as f64))
+            (d * d, d * scale)
+        })
     }
+}
+
+/// Per-element targets: one per output value, `range`'s samples of them.
+fn element_targets<F>(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
+    let per = target.len() / batch.max(1);
+    (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+}
+
+/// The mean over every element of `loss(y, t).0`, and `loss(y, t).1` (the mean's
+/// derivative, already scaled) into `grad`; checks the target count first.
+fn element_mean<F: Float>(
+    output: &[F],
+    sample_shape: &[usize],
+    target: &[F],
+    batch: usize,
+    mut grad: Option<&mut [F]>,
+    loss: impl Fn(F, F) -> (F, F),
+) -> Result<F, Error> {
+    let expected = batch * sample_shape.iter().product::<usize>();
+    if target.len() != expected {
+        return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
+    }
+    let mut total = 0.0f64;
+    for (i, (&y, &t)) in output[..expected].iter().zip(target).enumerate() {
+        let (value, derivative) = loss(y, t);
+        total += value.to_f64();
+        if let Some(grad) = grad.as_deref_mut() {
+            grad[i] = derivative;
+        }
+    }
+    Ok(F::from_f64(total / expected as f64))
 }
 
 /// Binary cross-entropy on logits, as `nn.BCEWithLogitsLoss`: targets in [0, 1], one per
@@ -134,8 +155,7 @@ impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
     const NAME: &'static str = "binary cross-entropy";
 
     fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
-        let per = target.len() / batch.max(1);
-        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+        element_targets(target, batch, range)
     }
 
     fn evaluate(
@@ -144,23 +164,14 @@ impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
         sample_shape: &[usize],
         target: &[F],
         batch: usize,
-        mut grad: Option<&mut [F]>,
+        grad: Option<&mut [F]>,
     ) -> Result<F, Error> {
-        let expected = batch * sample_shape.iter().product::<usize>();
-        if target.len() != expected {
-            return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
-        }
-        let inv = F::from_f64(1.0 / expected as f64);
-        let mut total = 0.0f64;
-        for (i, (&x, &t)) in output[..expected].iter().zip(target).enumerate() {
+        let inv = F::from_f64(1.0 / (batch * sample_shape.iter().product::<usize>()) as f64);
+        element_mean(output, sample_shape, target, batch, grad, |x, t| {
             let e = (-x.abs()).exp();
-            total += (x.max(F::ZERO) - x * t + e.ln_1p()).to_f64();
-            if let Some(grad) = grad.as_deref_mut() {
-                let sigmoid = if x >= F::ZERO { F::ONE / (F::ONE + e) } else { e / (F::ONE + e) };
-                grad[i] = (sigmoid - t) * inv;
-            }
-        }
-        Ok(F::from_f64(total / expected as f64))
+            let sigmoid = if x >= F::ZERO { F::ONE / (F::ONE + e) } else { e / (F::ONE + e) };
+            (x.max(F::ZERO) - x * t + e.ln_1p(), (sigmoid - t) * inv)
+        })
     }
 }
 

@@ -43,13 +43,31 @@ fn stage_chunk(per_sample: usize, batch: usize) -> usize {
     (STAGE_BUDGET / per_sample.max(1)).clamp(1, batch.max(1))
 }
 
-/// The walks over one group's kernel taps and over a chunk's output pixels, in the
-/// zero-padded input.
-fn walks<G: Geometry>(samples: usize) -> (Walk, Walk) {
-    let (hp, wp) = (G::HP, G::WP);
+/// One chunk of samples: the first, how many, their zero-padded input, the walks over
+/// one group's kernel taps and over the chunk's output pixels in it, and the chunk's
+/// staging area.
+struct Chunk<'a, F> {
+    first: usize,
+    samples: usize,
+    input: &'a [F],
+    taps: Walk,
+    pixels: Walk,
+    stage: &'a mut [F],
+}
+
+/// Runs `body` on each chunk of the batch whose staged outputs fit [`STAGE_BUDGET`];
+/// `rest` holds the staging area, then the zero-padded input.
+fn for_each_chunk<F: Float, G: Geometry>(batch: usize, x: &[F], rest: &mut [F], mut body: impl FnMut(Chunk<'_, F>)) {
+    let (hp, wp, per_sample) = (G::HP, G::WP, G::P * padded_channels(G::OCG));
+    let chunk = stage_chunk(per_sample, batch);
+    let (stage, image) = rest.split_at_mut(chunk * per_sample);
     let taps = Walk { n: [G::CG, G::KH, G::KW], step: [hp * wp, G::DH * wp, G::DW] };
-    let pixels = Walk { n: [samples, G::OH, G::OW], step: [G::C * hp * wp, G::SH * wp, G::SW] };
-    (taps, pixels)
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let input = super::padded_input::<F, G>(&x[first * G::INPUT_LEN..][..samples * G::INPUT_LEN], image);
+        let pixels = Walk { n: [samples, G::OH, G::OW], step: [G::C * hp * wp, G::SH * wp, G::SW] };
+        body(Chunk { first, samples, input, taps, pixels, stage: &mut stage[..samples * per_sample] });
+    }
 }
 
 /// Forward for a batch with an activation and a pooling fused into the epilogue: `y[n]
@@ -86,14 +104,8 @@ pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
             }
         }
     }
-    let chunk = stage_chunk(p * np, batch);
-    let (stage, image) = rest.split_at_mut(chunk * p * np);
     let plane = G::HP * G::WP;
-    for first in (0..batch).step_by(chunk) {
-        let samples = chunk.min(batch - first);
-        let input = super::padded_input::<F, G>(&x[first * G::INPUT_LEN..][..samples * G::INPUT_LEN], image);
-        let (taps, pixels) = walks::<G>(samples);
-        let stage = &mut stage[..samples * p * np];
+    for_each_chunk::<F, G>(batch, x, rest, |Chunk { first, samples, input, taps, pixels, stage }| {
         for g in 0..G::GROUPS {
             gathered::product(
                 &input[g * cg * plane..],
@@ -120,7 +132,7 @@ pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
                 }
             }
         }
-    }
+    });
 }
 
 /// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
@@ -141,14 +153,8 @@ pub fn backward<F: Float, G: Geometry>(
     }
     // dWᵀ_g[tap][channel] = Σ over the batch's pixels of x(pixel, tap) · dYᵀ[pixel][channel].
     let (acc, rest) = scratch.split_at_mut(G::GROUPS * k * np);
-    let chunk = stage_chunk(p * np, batch);
-    let (stage, image) = rest.split_at_mut(chunk * p * np);
     let plane = G::HP * G::WP;
-    for first in (0..batch).step_by(chunk) {
-        let samples = chunk.min(batch - first);
-        let input = super::padded_input::<F, G>(&x[first * G::INPUT_LEN..][..samples * G::INPUT_LEN], image);
-        let (taps, pixels) = walks::<G>(samples);
-        let stage = &mut stage[..samples * p * np];
+    for_each_chunk::<F, G>(batch, x, rest, |Chunk { first, samples, input, taps, pixels, stage }| {
         for g in 0..G::GROUPS {
             for s in 0..samples {
                 let staged = &mut stage[s * p * np..][..p * np];
@@ -167,7 +173,7 @@ pub fn backward<F: Float, G: Geometry>(
             let acc_g = &mut acc[g * k * np..][..k * np];
             gathered::product(&input[g * cg * plane..], taps, pixels, stage, np, acc_g, first > 0);
         }
-    }
+    });
     for g in 0..G::GROUPS {
         for o in 0..ocg {
             let dst = &mut dw[(g * ocg + o) * k..][..k];
@@ -183,89 +189,39 @@ pub fn backward<F: Float, G: Geometry>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::*;
     use super::*;
     use crate::ops::activation::Identity;
     use crate::ops::pool2d::NoPool;
 
-    fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
-        (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
-    }
-
-    /// Runs both strategies on one layer and returns the largest difference of
-    /// (output, weight and bias gradients, input gradient) relative to the im2col path.
-    fn compare<F: Float, G: Geometry>(batch: usize) -> (f64, f64, f64) {
-        let x: Vec<F> = values(batch * G::INPUT_LEN, 0.5);
-        let params: Vec<F> = values(G::WEIGHT_LEN + G::OC, 3.0);
-        let dy: Vec<F> = values(batch * G::OUTPUT_LEN, 7.0);
-        let mut im2col_scratch = vec![F::ZERO; batch * super::super::scratch_per_sample::<G>()];
-        let mut direct_scratch = vec![F::ZERO; scratch::<G>() + batch * scratch_per_sample::<G>()];
-        let run = |direct: bool, scratch: &mut Vec<F>| {
-            let mut y = vec![F::ZERO; dy.len()];
-            let mut grads = vec![F::from_f64(f64::NAN); params.len()];
-            let mut dx = vec![F::from_f64(f64::NAN); x.len()];
-            if direct {
-                forward::<F, G, Identity, NoPool>(batch, &x, &params, &mut y, &mut [], scratch, F::ZERO);
-                backward::<F, G>(batch, &x, &params, &dy, &mut grads, Some(&mut dx), scratch);
-            } else {
-                super::super::forward::<F, G>(batch, &x, &params, &mut y, scratch);
-                super::super::backward::<F, G>(batch, &x, &params, &dy, &mut grads, Some(&mut dx), scratch);
-            }
-            if !G::BIAS {
-                grads.truncate(G::WEIGHT_LEN);
-            }
-            (y, grads, dx)
+    fn direct<F: Float, G: Geometry>(batch: usize) -> (f64, f64, f64) {
+        let strategy = Strategy {
+            forward: |batch, x, params, y, scratch| {
+                forward::<F, G, Identity, NoPool>(batch, x, params, y, &mut [], scratch, F::ZERO)
+            },
+            backward: backward::<F, G>,
+            scratch: scratch::<G>() + batch * scratch_per_sample::<G>(),
         };
-        let want = run(false, &mut im2col_scratch);
-        let got = run(true, &mut direct_scratch);
-        let worst = |a: &[F], b: &[F]| {
-            a.iter().zip(b).map(|(a, b)| (a.to_f64() - b.to_f64()).abs() / (1.0 + b.to_f64().abs())).fold(0.0, f64::max)
-        };
-        (worst(&got.0, &want.0), worst(&got.1, &want.1), worst(&got.2, &want.2))
+        against_im2col::<F, G>(strategy, batch)
     }
-
-    crate::conv2d_geometry!(LenetConv1 { c: 1, h: 32, w: 32, oc: 6, k: (5, 5) });
-    crate::conv2d_geometry!(LenetConv2 { c: 6, h: 14, w: 14, oc: 16, k: (5, 5) });
-    crate::conv2d_geometry!(KerasConv1 { c: 1, h: 28, w: 28, oc: 8, k: (7, 7), stride: (2, 2) });
-    crate::conv2d_geometry!(KerasConv2 { c: 8, h: 11, w: 11, oc: 16, k: (5, 5), stride: (2, 2) });
-    crate::conv2d_geometry!(KerasConv3 { c: 16, h: 4, w: 4, oc: 32, k: (3, 3) });
-    // Stride (2, 1), padding (1, 2), dilation (1, 2), 2 groups of 3 → 10 channels, no bias.
-    crate::conv2d_geometry!(EveryOption {
-        c: 6,
-        h: 7,
-        w: 6,
-        oc: 20,
-        k: (3, 2),
-        stride: (2, 1),
-        padding: (1, 1, 2, 2),
-        dilation: (1, 2),
-        groups: 2,
-        bias: false
-    });
-    // Padded "same" convolution with 24 output channels (a 16 + 8 strip).
-    crate::conv2d_geometry!(Same { c: 3, h: 9, w: 9, oc: 24, k: (3, 3), padding: (1, 1, 1, 1) });
-    // PyTorch's "same" for an even kernel: one more row and column after than before.
-    crate::conv2d_geometry!(SameEven { c: 3, h: 9, w: 8, oc: 8, k: (4, 2), padding: (1, 2, 0, 1) });
 
     /// The layer shapes the benchmarks' networks use, and one with every option
     /// (stride, padding, dilation, groups, no bias, channels not a multiple of 8), in
     /// f64 (portable kernel) and f32 (vector kernel where the processor has one).
     #[test]
     fn direct_strategy_matches_im2col_on_every_option() {
-        let tight = |(y, g, dx): (f64, f64, f64), what: &str, tol: f64| {
-            assert!(y < tol && g < tol && dx < tol, "{what}: output {y:e}, weights {g:e}, input {dx:e}");
-        };
-        tight(compare::<f64, LenetConv1>(3), "lenet conv1 f64", 1e-12);
-        tight(compare::<f32, LenetConv1>(5), "lenet conv1 f32", 1e-4);
-        tight(compare::<f64, LenetConv2>(3), "lenet conv2 f64", 1e-12);
-        tight(compare::<f32, LenetConv2>(17), "lenet conv2 f32", 1e-4);
-        tight(compare::<f32, KerasConv1>(9), "keras conv1 f32", 1e-4);
-        tight(compare::<f32, KerasConv2>(9), "keras conv2 f32", 1e-4);
-        tight(compare::<f32, KerasConv3>(130), "keras conv3 f32", 1e-4);
-        tight(compare::<f64, EveryOption>(4), "every option f64", 1e-12);
-        tight(compare::<f32, EveryOption>(4), "every option f32", 1e-4);
-        tight(compare::<f32, Same>(3), "same padding f32", 1e-4);
-        tight(compare::<f64, SameEven>(2), "asymmetric padding f64", 1e-12);
-        tight(compare::<f32, SameEven>(2), "asymmetric padding f32", 1e-4);
+        assert_close(direct::<f64, LenetConv1>(3), "lenet conv1 f64", 1e-12);
+        assert_close(direct::<f32, LenetConv1>(5), "lenet conv1 f32", 1e-4);
+        assert_close(direct::<f64, LenetConv2>(3), "lenet conv2 f64", 1e-12);
+        assert_close(direct::<f32, LenetConv2>(17), "lenet conv2 f32", 1e-4);
+        assert_close(direct::<f32, KerasConv1>(9), "keras conv1 f32", 1e-4);
+        assert_close(direct::<f32, KerasConv2>(9), "keras conv2 f32", 1e-4);
+        assert_close(direct::<f32, KerasConv3>(130), "keras conv3 f32", 1e-4);
+        assert_close(direct::<f64, EveryOption>(4), "every option f64", 1e-12);
+        assert_close(direct::<f32, EveryOption>(4), "every option f32", 1e-4);
+        assert_close(direct::<f32, Same>(3), "same padding f32", 1e-4);
+        assert_close(direct::<f64, SameEven>(2), "asymmetric padding f64", 1e-12);
+        assert_close(direct::<f32, SameEven>(2), "asymmetric padding f32", 1e-4);
     }
 
     /// An activation and a pooling fused into the epilogue of either strategy give what

@@ -8,6 +8,8 @@
 pub mod direct;
 mod geometry;
 pub mod shifted;
+#[cfg(test)]
+mod testing;
 
 pub use geometry::Geometry;
 
@@ -106,6 +108,22 @@ pub(crate) fn col2im_add<F: Float, G: Geometry>(col: &[F], dx: &mut [F], row_str
     }
 }
 
+/// Runs `body(first, samples, columns, block)` on each chunk of the batch whose
+/// column matrix fits [`COLUMN_BUDGET`]: `columns` has room for the chunk's `K ×
+/// samples·P` columns, `block` for one group's `[OC/G, samples·P]` outputs.
+fn for_each_chunk<F: Float, G: Geometry>(
+    batch: usize,
+    scratch: &mut [F],
+    mut body: impl FnMut(usize, usize, &mut [F], &mut [F]),
+) {
+    let chunk = samples_per_chunk::<G>(batch);
+    for first in (0..batch).step_by(chunk) {
+        let samples = chunk.min(batch - first);
+        let (columns, rest) = scratch.split_at_mut(G::K * samples * G::P);
+        body(first, samples, columns, &mut rest[..G::OCG * samples * G::P]);
+    }
+}
+
 /// One chunk's `[OC/G, samples·P]` block of group `g`'s planes of `dy` (or any
 /// `[batch, OC, P]` tensor), for the GEMMs.
 fn gather_group<F: Float, G: Geometry>(dy: &[F], g: usize, first: usize, samples: usize, block: &mut [F]) {
@@ -136,12 +154,8 @@ pub(crate) fn forward_with<F: Float, G: Geometry>(
     scratch: &mut [F],
 ) {
     let (cg, ocg, p, k) = (G::CG, G::OCG, G::P, G::K);
-    let chunk = samples_per_chunk::<G>(batch);
-    for first in (0..batch).step_by(chunk) {
-        let samples = chunk.min(batch - first);
+    for_each_chunk::<F, G>(batch, scratch, |first, samples, col, out| {
         let columns = samples * p;
-        let (col, out) = scratch.split_at_mut(k * columns);
-        let out = &mut out[..ocg * columns];
         for g in 0..G::GROUPS {
             for s in 0..samples {
                 let xg = &x[(first + s) * G::INPUT_LEN + g * cg * G::H * G::W..][..cg * G::H * G::W];
@@ -162,7 +176,7 @@ pub(crate) fn forward_with<F: Float, G: Geometry>(
                 }
             }
         }
-    }
+    });
 }
 
 /// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
@@ -190,14 +204,10 @@ pub fn backward<F: Float, G: Geometry>(
 /// chunk. Scratch: [`scratch_per_sample`] per sample.
 pub(crate) fn weight_gradient<F: Float, G: Geometry>(batch: usize, x: &[F], dy: &[F], dw: &mut [F], scratch: &mut [F]) {
     let (cg, ocg, p, k) = (G::CG, G::OCG, G::P, G::K);
-    let chunk = samples_per_chunk::<G>(batch);
-    for first in (0..batch).step_by(chunk) {
-        let samples = chunk.min(batch - first);
+    for_each_chunk::<F, G>(batch, scratch, |first, samples, col, dy_group| {
         let columns = samples * p;
         // The first chunk overwrites the weight gradient, later ones add to it.
         let beta = if first == 0 { F::ZERO } else { F::ONE };
-        let (col, rest) = scratch.split_at_mut(k * columns);
-        let dy_group = &mut rest[..ocg * columns];
         for g in 0..G::GROUPS {
             gather_group::<F, G>(dy, g, first, samples, dy_group);
             for s in 0..samples {
@@ -208,7 +218,7 @@ pub(crate) fn weight_gradient<F: Float, G: Geometry>(batch: usize, x: &[F], dy: 
             let dwg = &mut dw[g * ocg * k..(g + 1) * ocg * k];
             gemm(F::ONE, Mat::row_major(dy_group, ocg, columns), Mat::transposed(col, columns, k), beta, dwg, k);
         }
-    }
+    });
 }
 
 /// The input gradient (overwritten): `dcol = W_gᵀ · dY_g` over a chunk's samples side
@@ -218,12 +228,8 @@ pub(crate) fn weight_gradient<F: Float, G: Geometry>(batch: usize, x: &[F], dy: 
 pub(crate) fn input_gradient<F: Float, G: Geometry>(batch: usize, w: &[F], dy: &[F], dx: &mut [F], scratch: &mut [F]) {
     let (cg, ocg, p, k) = (G::CG, G::OCG, G::P, G::K);
     dx[..batch * G::INPUT_LEN].fill(F::ZERO);
-    let chunk = samples_per_chunk::<G>(batch);
-    for first in (0..batch).step_by(chunk) {
-        let samples = chunk.min(batch - first);
+    for_each_chunk::<F, G>(batch, scratch, |first, samples, cols, dy_group| {
         let columns = samples * p;
-        let (cols, rest) = scratch.split_at_mut(k * columns);
-        let dy_group = &mut rest[..ocg * columns];
         for g in 0..G::GROUPS {
             gather_group::<F, G>(dy, g, first, samples, dy_group);
             let wg = &w[g * ocg * k..(g + 1) * ocg * k];
@@ -233,7 +239,7 @@ pub(crate) fn input_gradient<F: Float, G: Geometry>(batch: usize, w: &[F], dy: &
                 col2im_add::<F, G>(cols, dxg, columns, s * p);
             }
         }
-    }
+    });
 }
 
 /// A chunk of samples' input with the geometry's zeros around every plane, or the input

@@ -129,65 +129,21 @@ pub fn backward<F: Float, G: Geometry>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::*;
     use super::*;
     use crate::ops::activation::Identity;
     use crate::ops::pool2d::NoPool;
 
-    fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
-        (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
-    }
-
-    /// Forward, then weight, bias and input gradients, against the im2col strategy.
-    fn check<F: Float, G: Geometry>(tol: f64, batch: usize) {
-        let x: Vec<F> = values(batch * G::INPUT_LEN, 0.5);
-        let params: Vec<F> = values(G::WEIGHT_LEN + G::OC, 3.0);
-        let mut want = vec![F::ZERO; batch * G::OUTPUT_LEN];
-        let mut got = vec![F::from_f64(f64::NAN); want.len()];
-        let per_sample = super::super::scratch_per_sample::<G>();
-        let mut scratch = vec![F::ZERO; scratch::<G>() + batch * per_sample];
-        super::super::forward::<F, G>(batch, &x, &params, &mut want, &mut scratch);
-        forward::<F, G, Identity, NoPool>(batch, &x, &params, &mut got, &mut [], &mut scratch, F::ZERO);
-        let close = |a: F, b: F, tol: f64| (a.to_f64() - b.to_f64()).abs() <= tol * (1.0 + b.to_f64().abs());
-        for (&a, &b) in got.iter().zip(&want) {
-            assert!(close(a, b, tol), "{a} vs {b}");
-        }
-        let dy: Vec<F> = values(want.len(), 7.0);
-        let mut run = |shifted_strategy: bool| {
-            let mut grads = vec![F::from_f64(f64::NAN); params.len()];
-            let mut dx = vec![F::from_f64(f64::NAN); x.len()];
-            if shifted_strategy {
-                backward::<F, G>(batch, &x, &params, &dy, &mut grads, Some(&mut dx), &mut scratch);
-            } else {
-                super::super::backward::<F, G>(batch, &x, &params, &dy, &mut grads, Some(&mut dx), &mut scratch);
-            }
-            if !G::BIAS {
-                grads.truncate(G::WEIGHT_LEN);
-            }
-            (grads, dx)
+    fn shifted<F: Float, G: Geometry>(batch: usize) -> (f64, f64, f64) {
+        let strategy = Strategy {
+            forward: |batch, x, params, y, scratch| {
+                forward::<F, G, Identity, NoPool>(batch, x, params, y, &mut [], scratch, F::ZERO)
+            },
+            backward: backward::<F, G>,
+            scratch: scratch::<G>() + batch * super::super::scratch_per_sample::<G>(),
         };
-        let (want_grads, want_dx) = run(false);
-        let (got_grads, got_dx) = run(true);
-        for (&a, &b) in got_grads.iter().zip(&want_grads).chain(got_dx.iter().zip(&want_dx)) {
-            assert!(close(a, b, tol * 10.0), "{a} vs {b}");
-        }
+        against_im2col::<F, G>(strategy, batch)
     }
-
-    crate::conv2d_geometry!(LenetConv1 { c: 1, h: 32, w: 32, oc: 6, k: (5, 5) });
-    // 4 channels in 2 groups, 7×9 input, 3×2 kernel, padding (1, 2), dilation (2, 1):
-    // OH = 7 + 2 − 4 − 1 + 1 = 5, OW = 9 + 4 − 1 − 1 + 1 = 12.
-    crate::conv2d_geometry!(Grouped {
-        c: 4,
-        h: 7,
-        w: 9,
-        oc: 6,
-        k: (3, 2),
-        padding: (1, 1, 2, 2),
-        dilation: (2, 1),
-        groups: 2,
-        bias: false
-    });
-    // Asymmetric padding, as PyTorch's "same" gives an even kernel.
-    crate::conv2d_geometry!(SameEven { c: 2, h: 6, w: 7, oc: 3, k: (2, 4), padding: (0, 1, 1, 2) });
 
     /// In f64 (portable loops) and f32 (vector kernels where the processor has them):
     /// LeNet-5's first layer, one with padding, dilation, groups and no bias, and one
@@ -195,11 +151,11 @@ mod tests {
     #[test]
     fn shifted_strategy_matches_im2col() {
         assert_eq!((Grouped::OH, Grouped::OW), (5, 12));
-        check::<f64, LenetConv1>(1e-12, 3);
-        check::<f32, LenetConv1>(1e-5, 5);
-        check::<f64, Grouped>(1e-12, 2);
-        check::<f32, Grouped>(1e-5, 2);
-        check::<f64, SameEven>(1e-12, 2);
-        check::<f32, SameEven>(1e-5, 2);
+        assert_close(shifted::<f64, LenetConv1>(3), "lenet conv1 f64", 1e-12);
+        assert_close(shifted::<f32, LenetConv1>(5), "lenet conv1 f32", 1e-4);
+        assert_close(shifted::<f64, Grouped>(2), "grouped f64", 1e-12);
+        assert_close(shifted::<f32, Grouped>(2), "grouped f32", 1e-4);
+        assert_close(shifted::<f64, SameEven>(2), "asymmetric padding f64", 1e-12);
+        assert_close(shifted::<f32, SameEven>(2), "asymmetric padding f32", 1e-4);
     }
 }
