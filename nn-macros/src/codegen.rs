@@ -308,13 +308,13 @@ fn backward_step(
     }
 }
 
-/// Initialization of every parameter tensor (into `params`) and buffer (into `state`),
+/// Initialization of every parameter tensor (into `params`) and buffer (into `buffers`),
 /// in PyTorch's order.
 fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
     let mut calls = Vec::new();
     for (i, layer) in net.layers.iter().enumerate() {
         for (storage, tensors, start) in
-            [(quote!(params), &layer.tensors, plan.params[i].0), (quote!(state), &layer.buffers, plan.state[i].0)]
+            [(quote!(params), &layer.tensors, plan.params[i].0), (quote!(buffers), &layer.buffers, plan.state[i].0)]
         {
             let mut offset = start;
             for tensor in tensors {
@@ -414,10 +414,10 @@ pub fn generate(net: &Network) -> TokenStream {
         #vis struct #name<F: ::nn::__private::Float = f32> {
             params: ::std::vec::Vec<F>,
             grads: ::std::vec::Vec<F>,
-            state: ::std::vec::Vec<F>,
+            buffers: ::std::vec::Vec<F>,
             workspace: ::nn::__private::workspace::Workspace<F>,
             rng: ::nn::__private::rng::Rng,
-            lane: ::nn::__private::network::Lane<F>,
+            step: ::nn::__private::network::StepBuffers<F>,
             training: bool,
         }
 
@@ -473,15 +473,15 @@ pub fn generate(net: &Network) -> TokenStream {
                 fn with_seed(seed: u64) -> Self {
                     let mut rng = rt::rng::Rng::new(seed);
                     let mut params = ::std::vec![F::ZERO; #params];
-                    let mut state = ::std::vec![F::ZERO; #state];
+                    let mut buffers = ::std::vec![F::ZERO; #state];
                     #init
                     #name {
                         params,
                         grads: ::std::vec![F::ZERO; #params],
-                        state,
+                        buffers,
                         workspace: ::core::default::Default::default(),
                         rng,
-                        lane: rt::network::Lane::new(seed),
+                        step: rt::network::StepBuffers::new(seed),
                         training: true,
                     }
                 }
@@ -495,10 +495,10 @@ pub fn generate(net: &Network) -> TokenStream {
                     &self.grads
                 }
                 fn buffers(&self) -> &[F] {
-                    &self.state
+                    &self.buffers
                 }
                 fn buffers_mut(&mut self) -> &mut [F] {
-                    &mut self.state
+                    &mut self.buffers
                 }
                 fn is_training(&self) -> bool {
                     self.training
@@ -510,11 +510,11 @@ pub fn generate(net: &Network) -> TokenStream {
                     rt::network::Parts {
                         params: &mut self.params,
                         grads: &mut self.grads,
-                        state: &mut self.state,
+                        buffers: &mut self.buffers,
                         workspace: &mut self.workspace,
                         rng: &mut self.rng,
                         training: self.training,
-                        lane: &mut self.lane,
+                        step: &mut self.step,
                     }
                 }
 

@@ -20,6 +20,12 @@ pub enum Error {
     BatchNormSingleValue { network: &'static str, layer: &'static str },
     /// The loss came out NaN or infinite; the parameters were left untouched.
     NonFiniteLoss { network: &'static str, loss: &'static str, value: f64 },
+    /// A gradient came out NaN or infinite (the first such tensor named); the step was
+    /// refused and the network left as it was.
+    NonFiniteGradient { network: &'static str, tensor: &'static str },
+    /// An optimizer setting PyTorch would reject too (a NaN or negative learning rate…);
+    /// nothing was changed.
+    Optimizer { optimizer: &'static str, message: String },
     /// A data file that could not be read or parsed.
     Data { source: String, message: String },
     /// A weight file that does not fit the network (every problem listed), or that could
@@ -57,6 +63,12 @@ impl fmt::Display for Error {
                 "{network}: {loss} is {value}; the step was not applied (lower the learning rate, \
                  or check the inputs for NaN or infinity)"
             ),
+            Error::NonFiniteGradient { network, tensor } => write!(
+                f,
+                "{network}: the gradient of {tensor} is NaN or infinite; the step was not applied (check the \
+                 inputs and targets for NaN or infinity, or lower the learning rate)"
+            ),
+            Error::Optimizer { optimizer, message } => write!(f, "{optimizer}: {message}; nothing was changed"),
             Error::Data { source, message } => write!(f, "{source}: {message}"),
             Error::Weights { source, problems } => {
                 write!(f, "error(s) loading weights ({source}):")?;

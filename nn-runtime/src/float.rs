@@ -62,6 +62,21 @@ pub trait Float:
         tail.iter().fold(lanes.iter().fold(Self::ZERO, |a, &b| a + b), |a, &b| a + b)
     }
 
+    /// Whether every value is finite: `v·0` is 0 for finite `v` and NaN otherwise,
+    /// summed in 32 independent lanes so the loop vectorizes (it runs on every
+    /// training step's gradients).
+    fn all_finite(values: &[Self]) -> bool {
+        let mut lanes = [Self::ZERO; 32];
+        let chunks = values.chunks_exact(32);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += v * Self::ZERO;
+            }
+        }
+        tail.iter().chain(&lanes).all(|v| v.is_finite())
+    }
+
     /// `C ← α A B + β C` on raw strided matrices.
     ///
     /// # Safety

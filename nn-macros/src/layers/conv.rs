@@ -113,10 +113,10 @@ impl ConvLayer {
     }
 
     /// Direct where padding the channels to vectors wastes at most an eighth of the
-    /// lanes (LeNet-5's 6-channel first layer ran at 0.5–0.7× im2col's speed, the 8- to
-    /// 32-channel layers at 1.1–2.1×); else, for unit stride, shifted windows where the
-    /// full-width rows waste at most a quarter (LeNet-5's first layer: 32 for 28, 1.45×
-    /// im2col); else im2col. Measured: bench/README.md.
+    /// lanes (LeNet-5's 6-channel first layer ran slower than im2col, the 8- to
+    /// 32-channel layers faster); else, for unit stride, shifted windows where the
+    /// full-width rows waste at most a quarter (LeNet-5's first layer: 32 for 28); else
+    /// im2col. The measurements behind each threshold: bench/README.md.
     fn strategy(&self) -> Strategy {
         if self.is_dense() {
             return Strategy::Dense;

@@ -37,10 +37,9 @@ pub fn set(threads: usize) {
 /// after both have finished.
 ///
 /// The helper is one persistent thread that spins briefly after each job before it
-/// sleeps, so consecutive training steps hand over in well under a microsecond. Waking
-/// a sleeping thread took 20–60 µs on the benchmark VM per hand-over (rayon's pool:
-/// 18 µs for an empty `join`, 56 µs more than the work in a 2×258 µs one; a thread
-/// spawned per step: 71 µs), a tenth of a LeNet-5 half-step at batch 32.
+/// sleeps, so consecutive training steps hand over in well under a microsecond: waking
+/// a sleeping thread (rayon's pool, or a thread spawned per step) cost a sizeable
+/// fraction of a LeNet-5 half-step (measurements: bench/README.md, "Threads").
 pub fn both<A, B: Send, G: FnOnce() -> B + Send>(first: impl FnOnce() -> A, second: G) -> (A, B) {
     if count() < 2 {
         return (first(), second());

@@ -15,6 +15,11 @@ pub trait Loss<F: Float>: Sync {
     /// targets are not a whole number per sample.
     fn samples(target: &Self::Target, batch: usize, range: std::ops::Range<usize>) -> Option<&Self::Target>;
 
+    /// Whether `target` fits a batch of `batch` outputs of `sample_shape`: its length
+    /// and (for labels) every value, the first bad one named by its position in the
+    /// whole batch. A training step asks before it changes anything.
+    fn check(&self, target: &Self::Target, sample_shape: &[usize], batch: usize) -> Result<(), Error>;
+
     /// The batch-mean loss; when `grad` is given, also `∂loss/∂output` into it.
     fn evaluate(
         &self,
@@ -41,6 +46,18 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
         (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
     }
 
+    fn check(&self, labels: &[usize], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+        let classes = sample_shape[0];
+        let expected = batch * sample_shape[1..].iter().product::<usize>();
+        if labels.len() != expected {
+            return Err(Error::TargetLength { what: "labels", expected, found: labels.len(), batch });
+        }
+        match labels.iter().position(|&label| label >= classes) {
+            Some(position) => Err(Error::LabelOutOfRange { position, label: labels[position], classes }),
+            None => Ok(()),
+        }
+    }
+
     fn evaluate(
         &self,
         output: &[F],
@@ -49,18 +66,13 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
         batch: usize,
         mut grad: Option<&mut [F]>,
     ) -> Result<F, Error> {
+        Loss::<F>::check(self, labels, sample_shape, batch)?;
         let classes = sample_shape[0];
         let positions: usize = sample_shape[1..].iter().product();
         let expected = batch * positions;
-        if labels.len() != expected {
-            return Err(Error::TargetLength { what: "labels", expected, found: labels.len(), batch });
-        }
         let count = F::from_usize(expected);
         let mut total = 0.0f64;
         for (i, &label) in labels.iter().enumerate() {
-            if label >= classes {
-                return Err(Error::LabelOutOfRange { position: i, label, classes });
-            }
             let (n, s) = (i / positions, i % positions);
             let base = n * classes * positions + s;
             let at = |c: usize| base + c * positions;
@@ -98,6 +110,10 @@ impl<F: Float> Loss<F> for MeanSquaredError {
         element_targets(target, batch, range)
     }
 
+    fn check(&self, target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+        check_elements(target, sample_shape, batch)
+    }
+
     fn evaluate(
         &self,
         output: &[F],
@@ -120,6 +136,15 @@ fn element_targets<F>(target: &[F], batch: usize, range: std::ops::Range<usize>)
     (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
 }
 
+/// One target per output element.
+fn check_elements<F>(target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+    let expected = batch * sample_shape.iter().product::<usize>();
+    if target.len() != expected {
+        return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
+    }
+    Ok(())
+}
+
 /// The mean over every element of `loss(y, t).0`, and `loss(y, t).1` (the mean's
 /// derivative, already scaled) into `grad`; checks the target count first.
 fn element_mean<F: Float>(
@@ -130,10 +155,8 @@ fn element_mean<F: Float>(
     mut grad: Option<&mut [F]>,
     loss: impl Fn(F, F) -> (F, F),
 ) -> Result<F, Error> {
-    let expected = batch * sample_shape.iter().product::<usize>();
-    if target.len() != expected {
-        return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
-    }
+    check_elements(target, sample_shape, batch)?;
+    let expected = target.len();
     let mut total = 0.0f64;
     for (i, (&y, &t)) in output[..expected].iter().zip(target).enumerate() {
         let (value, derivative) = loss(y, t);
@@ -156,6 +179,10 @@ impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
 
     fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
         element_targets(target, batch, range)
+    }
+
+    fn check(&self, target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+        check_elements(target, sample_shape, batch)
     }
 
     fn evaluate(

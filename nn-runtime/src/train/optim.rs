@@ -1,11 +1,32 @@
 //! Optimizers with PyTorch's update rules and state (`torch.optim.SGD`, `Adam`, `AdamW`).
 //! State is allocated on the first step, so later steps allocate nothing.
 
+use crate::error::Error;
 use crate::float::Float;
 
 /// Updates parameters in place from their gradients.
 pub trait Optimizer<F: Float> {
     fn step(&mut self, params: &mut [F], grads: &[F]);
+    /// Whether the hyper-parameters are usable: finite, and within the ranges PyTorch
+    /// accepts. A training step asks before it changes anything, so settings that
+    /// would destroy every parameter (a NaN learning rate) are refused, not applied.
+    fn check(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// `Ok` if `value` is finite and at least 0 (and below `below`, if given); else the
+/// error naming the optimizer's setting, as PyTorch's `ValueError` does.
+fn check_setting(optimizer: &'static str, setting: &str, value: f64, below: Option<f64>) -> Result<(), Error> {
+    let fits = value.is_finite() && value >= 0.0 && below.is_none_or(|limit| value < limit);
+    if fits {
+        return Ok(());
+    }
+    let range = match below {
+        Some(limit) => format!("in [0, {limit})"),
+        None => "finite and at least 0".to_string(),
+    };
+    Err(Error::Optimizer { optimizer, message: format!("{setting} is {value}; it must be {range}") })
 }
 
 /// Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and
@@ -44,6 +65,18 @@ impl<F: Float> Sgd<F> {
 }
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn check(&self) -> Result<(), Error> {
+        check_setting("SGD", "the learning rate", self.lr, None)?;
+        check_setting("SGD", "momentum", self.momentum, None)?;
+        check_setting("SGD", "dampening", self.dampening, None)?;
+        check_setting("SGD", "weight decay", self.weight_decay, None)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            let message = "Nesterov momentum needs a momentum above 0 and zero dampening".to_string();
+            return Err(Error::Optimizer { optimizer: "SGD", message });
+        }
+        Ok(())
+    }
+
     fn step(&mut self, params: &mut [F], grads: &[F]) {
         assert_eq!(params.len(), grads.len(), "optimizer: parameters and gradients differ in length");
         let lr = F::from_f64(self.lr);
@@ -122,6 +155,15 @@ impl<F: Float> Adam<F> {
 }
 
 impl<F: Float> Optimizer<F> for Adam<F> {
+    fn check(&self) -> Result<(), Error> {
+        let name = if self.decoupled { "AdamW" } else { "Adam" };
+        check_setting(name, "the learning rate", self.lr, None)?;
+        check_setting(name, "beta1", self.beta1, Some(1.0))?;
+        check_setting(name, "beta2", self.beta2, Some(1.0))?;
+        check_setting(name, "eps", self.eps, None)?;
+        check_setting(name, "weight decay", self.weight_decay, None)
+    }
+
     fn step(&mut self, params: &mut [F], grads: &[F]) {
         assert_eq!(params.len(), grads.len(), "optimizer: parameters and gradients differ in length");
         if self.m.len() != params.len() {
@@ -223,5 +265,22 @@ mod tests {
         opt.step(&mut p, &[0.0]);
         // g = 0 so the Adam update is 0; p = 2·(1 − 0.05)
         assert!((p[0] - 1.9).abs() < 1e-15);
+    }
+
+    #[test]
+    fn settings_pytorch_rejects_are_refused_and_named() {
+        let err = |o: &dyn Optimizer<f32>| o.check().unwrap_err().to_string();
+        assert!(Sgd::<f32>::new(0.1).momentum(0.9).check().is_ok());
+        assert!(err(&Sgd::<f32>::new(f64::NAN)).contains("SGD: the learning rate is NaN"));
+        assert!(err(&Sgd::<f32>::new(f64::INFINITY)).contains("learning rate is inf"));
+        assert!(err(&Sgd::<f32>::new(-0.1)).contains("at least 0"));
+        assert!(err(&Sgd::<f32>::new(0.1).momentum(-0.5)).contains("momentum is -0.5"));
+        assert!(err(&Sgd::<f32>::new(0.1).weight_decay(f64::NAN)).contains("weight decay"));
+        assert!(err(&Sgd::<f32>::new(0.1).nesterov(true)).contains("Nesterov"));
+        assert!(Adam::<f32>::new(1e-3).check().is_ok());
+        assert!(err(&Adam::<f32>::new(f64::NAN)).contains("Adam: the learning rate is NaN"));
+        assert!(err(&Adam::<f32>::adamw(1e-3).betas(0.9, 1.0)).contains("AdamW: beta2 is 1"));
+        assert!(err(&Adam::<f32>::new(1e-3).betas(-0.1, 0.9)).contains("beta1"));
+        assert!(err(&Adam::<f32>::new(1e-3).eps(f64::NEG_INFINITY)).contains("eps"));
     }
 }
