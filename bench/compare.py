@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Print our figures beside the peers' and the ratios, as a Markdown table.
 
-    python3 bench/compare.py OURS.json PEERS.json [--threads 1]
+    python3 bench/compare.py OURS.json PEERS.json [--threads 1] [--recorded]
 
 OURS.json comes from `cargo run --release --example bench -- --json OURS.json`;
-PEERS.json from ../shared/bench/peers/run_python_peers.py (its results/python-peers.json).
+PEERS.json from bench/peers/run_python_peers.py (--out DIR: DIR/python-peers.json; the
+recorded run is bench/peers/results/python-peers.json). --recorded says in the heading that
+the peers' figures come from an earlier run.
 """
 
 import json
@@ -19,6 +21,9 @@ def median(cell):
 
 def main():
     args = sys.argv[1:]
+    if "-h" in args or "--help" in args:
+        print(__doc__.strip())
+        return
     threads = 1
     recorded = "--recorded" in args
     if recorded:
@@ -27,6 +32,8 @@ def main():
         i = args.index("--threads")
         threads = int(args[i + 1])
         del args[i:i + 2]
+    if len(args) != 2:
+        sys.exit(__doc__.strip())
     ours_path, peers_path = args
     ours = {r["net"]: r for r in json.load(open(ours_path))}
     peers = json.load(open(peers_path))

@@ -4,17 +4,19 @@
 #
 #   bash bench/run.sh [ROUNDS]            (default 3 rounds; the peers take ~15 min at 3)
 #
-# Peers: ../shared/bench/peers, installed once into a virtual environment (a few GB:
-# PyPI's torch pulls its CUDA libraries even for the CPU):
-#   python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install -r ../shared/bench/peers/requirements.txt
+# Peers: bench/peers (see its README.md), installed once into a virtual environment
+# .venv-peers in the repository root (git ignores it; a few GB: PyPI's torch pulls its
+# CUDA libraries even for the CPU):
+#   python3 -m venv .venv-peers && .venv-peers/bin/pip install -r bench/peers/requirements.txt
 # Set PEERS_PYTHON to another interpreter, PEERS_DIR to another copy of the scripts.
-# Without the peers' environment the table compares against their recorded results.
+# Without the peers' environment the table compares against their recorded results
+# (bench/peers/results/python-peers.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
 out=target/bench && mkdir -p "$out"
-peers_dir="${PEERS_DIR:-../shared/bench/peers}"
-python="${PEERS_PYTHON:-/tmp/peers-venv/bin/python}"
+peers_dir="${PEERS_DIR:-bench/peers}"
+python="${PEERS_PYTHON:-.venv-peers/bin/python}"
 
 cargo build --release --example bench -q
 echo "== nn (1 thread, pinned to CPU 0)"

