@@ -31,15 +31,16 @@ impl Activation for Identity {
     const IS_IDENTITY: bool = true;
 }
 
-/// `max(0, x)`; the derivative at 0 is 0, as in PyTorch.
+/// `max(0, x)`; NaN stays NaN and the derivative at 0 is 0, as in PyTorch.
 pub struct Relu;
 impl Activation for Relu {
     #[inline(always)]
     fn f<F: Float>(x: F, _alpha: F) -> F {
-        if x > F::ZERO {
-            x
-        } else {
+        // Not `x > 0 ? x : 0`, which would turn NaN into 0 and hide it from the loss.
+        if x < F::ZERO {
             F::ZERO
+        } else {
+            x
         }
     }
     #[inline(always)]
@@ -381,6 +382,21 @@ mod tests {
         assert_eq!(Softplus::f(30.0f64, 0.0), 30.0);
         assert!((Softplus::f(-50.0f64, 0.0) - (-50f64).exp()).abs() < 1e-30);
         assert_eq!(Abs::df(0.0f64, 0.0, 0.0), 0.0);
+    }
+
+    /// NaN goes through every activation as NaN (PyTorch's behaviour), so a NaN input
+    /// reaches the loss and the step is refused instead of training on zeros.
+    #[test]
+    fn nan_propagates_through_every_activation() {
+        fn nan_out<A: Activation>() -> bool {
+            A::f(f64::NAN, 0.1).is_nan() && A::f(f32::NAN, 0.1).is_nan()
+        }
+        assert!(nan_out::<Relu>() && nan_out::<Tanh>() && nan_out::<Sigmoid>() && nan_out::<Abs>());
+        assert!(nan_out::<Softplus>() && nan_out::<LeakyRelu>() && nan_out::<Elu>() && nan_out::<Identity>());
+        let mut values = [f32::NAN, -1.0, 2.0, -0.0];
+        in_place::<f32, Relu>(&mut values, 0.0);
+        assert!(values[0].is_nan());
+        assert_eq!(values[1..], [0.0, 2.0, -0.0]);
     }
 
     #[test]

@@ -1,0 +1,141 @@
+//! A training step that is refused leaves the network exactly as it was: parameters,
+//! gradients, batch norm's running statistics and the dropout stream, bit for bit, on
+//! the whole-batch path and the split one. Errors name the position in the whole batch.
+
+use nn::prelude::*;
+use nn::Error;
+
+network! {
+    #[derive(Clone)]
+    Mlp: [16] => linear(16, 32) -> relu -> dropout(0.3) -> linear(32, 4);
+    #[derive(Clone)]
+    ConvNet: [1, 8, 8] => conv(1, 4, 3, padding = 1) -> relu -> maxpool(2) -> flatten -> linear(64, 3);
+    #[derive(Clone)]
+    Normed: [2, 6, 6] => conv(2, 4, 3) -> batchnorm(4) -> relu -> dropout(0.2) -> flatten -> linear(64, 3)
+}
+
+fn sample(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = nn::runtime::rng::Rng::new(seed);
+    (0..len).map(|_| rng.uniform(-1.0, 1.0) as f32).collect()
+}
+
+/// Everything a step may change, as bits.
+fn snapshot<N: Network<f32>>(net: &N) -> Vec<u32> {
+    net.params().iter().chain(net.grads()).chain(net.buffers()).map(|v| v.to_bits()).collect()
+}
+
+/// `refused` must fail and leave `net` as it was: the same snapshot, and the next good
+/// step (which draws dropout masks) gives the same result as on a network that never
+/// saw the refused one.
+fn refused_without_trace<N: Network<f32> + Clone>(
+    net: &mut N,
+    good: (&[f32], &[usize]),
+    refused: impl FnOnce(&mut N) -> Result<(), Error>,
+) -> Error {
+    // A first good step, so that gradients and running statistics are not all zero.
+    net.train_step(good.0, good.1, &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();
+    let mut untouched = net.clone();
+    let before = snapshot(net);
+    let error = refused(net).unwrap_err();
+    assert_eq!(snapshot(net), before, "the refused step changed the network ({error})");
+    let a = net.train_step(good.0, good.1, &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();
+    let b = untouched.train_step(good.0, good.1, &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();
+    assert_eq!(a.to_bits(), b.to_bits());
+    assert_eq!(snapshot(net), snapshot(&untouched), "the random stream moved");
+    error
+}
+
+#[test]
+fn a_nan_input_is_refused_not_trained_in() {
+    for batch in [4, 20] {
+        let mut x = sample(batch * 16, 1);
+        let labels: Vec<usize> = (0..batch).map(|i| i % 4).collect();
+        let good = x.clone();
+        x[5] = f32::NAN;
+        let mut net = Mlp::new(3);
+        let error = refused_without_trace(&mut net, (&good, &labels), |net| {
+            net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Adam::new(1e-3)).map(drop)
+        });
+        assert!(matches!(error, Error::NonFiniteLoss { .. }), "batch {batch}: {error}");
+        // relu lets NaN through, as PyTorch's does, and max pooling too.
+        let out = ConvNet::new(1).forward(&[f32::NAN; 64]).unwrap().to_vec();
+        assert!(out.iter().all(|v| v.is_nan()), "{out:?}");
+    }
+}
+
+#[test]
+fn a_nan_gradient_with_a_finite_loss_is_refused() {
+    // An infinite input to a layer whose output the loss ignores is impossible to see
+    // in the loss alone: here the weights themselves make the gradient overflow.
+    let mut net = ConvNet::new(2);
+    let x = sample(2 * 64, 4);
+    net.params_mut()[0] = f32::MAX;
+    net.params_mut()[1] = f32::MAX;
+    let before = snapshot(&net);
+    match net.train_step(&x, &[0, 1], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)) {
+        Err(Error::NonFiniteGradient { tensor, .. }) => assert!(tensor.ends_with("weight") || tensor.ends_with("bias")),
+        Err(Error::NonFiniteLoss { .. }) => {}
+        other => panic!("expected a refused step, got {other:?}"),
+    }
+    assert_eq!(snapshot(&net), before);
+}
+
+#[test]
+fn batch_norm_statistics_and_dropout_survive_every_refusal() {
+    let x = sample(6 * 72, 7);
+    let labels = [0, 1, 2, 0, 1, 2];
+    let good = (&x[..], &labels[..]);
+    let mut net = Normed::new(5);
+    let e = refused_without_trace(&mut net, good, |net| {
+        net.train_step(&x, &[0, 1, 2, 0, 1, 3], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).map(drop)
+    });
+    assert!(matches!(e, Error::LabelOutOfRange { position: 5, label: 3, classes: 3 }), "{e}");
+    let e = refused_without_trace(&mut net, good, |net| {
+        net.train_step(&x, &[0, 1], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).map(drop)
+    });
+    assert!(matches!(e, Error::TargetLength { expected: 6, found: 2, .. }), "{e}");
+    let e = refused_without_trace(&mut net, good, |net| net.backward(&x, &[1.0; 5]).map(drop));
+    assert!(matches!(e, Error::TargetLength { what: "output gradient", .. }), "{e}");
+    let mut poisoned = x.clone();
+    poisoned[40] = f32::INFINITY;
+    let e = refused_without_trace(&mut net, good, |net| {
+        net.train_step(&poisoned, &labels, &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).map(drop)
+    });
+    assert!(matches!(e, Error::NonFiniteLoss { .. } | Error::NonFiniteGradient { .. }), "{e}");
+}
+
+#[test]
+fn optimizer_settings_that_would_destroy_the_model_are_refused() {
+    let x = sample(3 * 16, 9);
+    let labels = [0, 1, 2];
+    let mut net = Mlp::new(1);
+    for lr in [f64::NAN, f64::INFINITY, -0.5] {
+        let e = refused_without_trace(&mut net, (&x, &labels), |net| {
+            net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Sgd::new(lr)).map(drop)
+        });
+        assert!(e.to_string().contains("learning rate"), "{e}");
+        let e = refused_without_trace(&mut net, (&x, &labels), |net| {
+            net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Adam::adamw(lr)).map(drop)
+        });
+        assert!(e.to_string().starts_with("AdamW: the learning rate"), "{e}");
+    }
+}
+
+#[test]
+fn split_batches_report_positions_in_the_whole_batch() {
+    // 20 samples run as two halves of 10: the bad label at 17 is reported at 17, and
+    // the label count is the whole batch's.
+    let x = sample(20 * 16, 11);
+    let mut labels: Vec<usize> = (0..20).map(|i| i % 4).collect();
+    let good = labels.clone();
+    labels[17] = 9;
+    let mut net = Mlp::new(2);
+    let e = refused_without_trace(&mut net, (&x, &good), |net| {
+        net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).map(drop)
+    });
+    assert!(matches!(e, Error::LabelOutOfRange { position: 17, label: 9, classes: 4 }), "{e}");
+    let e = refused_without_trace(&mut net, (&x, &good), |net| {
+        net.train_step(&x, &good[..10], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).map(drop)
+    });
+    assert!(matches!(e, Error::TargetLength { expected: 20, found: 10, batch: 20, .. }), "{e}");
+}
