@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 /// What values an argument accepts.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum ArgType {
     /// An integer ≥ 1.
     Size,
@@ -38,7 +38,7 @@ impl ArgType {
 
 /// A default: a literal, or the value another argument received (pooling's
 /// `stride = k`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub enum Default {
     Required,
     Int(u64),
@@ -47,7 +47,7 @@ pub enum Default {
     SameAs(&'static str),
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Param {
     pub name: &'static str,
     pub ty: ArgType,
@@ -62,7 +62,7 @@ pub const fn optional(name: &'static str, ty: ArgType, default: Default) -> Para
 }
 
 /// A checked argument value.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum Resolved {
     Int(u64),
     Pair(u64, u64),

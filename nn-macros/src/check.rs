@@ -168,7 +168,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             flops: layer_flops,
             scratch,
             op,
-            tokens: layer.tokens.clone(),
+            span: layer.span(),
         });
     }
     errors.finish()?;

@@ -4,8 +4,26 @@
 
 use crate::ir::{CheckedLayer, Network};
 use crate::layers::{lit, Init};
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::quote;
+
+/// `tokens` located at `span` (a layer as written), so that a compiler error in them
+/// points at that layer. Names still resolve at the call site, where the emitted code
+/// binds `batch`, `x`, `y`, `params`, `rt` and the rest, and the code still counts as
+/// macro output for lints (and for panic locations, which name the macro call).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    let span = Span::call_site().located_at(span);
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                token = Group::new(group.delimiter(), respan(group.stream(), span)).into();
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
 
 /// Where a layer's output lives.
 #[derive(Clone, Copy)]
@@ -199,7 +217,7 @@ fn forward_step(
         let slice = param_slice(quote!(all_stats), plan.stats[index], true);
         quote!(let stats = #slice;)
     });
-    quote! {
+    let step = quote! {
         {
             #params
             #state
@@ -209,7 +227,8 @@ fn forward_step(
             #pooled
             #call;
         }
-    }
+    };
+    respan(step, layer.span)
 }
 
 /// The backward calls, last layer first, alternating between the two gradient buffers.
@@ -301,11 +320,8 @@ fn backward_step(
             #call;
         }
     };
-    if first && !has_params {
-        quote!(if input_grad #step)
-    } else {
-        step
-    }
+    let step = if first && !has_params { quote!(if input_grad #step) } else { step };
+    respan(step, layer.span)
 }
 
 /// Initialization of every parameter tensor (into `params`) and buffer (into `buffers`),
@@ -313,6 +329,7 @@ fn backward_step(
 fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
     let mut calls = Vec::new();
     for (i, layer) in net.layers.iter().enumerate() {
+        let mut layer_calls = Vec::new();
         for (storage, tensors, start) in
             [(quote!(params), &layer.tensors, plan.params[i].0), (quote!(buffers), &layer.buffers, plan.state[i].0)]
         {
@@ -320,7 +337,7 @@ fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
             for tensor in tensors {
                 let len: u64 = tensor.shape.iter().product();
                 let slice = param_slice(storage.clone(), (offset, offset + len), true);
-                calls.push(match tensor.init {
+                layer_calls.push(match tensor.init {
                     Init::PytorchDefault { fan_in } => {
                         let fan_in = lit(fan_in);
                         quote!(rt::init::pytorch_default(#slice, #fan_in, &mut rng);)
@@ -330,6 +347,7 @@ fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
                 offset += len;
             }
         }
+        calls.push(respan(quote!(#(#layer_calls)*), layer.span));
     }
     quote!(#(#calls)*)
 }

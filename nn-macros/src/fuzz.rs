@@ -1,73 +1,82 @@
 //! Property test: the macro never panics. Grammar-aware generated networks (every layer
-//! kind, typos of kinds and keywords, zero, negative, huge and 2³²-sized numbers, floats
-//! where integers belong, deep chains), then token-level mutations of their text
-//! (dropped, duplicated and swapped words, cut-off endings). Every input goes through
-//! the whole pipeline: parse, check, and code generation when the checks pass.
+//! kind in the registry, its arguments drawn from its schema, positionally or by name,
+//! mostly fitting their type and sometimes not; typos of kinds and keywords; zero,
+//! negative, huge and 2³²-sized numbers, floats where integers belong; deep chains),
+//! then word-level mutations of those and of valid networks (dropped, duplicated,
+//! swapped, reversed and replaced words, damaged numbers, cut-off endings). Every input
+//! goes through the whole pipeline: parse, check, and code generation when the checks
+//! pass.
 //!
 //! CI runs 2,000 cases; the long run sets `NN_FUZZ_CASES` (see the README).
 
-use crate::expand;
+use crate::args::{ArgType, Default};
+use crate::{expand, layers};
+use proc_macro2::TokenTree;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use std::cell::Cell;
 use std::str::FromStr;
 
-const KINDS: &[&str] = &[
-    "linear",
+/// Layer kinds the registry does not know: typos and strangers.
+const STRANGE_KINDS: &[&str] = &["convv", "Linear", "max_pool", "dense", "r", "self", "fn"];
+
+/// Argument names no schema has.
+const STRANGE_KEYS: &[&str] = &["strid", "kernel", "pading", "type"];
+
+/// Valid networks, for mutations that stay close to what parses and checks.
+const SEEDS: &[&str] = &[
+    "pub LeNet5: [1, 32, 32] => c1: conv(1, 6, 5, stride = (1, 1), padding = 0) -> tanh -> avgpool(2) \
+     -> conv(6, 16, 5) -> relu -> maxpool(2, stride = 2) -> flatten -> linear(400, 84, bias = true) \
+     -> sigmoid -> linear(84, 10) -> log_softmax; B: [3] => softmax",
+    "Stateful: [3, 8, 8] => separable_conv(3, 8, 3, padding = 1) -> batchnorm(8) -> prelu(8) \
+     -> conv_transpose(8, 4, 2, stride = 2) -> global_maxpool -> flatten -> dropout(0.25) \
+     -> leaky_relu(alpha = 0.2) -> elu -> softplus -> abs -> identity; \
+     Resample: [2, 4, 4] => upsample((2, 1)) -> global_avgpool",
+    "Image: [3, 16, 16] => conv(3, 8, (3, 5), stride = (2, 1), padding = (1, 2), dilation = (1, 2), groups = 1) \
+     -> relu -> maxpool(3, stride = 2, padding = 1) -> conv(8, 8, 1, groups = 4, bias = false) \
+     -> avgpool((2, 1)) -> logistic -> batchnorm(8, eps = 1e-3, momentum = 0.2)",
+];
+
+/// What a mutation may put in place of a word.
+const REPLACEMENTS: &[&str] = &[
+    "0",
+    "-1",
+    "1.5",
+    "18446744073709551615",
+    "4294967296",
+    "(0, 1)",
+    "true",
+    "",
+    "->",
+    ":",
+    "=",
+    ",",
     "conv",
-    "separable_conv",
-    "conv_transpose",
-    "maxpool",
-    "avgpool",
-    "global_avgpool",
-    "global_maxpool",
-    "upsample",
-    "flatten",
-    "batchnorm",
-    "dropout",
     "relu",
-    "tanh",
-    "sigmoid",
-    "logistic",
-    "abs",
-    "softplus",
-    "leaky_relu",
-    "elu",
-    "identity",
-    "prelu",
-    "softmax",
-    "log_softmax",
-    // typos and strangers
-    "convv",
-    "Linear",
-    "max_pool",
-    "dense",
-    "r",
-    "self",
-    "fn",
 ];
 
-const KEYS: &[&str] = &[
-    "in",
-    "out",
-    "k",
-    "stride",
-    "padding",
-    "dilation",
-    "groups",
-    "bias",
-    "output_padding",
-    "p",
-    "alpha",
-    "eps",
-    "momentum",
-    "c",
-    "scale",
-    "strid",
-    "kernel",
-    "pading",
-    "type",
-];
+/// What a mutation may put in place of the digits inside a word.
+const DAMAGED_NUMBERS: &[&str] = &["0", "7", "1000000000", "4294967296", "99999999999999999999999"];
 
+/// Every name the registry knows (aliases included), and some it does not.
+fn kinds() -> Vec<&'static str> {
+    layers::known_names().into_iter().chain(STRANGE_KINDS.iter().copied()).collect()
+}
+
+/// Every argument name of every schema, and some no schema has.
+fn keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = layers::known_names()
+        .into_iter()
+        .filter_map(layers::lookup)
+        .flat_map(|kind| kind.schema().iter().map(|param| param.name))
+        .chain(STRANGE_KEYS.iter().copied())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Any number, mostly small.
 fn number() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => (1u64..9).prop_map(|v| v.to_string()),
@@ -80,6 +89,12 @@ fn number() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A size that often matches another small size (channels, features).
+fn size() -> impl Strategy<Value = String> {
+    prop_oneof![3 => (1u64..4).prop_map(|v| v.to_string()), 1 => number()]
+}
+
+/// Any value the grammar has, and some it does not.
 fn value() -> impl Strategy<Value = String> {
     prop_oneof![
         8 => number(),
@@ -94,13 +109,72 @@ fn value() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A value for an argument of type `ty`: mostly one that fits it.
+fn value_for(ty: ArgType) -> BoxedStrategy<String> {
+    let small = |range: std::ops::Range<u64>| range.prop_map(|v| v.to_string());
+    let fitting = match ty {
+        ArgType::Size => size().boxed(),
+        ArgType::SizePair => {
+            prop_oneof![3 => size(), 1 => (size(), size()).prop_map(|(h, w)| format!("({h}, {w})"))].boxed()
+        }
+        ArgType::PaddingPair => {
+            prop_oneof![3 => small(0..3), 1 => (small(0..3), small(0..3)).prop_map(|(h, w)| format!("({h}, {w})"))]
+                .boxed()
+        }
+        ArgType::Bool => prop::sample::select(&["true", "false"][..]).prop_map(str::to_string).boxed(),
+        ArgType::Probability => (0u32..100).prop_map(|p| format!("0.{p:02}")).boxed(),
+        ArgType::Float => {
+            prop::sample::select(&["0.01", "0.2", "1e-5", "-0.5", "2", "1.0"][..]).prop_map(str::to_string).boxed()
+        }
+    };
+    prop_oneof![5 => fitting, 1 => value()].boxed()
+}
+
+/// How a generated layer passes one of its parameters.
+#[derive(Clone, Copy, Debug)]
+enum Pass {
+    LeftOut,
+    Positional,
+    Named,
+}
+
+/// `(name:)? kind(args)?`: any known kind with arguments drawn from its schema,
+/// sometimes with an extra one; or a stranger.
 fn layer() -> impl Strategy<Value = String> {
-    let positional = prop::collection::vec(value(), 0..5);
-    let keywords = prop::collection::vec((prop::sample::select(KEYS), value()), 0..3);
-    (prop::option::weighted(0.1, "[a-z]{1,3}"), prop::sample::select(KINDS), positional, keywords, any::<bool>())
-        .prop_map(|(name, kind, positional, keywords, parens)| {
-            let mut args: Vec<String> = positional;
-            args.extend(keywords.into_iter().map(|(k, v)| format!("{k} = {v}")));
+    (prop::option::weighted(0.1, "[a-z]{1,3}"), prop::sample::select(kinds()), any::<bool>())
+        .prop_flat_map(|(name, kind, parens)| {
+            let schema = layers::lookup(kind).map_or(&[][..], |k| k.schema());
+            // Required parameters mostly positionally, optional ones mostly left out.
+            let arguments: Vec<_> = schema
+                .iter()
+                .map(|param| {
+                    let pass = if matches!(param.default, Default::Required) {
+                        prop_oneof![1 => Just(Pass::LeftOut), 6 => Just(Pass::Positional), 1 => Just(Pass::Named)]
+                    } else {
+                        prop_oneof![4 => Just(Pass::LeftOut), 1 => Just(Pass::Positional), 1 => Just(Pass::Named)]
+                    };
+                    (pass, Just(param.name), value_for(param.ty))
+                })
+                .collect();
+            let extra_positional = prop::option::weighted(0.1, (any::<prop::sample::Index>(), value()));
+            let extra_keyword = prop::option::weighted(0.1, (prop::sample::select(keys()), value()));
+            (Just(name), Just(kind), Just(parens), arguments, extra_positional, extra_keyword)
+        })
+        .prop_map(|(name, kind, parens, arguments, extra_positional, extra_keyword)| {
+            let mut args: Vec<String> = arguments
+                .into_iter()
+                .filter_map(|(pass, key, value)| match pass {
+                    Pass::LeftOut => None,
+                    Pass::Positional => Some(value),
+                    Pass::Named => Some(format!("{key} = {value}")),
+                })
+                .collect();
+            if let Some((at, value)) = extra_positional {
+                args.insert(at.index(args.len() + 1), value);
+            }
+            if let Some((key, value)) = extra_keyword {
+                args.push(format!("{key} = {value}"));
+            }
             let name = name.map(|n| format!("{n}: ")).unwrap_or_default();
             if args.is_empty() && !parens {
                 format!("{name}{kind}")
@@ -112,49 +186,64 @@ fn layer() -> impl Strategy<Value = String> {
 
 fn network() -> impl Strategy<Value = String> {
     let shape = prop_oneof![
-        3 => (number(), number(), number()).prop_map(|(c, h, w)| format!("[{c}, {h}, {w}]")),
-        2 => number().prop_map(|f| format!("[{f}]")),
+        3 => (size(), number(), number()).prop_map(|(c, h, w)| format!("[{c}, {h}, {w}]")),
+        2 => size().prop_map(|f| format!("[{f}]")),
         1 => prop::collection::vec(number(), 0..5).prop_map(|d| format!("[{}]", d.join(", "))),
     ];
+    // Short chains pass the checks often enough to exercise code generation.
     let chain = prop_oneof![
-        8 => prop::collection::vec(layer(), 1..12),
+        4 => prop::collection::vec(layer(), 1..4),
+        4 => prop::collection::vec(layer(), 4..12),
         1 => prop::collection::vec(layer(), 12..200),
     ];
     (shape, chain).prop_map(|(shape, chain)| format!("pub Net: {shape} => {}", chain.join(" -> ")))
 }
 
-/// Word-level damage: drop, duplicate, swap, or cut the text short.
+/// Word-level damage to a generated or a valid network: drop, duplicate, swap, reverse
+/// or replace a word, damage the digits in one, or cut the text short.
 fn mutated() -> impl Strategy<Value = String> {
-    (network(), prop::collection::vec((0u8..5, any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..4))
-        .prop_map(|(text, edits)| {
-            let mut words: Vec<String> = text.split(' ').map(str::to_string).collect();
-            for (op, i, j) in edits {
-                if words.is_empty() {
-                    break;
+    let source = prop_oneof![network(), prop::sample::select(SEEDS).prop_map(str::to_string)];
+    let edit = (0u8..7, any::<prop::sample::Index>(), any::<prop::sample::Index>());
+    (source, prop::collection::vec(edit, 1..4)).prop_map(|(text, edits)| {
+        let mut words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        for (op, first, second) in edits {
+            if words.is_empty() {
+                break;
+            }
+            let (i, j) = (first.index(words.len()), second.index(words.len()));
+            match op {
+                0 => {
+                    words.remove(i);
                 }
-                let (i, j) = (i.index(words.len()), j.index(words.len()));
-                match op {
-                    0 => {
-                        words.remove(i);
+                1 => {
+                    let w = words[i].clone();
+                    words.insert(j, w);
+                }
+                2 => words.swap(i, j),
+                3 => words.truncate(i.max(1)),
+                4 => words[i] = words[i].chars().rev().collect(),
+                5 => words[i] = REPLACEMENTS[second.index(REPLACEMENTS.len())].to_string(),
+                _ => {
+                    // The first run of digits, keeping the punctuation around it.
+                    let word = &words[i];
+                    if let Some(start) = word.find(|c: char| c.is_ascii_digit()) {
+                        let end = word[start..].find(|c: char| !c.is_ascii_digit()).map_or(word.len(), |e| start + e);
+                        let number = DAMAGED_NUMBERS[second.index(DAMAGED_NUMBERS.len())];
+                        words[i] = format!("{}{number}{}", &word[..start], &word[end..]);
                     }
-                    1 => {
-                        let w = words[i].clone();
-                        words.insert(j, w);
-                    }
-                    2 => words.swap(i, j),
-                    3 => words.truncate(i.max(1)),
-                    _ => words[i] = words[i].chars().rev().collect(),
                 }
             }
-            words.join(" ")
-        })
+        }
+        words.join(" ")
+    })
 }
 
-/// Runs the macro on `text` if it tokenizes; panics propagate to the runner.
-fn expand_text(text: &str) {
-    if let Ok(tokens) = proc_macro2::TokenStream::from_str(text) {
-        let _ = expand(tokens);
-    }
+/// Runs the macro on `text` if it tokenizes (panics propagate to the runner); whether
+/// it expanded to code without errors.
+fn expand_text(text: &str) -> bool {
+    let Ok(tokens) = proc_macro2::TokenStream::from_str(text) else { return false };
+    // Errors are `::core::compile_error! { … }` at the top level of the expansion.
+    !expand(tokens).into_iter().any(|t| matches!(t, TokenTree::Ident(i) if i == "compile_error"))
 }
 
 fn cases() -> u32 {
@@ -166,23 +255,37 @@ fn generated_and_mutated_networks_never_panic() {
     let cases = cases();
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let strategy = prop_oneof![1 => network(), 1 => mutated()];
+    let generated = Cell::new(0u32);
     let result = runner.run(&strategy, |text| {
-        expand_text(&text);
+        generated.set(generated.get() + u32::from(expand_text(&text)));
         Ok(())
     });
     if let Err(e) = result {
         panic!("the macro panicked: {e}");
     }
-    eprintln!("fuzz: {cases} generated and mutated networks, no panic");
+    let generated = generated.get();
+    eprintln!("fuzz: {cases} generated and mutated networks, no panic; {generated} expanded without errors");
+    // Some inputs must pass the checks; none would mean the generator drifted from the language.
+    assert!(cases < 1_000 || generated > 0, "no input passed the checks: code generation went unfuzzed");
+}
+
+/// The mutations start from valid networks: they must stay valid as the language grows.
+#[test]
+fn seeds_expand_without_errors() {
+    for seed in SEEDS {
+        assert!(expand_text(seed), "{seed}");
+    }
 }
 
 /// Inputs that once panicked the macro, kept as regression tests.
+const PAST_CRASHES: &[&str] = &[
+    // A kernel of 2³² on a padded 1×1 image: the fan-in overflowed before the fix.
+    "Net: [1, 1, 1] => conv(1, 1, (4294967296, 4294967296), padding = (4294967296, 4294967296))",
+];
+
 #[test]
 fn past_crashes() {
-    for text in [
-        // A kernel of 2³² on a padded 1×1 image: the fan-in overflowed before the fix.
-        "Net: [1, 1, 1] => conv(1, 1, (4294967296, 4294967296), padding = (4294967296, 4294967296))",
-    ] {
+    for text in PAST_CRASHES {
         expand_text(text);
     }
 }

@@ -1,8 +1,8 @@
 //! Phase 2's result: a network whose every shape, parameter count and buffer size is
-//! known, with each layer's tokens kept for error spans.
+//! known, with each layer's place in the source.
 
 use crate::layers::{Layer, ParamTensor, Shape};
-use proc_macro2::TokenStream;
+use proc_macro2::Span;
 use syn::{Attribute, Ident, Visibility};
 
 pub struct Network {
@@ -39,8 +39,9 @@ pub struct CheckedLayer {
     pub flops: u64,
     pub scratch: u64,
     pub op: Box<dyn Layer>,
-    #[allow(dead_code)]
-    pub tokens: TokenStream,
+    /// Where the layer is written: its generated code is located there, so that a
+    /// compiler error in it points at the layer rather than at the whole macro.
+    pub span: Span,
 }
 
 impl Network {

@@ -1,7 +1,7 @@
 //! Phase 1: the `network!` language (SPEC §1) into a syntax tree that keeps every
 //! token, so later phases can point their errors at exactly what the user wrote.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::buffer::Cursor;
 use syn::parse::{Parse, ParseStream};
@@ -32,6 +32,16 @@ pub struct LayerDef {
     pub tokens: TokenStream,
 }
 
+impl LayerDef {
+    /// Where the layer is written: all of it where the compiler joins spans (nightly),
+    /// else its kind.
+    pub fn span(&self) -> Span {
+        let mut tokens = self.tokens.clone().into_iter().map(|t| t.span());
+        let first = tokens.next();
+        first.zip(tokens.last()).and_then(|(first, last)| first.join(last)).unwrap_or_else(|| self.kind.span())
+    }
+}
+
 /// A positional (`5`) or keyword (`stride = 2`) argument.
 pub struct Arg {
     pub key: Option<Ident>,
@@ -44,7 +54,7 @@ pub struct Value {
     pub tokens: TokenStream,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum ValueKind {
     /// Any integer that fits in i128 (negative ones are parsed so they can be rejected
     /// with a useful message).

@@ -19,33 +19,24 @@ pub struct Activation {
     derivative_from_output: bool,
 }
 
+impl Activation {
+    /// An activation without arguments or aliases.
+    const fn new(name: &'static str, kernel: &'static str, derivative_from_output: bool) -> Self {
+        Activation { name, aliases: &[], kernel, schema: &[], derivative_from_output }
+    }
+}
+
 static ALPHA_001: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(0.01))];
 static ALPHA_1: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(1.0))];
 
-pub static RELU: Activation =
-    Activation { name: "relu", aliases: &[], kernel: "Relu", schema: &[], derivative_from_output: true };
-pub static TANH: Activation =
-    Activation { name: "tanh", aliases: &[], kernel: "Tanh", schema: &[], derivative_from_output: true };
-pub static SIGMOID: Activation = Activation {
-    name: "sigmoid",
-    aliases: &["logistic"],
-    kernel: "Sigmoid",
-    schema: &[],
-    derivative_from_output: true,
-};
-pub static ABS: Activation =
-    Activation { name: "abs", aliases: &[], kernel: "Abs", schema: &[], derivative_from_output: false };
-pub static SOFTPLUS: Activation =
-    Activation { name: "softplus", aliases: &[], kernel: "Softplus", schema: &[], derivative_from_output: false };
-pub static LEAKY_RELU: Activation = Activation {
-    name: "leaky_relu",
-    aliases: &[],
-    kernel: "LeakyRelu",
-    schema: &ALPHA_001,
-    derivative_from_output: false,
-};
-pub static ELU: Activation =
-    Activation { name: "elu", aliases: &[], kernel: "Elu", schema: &ALPHA_1, derivative_from_output: false };
+pub static RELU: Activation = Activation::new("relu", "Relu", true);
+pub static TANH: Activation = Activation::new("tanh", "Tanh", true);
+pub static SIGMOID: Activation = Activation { aliases: &["logistic"], ..Activation::new("sigmoid", "Sigmoid", true) };
+pub static ABS: Activation = Activation::new("abs", "Abs", false);
+pub static SOFTPLUS: Activation = Activation::new("softplus", "Softplus", false);
+pub static LEAKY_RELU: Activation =
+    Activation { schema: &ALPHA_001, ..Activation::new("leaky_relu", "LeakyRelu", false) };
+pub static ELU: Activation = Activation { schema: &ALPHA_1, ..Activation::new("elu", "Elu", false) };
 
 impl LayerKind for Activation {
     fn name(&self) -> &'static str {

@@ -2,7 +2,7 @@
 //! `nn.BatchNorm1d` on `[c]`. Parameters weight and bias; buffers running_mean,
 //! running_var and num_batches_tracked, as PyTorch names them.
 
-use super::{lit, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{channel_generics, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -45,14 +45,6 @@ struct BatchNormLayer {
     momentum: f64,
 }
 
-impl BatchNormLayer {
-    fn generics(&self) -> TokenStream {
-        let c = lit(self.shape[0]);
-        let s = lit(product(&self.shape[1..]).unwrap_or(0));
-        quote!(F, #c, #s)
-    }
-}
-
 impl Layer for BatchNormLayer {
     fn output_shape(&self) -> Shape {
         self.shape.clone()
@@ -87,11 +79,11 @@ impl Layer for BatchNormLayer {
         }
     }
     fn forward(&self) -> TokenStream {
-        let (generics, eps, momentum) = (self.generics(), self.eps, self.momentum);
+        let (generics, eps, momentum) = (channel_generics(&self.shape), self.eps, self.momentum);
         quote!(rt::batchnorm::forward::<#generics>(batch, x, params, y, state, stats, #eps, #momentum, training))
     }
     fn backward(&self) -> TokenStream {
-        let generics = self.generics();
+        let generics = channel_generics(&self.shape);
         quote!(rt::batchnorm::backward::<#generics>(batch, x, params, dy, grads, dx, stats, training))
     }
 }

@@ -1,6 +1,6 @@
-//! One module per layer kind: its argument schema, shape rule, parameter count, FLOPs
-//! and forward and backward emission. Adding a layer is one module and one line in
-//! [`REGISTRY`].
+//! One module per layer kind or family of kinds: its argument schema, shape rule,
+//! parameter count, FLOPs and forward and backward emission. Adding a layer is one
+//! module and one line in [`REGISTRY`].
 //!
 //! Emitted code may use these names, which code generation binds around it:
 //! `batch` (samples), `x` (input), `y` (output), `dy` (output gradient), `dx` (input
@@ -15,14 +15,13 @@ mod conv;
 mod conv_geometry;
 mod conv_transpose;
 mod dropout;
-mod flatten;
-mod identity;
 mod linear;
 mod pool;
 mod prelu;
 mod separable_conv;
 mod softmax;
 mod upsample;
+mod view;
 
 pub use conv_geometry::ConvGeometry;
 
@@ -43,7 +42,7 @@ static REGISTRY: &[&dyn LayerKind] = &[
     &pool::GLOBAL_AVGPOOL,
     &pool::GLOBAL_MAXPOOL,
     &upsample::Upsample,
-    &flatten::Flatten,
+    &view::FLATTEN,
     &batchnorm::BatchNorm,
     &dropout::Dropout,
     &activation::RELU,
@@ -53,7 +52,7 @@ static REGISTRY: &[&dyn LayerKind] = &[
     &activation::SOFTPLUS,
     &activation::LEAKY_RELU,
     &activation::ELU,
-    &identity::Identity,
+    &view::IDENTITY,
     &prelu::Prelu,
     &softmax::SOFTMAX,
     &softmax::LOG_SOFTMAX,
@@ -102,7 +101,7 @@ impl Context<'_> {
 }
 
 /// How a parameter tensor starts out.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub enum Init {
     /// `U(−1/√fan_in, 1/√fan_in)`, PyTorch's default for linear and conv layers.
     PytorchDefault { fan_in: u64 },
@@ -222,6 +221,14 @@ pub fn lit(v: u64) -> Literal {
 
 pub fn product(dims: &[u64]) -> Option<u64> {
     dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
+}
+
+/// `F, C, S` for a kernel that works channel by channel on `shape`: `C` channels of `S`
+/// positions each (`S` = 1 for features).
+pub fn channel_generics(shape: &[u64]) -> TokenStream {
+    let c = lit(shape[0]);
+    let s = lit(product(&shape[1..]).unwrap_or(0));
+    quote::quote!(F, #c, #s)
 }
 
 /// PyTorch's output size: `floor((n + 2p − d(k − 1) − 1) / s) + 1`, or `None` when the

@@ -8,7 +8,7 @@ use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum Reduce {
     Max,
     Average,

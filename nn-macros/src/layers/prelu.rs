@@ -1,6 +1,6 @@
 //! `prelu(c)`: `nn.PReLU(c)`, one learned negative slope per channel, initialized to 0.25.
 
-use super::{lit, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{channel_generics, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
 use crate::args::{required, ArgType, Bound, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -30,14 +30,6 @@ struct PreluLayer {
     shape: Shape,
 }
 
-impl PreluLayer {
-    fn generics(&self) -> TokenStream {
-        let c = lit(self.shape[0]);
-        let s = lit(product(&self.shape[1..]).unwrap_or(0));
-        quote!(F, #c, #s)
-    }
-}
-
 impl Layer for PreluLayer {
     fn output_shape(&self) -> Shape {
         self.shape.clone()
@@ -49,11 +41,11 @@ impl Layer for PreluLayer {
         product(&self.shape)
     }
     fn forward(&self) -> TokenStream {
-        let generics = self.generics();
+        let generics = channel_generics(&self.shape);
         quote!(rt::activation::prelu_forward::<#generics>(batch, x, params, y))
     }
     fn backward(&self) -> TokenStream {
-        let generics = self.generics();
+        let generics = channel_generics(&self.shape);
         quote!(rt::activation::prelu_backward::<#generics>(batch, x, params, dy, grads, dx))
     }
 }

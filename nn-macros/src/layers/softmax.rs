@@ -1,7 +1,7 @@
 //! `softmax` and `log_softmax` over the channel/feature axis: `nn.Softmax(dim=1)` and
 //! `nn.LogSoftmax(dim=1)`.
 
-use super::{lit, product, Context, Layer, LayerKind, Shape};
+use super::{channel_generics, product, Context, Layer, LayerKind, Shape};
 use crate::args::{Bound, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -31,15 +31,6 @@ struct SoftmaxLayer {
     log: bool,
 }
 
-impl SoftmaxLayer {
-    /// `F, C, S`: normalized over C at each of S positions.
-    fn generics(&self) -> TokenStream {
-        let c = lit(self.shape[0]);
-        let s = lit(product(&self.shape[1..]).unwrap_or(0));
-        quote!(F, #c, #s)
-    }
-}
-
 impl Layer for SoftmaxLayer {
     fn output_shape(&self) -> Shape {
         self.shape.clone()
@@ -48,7 +39,7 @@ impl Layer for SoftmaxLayer {
         product(&self.shape)?.checked_mul(4)
     }
     fn forward(&self) -> TokenStream {
-        let generics = self.generics();
+        let generics = channel_generics(&self.shape);
         if self.log {
             quote!(rt::softmax::log_softmax_forward::<#generics>(batch, x, y))
         } else {
@@ -56,7 +47,7 @@ impl Layer for SoftmaxLayer {
         }
     }
     fn backward(&self) -> TokenStream {
-        let generics = self.generics();
+        let generics = channel_generics(&self.shape);
         if self.log {
             quote!(rt::softmax::log_softmax_backward::<#generics>(batch, y, dy, dx))
         } else {
