@@ -162,7 +162,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             buffers,
             buffer_len,
             saved,
-            stats: op.stats(),
+            batch_stats: op.batch_stats(),
             scratch_per_sample,
             params: layer_params,
             flops: layer_flops,

@@ -45,12 +45,12 @@ struct Plan {
     gradient: u64,
     scratch: u64,
     scratch_per_sample: u64,
-    /// Each layer's range in the parameters, the state buffers and the batch statistics.
+    /// Each layer's range in the parameters, the buffers and the batch statistics.
     params: Vec<(u64, u64)>,
-    state: Vec<(u64, u64)>,
-    stats: Vec<(u64, u64)>,
-    state_len: u64,
-    stats_len: u64,
+    buffers: Vec<(u64, u64)>,
+    batch_stats: Vec<(u64, u64)>,
+    buffers_len: u64,
+    batch_stats_len: u64,
 }
 
 fn plan(net: &Network) -> Plan {
@@ -63,10 +63,10 @@ fn plan(net: &Network) -> Plan {
         scratch: net.layers.iter().map(|l| l.scratch).max().unwrap_or(0),
         scratch_per_sample: net.layers.iter().map(|l| l.scratch_per_sample).max().unwrap_or(0),
         params: Vec::new(),
-        state: Vec::new(),
-        stats: Vec::new(),
-        state_len: 0,
-        stats_len: 0,
+        buffers: Vec::new(),
+        batch_stats: Vec::new(),
+        buffers_len: 0,
+        batch_stats_len: 0,
     };
     let mut params = 0;
     for layer in &net.layers {
@@ -85,10 +85,10 @@ fn plan(net: &Network) -> Plan {
         plan.aliased.push(alias);
         plan.params.push((params, params + layer.params));
         params += layer.params;
-        plan.state.push((plan.state_len, plan.state_len + layer.buffer_len));
-        plan.state_len += layer.buffer_len;
-        plan.stats.push((plan.stats_len, plan.stats_len + layer.stats));
-        plan.stats_len += layer.stats;
+        plan.buffers.push((plan.buffers_len, plan.buffers_len + layer.buffer_len));
+        plan.buffers_len += layer.buffer_len;
+        plan.batch_stats.push((plan.batch_stats_len, plan.batch_stats_len + layer.batch_stats));
+        plan.batch_stats_len += layer.batch_stats;
     }
     plan
 }
@@ -209,19 +209,19 @@ fn forward_step(
         let slice = param_slice(quote!(all_params), plan.params[index], false);
         quote!(let params = #slice;)
     });
-    let state = (layer.buffer_len > 0).then(|| {
-        let slice = param_slice(quote!(all_state), plan.state[index], true);
-        quote!(let state = #slice;)
+    let buffers = (layer.buffer_len > 0).then(|| {
+        let slice = param_slice(quote!(all_buffers), plan.buffers[index], true);
+        quote!(let buffers = #slice;)
     });
-    let stats = (layer.stats > 0).then(|| {
-        let slice = param_slice(quote!(all_stats), plan.stats[index], true);
-        quote!(let stats = #slice;)
+    let batch_stats = (layer.batch_stats > 0).then(|| {
+        let slice = param_slice(quote!(all_batch_stats), plan.batch_stats[index], true);
+        quote!(let batch_stats = #slice;)
     });
     let step = quote! {
         {
             #params
-            #state
-            #stats
+            #buffers
+            #batch_stats
             #io
             #saved
             #pooled
@@ -304,15 +304,15 @@ fn backward_step(
         let r = range(plan.saved[index].0, plan.saved[index].1);
         quote!(let saved = &activations[#r];)
     });
-    let stats = (layer.stats > 0).then(|| {
-        let slice = param_slice(quote!(all_stats), plan.stats[index], false);
-        quote!(let stats = #slice;)
+    let batch_stats = (layer.batch_stats > 0).then(|| {
+        let slice = param_slice(quote!(all_batch_stats), plan.batch_stats[index], false);
+        quote!(let batch_stats = #slice;)
     });
     let step = quote! {
         {
             #params
             #saved
-            #stats
+            #batch_stats
             let x = #x;
             let y = &activations[#output];
             let dy = &#dy_buffer[#dy_len];
@@ -331,7 +331,7 @@ fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
     for (i, layer) in net.layers.iter().enumerate() {
         let mut layer_calls = Vec::new();
         for (storage, tensors, start) in
-            [(quote!(params), &layer.tensors, plan.params[i].0), (quote!(buffers), &layer.buffers, plan.state[i].0)]
+            [(quote!(params), &layer.tensors, plan.params[i].0), (quote!(buffers), &layer.buffers, plan.buffers[i].0)]
         {
             let mut offset = start;
             for tensor in tensors {
@@ -398,12 +398,12 @@ pub fn generate(net: &Network) -> TokenStream {
     let gradient = lit(plan.gradient);
     let scratch = lit(plan.scratch);
     let scratch_per_sample = lit(plan.scratch_per_sample);
-    let stats = lit(plan.stats_len);
-    let state = lit(plan.state_len);
+    let batch_stats = lit(plan.batch_stats_len);
+    let buffers_len = lit(plan.buffers_len);
     let output_offset = lit(output_offset);
     let layers = layer_table(net);
     // Batch norm's statistics span the whole batch: such networks never split it.
-    let splittable = net.layers.iter().all(|l| l.buffer_len == 0 && l.stats == 0);
+    let splittable = net.layers.iter().all(|l| l.buffer_len == 0 && l.batch_stats == 0);
     let (min_batch, min_batch_layer) = net
         .layers
         .iter()
@@ -482,16 +482,16 @@ pub fn generate(net: &Network) -> TokenStream {
                     gradient: #gradient,
                     scratch: #scratch,
                     scratch_per_sample: #scratch_per_sample,
-                    stats: #stats,
+                    batch_stats: #batch_stats,
                 };
-                const BUFFERS: usize = #state;
+                const BUFFERS: usize = #buffers_len;
                 const SPLITTABLE: bool = #splittable;
                 const MIN_TRAINING_BATCH: (usize, &'static str) = (#min_batch, #min_batch_layer);
 
                 fn with_seed(seed: u64) -> Self {
                     let mut rng = rt::rng::Rng::new(seed);
                     let mut params = ::std::vec![F::ZERO; #params];
-                    let mut buffers = ::std::vec![F::ZERO; #state];
+                    let mut buffers = ::std::vec![F::ZERO; #buffers_len];
                     #init
                     #name {
                         params,
@@ -539,7 +539,7 @@ pub fn generate(net: &Network) -> TokenStream {
                 #[allow(unused_variables)]
                 fn __forward_in(
                     all_params: &[F],
-                    all_state: &mut [F],
+                    all_buffers: &mut [F],
                     rng: &mut rt::rng::Rng,
                     training: bool,
                     for_backward: bool,
@@ -547,7 +547,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     input: &[F],
                     batch: usize,
                 ) {
-                    let rt::workspace::Workspace { activations, scratch, stats: all_stats, .. } = workspace;
+                    let rt::workspace::Workspace { activations, scratch, batch_stats: all_batch_stats, .. } = workspace;
                     #(#forward)*
                 }
 
@@ -562,7 +562,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     input_grad: bool,
                 ) {
                     let rt::workspace::Workspace {
-                        activations, grad_a, grad_b, scratch, stats: all_stats, input_grad: input_grad_buffer, ..
+                        activations, grad_a, grad_b, scratch, batch_stats: all_batch_stats, input_grad: input_grad_buffer, ..
                     } = workspace;
                     #(#backward)*
                 }

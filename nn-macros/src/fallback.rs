@@ -60,7 +60,7 @@ impl Stub {
                     const SPLITTABLE: bool = false;
                     const MIN_TRAINING_BATCH: (usize, &'static str) = (1, "");
                     const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
-                        activations: 0, output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, stats: 0,
+                        activations: 0, output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, batch_stats: 0,
                     };
                     fn with_seed(_seed: u64) -> Self { ::core::unreachable!() }
                     fn params(&self) -> &[F] { ::core::unreachable!() }

@@ -32,7 +32,7 @@ pub struct CheckedLayer {
     pub buffer_len: u64,
     /// Per-sample elements kept besides the output; per-batch statistics.
     pub saved: u64,
-    pub stats: u64,
+    pub batch_stats: u64,
     pub scratch_per_sample: u64,
     /// Trainable parameters.
     pub params: u64,

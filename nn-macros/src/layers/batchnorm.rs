@@ -67,7 +67,7 @@ impl Layer for BatchNormLayer {
     fn flops(&self) -> Option<u64> {
         product(&self.shape)?.checked_mul(2)
     }
-    fn stats(&self) -> u64 {
+    fn batch_stats(&self) -> u64 {
         2 * self.shape[0]
     }
     fn min_training_batch(&self) -> u64 {
@@ -80,10 +80,10 @@ impl Layer for BatchNormLayer {
     }
     fn forward(&self) -> TokenStream {
         let (generics, eps, momentum) = (channel_generics(&self.shape), self.eps, self.momentum);
-        quote!(rt::batchnorm::forward::<#generics>(batch, x, params, y, state, stats, #eps, #momentum, training))
+        quote!(rt::batchnorm::forward::<#generics>(batch, x, params, y, buffers, batch_stats, #eps, #momentum, training))
     }
     fn backward(&self) -> TokenStream {
         let generics = channel_generics(&self.shape);
-        quote!(rt::batchnorm::backward::<#generics>(batch, x, params, dy, grads, dx, stats, training))
+        quote!(rt::batchnorm::backward::<#generics>(batch, x, params, dy, grads, dx, batch_stats, training))
     }
 }

@@ -5,9 +5,10 @@
 //! Emitted code may use these names, which code generation binds around it:
 //! `batch` (samples), `x` (input), `y` (output), `dy` (output gradient), `dx` (input
 //! gradient: `&mut [F]`, or `Option<&mut [F]>` for layers with parameters), `params`
-//! and `grads` (this layer's slices), `scratch`, `saved`, `stats`, `state` (this
-//! layer's buffers, forward only), `rng` (forward only), `training`, and `rt` (the
-//! runtime).
+//! and `grads` (this layer's slices), `scratch`, `saved` (per-sample values kept from
+//! forward for backward), `batch_stats` (per-batch values kept likewise), `buffers`
+//! (this layer's non-trainable tensors saved with the weights, forward only), `rng`
+//! (forward only), `training`, and `rt` (the runtime).
 
 mod activation;
 mod batchnorm;
@@ -169,8 +170,8 @@ pub trait Layer {
     fn saved(&self) -> Option<u64> {
         Some(0)
     }
-    /// Per-batch elements kept from forward to backward, bound as `stats`.
-    fn stats(&self) -> u64 {
+    /// Per-batch elements kept from forward to backward, bound as `batch_stats`.
+    fn batch_stats(&self) -> u64 {
         0
     }
     /// The smallest batch train mode can run (batch norm needs two values per channel).

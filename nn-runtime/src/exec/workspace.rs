@@ -19,7 +19,7 @@ pub struct Layout {
     pub scratch_per_sample: usize,
     /// Per-batch statistics kept from forward to backward (batch norm's mean and
     /// inverse standard deviation), independent of the batch size.
-    pub stats: usize,
+    pub batch_stats: usize,
 }
 
 /// Activations, the two gradient buffers backward alternates between, scratch, and the
@@ -31,7 +31,7 @@ pub struct Workspace<F> {
     pub grad_a: Vec<F>,
     pub grad_b: Vec<F>,
     pub scratch: Vec<F>,
-    pub stats: Vec<F>,
+    pub batch_stats: Vec<F>,
     pub input_grad: Vec<F>,
     /// A split batch's outputs, gathered from its two halves.
     pub output: Vec<F>,
@@ -65,7 +65,7 @@ impl<F: Float> Workspace<F> {
         grow(&mut self.grad_a, gradient);
         grow(&mut self.grad_b, gradient);
         grow(&mut self.scratch, scratch);
-        grow(&mut self.stats, layout.stats);
+        grow(&mut self.batch_stats, layout.batch_stats);
         self.batch_capacity = batch;
         Ok(())
     }

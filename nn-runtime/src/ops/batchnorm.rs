@@ -3,8 +3,8 @@
 //! running statistics with `momentum` and the unbiased variance; eval uses the running
 //! statistics. Each sample is `[C, S]` (S = H·W, or 1 for features).
 //!
-//! `params` = weight (γ) then bias (β), C each. `state` = running_mean, running_var,
-//! num_batches_tracked (C, C, 1). `stats` (kept for backward) = mean and 1/√(var + eps).
+//! `params` = weight (γ) then bias (β), C each. `buffers` = running_mean, running_var,
+//! num_batches_tracked (C, C, 1). `batch_stats` (kept for backward) = mean and 1/√(var + eps).
 
 use crate::float::Float;
 
@@ -20,16 +20,16 @@ pub fn forward<F: Float, const C: usize, const S: usize>(
     x: &[F],
     params: &[F],
     y: &mut [F],
-    state: &mut [F],
-    stats: &mut [F],
+    buffers: &mut [F],
+    batch_stats: &mut [F],
     eps: f64,
     momentum: f64,
     training: bool,
 ) {
     let (gamma, beta) = params.split_at(C);
-    let (running_mean, rest) = state.split_at_mut(C);
+    let (running_mean, rest) = buffers.split_at_mut(C);
     let (running_var, tracked) = rest.split_at_mut(C);
-    let (mean, inv_std) = stats.split_at_mut(C);
+    let (mean, inv_std) = batch_stats.split_at_mut(C);
     let count = batch * S;
     for c in 0..C {
         let (m, inv) = if training {
@@ -72,12 +72,12 @@ pub fn backward<F: Float, const C: usize, const S: usize>(
     dy: &[F],
     grads: &mut [F],
     mut dx: Option<&mut [F]>,
-    stats: &[F],
+    batch_stats: &[F],
     training: bool,
 ) {
     let gamma = &params[..C];
     let (dgamma, dbeta) = grads.split_at_mut(C);
-    let (mean, inv_std) = stats.split_at(C);
+    let (mean, inv_std) = batch_stats.split_at(C);
     let count = F::from_usize(batch * S);
     for c in 0..C {
         let (m, inv) = (mean[c], inv_std[c]);
@@ -116,17 +116,17 @@ mod tests {
         let x = [1.0f64, 2.0, 3.0, 4.0];
         let params = [2.0, 0.5];
         let mut y = [0.0; 4];
-        let mut state = [0.0, 1.0, 0.0];
-        let mut stats = [0.0; 2];
-        forward::<f64, 1, 2>(2, &x, &params, &mut y, &mut state, &mut stats, 1e-5, 0.1, true);
+        let mut buffers = [0.0, 1.0, 0.0];
+        let mut batch_stats = [0.0; 2];
+        forward::<f64, 1, 2>(2, &x, &params, &mut y, &mut buffers, &mut batch_stats, 1e-5, 0.1, true);
         let inv = 1.0 / (1.25f64 + 1e-5).sqrt();
         assert!((y[0] - (2.0 * -1.5 * inv + 0.5)).abs() < 1e-12);
-        assert!((state[0] - 0.25).abs() < 1e-12);
-        assert!((state[1] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-12);
-        assert_eq!(state[2], 1.0);
-        forward::<f64, 1, 2>(2, &x, &params, &mut y, &mut state, &mut stats, 1e-5, 0.1, false);
-        let inv = 1.0 / (state[1] + 1e-5).sqrt();
+        assert!((buffers[0] - 0.25).abs() < 1e-12);
+        assert!((buffers[1] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-12);
+        assert_eq!(buffers[2], 1.0);
+        forward::<f64, 1, 2>(2, &x, &params, &mut y, &mut buffers, &mut batch_stats, 1e-5, 0.1, false);
+        let inv = 1.0 / (buffers[1] + 1e-5).sqrt();
         assert!((y[3] - (2.0 * (4.0 - 0.25) * inv + 0.5)).abs() < 1e-12);
-        assert_eq!(state[2], 1.0);
+        assert_eq!(buffers[2], 1.0);
     }
 }

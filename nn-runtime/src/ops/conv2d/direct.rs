@@ -278,7 +278,7 @@ mod tests {
         let mut separate = vec![0.0f32; plain.len()];
         activation::forward::<f32, Relu, 4704>(2, &plain, &mut separate, 0.0);
         assert_eq!(fused, separate);
-        assert!(fused.iter().any(|&v| v == 0.0) && fused.iter().any(|&v| v > 0.0));
+        assert!(fused.contains(&0.0) && fused.iter().any(|&v| v > 0.0));
         let mut separately_pooled = vec![0.0f32; pooled.len()];
         pool2d::forward::<f32, Max, 6>(2, &separate, &mut separately_pooled);
         assert_eq!(pooled, separately_pooled);

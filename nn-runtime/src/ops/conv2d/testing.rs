@@ -8,11 +8,16 @@ pub fn values<F: Float>(n: usize, seed: f64) -> Vec<F> {
     (0..n).map(|i| F::from_f64(((i as f64 + seed) * 0.37).sin())).collect()
 }
 
+/// `forward(batch, x, params, y, scratch)`.
+pub type Forward<F> = fn(usize, &[F], &[F], &mut [F], &mut [F]);
+/// `backward(batch, x, params, dy, grads, dx, scratch)`.
+pub type Backward<F> = fn(usize, &[F], &[F], &[F], &mut [F], Option<&mut [F]>, &mut [F]);
+
 /// A strategy's forward (`y` from `x` and the parameters) and backward (the parameter
 /// gradients and the input gradient), each with a scratch buffer.
 pub struct Strategy<F> {
-    pub forward: fn(usize, &[F], &[F], &mut [F], &mut [F]),
-    pub backward: fn(usize, &[F], &[F], &[F], &mut [F], Option<&mut [F]>, &mut [F]),
+    pub forward: Forward<F>,
+    pub backward: Backward<F>,
     pub scratch: usize,
 }
 
