@@ -106,6 +106,11 @@ impl<'a> Bound<'a> {
             .unwrap_or_else(|| unreachable!("no parameter `{name}` in schema"))
     }
 
+    /// Whether the layer kind takes an argument of this name.
+    pub fn has(&self, name: &str) -> bool {
+        self.schema.iter().any(|p| p.name == name)
+    }
+
     pub fn get(&self, name: &str) -> Resolved {
         self.values[self.index(name)]
     }

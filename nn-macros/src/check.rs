@@ -74,7 +74,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             shape = None;
             continue;
         };
-        let bound = match bind(layer, kind.schema()) {
+        let bound = match bind(layer, kind.schema) {
             Ok(b) => b,
             Err(e) => {
                 errors.push(e);
@@ -90,7 +90,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             Some(name) => format!("`{name}: {written}`"),
             None => format!("`{written}`"),
         };
-        let op = match kind.build(&bound, &Context { index, input: &input, source: &source }) {
+        let op = match (kind.build)(&bound, &Context { index, input: &input, source: &source }) {
             Ok(op) => op,
             Err(e) => {
                 errors.push(e);
@@ -153,7 +153,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         shape = Some(output.clone());
         layers.push(CheckedLayer {
             key,
-            kind: kind.name(),
+            kind: kind.name,
             written,
             input,
             output,

@@ -68,7 +68,7 @@ fn keys() -> Vec<&'static str> {
     let mut keys: Vec<&str> = layers::known_names()
         .into_iter()
         .filter_map(layers::lookup)
-        .flat_map(|kind| kind.schema().iter().map(|param| param.name))
+        .flat_map(|kind| kind.schema.iter().map(|param| param.name))
         .chain(STRANGE_KEYS.iter().copied())
         .collect();
     keys.sort_unstable();
@@ -143,7 +143,7 @@ enum Pass {
 fn layer() -> impl Strategy<Value = String> {
     (prop::option::weighted(0.1, "[a-z]{1,3}"), prop::sample::select(kinds()), any::<bool>())
         .prop_flat_map(|(name, kind, parens)| {
-            let schema = layers::lookup(kind).map_or(&[][..], |k| k.schema());
+            let schema = layers::lookup(kind).map_or(&[][..], |k| k.schema);
             // Required parameters mostly positionally, optional ones mostly left out.
             let arguments: Vec<_> = schema
                 .iter()

@@ -2,61 +2,34 @@
 //! `softplus`, `leaky_relu(alpha = 0.01)`, `elu(alpha = 1.0)`. Each names its function
 //! pair in `rt::activation`.
 
-use super::{lit, product, Context, Layer, LayerKind, Shape};
+use super::{lit, product, Context, Kind, Layer, Shape};
 use crate::args::{optional, ArgType, Bound, Default, Param};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-pub struct Activation {
-    name: &'static str,
-    aliases: &'static [&'static str],
-    /// The `rt::activation` type holding `f` and `df`.
-    kernel: &'static str,
-    /// Empty, or the one `alpha` argument.
-    schema: &'static [Param],
-    /// Whether `df` reads only the output, so the activation can be fused into the
-    /// layer before it (see `codegen`).
-    derivative_from_output: bool,
-}
-
-impl Activation {
-    /// An activation without arguments or aliases.
-    const fn new(name: &'static str, kernel: &'static str, derivative_from_output: bool) -> Self {
-        Activation { name, aliases: &[], kernel, schema: &[], derivative_from_output }
-    }
-}
-
 static ALPHA_001: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(0.01))];
 static ALPHA_1: [Param; 1] = [optional("alpha", ArgType::Float, Default::Float(1.0))];
 
-pub static RELU: Activation = Activation::new("relu", "Relu", true);
-pub static TANH: Activation = Activation::new("tanh", "Tanh", true);
-pub static SIGMOID: Activation = Activation { aliases: &["logistic"], ..Activation::new("sigmoid", "Sigmoid", true) };
-pub static ABS: Activation = Activation::new("abs", "Abs", false);
-pub static SOFTPLUS: Activation = Activation::new("softplus", "Softplus", false);
-pub static LEAKY_RELU: Activation =
-    Activation { schema: &ALPHA_001, ..Activation::new("leaky_relu", "LeakyRelu", false) };
-pub static ELU: Activation = Activation { schema: &ALPHA_1, ..Activation::new("elu", "Elu", false) };
+// Each names its `rt::activation` type (the `f` and `df` pair) and whether `df` reads
+// only the output, so the activation can be fused into the layer before it (see
+// `codegen`).
+pub static RELU: Kind = Kind::new("relu", &[], |args, cx| build(args, cx, "Relu", true));
+pub static TANH: Kind = Kind::new("tanh", &[], |args, cx| build(args, cx, "Tanh", true));
+pub static SIGMOID: Kind =
+    Kind { aliases: &["logistic"], ..Kind::new("sigmoid", &[], |args, cx| build(args, cx, "Sigmoid", true)) };
+pub static ABS: Kind = Kind::new("abs", &[], |args, cx| build(args, cx, "Abs", false));
+pub static SOFTPLUS: Kind = Kind::new("softplus", &[], |args, cx| build(args, cx, "Softplus", false));
+pub static LEAKY_RELU: Kind = Kind::new("leaky_relu", &ALPHA_001, |args, cx| build(args, cx, "LeakyRelu", false));
+pub static ELU: Kind = Kind::new("elu", &ALPHA_1, |args, cx| build(args, cx, "Elu", false));
 
-impl LayerKind for Activation {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        self.aliases
-    }
-    fn schema(&self) -> &'static [Param] {
-        self.schema
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let alpha = if self.schema.is_empty() { 0.0 } else { args.float("alpha") };
-        Ok(Box::new(ActivationLayer {
-            shape: cx.input.to_vec(),
-            kernel: self.kernel,
-            alpha,
-            derivative_from_output: self.derivative_from_output,
-        }))
-    }
+fn build(
+    args: &Bound,
+    cx: &Context,
+    kernel: &'static str,
+    derivative_from_output: bool,
+) -> syn::Result<Box<dyn Layer>> {
+    let alpha = if args.has("alpha") { args.float("alpha") } else { 0.0 };
+    Ok(Box::new(ActivationLayer { shape: cx.input.to_vec(), kernel, alpha, derivative_from_output }))
 }
 
 struct ActivationLayer {

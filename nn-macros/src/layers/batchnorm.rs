@@ -2,12 +2,10 @@
 //! `nn.BatchNorm1d` on `[c]`. Parameters weight and bias; buffers running_mean,
 //! running_var and num_batches_tracked, as PyTorch names them.
 
-use super::{channel_generics, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{channel_generics, product, Context, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
-
-pub struct BatchNorm;
 
 static SCHEMA: [Param; 3] = [
     required("c", ArgType::Size),
@@ -15,28 +13,18 @@ static SCHEMA: [Param; 3] = [
     optional("momentum", ArgType::Float, Default::Float(0.1)),
 ];
 
-impl LayerKind for BatchNorm {
-    fn name(&self) -> &'static str {
-        "batchnorm"
+pub static BATCHNORM: Kind = Kind { recover: Recover::SameAsInput, ..Kind::new("batchnorm", &SCHEMA, build) };
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    super::check_channels(args, cx, "c")?;
+    let (eps, momentum) = (args.float("eps"), args.float("momentum"));
+    if eps <= 0.0 {
+        return Err(syn::Error::new_spanned(args.tokens("eps"), "`eps` must be positive, e.g. `1e-5`"));
     }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
+    if !(0.0..=1.0).contains(&momentum) {
+        return Err(syn::Error::new_spanned(args.tokens("momentum"), "`momentum` must lie in [0, 1], e.g. `0.1`"));
     }
-    /// The output is the input, whatever `c` says.
-    fn recover(&self, _args: &Bound, cx: &Context) -> Option<Shape> {
-        Some(cx.input.to_vec())
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        super::check_channels(args, cx, "c")?;
-        let (eps, momentum) = (args.float("eps"), args.float("momentum"));
-        if eps <= 0.0 {
-            return Err(syn::Error::new_spanned(args.tokens("eps"), "`eps` must be positive, e.g. `1e-5`"));
-        }
-        if !(0.0..=1.0).contains(&momentum) {
-            return Err(syn::Error::new_spanned(args.tokens("momentum"), "`momentum` must lie in [0, 1], e.g. `0.1`"));
-        }
-        Ok(Box::new(BatchNormLayer { shape: cx.input.to_vec(), eps, momentum }))
-    }
+    Ok(Box::new(BatchNormLayer { shape: cx.input.to_vec(), eps, momentum }))
 }
 
 struct BatchNormLayer {

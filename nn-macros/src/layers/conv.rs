@@ -1,12 +1,10 @@
 //! `conv(in, out, k, stride = 1, padding = 0, dilation = 1, groups = 1, bias = true)`:
 //! `nn.Conv2d`.
 
-use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-
-pub struct Conv;
 
 static SCHEMA: [Param; 8] = [
     required("in", ArgType::Size),
@@ -19,51 +17,42 @@ static SCHEMA: [Param; 8] = [
     optional("bias", ArgType::Bool, Default::Bool(true)),
 ];
 
-impl LayerKind for Conv {
-    fn name(&self) -> &'static str {
-        "conv"
-    }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
-    }
-    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
-        super::recover_with_channels(self, args, cx, 3)
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let (c, h, w) = cx.image(args, "convolves")?;
-        super::check_channels(args, cx, "in")?;
-        super::check_groups(args)?;
-        let kernel = args.pair("k");
-        let stride = args.pair("stride");
-        let padding = args.pair("padding");
-        let dilation = args.pair("dilation");
-        let out_h = window_output(h, kernel.0, stride.0, padding.0, dilation.0);
-        let out_w = window_output(w, kernel.1, stride.1, padding.1, dilation.1);
-        let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
-            let span = |k: u64, d: u64| d.saturating_mul(k - 1).saturating_add(1);
-            let spans = (span(kernel.0, dilation.0), span(kernel.1, dilation.1));
-            let dilated = if dilation != (1, 1) {
-                format!(" (spanning {}×{} with dilation)", spans.0, spans.1)
-            } else {
-                String::new()
-            };
-            return Err(syn::Error::new_spanned(
-                args.tokens("k"),
-                format!(
-                    "`{}`: the {}×{} kernel{dilated} does not fit the {h}×{w} input from {} with padding {}; \
-                     the output would be empty — {}",
-                    args.written(),
-                    kernel.0,
-                    kernel.1,
-                    cx.source,
-                    pair_str(padding),
-                    super::fit_hint((h, w), kernel, padding, dilation),
-                ),
-            ));
+pub static CONV: Kind = Kind { recover: Recover::DeclaredChannels { rank: 3 }, ..Kind::new("conv", &SCHEMA, build) };
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    let (c, h, w) = cx.image(args, "convolves")?;
+    super::check_channels(args, cx, "in")?;
+    super::check_groups(args)?;
+    let kernel = args.pair("k");
+    let stride = args.pair("stride");
+    let padding = args.pair("padding");
+    let dilation = args.pair("dilation");
+    let out_h = window_output(h, kernel.0, stride.0, padding.0, dilation.0);
+    let out_w = window_output(w, kernel.1, stride.1, padding.1, dilation.1);
+    let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
+        let span = |k: u64, d: u64| d.saturating_mul(k - 1).saturating_add(1);
+        let spans = (span(kernel.0, dilation.0), span(kernel.1, dilation.1));
+        let dilated = if dilation != (1, 1) {
+            format!(" (spanning {}×{} with dilation)", spans.0, spans.1)
+        } else {
+            String::new()
         };
-        let geometry = ConvGeometry::new(args, (c, h, w), (out_h, out_w));
-        Ok(Box::new(ConvLayer { geometry, name: format_ident!("Conv{}", cx.index), written: args.written() }))
-    }
+        return Err(syn::Error::new_spanned(
+            args.tokens("k"),
+            format!(
+                "`{}`: the {}×{} kernel{dilated} does not fit the {h}×{w} input from {} with padding {}; \
+                 the output would be empty — {}",
+                args.written(),
+                kernel.0,
+                kernel.1,
+                cx.source,
+                pair_str(padding),
+                super::fit_hint((h, w), kernel, padding, dilation),
+            ),
+        ));
+    };
+    let geometry = ConvGeometry::new(args, (c, h, w), (out_h, out_w));
+    Ok(Box::new(ConvLayer { geometry, name: format_ident!("Conv{}", cx.index), written: args.written() }))
 }
 
 struct ConvLayer {

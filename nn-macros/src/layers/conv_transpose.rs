@@ -2,12 +2,10 @@
 //! groups = 1, bias = true)`: `nn.ConvTranspose2d`, weight `[in, out/groups, kh, kw]`.
 //! Output size `(H − 1)·s − 2p + d·(k − 1) + output_padding + 1`.
 
-use super::{Context, ConvGeometry, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-
-pub struct ConvTranspose;
 
 static SCHEMA: [Param; 9] = [
     required("in", ArgType::Size),
@@ -27,54 +25,46 @@ fn transposed_size(n: u64, k: u64, s: u64, p: u64, op: u64, d: u64) -> Option<u6
     (size >= 1 && size <= u64::MAX as i128).then_some(size as u64)
 }
 
-impl LayerKind for ConvTranspose {
-    fn name(&self) -> &'static str {
-        "conv_transpose"
+pub static CONV_TRANSPOSE: Kind =
+    Kind { recover: Recover::DeclaredChannels { rank: 3 }, ..Kind::new("conv_transpose", &SCHEMA, build) };
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    let (c, h, w) = cx.image(args, "convolves")?;
+    super::check_channels(args, cx, "in")?;
+    super::check_groups(args)?;
+    let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
+    let (output_padding, dilation) = (args.pair("output_padding"), args.pair("dilation"));
+    let too_big = |op: u64, s: u64, d: u64| op >= s && op >= d;
+    if too_big(output_padding.0, stride.0, dilation.0) || too_big(output_padding.1, stride.1, dilation.1) {
+        return Err(syn::Error::new_spanned(
+            args.tokens("output_padding"),
+            format!(
+                "`{}`: output_padding must be smaller than the stride or the dilation (PyTorch's rule)",
+                args.written()
+            ),
+        ));
     }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
-    }
-    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
-        super::recover_with_channels(self, args, cx, 3)
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let (c, h, w) = cx.image(args, "convolves")?;
-        super::check_channels(args, cx, "in")?;
-        super::check_groups(args)?;
-        let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
-        let (output_padding, dilation) = (args.pair("output_padding"), args.pair("dilation"));
-        let too_big = |op: u64, s: u64, d: u64| op >= s && op >= d;
-        if too_big(output_padding.0, stride.0, dilation.0) || too_big(output_padding.1, stride.1, dilation.1) {
-            return Err(syn::Error::new_spanned(
-                args.tokens("output_padding"),
-                format!(
-                    "`{}`: output_padding must be smaller than the stride or the dilation (PyTorch's rule)",
-                    args.written()
-                ),
-            ));
-        }
-        let out_h = transposed_size(h, kernel.0, stride.0, padding.0, output_padding.0, dilation.0);
-        let out_w = transposed_size(w, kernel.1, stride.1, padding.1, output_padding.1, dilation.1);
-        let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
-            return Err(syn::Error::new_spanned(
-                args.tokens("padding"),
-                format!(
-                    "`{}`: on the {h}×{w} input from {} the output would be empty; reduce the padding",
-                    args.written(),
-                    cx.source
-                ),
-            ));
-        };
-        // The kernels run the adjoint convolution: from this layer's output back to its input.
-        let geometry = ConvGeometry {
-            input: (args.int("out"), out_h, out_w),
-            outputs: c,
-            output: (h, w),
-            ..ConvGeometry::new(args, (c, h, w), (out_h, out_w))
-        };
-        let name = format_ident!("ConvTranspose{}", cx.index);
-        Ok(Box::new(ConvTransposeLayer { adjoint: geometry, name, written: args.written() }))
-    }
+    let out_h = transposed_size(h, kernel.0, stride.0, padding.0, output_padding.0, dilation.0);
+    let out_w = transposed_size(w, kernel.1, stride.1, padding.1, output_padding.1, dilation.1);
+    let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
+        return Err(syn::Error::new_spanned(
+            args.tokens("padding"),
+            format!(
+                "`{}`: on the {h}×{w} input from {} the output would be empty; reduce the padding",
+                args.written(),
+                cx.source
+            ),
+        ));
+    };
+    // The kernels run the adjoint convolution: from this layer's output back to its input.
+    let geometry = ConvGeometry {
+        input: (args.int("out"), out_h, out_w),
+        outputs: c,
+        output: (h, w),
+        ..ConvGeometry::new(args, (c, h, w), (out_h, out_w))
+    };
+    let name = format_ident!("ConvTranspose{}", cx.index);
+    Ok(Box::new(ConvTransposeLayer { adjoint: geometry, name, written: args.written() }))
 }
 
 /// A transposed convolution, described by the convolution it is the adjoint of (see

@@ -1,25 +1,17 @@
 //! `dropout(p)`: `nn.Dropout(p)`, inverted; the identity in eval mode. The mask is kept
 //! in `saved` for backward.
 
-use super::{lit, product, Context, Layer, LayerKind, Shape};
+use super::{lit, product, Context, Kind, Layer, Shape};
 use crate::args::{required, ArgType, Bound, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub struct Dropout;
-
 static SCHEMA: [Param; 1] = [required("p", ArgType::Probability)];
 
-impl LayerKind for Dropout {
-    fn name(&self) -> &'static str {
-        "dropout"
-    }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        Ok(Box::new(DropoutLayer { shape: cx.input.to_vec(), p: args.float("p") }))
-    }
+pub static DROPOUT: Kind = Kind::new("dropout", &SCHEMA, build);
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    Ok(Box::new(DropoutLayer { shape: cx.input.to_vec(), p: args.float("p") }))
 }
 
 struct DropoutLayer {

@@ -1,12 +1,10 @@
 //! `linear(in, out, bias = true)`: `nn.Linear`.
 
-use super::{lit, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{lit, Context, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use crate::diag;
 use proc_macro2::TokenStream;
 use quote::quote;
-
-pub struct Linear;
 
 static SCHEMA: [Param; 3] = [
     required("in", ArgType::Size),
@@ -14,52 +12,44 @@ static SCHEMA: [Param; 3] = [
     optional("bias", ArgType::Bool, Default::Bool(true)),
 ];
 
-impl LayerKind for Linear {
-    fn name(&self) -> &'static str {
-        "linear"
-    }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
-    }
-    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
-        super::recover_with_channels(self, args, cx, 1)
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let (inputs, outputs, bias) = (args.int("in"), args.int("out"), args.bool("bias"));
-        let features = match *cx.input {
-            [f] => f,
-            _ => {
-                let flat = super::product(cx.input).unwrap_or(0);
-                return Err(syn::Error::new_spanned(
-                    &args.layer.tokens,
-                    format!(
-                        "`{}` needs a flat input, but {} produces {}; insert `flatten` before `{}` — \
-                         it will produce {} features: `flatten -> {}`",
-                        args.written(),
-                        cx.source,
-                        diag::shape(cx.input),
-                        args.layer.kind,
-                        diag::thousands(flat),
-                        args.written_with(&[("in", flat.to_string())]),
-                    ),
-                ));
-            }
-        };
-        if inputs != features {
+pub static LINEAR: Kind =
+    Kind { recover: Recover::DeclaredChannels { rank: 1 }, ..Kind::new("linear", &SCHEMA, build) };
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    let (inputs, outputs, bias) = (args.int("in"), args.int("out"), args.bool("bias"));
+    let features = match *cx.input {
+        [f] => f,
+        _ => {
+            let flat = super::product(cx.input).unwrap_or(0);
             return Err(syn::Error::new_spanned(
-                args.tokens("in"),
+                &args.layer.tokens,
                 format!(
-                    "`{}` expects {}, but {} produces {}; write `{}`",
+                    "`{}` needs a flat input, but {} produces {}; insert `flatten` before `{}` — \
+                     it will produce {} features: `flatten -> {}`",
                     args.written(),
-                    diag::count(inputs, "input feature"),
                     cx.source,
-                    diag::count(features, "feature"),
-                    args.written_with(&[("in", features.to_string())]),
+                    diag::shape(cx.input),
+                    args.layer.kind,
+                    diag::thousands(flat),
+                    args.written_with(&[("in", flat.to_string())]),
                 ),
             ));
         }
-        Ok(Box::new(LinearLayer { inputs, outputs, bias }))
+    };
+    if inputs != features {
+        return Err(syn::Error::new_spanned(
+            args.tokens("in"),
+            format!(
+                "`{}` expects {}, but {} produces {}; write `{}`",
+                args.written(),
+                diag::count(inputs, "input feature"),
+                cx.source,
+                diag::count(features, "feature"),
+                args.written_with(&[("in", features.to_string())]),
+            ),
+        ));
     }
+    Ok(Box::new(LinearLayer { inputs, outputs, bias }))
 }
 
 struct LinearLayer {

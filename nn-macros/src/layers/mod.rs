@@ -33,19 +33,19 @@ use proc_macro2::{Literal, TokenStream};
 pub type Shape = Vec<u64>;
 
 /// Every layer kind the language knows.
-static REGISTRY: &[&dyn LayerKind] = &[
-    &linear::Linear,
-    &conv::Conv,
-    &separable_conv::SeparableConv,
-    &conv_transpose::ConvTranspose,
+static REGISTRY: &[&Kind] = &[
+    &linear::LINEAR,
+    &conv::CONV,
+    &separable_conv::SEPARABLE_CONV,
+    &conv_transpose::CONV_TRANSPOSE,
     &pool::MAXPOOL,
     &pool::AVGPOOL,
     &pool::GLOBAL_AVGPOOL,
     &pool::GLOBAL_MAXPOOL,
-    &upsample::Upsample,
+    &upsample::UPSAMPLE,
     &view::FLATTEN,
-    &batchnorm::BatchNorm,
-    &dropout::Dropout,
+    &batchnorm::BATCHNORM,
+    &dropout::DROPOUT,
     &activation::RELU,
     &activation::TANH,
     &activation::SIGMOID,
@@ -54,17 +54,17 @@ static REGISTRY: &[&dyn LayerKind] = &[
     &activation::LEAKY_RELU,
     &activation::ELU,
     &view::IDENTITY,
-    &prelu::Prelu,
+    &prelu::PRELU,
     &softmax::SOFTMAX,
     &softmax::LOG_SOFTMAX,
 ];
 
-pub fn lookup(name: &str) -> Option<&'static dyn LayerKind> {
-    REGISTRY.iter().copied().find(|k| k.name() == name || k.aliases().contains(&name))
+pub fn lookup(name: &str) -> Option<&'static Kind> {
+    REGISTRY.iter().copied().find(|k| k.name == name || k.aliases.contains(&name))
 }
 
 pub fn known_names() -> Vec<&'static str> {
-    REGISTRY.iter().flat_map(|k| std::iter::once(k.name()).chain(k.aliases().iter().copied())).collect()
+    REGISTRY.iter().flat_map(|k| std::iter::once(k.name).chain(k.aliases.iter().copied())).collect()
 }
 
 /// What a layer is told about its input.
@@ -117,32 +117,57 @@ pub struct ParamTensor {
     pub init: Init,
 }
 
-/// A layer kind: a name in the language and a builder checked against its input.
-pub trait LayerKind: Sync {
-    fn name(&self) -> &'static str;
-    fn aliases(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn schema(&self) -> &'static [Param];
-    /// Checks the arguments against the input shape (SPEC §3) and builds the layer.
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>>;
-    /// After a failed [`LayerKind::build`], the output this layer would most likely
-    /// have produced had the user's arguments matched the input, so that checking goes
-    /// on past the mistake without inventing follow-on errors; `None` if unknown.
-    fn recover(&self, _args: &Bound, _cx: &Context) -> Option<Shape> {
-        None
-    }
+/// A layer kind: its name in the language, its arguments, and the builder that checks
+/// them against the input shape (SPEC §3) and makes the layer. Data, not a trait: each
+/// layer module defines its kinds as statics.
+pub struct Kind {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub schema: &'static [Param],
+    pub build: fn(&Bound, &Context) -> syn::Result<Box<dyn Layer>>,
+    pub recover: Recover,
 }
 
-/// Recovery for layers that declare their input channels (`in`): build as if the input
-/// had them.
-pub fn recover_with_channels(kind: &dyn LayerKind, args: &Bound, cx: &Context, rank: usize) -> Option<Shape> {
-    let mut assumed = if rank == 1 { vec![0] } else { cx.input.to_vec() };
-    if assumed.len() != rank {
-        return None;
+/// After a failed build, the output the layer would most likely have produced had the
+/// user's arguments matched the input, so that checking goes on past the mistake
+/// without inventing follow-on errors.
+#[derive(Clone, Copy)]
+pub enum Recover {
+    /// Unknown: later layers are checked for syntax only.
+    Unknown,
+    /// The input's shape (a layer that keeps it, whatever its arguments say).
+    SameAsInput,
+    /// Build again as if the input had the channels (`in`) the layer declares, on an
+    /// input of this rank.
+    DeclaredChannels { rank: usize },
+}
+
+impl Kind {
+    /// A kind without aliases whose failed build leaves the output unknown.
+    pub const fn new(
+        name: &'static str,
+        schema: &'static [Param],
+        build: fn(&Bound, &Context) -> syn::Result<Box<dyn Layer>>,
+    ) -> Kind {
+        Kind { name, aliases: &[], schema, build, recover: Recover::Unknown }
     }
-    assumed[0] = args.int("in");
-    kind.build(args, &Context { index: cx.index, input: &assumed, source: cx.source }).ok().map(|op| op.output_shape())
+
+    /// See [`Recover`].
+    pub fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
+        match self.recover {
+            Recover::Unknown => None,
+            Recover::SameAsInput => Some(cx.input.to_vec()),
+            Recover::DeclaredChannels { rank } => {
+                let mut assumed = if rank == 1 { vec![0] } else { cx.input.to_vec() };
+                if assumed.len() != rank {
+                    return None;
+                }
+                assumed[0] = args.int("in");
+                let cx = Context { index: cx.index, input: &assumed, source: cx.source };
+                (self.build)(args, &cx).ok().map(|op| op.output_shape())
+            }
+        }
+    }
 }
 
 /// A checked layer: its facts and its code.

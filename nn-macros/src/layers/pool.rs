@@ -3,7 +3,7 @@
 //! `global_maxpool`, `global_avgpool` (`nn.AdaptiveMaxPool2d(1)`, `AdaptiveAvgPool2d(1)`),
 //! which are the same kernels with the window set to the whole plane.
 
-use super::{lit, pair_str, window_output, Context, Layer, LayerKind, Shape};
+use super::{lit, pair_str, window_output, Context, Kind, Layer, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -14,17 +14,11 @@ pub enum Reduce {
     Average,
 }
 
-pub struct Pool {
-    name: &'static str,
-    reduce: Reduce,
-    /// One window covering the whole plane.
-    global: bool,
-}
-
-pub static MAXPOOL: Pool = Pool { name: "maxpool", reduce: Reduce::Max, global: false };
-pub static AVGPOOL: Pool = Pool { name: "avgpool", reduce: Reduce::Average, global: false };
-pub static GLOBAL_MAXPOOL: Pool = Pool { name: "global_maxpool", reduce: Reduce::Max, global: true };
-pub static GLOBAL_AVGPOOL: Pool = Pool { name: "global_avgpool", reduce: Reduce::Average, global: true };
+pub static MAXPOOL: Kind = Kind::new("maxpool", &SCHEMA, |args, cx| build(args, cx, Reduce::Max));
+pub static AVGPOOL: Kind = Kind::new("avgpool", &SCHEMA, |args, cx| build(args, cx, Reduce::Average));
+// The same kernels with one window covering the whole plane.
+pub static GLOBAL_MAXPOOL: Kind = Kind::new("global_maxpool", &[], |args, cx| build_global(args, cx, Reduce::Max));
+pub static GLOBAL_AVGPOOL: Kind = Kind::new("global_avgpool", &[], |args, cx| build_global(args, cx, Reduce::Average));
 
 static SCHEMA: [Param; 3] = [
     required("k", ArgType::SizePair),
@@ -32,68 +26,44 @@ static SCHEMA: [Param; 3] = [
     optional("padding", ArgType::PaddingPair, Default::Int(0)),
 ];
 
-impl LayerKind for Pool {
-    fn name(&self) -> &'static str {
-        self.name
+fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Layer>> {
+    let (c, h, w) = cx.image(args, "pools")?;
+    let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
+    if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
+        return Err(syn::Error::new_spanned(
+            args.tokens("padding"),
+            format!(
+                "`{}`: padding {} is more than half the window {}; PyTorch rejects this too — use padding ≤ {}",
+                args.written(),
+                pair_str(padding),
+                pair_str(kernel),
+                pair_str((kernel.0 / 2, kernel.1 / 2)),
+            ),
+        ));
     }
-    fn schema(&self) -> &'static [Param] {
-        if self.global {
-            &[]
-        } else {
-            &SCHEMA
-        }
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let (c, h, w) = cx.image(args, "pools")?;
-        if self.global {
-            let (kernel, padding) = ((h, w), (0, 0));
-            return Ok(Box::new(PoolLayer {
-                reduce: self.reduce,
-                input: (c, h, w),
-                kernel,
-                stride: kernel,
-                padding,
-                output: (1, 1),
-            }));
-        }
-        let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
-        if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
-            return Err(syn::Error::new_spanned(
-                args.tokens("padding"),
-                format!(
-                    "`{}`: padding {} is more than half the window {}; PyTorch rejects this too — use padding ≤ {}",
-                    args.written(),
-                    pair_str(padding),
-                    pair_str(kernel),
-                    pair_str((kernel.0 / 2, kernel.1 / 2)),
-                ),
-            ));
-        }
-        let out_h = window_output(h, kernel.0, stride.0, padding.0, 1);
-        let out_w = window_output(w, kernel.1, stride.1, padding.1, 1);
-        let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
-            return Err(syn::Error::new_spanned(
-                args.tokens("k"),
-                format!(
-                    "`{}`: the {}×{} window does not fit the {h}×{w} input from {}; the output would be empty — use a \
-                     window of at most {}",
-                    args.written(),
-                    kernel.0,
-                    kernel.1,
-                    cx.source,
-                    pair_str((kernel.0.min(h + 2 * padding.0), kernel.1.min(w + 2 * padding.1))),
-                ),
-            ));
-        };
-        Ok(Box::new(PoolLayer {
-            reduce: self.reduce,
-            input: (c, h, w),
-            kernel,
-            stride,
-            padding,
-            output: (out_h, out_w),
-        }))
-    }
+    let out_h = window_output(h, kernel.0, stride.0, padding.0, 1);
+    let out_w = window_output(w, kernel.1, stride.1, padding.1, 1);
+    let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
+        return Err(syn::Error::new_spanned(
+            args.tokens("k"),
+            format!(
+                "`{}`: the {}×{} window does not fit the {h}×{w} input from {}; the output would be empty — use a \
+                 window of at most {}",
+                args.written(),
+                kernel.0,
+                kernel.1,
+                cx.source,
+                pair_str((kernel.0.min(h + 2 * padding.0), kernel.1.min(w + 2 * padding.1))),
+            ),
+        ));
+    };
+    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride, padding, output: (out_h, out_w) }))
+}
+
+fn build_global(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Layer>> {
+    let (c, h, w) = cx.image(args, "pools")?;
+    let (kernel, padding) = ((h, w), (0, 0));
+    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride: kernel, padding, output: (1, 1) }))
 }
 
 struct PoolLayer {

@@ -1,29 +1,17 @@
 //! `prelu(c)`: `nn.PReLU(c)`, one learned negative slope per channel, initialized to 0.25.
 
-use super::{channel_generics, product, Context, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{channel_generics, product, Context, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{required, ArgType, Bound, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub struct Prelu;
-
 static SCHEMA: [Param; 1] = [required("c", ArgType::Size)];
 
-impl LayerKind for Prelu {
-    fn name(&self) -> &'static str {
-        "prelu"
-    }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
-    }
-    /// The output is the input, whatever `c` says.
-    fn recover(&self, _args: &Bound, cx: &Context) -> Option<Shape> {
-        Some(cx.input.to_vec())
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        super::check_channels(args, cx, "c")?;
-        Ok(Box::new(PreluLayer { shape: cx.input.to_vec() }))
-    }
+pub static PRELU: Kind = Kind { recover: Recover::SameAsInput, ..Kind::new("prelu", &SCHEMA, build) };
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    super::check_channels(args, cx, "c")?;
+    Ok(Box::new(PreluLayer { shape: cx.input.to_vec() }))
 }
 
 struct PreluLayer {

@@ -4,12 +4,10 @@
 //! `<i>.pointwise.weight`, `<i>.pointwise.bias`. The depthwise result is kept in
 //! `saved`; its gradient lives at the start of `scratch`.
 
-use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Layer, LayerKind, ParamTensor, Shape};
+use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
-
-pub struct SeparableConv;
 
 static SCHEMA: [Param; 5] = [
     required("in", ArgType::Size),
@@ -19,66 +17,58 @@ static SCHEMA: [Param; 5] = [
     optional("padding", ArgType::PaddingPair, Default::Int(0)),
 ];
 
-impl LayerKind for SeparableConv {
-    fn name(&self) -> &'static str {
-        "separable_conv"
-    }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
-    }
-    fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
-        super::recover_with_channels(self, args, cx, 3)
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let (c, h, w) = cx.image(args, "convolves")?;
-        let outputs = args.int("out");
-        super::check_channels(args, cx, "in")?;
-        let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
-        let (Some(oh), Some(ow)) =
-            (window_output(h, kernel.0, stride.0, padding.0, 1), window_output(w, kernel.1, stride.1, padding.1, 1))
-        else {
-            return Err(syn::Error::new_spanned(
-                args.tokens("k"),
-                format!(
-                    "`{}`: the {}×{} kernel does not fit the {h}×{w} input from {} with padding {}; the output would be \
-                     empty — {}",
-                    args.written(),
-                    kernel.0,
-                    kernel.1,
-                    cx.source,
-                    pair_str(padding),
-                    super::fit_hint((h, w), kernel, padding, (1, 1)),
-                ),
-            ));
-        };
-        let depthwise = ConvGeometry {
-            input: (c, h, w),
-            outputs: c,
-            kernel,
-            stride,
-            padding: [padding.0, padding.0, padding.1, padding.1],
-            dilation: (1, 1),
-            groups: c,
-            output: (oh, ow),
-            bias: false,
-        };
-        let pointwise = ConvGeometry {
-            input: (c, oh, ow),
-            outputs,
-            kernel: (1, 1),
-            stride: (1, 1),
-            padding: [0; 4],
-            groups: 1,
-            bias: true,
-            ..depthwise.clone()
-        };
-        Ok(Box::new(SeparableLayer {
-            depthwise,
-            pointwise,
-            names: (format_ident!("Depthwise{}", cx.index), format_ident!("Pointwise{}", cx.index)),
-            written: args.written(),
-        }))
-    }
+pub static SEPARABLE_CONV: Kind =
+    Kind { recover: Recover::DeclaredChannels { rank: 3 }, ..Kind::new("separable_conv", &SCHEMA, build) };
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    let (c, h, w) = cx.image(args, "convolves")?;
+    let outputs = args.int("out");
+    super::check_channels(args, cx, "in")?;
+    let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
+    let (Some(oh), Some(ow)) =
+        (window_output(h, kernel.0, stride.0, padding.0, 1), window_output(w, kernel.1, stride.1, padding.1, 1))
+    else {
+        return Err(syn::Error::new_spanned(
+            args.tokens("k"),
+            format!(
+                "`{}`: the {}×{} kernel does not fit the {h}×{w} input from {} with padding {}; the output would be \
+                 empty — {}",
+                args.written(),
+                kernel.0,
+                kernel.1,
+                cx.source,
+                pair_str(padding),
+                super::fit_hint((h, w), kernel, padding, (1, 1)),
+            ),
+        ));
+    };
+    let depthwise = ConvGeometry {
+        input: (c, h, w),
+        outputs: c,
+        kernel,
+        stride,
+        padding: [padding.0, padding.0, padding.1, padding.1],
+        dilation: (1, 1),
+        groups: c,
+        output: (oh, ow),
+        bias: false,
+    };
+    let pointwise = ConvGeometry {
+        input: (c, oh, ow),
+        outputs,
+        kernel: (1, 1),
+        stride: (1, 1),
+        padding: [0; 4],
+        groups: 1,
+        bias: true,
+        ..depthwise.clone()
+    };
+    Ok(Box::new(SeparableLayer {
+        depthwise,
+        pointwise,
+        names: (format_ident!("Depthwise{}", cx.index), format_ident!("Pointwise{}", cx.index)),
+        written: args.written(),
+    }))
 }
 
 struct SeparableLayer {

@@ -1,29 +1,15 @@
 //! `softmax` and `log_softmax` over the channel/feature axis: `nn.Softmax(dim=1)` and
 //! `nn.LogSoftmax(dim=1)`.
 
-use super::{channel_generics, product, Context, Layer, LayerKind, Shape};
-use crate::args::{Bound, Param};
+use super::{channel_generics, product, Context, Kind, Layer, Shape};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub struct Softmax {
-    name: &'static str,
-    log: bool,
-}
+pub static SOFTMAX: Kind = Kind::new("softmax", &[], |_, cx| build(cx, false));
+pub static LOG_SOFTMAX: Kind = Kind::new("log_softmax", &[], |_, cx| build(cx, true));
 
-pub static SOFTMAX: Softmax = Softmax { name: "softmax", log: false };
-pub static LOG_SOFTMAX: Softmax = Softmax { name: "log_softmax", log: true };
-
-impl LayerKind for Softmax {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn schema(&self) -> &'static [Param] {
-        &[]
-    }
-    fn build(&self, _args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        Ok(Box::new(SoftmaxLayer { shape: cx.input.to_vec(), log: self.log }))
-    }
+fn build(cx: &Context, log: bool) -> syn::Result<Box<dyn Layer>> {
+    Ok(Box::new(SoftmaxLayer { shape: cx.input.to_vec(), log }))
 }
 
 struct SoftmaxLayer {

@@ -1,30 +1,22 @@
 //! `upsample(scale)`: `nn.Upsample(scale_factor=scale, mode='nearest')`, integer scale
 //! or a `(height, width)` pair.
 
-use super::{lit, Context, Layer, LayerKind, Shape};
+use super::{lit, Context, Kind, Layer, Shape};
 use crate::args::{required, ArgType, Bound, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub struct Upsample;
-
 static SCHEMA: [Param; 1] = [required("scale", ArgType::SizePair)];
 
-impl LayerKind for Upsample {
-    fn name(&self) -> &'static str {
-        "upsample"
-    }
-    fn schema(&self) -> &'static [Param] {
-        &SCHEMA
-    }
-    fn build(&self, args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        let (c, h, w) = cx.image(args, "upsamples")?;
-        let scale = args.pair("scale");
-        let (Some(oh), Some(ow)) = (h.checked_mul(scale.0), w.checked_mul(scale.1)) else {
-            return Err(syn::Error::new_spanned(args.tokens("scale"), "the upsampled size overflows 64 bits"));
-        };
-        Ok(Box::new(UpsampleLayer { input: (c, h, w), scale, output: (oh, ow) }))
-    }
+pub static UPSAMPLE: Kind = Kind::new("upsample", &SCHEMA, build);
+
+fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
+    let (c, h, w) = cx.image(args, "upsamples")?;
+    let scale = args.pair("scale");
+    let (Some(oh), Some(ow)) = (h.checked_mul(scale.0), w.checked_mul(scale.1)) else {
+        return Err(syn::Error::new_spanned(args.tokens("scale"), "the upsampled size overflows 64 bits"));
+    };
+    Ok(Box::new(UpsampleLayer { input: (c, h, w), scale, output: (oh, ow) }))
 }
 
 struct UpsampleLayer {

@@ -1,33 +1,15 @@
 //! `flatten` (`nn.Flatten`) and `identity` (`nn.Identity`): views, whose output is their
 //! input reinterpreted; the next layer reads the same memory.
 
-use super::{lit, product, Context, Layer, LayerKind, Shape};
-use crate::args::{Bound, Param};
+use super::{lit, product, Kind, Layer, Shape};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub struct View {
-    name: &'static str,
-    /// To `[features]`; else the shape is kept.
-    flatten: bool,
-}
-
-pub static FLATTEN: View = View { name: "flatten", flatten: true };
-pub static IDENTITY: View = View { name: "identity", flatten: false };
-
-impl LayerKind for View {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn schema(&self) -> &'static [Param] {
-        &[]
-    }
-    fn build(&self, _args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
-        // The product cannot overflow: the input's own length was checked.
-        let shape = if self.flatten { vec![product(cx.input).unwrap_or(0)] } else { cx.input.to_vec() };
-        Ok(Box::new(ViewLayer { shape }))
-    }
-}
+pub static FLATTEN: Kind = Kind::new("flatten", &[], |_, cx| {
+    // The product cannot overflow: the input's own length was checked.
+    Ok(Box::new(ViewLayer { shape: vec![product(cx.input).unwrap_or(0)] }))
+});
+pub static IDENTITY: Kind = Kind::new("identity", &[], |_, cx| Ok(Box::new(ViewLayer { shape: cx.input.to_vec() })));
 
 struct ViewLayer {
     shape: Shape,
