@@ -152,8 +152,14 @@ fn truncated_corrupt_and_absent_files_are_errors() {
     }
     let err = net.load(temp("absent")).unwrap_err().to_string();
     assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn save_errors_say_saving() {
+    let net = Tiny::new(0);
     let err = net.save(temp("no-such-dir").join("x.safetensors")).unwrap_err().to_string();
-    assert!(err.contains("cannot save"), "{err}");
+    assert!(err.starts_with("error saving weights (Tiny to "), "{err}");
+    assert!(err.contains("cannot write") && !err.contains("loading"), "{err}");
 }
 
 fn fuzz_cases() -> u32 {
@@ -190,4 +196,344 @@ proptest! {
             prop_assert_eq!(net.params(), &before[..]);
         }
     }
+}
+
+/// A fresh, empty directory of its own for a test that looks at every file in it.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = temp(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every entry of `dir` but `keep`, sorted: what a save left behind.
+fn others(dir: &std::path::Path, keep: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !keep.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Threads saving different values to one path: every save returns `Ok`; the file, read
+/// at any moment by a reader thread and by each saver right after its save, is always
+/// one complete save (byte for byte); afterwards it is one of them and no temporary file
+/// is left. (With one temporary name per process, the savers truncated and renamed each
+/// other's files: saves failed, and files that were a mix of two saves were reported
+/// `Ok`.)
+#[test]
+fn concurrent_saves_to_one_path_each_leave_a_complete_file() {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const THREADS: usize = 4;
+    const SAVES: usize = 12;
+    let dir = fresh_dir("concurrent");
+    let path = dir.join("lenet.safetensors");
+    let version = |t: usize, i: usize| {
+        let mut net = LeNet5::new(t as u64);
+        net.params_mut()[0] = (t * SAVES + i) as f32;
+        net
+    };
+    let versions: HashSet<Vec<u8>> = (0..THREADS)
+        .flat_map(|t| (0..SAVES).map(move |i| (t, i)))
+        .map(|(t, i)| version(t, i).to_safetensors().unwrap())
+        .collect();
+    assert_eq!(versions.len(), THREADS * SAVES);
+    let versions = Arc::new(versions);
+    version(0, 0).save(&path).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (versions, done, path) = (versions.clone(), done.clone(), path.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !done.load(Ordering::Relaxed) {
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(versions.contains(&bytes), "a reader saw {} bytes that no save wrote", bytes.len());
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let savers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (versions, path) = (versions.clone(), path.clone());
+            std::thread::spawn(move || {
+                for i in 0..SAVES {
+                    let net = version(t, i);
+                    net.save(&path).unwrap_or_else(|e| panic!("save {i} of thread {t}: {e}"));
+                    let bytes = std::fs::read(&path).unwrap();
+                    assert!(versions.contains(&bytes), "after an Ok save the file is no complete save");
+                }
+            })
+        })
+        .collect();
+    for saver in savers {
+        saver.join().unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    assert!(versions.contains(&std::fs::read(&path).unwrap()));
+    LeNet5::new(9).load(&path).unwrap();
+    assert_eq!(others(&dir, &["lenet.safetensors"]), Vec::<String>::new(), "temporary files left behind");
+}
+
+/// A save through a symbolic link (or a chain of them, or one whose target does not
+/// exist yet) writes the file the link points to and leaves the link a link.
+#[cfg(unix)]
+#[test]
+fn saving_through_a_symlink_writes_its_target() {
+    use std::os::unix::fs::symlink;
+    let dir = fresh_dir("symlinks");
+    let real = dir.join("real.safetensors");
+    Tiny::new(1).save(&real).unwrap();
+    symlink("real.safetensors", dir.join("link.safetensors")).unwrap();
+    symlink(dir.join("link.safetensors"), dir.join("chain.safetensors")).unwrap();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    symlink("../absent.safetensors", dir.join("sub").join("dangling.safetensors")).unwrap();
+    for (seed, name) in [(2, "link.safetensors"), (3, "chain.safetensors")] {
+        let net = Tiny::new(seed);
+        net.save(dir.join(name)).unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), net.to_safetensors().unwrap(), "{name}");
+    }
+    let net = Tiny::new(4);
+    net.save(dir.join("sub").join("dangling.safetensors")).unwrap();
+    assert_eq!(std::fs::read(dir.join("absent.safetensors")).unwrap(), net.to_safetensors().unwrap());
+    for (link, target) in [
+        ("link.safetensors", "real.safetensors".into()),
+        ("chain.safetensors", dir.join("link.safetensors")),
+        ("sub/dangling.safetensors", "../absent.safetensors".into()),
+    ] {
+        assert!(std::fs::symlink_metadata(dir.join(link)).unwrap().file_type().is_symlink(), "{link} replaced");
+        assert_eq!(std::fs::read_link(dir.join(link)).unwrap(), target);
+    }
+    assert_eq!(
+        others(&dir, &["real.safetensors", "link.safetensors", "chain.safetensors", "absent.safetensors", "sub"]),
+        Vec::<String>::new()
+    );
+}
+
+/// A save keeps the mode of the file it replaces (0600 stays 0600); a new file gets the
+/// default mode, as `std::fs::write` gives it; a read-only file is not replaced.
+#[cfg(unix)]
+#[test]
+fn saving_keeps_the_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("permissions");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    // Several modes, so that at least one differs from the default under any umask.
+    for wanted in [0o600, 0o664, 0o640] {
+        let path = dir.join(format!("{wanted:o}.safetensors"));
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wanted)).unwrap();
+        Tiny::new(1).save(&path).unwrap();
+        assert_eq!(mode(&path), wanted, "{wanted:o} became {:o}", mode(&path));
+        assert_eq!(std::fs::read(&path).unwrap(), Tiny::new(1).to_safetensors().unwrap());
+    }
+    std::fs::write(dir.join("plain"), b"").unwrap();
+    Tiny::new(1).save(dir.join("new.safetensors")).unwrap();
+    assert_eq!(mode(&dir.join("new.safetensors")), mode(&dir.join("plain")));
+    let locked = dir.join("read-only.safetensors");
+    std::fs::write(&locked, b"keep me").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let err = Tiny::new(1).save(&locked).unwrap_err().to_string();
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(std::fs::read(&locked).unwrap(), b"keep me");
+}
+
+/// A crashed save's temporary file (`.<name>.<pid>-<n>.tmp`, nobody holding its lock)
+/// is removed by the next save to that path; a live save's (locked) and files of other
+/// names are not.
+#[test]
+fn the_next_save_removes_a_crashed_saves_temporary_file() {
+    let dir = fresh_dir("orphans");
+    let path = dir.join("model.safetensors");
+    let orphan = dir.join(".model.safetensors.4194999-17.tmp");
+    std::fs::write(&orphan, b"half a save").unwrap();
+    let live = dir.join(".model.safetensors.4194998-3.tmp");
+    let held = std::fs::File::create(&live).unwrap();
+    held.lock().unwrap();
+    let unrelated =
+        [".model.safetensors.backup.tmp", ".model.safetensors.1-2.tmp.keep", ".other.safetensors.1-2.tmp", "notes.tmp"];
+    for name in unrelated {
+        std::fs::write(dir.join(name), b"mine").unwrap();
+    }
+    Tiny::new(1).save(&path).unwrap();
+    assert!(!orphan.exists(), "the orphan is still there");
+    let mut expected: Vec<String> = unrelated.iter().map(|n| n.to_string()).collect();
+    expected.push(".model.safetensors.4194998-3.tmp".into());
+    expected.sort();
+    assert_eq!(others(&dir, &["model.safetensors"]), expected);
+    drop(held);
+    Tiny::new(1).save(&path).unwrap();
+    assert!(!live.exists(), "once its lock is released, it is an orphan too");
+}
+
+/// Runs `f` on its own thread and fails if it takes longer than `seconds` (a reader
+/// that does not stop at what the file's header declares runs until memory runs out).
+fn within<T: Send + 'static>(seconds: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(f()));
+    receiver.recv_timeout(std::time::Duration::from_secs(seconds)).expect("the load did not finish: unbounded read?")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn loading_dev_zero_stops_at_the_header() {
+    let err = within(10, || Tiny::new(0).load("/dev/zero").unwrap_err().to_string());
+    assert!(err.contains("not a valid safetensors file"), "{err}");
+}
+
+/// A FIFO that yields `prefix` and then zeros for as long as anyone reads.
+#[cfg(unix)]
+fn endless(name: &str, prefix: Vec<u8>) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = temp(name);
+    let _ = std::fs::remove_file(&path);
+    let status = std::process::Command::new("mkfifo").arg(&path).status().expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+    let fifo = path.clone();
+    std::thread::spawn(move || {
+        // Blocks until the loader opens the FIFO; ends when it closes it (broken pipe).
+        let mut file = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        let zeros = vec![0u8; 1 << 16];
+        if file.write_all(&prefix).is_ok() {
+            while file.write_all(&zeros).is_ok() {}
+        }
+    });
+    path
+}
+
+/// A FIFO that yields `bytes` and ends.
+#[cfg(unix)]
+fn finite_fifo(name: &str, bytes: Vec<u8>) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = temp(name);
+    let _ = std::fs::remove_file(&path);
+    assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+    let fifo = path.clone();
+    std::thread::spawn(move || {
+        let _ = std::fs::OpenOptions::new().write(true).open(fifo).unwrap().write_all(&bytes);
+    });
+    path
+}
+
+/// Endless sources: a whole valid file followed by endless bytes, a header length past
+/// the format's limit, a header that never ends. Each is an error after at most what
+/// the header declares plus one byte, and the network is unchanged.
+#[cfg(unix)]
+#[test]
+fn loading_an_endless_stream_reads_only_what_the_header_declares() {
+    let good = Tiny::new(5).to_safetensors().unwrap();
+    let huge_header = (1u64 << 40).to_le_bytes().to_vec();
+    let mut endless_header = 1_000_000u64.to_le_bytes().to_vec();
+    endless_header.extend(b"{\"0.weight\": ");
+    for (name, prefix, needle) in [
+        ("endless-data", good.clone(), "there is more after the 72 bytes"),
+        ("endless-huge-header", huge_header, "header"),
+        ("endless-header", endless_header, "not a valid safetensors file"),
+    ] {
+        let path = endless(name, prefix);
+        let (err, unchanged) = within(10, move || {
+            let mut net = Tiny::new(0);
+            let before = (net.params().to_vec(), net.buffers().to_vec());
+            let err = net.load(&path).unwrap_err().to_string();
+            (err, before == (net.params().to_vec(), net.buffers().to_vec()))
+        });
+        assert!(err.contains(needle), "{name}: {err}");
+        assert!(unchanged, "{name}");
+    }
+    // The same file, ending where it should, loads from a FIFO.
+    let path = finite_fifo("finite", good);
+    let params = within(10, move || {
+        let mut net = Tiny::new(0);
+        net.load(&path).unwrap();
+        net.params().to_vec()
+    });
+    assert_eq!(params, Tiny::new(5).params());
+}
+
+/// One tensor of a file: key, element type, shape, bytes.
+type Entry = (String, Dtype, Vec<usize>, Vec<u8>);
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// Loads that fail for any reason, from bytes or from a file, change nothing: not one
+/// bit of the parameters or buffers (NaN payloads and signed zeros included), even when
+/// every tensor but the last checks out.
+#[test]
+fn failed_loads_leave_params_and_buffers_bit_identical() {
+    let mut net = Normed::new(1);
+    net.train_step(&[0.25; 64], &[0, 1], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();
+    net.params_mut()[0] = f32::from_bits(0x7fc0_1234);
+    net.params_mut()[1] = -0.0;
+    net.buffers_mut()[0] = f32::from_bits(0xffc0_0001);
+    let before = (bits(net.params()), bits(net.buffers()));
+    let mut donor = Normed::new(2);
+    donor.train_step(&[0.5; 64], &[1, 0], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();
+    let good = donor.to_safetensors().unwrap();
+    let file = SafeTensors::deserialize(&good).unwrap();
+    let tensors: Vec<Entry> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.dtype(), view.shape().to_vec(), view.data().to_vec()))
+        .collect();
+    let edited = |edit: &dyn Fn(&mut Vec<Entry>)| {
+        let mut tensors = tensors.clone();
+        edit(&mut tensors);
+        let views: Vec<(&str, TensorView)> =
+            tensors.iter().map(|(k, d, s, b)| (k.as_str(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+        safetensors::serialize(views, None).unwrap()
+    };
+    let find = |t: &mut Vec<Entry>, key: &str| t.iter().position(|x| x.0 == key).unwrap();
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "last param wrongly typed",
+            edited(&|t| {
+                let i = find(t, "fc.bias");
+                t[i].1 = Dtype::I32;
+            }),
+        ),
+        (
+            "counter wrongly typed",
+            edited(&|t| {
+                let i = find(t, "1.num_batches_tracked");
+                t[i].1 = Dtype::F64;
+            }),
+        ),
+        (
+            "last param missing",
+            edited(&|t| {
+                let i = find(t, "fc.bias");
+                t.remove(i);
+            }),
+        ),
+        (
+            "last param reshaped",
+            edited(&|t| {
+                let i = find(t, "fc.weight");
+                t[i].2 = vec![12, 2];
+            }),
+        ),
+        ("unexpected key", edited(&|t| t.push(("extra".into(), Dtype::F32, vec![1], vec![0; 4])))),
+        ("truncated", good[..good.len() - 1].to_vec()),
+        ("trailing byte", [&good[..], &[0]].concat()),
+        ("empty", Vec::new()),
+        ("garbage", b"garbage".to_vec()),
+    ];
+    cases.push(("header only", good[..good.len() - tensors.iter().map(|t| t.3.len()).sum::<usize>()].to_vec()));
+    for (name, bytes) in &cases {
+        assert!(net.load_safetensors(bytes, name).is_err(), "{name} loaded from bytes");
+        assert_eq!((bits(net.params()), bits(net.buffers())), before, "{name} (bytes)");
+        let path = temp(&format!("failed-{}", name.replace(' ', "-")));
+        std::fs::write(&path, bytes).unwrap();
+        assert!(net.load(&path).is_err(), "{name} loaded from a file");
+        assert_eq!((bits(net.params()), bits(net.buffers())), before, "{name} (file)");
+    }
+    net.load_safetensors(&good, "good").unwrap();
+    assert_eq!(bits(net.params()), bits(donor.params()));
 }

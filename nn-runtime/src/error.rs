@@ -29,8 +29,10 @@ pub enum Error {
     /// A data file that could not be read or parsed.
     Data { source: String, message: String },
     /// A weight file that does not fit the network (every problem listed), or that could
-    /// not be read or written.
+    /// not be read.
     Weights { source: String, problems: Vec<String> },
+    /// Weights that could not be saved; a file already at the destination is as it was.
+    WeightsSave { destination: String, problem: String },
 }
 
 impl fmt::Display for Error {
@@ -77,6 +79,7 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::WeightsSave { destination, problem } => write!(f, "error saving weights ({destination}): {problem}"),
         }
     }
 }
