@@ -121,6 +121,9 @@ impl<F: Float> ImageSet<F> {
     }
 }
 
+/// One mini-batch: its inputs (`len × C × H × W` values) and its labels.
+pub type Batch<'a, F> = (&'a [F], &'a [usize]);
+
 /// Draws shuffled mini-batches into buffers it owns, reusing them from batch to batch.
 #[derive(Debug, Clone)]
 pub struct Batches<F> {
@@ -159,7 +162,7 @@ impl<F: Float> Batches<F> {
     /// `set` must be the set these batches were made for: one of another length (or whose
     /// fields disagree, see [`ImageSet::check`]) is an error, not a panic or a batch drawn
     /// from part of it.
-    pub fn next_batch<'a>(&'a mut self, set: &ImageSet<F>) -> Result<Option<(&'a [F], &'a [usize])>, Error> {
+    pub fn next_batch<'a>(&'a mut self, set: &ImageSet<F>) -> Result<Option<Batch<'a, F>>, Error> {
         let len = set.check()?;
         if set.len() != self.order.len() {
             return Err(Error::Data {

@@ -123,7 +123,7 @@ pub fn argmax_rows<F: Float>(output: &[F], classes: usize) -> Result<impl Iterat
     if classes == 0 {
         return Err(err("0 classes: each row needs at least one value".into()));
     }
-    if output.len() % classes != 0 {
+    if !output.len().is_multiple_of(classes) {
         return Err(err(format!(
             "{} outputs are not whole rows of {classes} classes ({} rows and {} values left over)",
             output.len(),
@@ -149,11 +149,14 @@ pub fn argmax_rows<F: Float>(output: &[F], classes: usize) -> Result<impl Iterat
 mod tests {
     use super::*;
 
+    /// (true, predicted) pairs, classes, and the expected accuracy, kappa and MCC.
+    type Case = (&'static [(usize, usize)], usize, f64, f64, f64);
+
     /// Against scikit-learn 1.x (`accuracy_score`, `cohen_kappa_score`,
     /// `matthews_corrcoef`) on the same labels, computed when this test was written.
     #[test]
     fn matches_scikit_learn() {
-        let cases: [(&[(usize, usize)], usize, f64, f64, f64); 2] = [
+        let cases: [Case; 2] = [
             (
                 &[(0, 0), (0, 1), (1, 1), (1, 1), (2, 2), (2, 0), (2, 2), (1, 2)],
                 3,
