@@ -113,8 +113,8 @@ fn evaluate<N: Network<f32>>(net: &mut N, test: &ImageSet<f32>) -> Result<(f64, 
     let per = test.sample_len();
     for (images, labels) in test.images.chunks(1000 * per).zip(test.labels.chunks(1000)) {
         let logits = net.forward(images)?;
-        for (predicted, &truth) in nn::argmax_rows(logits, 10).zip(labels) {
-            confusion.add(truth, predicted);
+        for (predicted, &truth) in nn::argmax_rows(logits, 10)?.zip(labels) {
+            confusion.add(truth, predicted)?;
         }
         let batch_loss = SoftmaxCrossEntropy.evaluate(logits, N::OUTPUT_SHAPE, labels, labels.len(), None)?;
         loss += batch_loss as f64 * labels.len() as f64;
@@ -133,7 +133,7 @@ fn train<N: Network<f32>>(
     println!("{}\n", N::summary());
     let mut net = N::with_seed(args.seed);
     let mut adam = Adam::new(args.lr);
-    let mut batches = Batches::new(train.len(), args.batch, args.seed);
+    let mut batches = Batches::new(train.len(), args.batch, args.seed)?;
     let total_steps = (epochs * train.len().div_ceil(args.batch)).max(1);
     let style =
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").expect("template").progress_chars("=> ");
@@ -144,7 +144,7 @@ fn train<N: Network<f32>>(
             ProgressBar::new(train.len() as u64).with_style(style.clone()).with_prefix(format!("{label} {epoch:>2}"));
         batches.shuffle();
         let (epoch_start, mut loss_sum, mut seen) = (Instant::now(), 0.0, 0);
-        while let Some((images, labels)) = batches.next_batch(train) {
+        while let Some((images, labels)) = batches.next_batch(train)? {
             adam.lr = args.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps as f64).cos());
             step += 1;
             let loss = net.train_step(images, labels, &SoftmaxCrossEntropy, &mut adam)?;

@@ -75,8 +75,8 @@ fn load(dir: Option<&str>) -> Result<(ImageSet<f32>, ImageSet<f32>), nn::Error> 
             None => nn::idx::parse(embedded, name)?,
         });
     }
-    let mut train = ImageSet::from_idx(&idx[0], &idx[1])?.padded(2);
-    let mut test = ImageSet::from_idx(&idx[2], &idx[3])?.padded(2);
+    let mut train = ImageSet::from_idx(&idx[0], &idx[1])?.padded(2)?;
+    let mut test = ImageSet::from_idx(&idx[2], &idx[3])?.padded(2)?;
     let (mean, std) = train.pixel_stats();
     train.normalize(mean, std);
     test.normalize(mean, std);
@@ -90,7 +90,7 @@ fn accuracy(net: &mut LeNet5, set: &ImageSet<f32>) -> Result<f64, nn::Error> {
     let per = set.sample_len();
     for (images, labels) in set.images.chunks(500 * per).zip(set.labels.chunks(500)) {
         let logits = net.forward(images)?;
-        correct += nn::argmax_rows(logits, 10).zip(labels).filter(|(p, l)| p == *l).count();
+        correct += nn::argmax_rows(logits, 10)?.zip(labels).filter(|(p, l)| p == *l).count();
     }
     net.train();
     Ok(correct as f64 / set.len() as f64)
@@ -110,7 +110,7 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut net = LeNet5::new(options.seed);
     let mut sgd = Sgd::new(options.lr).momentum(0.9);
-    let mut batches = Batches::new(train.len(), options.batch, options.seed);
+    let mut batches = Batches::new(train.len(), options.batch, options.seed)?;
     let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
         .expect("valid template")
         .progress_chars("=> ");
@@ -122,7 +122,7 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         batches.shuffle();
         let epoch_start = Instant::now();
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        while let Some((images, labels)) = batches.next_batch(&train) {
+        while let Some((images, labels)) = batches.next_batch(&train)? {
             // Cosine decay from the base rate to zero over the whole run.
             let progress = step as f64 / total_steps as f64;
             sgd.lr = options.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());

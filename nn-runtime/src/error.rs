@@ -26,7 +26,9 @@ pub enum Error {
     /// An optimizer setting PyTorch would reject too (a NaN or negative learning rate…);
     /// nothing was changed.
     Optimizer { optimizer: &'static str, message: String },
-    /// A data file that could not be read or parsed.
+    /// A data file that could not be read or parsed, or data a helper cannot use as
+    /// given (an IDX array, an image set, batches, outputs or a class for the metrics);
+    /// `source` names the file or the helper.
     Data { source: String, message: String },
     /// A weight file that does not fit the network (every problem listed), or that could
     /// not be read.

@@ -16,6 +16,9 @@ pub struct ImageSet<F> {
 
 impl<F: Float> ImageSet<F> {
     /// From IDX images `[n, H, W]` and labels `[n]`; pixels are scaled to [0, 1].
+    ///
+    /// Both arrays are checked first ([`Idx::check`]: their dimensions must describe their
+    /// data), images must have at least one pixel, and there must be one label per image.
     pub fn from_idx(images: &Idx, labels: &Idx) -> Result<Self, Error> {
         let err = |message: String| Error::Data { source: "IDX data".into(), message };
         if images.dims.len() != 3 {
@@ -23,6 +26,14 @@ impl<F: Float> ImageSet<F> {
         }
         if labels.dims.len() != 1 {
             return Err(err(format!("labels must have 1 dimension [n], found {:?}", labels.dims)));
+        }
+        images.check("IDX images")?;
+        labels.check("IDX labels")?;
+        if images.dims[1] == 0 || images.dims[2] == 0 {
+            return Err(err(format!(
+                "images of {}×{} pixels (dimensions {:?}): an image needs at least one pixel",
+                images.dims[1], images.dims[2], images.dims
+            )));
         }
         if images.len() != labels.len() {
             return Err(err(format!("{} images but {} labels", images.len(), labels.len())));
@@ -42,24 +53,55 @@ impl<F: Float> ImageSet<F> {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+    /// Values in one image: `C × H × W` (saturating at `usize::MAX` for a shape no set
+    /// could hold; [`ImageSet::check`] reports that as an error).
     pub fn sample_len(&self) -> usize {
-        self.shape.iter().product()
+        self.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX)
+    }
+
+    /// Checks that the public fields agree: `images` holds `labels.len()` images of
+    /// `shape`. Returns one image's length.
+    pub fn check(&self) -> Result<usize, Error> {
+        let err = |message: String| Error::Data { source: "image set".into(), message };
+        let sample = self.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        let total = sample.and_then(|s| s.checked_mul(self.labels.len()));
+        match (sample, total) {
+            (Some(sample), Some(total)) if total == self.images.len() => Ok(sample),
+            _ => Err(err(format!(
+                "{} labels of images shaped {:?} need {} values, but `images` holds {}",
+                self.labels.len(),
+                self.shape,
+                total.map_or("more".to_string(), |t| t.to_string()),
+                self.images.len()
+            ))),
+        }
     }
 
     /// Zero-pads every image by `pad` pixels on each side (LeNet-5's 28×28 → 32×32).
-    pub fn padded(&self, pad: usize) -> Self {
+    /// Checks the set first ([`ImageSet::check`]); a padded size that overflows is an error.
+    pub fn padded(&self, pad: usize) -> Result<Self, Error> {
+        let sample = self.check()?;
         let [c, h, w] = self.shape;
-        let (ph, pw) = (h + 2 * pad, w + 2 * pad);
-        let mut images = vec![F::ZERO; self.len() * c * ph * pw];
-        for (src, dst) in self.images.chunks_exact(c * h * w).zip(images.chunks_exact_mut(c * ph * pw)) {
-            for ch in 0..c {
-                for row in 0..h {
-                    let from = &src[(ch * h + row) * w..][..w];
-                    dst[(ch * ph + row + pad) * pw + pad..][..w].copy_from_slice(from);
+        let overflow = || Error::Data {
+            source: "image set".into(),
+            message: format!("padding images shaped {:?} by {pad} overflows", self.shape),
+        };
+        let grow = |d: usize| pad.checked_mul(2).and_then(|p| p.checked_add(d));
+        let (ph, pw) = (grow(h).ok_or_else(overflow)?, grow(w).ok_or_else(overflow)?);
+        let padded = c.checked_mul(ph).and_then(|n| n.checked_mul(pw)).ok_or_else(overflow)?;
+        let total = padded.checked_mul(self.len()).ok_or_else(overflow)?;
+        let mut images = vec![F::ZERO; total];
+        if sample > 0 {
+            for (src, dst) in self.images.chunks_exact(sample).zip(images.chunks_exact_mut(padded)) {
+                for ch in 0..c {
+                    for row in 0..h {
+                        let from = &src[(ch * h + row) * w..][..w];
+                        dst[(ch * ph + row + pad) * pw + pad..][..w].copy_from_slice(from);
+                    }
                 }
             }
         }
-        ImageSet { images, labels: self.labels.clone(), shape: [c, ph, pw] }
+        Ok(ImageSet { images, labels: self.labels.clone(), shape: [c, ph, pw] })
     }
 
     /// `(x − mean) / std` on every pixel.
@@ -79,6 +121,9 @@ impl<F: Float> ImageSet<F> {
     }
 }
 
+/// One mini-batch: its inputs (`len × C × H × W` values) and its labels.
+pub type Batch<'a, F> = (&'a [F], &'a [usize]);
+
 /// Draws shuffled mini-batches into buffers it owns, reusing them from batch to batch.
 #[derive(Debug, Clone)]
 pub struct Batches<F> {
@@ -91,16 +136,19 @@ pub struct Batches<F> {
 }
 
 impl<F: Float> Batches<F> {
-    pub fn new(len: usize, batch_size: usize, seed: u64) -> Self {
-        assert!(batch_size > 0, "batch size must be positive");
-        Batches {
+    /// Batches over a set of `len` samples; a `batch_size` of 0 is an error.
+    pub fn new(len: usize, batch_size: usize, seed: u64) -> Result<Self, Error> {
+        if batch_size == 0 {
+            return Err(Error::Data { source: "Batches".into(), message: "batch size must be at least 1".into() });
+        }
+        Ok(Batches {
             order: (0..len).collect(),
             rng: Rng::new(seed),
             batch_size,
             position: len,
             inputs: Vec::new(),
             labels: Vec::new(),
-        }
+        })
     }
 
     /// Reshuffles; call at the start of every epoch.
@@ -110,12 +158,22 @@ impl<F: Float> Batches<F> {
     }
 
     /// The next batch (the last one of an epoch may be smaller), or `None` at the end.
-    pub fn next_batch<'a>(&'a mut self, set: &ImageSet<F>) -> Option<(&'a [F], &'a [usize])> {
-        if self.position >= self.order.len() {
-            return None;
+    ///
+    /// `set` must be the set these batches were made for: one of another length (or whose
+    /// fields disagree, see [`ImageSet::check`]) is an error, not a panic or a batch drawn
+    /// from part of it.
+    pub fn next_batch<'a>(&'a mut self, set: &ImageSet<F>) -> Result<Option<Batch<'a, F>>, Error> {
+        let len = set.check()?;
+        if set.len() != self.order.len() {
+            return Err(Error::Data {
+                source: "Batches".into(),
+                message: format!("made for {} samples, but the set has {}", self.order.len(), set.len()),
+            });
         }
-        let end = (self.position + self.batch_size).min(self.order.len());
-        let len = set.sample_len();
+        if self.position >= self.order.len() {
+            return Ok(None);
+        }
+        let end = self.position.saturating_add(self.batch_size).min(self.order.len());
         self.inputs.clear();
         self.labels.clear();
         for &i in &self.order[self.position..end] {
@@ -123,6 +181,6 @@ impl<F: Float> Batches<F> {
             self.labels.push(set.labels[i]);
         }
         self.position = end;
-        Some((&self.inputs, &self.labels))
+        Ok(Some((&self.inputs, &self.labels)))
     }
 }

@@ -2,22 +2,55 @@
 //! correlation (the multi-class form), and the row-normalized matrix; the predicted
 //! class of each row of outputs.
 
+use crate::error::Error;
 use crate::float::Float;
 
-/// `counts[true][predicted]`.
+/// `counts[true][predicted]`, `classes × classes` counts. The fields are private so the
+/// two always agree; read them with [`Confusion::classes`] and [`Confusion::counts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confusion {
-    pub classes: usize,
-    pub counts: Vec<u64>,
+    classes: usize,
+    counts: Vec<u64>,
 }
 
 impl Confusion {
+    /// An empty matrix for `classes` classes.
+    ///
+    /// # Panics
+    ///
+    /// If `classes × classes` overflows `usize`: no such matrix could be allocated (the
+    /// same condition as `Vec::with_capacity`'s "capacity overflow").
     pub fn new(classes: usize) -> Self {
-        Confusion { classes, counts: vec![0; classes * classes] }
+        let cells = classes.checked_mul(classes).expect("capacity overflow: classes × classes overflows usize");
+        Confusion { classes, counts: vec![0; cells] }
     }
 
-    pub fn add(&mut self, truth: usize, predicted: usize) {
+    /// Number of classes (rows, and columns).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The counts, row by row: `counts()[truth * classes() + predicted]`.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Counts one sample of class `truth` predicted as `predicted`. A class outside
+    /// `0..classes` is an error naming it, and nothing is counted.
+    pub fn add(&mut self, truth: usize, predicted: usize) -> Result<(), Error> {
+        for (what, class) in [("true class", truth), ("predicted class", predicted)] {
+            if class >= self.classes {
+                return Err(Error::Data {
+                    source: "Confusion::add".into(),
+                    message: format!(
+                        "{what} {class} is out of range: the matrix has {} classes (0..{})",
+                        self.classes, self.classes
+                    ),
+                });
+            }
+        }
         self.counts[truth * self.classes + predicted] += 1;
+        Ok(())
     }
 
     pub fn total(&self) -> u64 {
@@ -80,27 +113,50 @@ impl Confusion {
 }
 
 /// The index of the largest value in each row of `classes` values: the predicted class.
-pub fn argmax_rows<F: Float>(output: &[F], classes: usize) -> impl Iterator<Item = usize> + '_ {
-    output.chunks_exact(classes).map(|row| {
+///
+/// Ties go to the first maximum, and NaN counts as larger than every number, so a row
+/// holding NaN predicts the index of its first NaN: `torch.argmax`'s behaviour on the CPU
+/// (and NumPy's `argmax`). `classes` of 0, or an output that is not a whole number of
+/// rows, is an error rather than a partial answer.
+pub fn argmax_rows<F: Float>(output: &[F], classes: usize) -> Result<impl Iterator<Item = usize> + '_, Error> {
+    let err = |message: String| Error::Data { source: "argmax_rows".into(), message };
+    if classes == 0 {
+        return Err(err("0 classes: each row needs at least one value".into()));
+    }
+    if !output.len().is_multiple_of(classes) {
+        return Err(err(format!(
+            "{} outputs are not whole rows of {classes} classes ({} rows and {} values left over)",
+            output.len(),
+            output.len() / classes,
+            output.len() % classes
+        )));
+    }
+    Ok(output.chunks_exact(classes).map(|row| {
         let mut best = 0;
         for (i, &v) in row.iter().enumerate() {
+            if v.is_nan() {
+                return i;
+            }
             if v > row[best] {
                 best = i;
             }
         }
         best
-    })
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// (true, predicted) pairs, classes, and the expected accuracy, kappa and MCC.
+    type Case = (&'static [(usize, usize)], usize, f64, f64, f64);
+
     /// Against scikit-learn 1.x (`accuracy_score`, `cohen_kappa_score`,
     /// `matthews_corrcoef`) on the same labels, computed when this test was written.
     #[test]
     fn matches_scikit_learn() {
-        let cases: [(&[(usize, usize)], usize, f64, f64, f64); 2] = [
+        let cases: [Case; 2] = [
             (
                 &[(0, 0), (0, 1), (1, 1), (1, 1), (2, 2), (2, 0), (2, 2), (1, 2)],
                 3,
@@ -119,7 +175,7 @@ mod tests {
         for (pairs, classes, accuracy, kappa, mcc) in cases {
             let mut m = Confusion::new(classes);
             for &(t, p) in pairs {
-                m.add(t, p);
+                m.add(t, p).unwrap();
             }
             assert!((m.accuracy() - accuracy).abs() < 1e-12);
             assert!((m.cohen_kappa() - kappa).abs() < 1e-12, "{}", m.cohen_kappa());
@@ -127,7 +183,7 @@ mod tests {
         }
         let mut m = Confusion::new(3);
         for (t, p) in [(1, 1), (1, 1), (1, 2)] {
-            m.add(t, p);
+            m.add(t, p).unwrap();
         }
         assert_eq!(&m.normalized()[3..6], &[0.0, 2.0 / 3.0, 1.0 / 3.0]);
     }
