@@ -109,6 +109,14 @@ fn usize_array(dims: &[u64]) -> TokenStream {
     quote!([#(#dims),*])
 }
 
+/// `let #name = &(mut) #storage[start..end];`, or nothing for an empty range.
+fn bind_slice(name: TokenStream, storage: TokenStream, range: (u64, u64), mutable: bool) -> Option<TokenStream> {
+    (range.1 > range.0).then(|| {
+        let slice = param_slice(storage, range, mutable);
+        quote!(let #name = #slice;)
+    })
+}
+
 fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> TokenStream {
     let (start, end) = (lit(start), lit(end));
     if mutable {
@@ -205,18 +213,9 @@ fn forward_step(
         let len = lit(len);
         quote!(let (y, saved) = y.split_at_mut(#len * batch);)
     });
-    let params = (layer.params > 0).then(|| {
-        let slice = param_slice(quote!(all_params), plan.params[index], false);
-        quote!(let params = #slice;)
-    });
-    let buffers = (layer.buffer_len > 0).then(|| {
-        let slice = param_slice(quote!(all_buffers), plan.buffers[index], true);
-        quote!(let buffers = #slice;)
-    });
-    let batch_stats = (layer.batch_stats > 0).then(|| {
-        let slice = param_slice(quote!(all_batch_stats), plan.batch_stats[index], true);
-        quote!(let batch_stats = #slice;)
-    });
+    let params = bind_slice(quote!(params), quote!(all_params), plan.params[index], false);
+    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[index], true);
+    let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[index], true);
     let step = quote! {
         {
             #params
@@ -304,10 +303,7 @@ fn backward_step(
         let r = range(plan.saved[index].0, plan.saved[index].1);
         quote!(let saved = &activations[#r];)
     });
-    let batch_stats = (layer.batch_stats > 0).then(|| {
-        let slice = param_slice(quote!(all_batch_stats), plan.batch_stats[index], false);
-        quote!(let batch_stats = #slice;)
-    });
+    let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[index], false);
     let step = quote! {
         {
             #params

@@ -64,42 +64,34 @@ impl ConvGeometry {
     /// need (a `const fn` of the runtime) fits what the macro planned, so the two
     /// computations cannot drift apart unnoticed.
     pub fn definition(&self, name: &Ident, written: &str, needs: &[(TokenStream, u64)]) -> TokenStream {
-        let (c, h, w) = (lit(self.input.0), lit(self.input.1), lit(self.input.2));
-        let oc = lit(self.outputs);
-        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
-        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
-        let [top, bottom, left, right] = self.padding.map(lit);
-        let (dh, dw) = (lit(self.dilation.0), lit(self.dilation.1));
-        let groups = lit(self.groups);
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        let bias = self.bias;
+        let [top, bottom, left, right] = self.padding;
+        let consts = [
+            ("C", self.input.0),
+            ("H", self.input.1),
+            ("W", self.input.2),
+            ("OC", self.outputs),
+            ("KH", self.kernel.0),
+            ("KW", self.kernel.1),
+            ("SH", self.stride.0),
+            ("SW", self.stride.1),
+            ("PAD_TOP", top),
+            ("PAD_BOTTOM", bottom),
+            ("PAD_LEFT", left),
+            ("PAD_RIGHT", right),
+            ("DH", self.dilation.0),
+            ("DW", self.dilation.1),
+            ("GROUPS", self.groups),
+            ("OH", self.output.0),
+            ("OW", self.output.1),
+        ];
+        let geometry = super::marker_type(name, quote!(rt::conv2d::Geometry), &consts, Some(self.bias));
         let checks = needs.iter().map(|(need, planned)| {
             let planned = lit(*planned);
             quote!(#need <= #planned)
         });
         let message = format!("`{written}`: the runtime's convolution needs more scratch than the macro planned");
         quote! {
-            struct #name;
-            impl rt::conv2d::Geometry for #name {
-                const C: usize = #c;
-                const H: usize = #h;
-                const W: usize = #w;
-                const OC: usize = #oc;
-                const KH: usize = #kh;
-                const KW: usize = #kw;
-                const SH: usize = #sh;
-                const SW: usize = #sw;
-                const PAD_TOP: usize = #top;
-                const PAD_BOTTOM: usize = #bottom;
-                const PAD_LEFT: usize = #left;
-                const PAD_RIGHT: usize = #right;
-                const DH: usize = #dh;
-                const DW: usize = #dw;
-                const GROUPS: usize = #groups;
-                const BIAS: bool = #bias;
-                const OH: usize = #oh;
-                const OW: usize = #ow;
-            }
+            #geometry
             const _: () = assert!(#(#checks)&&*, #message);
         }
     }

@@ -28,7 +28,7 @@ pub use conv_geometry::ConvGeometry;
 
 use crate::args::{Bound, Param};
 use crate::diag;
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 
 pub type Shape = Vec<u64>;
 
@@ -237,6 +237,24 @@ pub trait Layer {
     /// need never be written: the `rt::activation` type and `alpha`.
     fn fusable_activation(&self) -> Option<(TokenStream, f64)> {
         None
+    }
+}
+
+/// `struct #name; impl #trait_path for #name { const X: usize = …; … }`: the marker
+/// type a layer's kernels are generic over (a convolution's geometry, a pooling
+/// window), its shape as constants; `bias` adds `const BIAS: bool`.
+pub fn marker_type(name: &Ident, trait_path: TokenStream, consts: &[(&str, u64)], bias: Option<bool>) -> TokenStream {
+    let consts = consts.iter().map(|&(constant, value)| {
+        let (constant, value) = (Ident::new(constant, Span::call_site()), lit(value));
+        quote::quote!(const #constant: usize = #value;)
+    });
+    let bias = bias.map(|bias| quote::quote!(const BIAS: bool = #bias;));
+    quote::quote! {
+        struct #name;
+        impl #trait_path for #name {
+            #(#consts)*
+            #bias
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 
 use super::{lit, pair_str, window_output, Context, Kind, Layer, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
 
 #[derive(Clone, Copy)]
 pub enum Reduce {
@@ -57,13 +57,15 @@ fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Laye
             ),
         ));
     };
-    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride, padding, output: (out_h, out_w) }))
+    let name = format_ident!("Pool{}", cx.index);
+    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride, padding, output: (out_h, out_w), name }))
 }
 
 fn build_global(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Layer>> {
     let (c, h, w) = cx.image(args, "pools")?;
     let (kernel, padding) = ((h, w), (0, 0));
-    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride: kernel, padding, output: (1, 1) }))
+    let name = format_ident!("Pool{}", cx.index);
+    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride: kernel, padding, output: (1, 1), name }))
 }
 
 struct PoolLayer {
@@ -73,28 +75,40 @@ struct PoolLayer {
     stride: (u64, u64),
     padding: (u64, u64),
     output: (u64, u64),
+    /// The window type's name in generated code.
+    name: Ident,
 }
 
 impl PoolLayer {
-    /// The `rt::pool2d::PlanePool` type that pools one plane:
-    /// `MaxPlane|AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>`.
+    /// The `rt::pool2d::PlanePool` type that pools one plane: `MaxPlane|AvgPlane<Pool3>`.
     fn plane(&self) -> TokenStream {
-        let (h, w) = (lit(self.input.1), lit(self.input.2));
-        let (kh, kw) = (lit(self.kernel.0), lit(self.kernel.1));
-        let (sh, sw) = (lit(self.stride.0), lit(self.stride.1));
-        let (ph, pw) = (lit(self.padding.0), lit(self.padding.1));
-        let (oh, ow) = (lit(self.output.0), lit(self.output.1));
-        let plane = match self.reduce {
-            Reduce::Max => quote!(MaxPlane),
-            Reduce::Average => quote!(AvgPlane),
-        };
-        quote!(rt::pool2d::#plane<#h, #w, #kh, #kw, #sh, #sw, #ph, #pw, #oh, #ow>)
+        let name = &self.name;
+        match self.reduce {
+            Reduce::Max => quote!(rt::pool2d::MaxPlane<#name>),
+            Reduce::Average => quote!(rt::pool2d::AvgPlane<#name>),
+        }
     }
 }
 
 impl Layer for PoolLayer {
     fn output_shape(&self) -> Shape {
         vec![self.input.0, self.output.0, self.output.1]
+    }
+    /// `struct Pool3; impl rt::pool2d::Window for Pool3 { … }`.
+    fn items(&self) -> TokenStream {
+        let consts = [
+            ("H", self.input.1),
+            ("W", self.input.2),
+            ("KH", self.kernel.0),
+            ("KW", self.kernel.1),
+            ("SH", self.stride.0),
+            ("SW", self.stride.1),
+            ("PAD_TOP", self.padding.0),
+            ("PAD_LEFT", self.padding.1),
+            ("OH", self.output.0),
+            ("OW", self.output.1),
+        ];
+        super::marker_type(&self.name, quote!(rt::pool2d::Window), &consts, None)
     }
     fn flops(&self) -> Option<u64> {
         self.input

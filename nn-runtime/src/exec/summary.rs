@@ -72,29 +72,15 @@ impl fmt::Display for Summary {
         }
         let total = widths.iter().sum::<usize>() + 6;
         writeln!(f, "Model: \"{}\"   input {}", self.name, shape(self.input_shape))?;
+        let row = |f: &mut fmt::Formatter<'_>, cells: [&str; 3]| {
+            let [w0, w1, w2] = widths;
+            writeln!(f, " {:<w0$}  {:<w1$}  {:>w2$}", cells[0], cells[1], cells[2])
+        };
         writeln!(f, "{}", "━".repeat(total))?;
-        writeln!(
-            f,
-            " {:<w0$}  {:<w1$}  {:>w2$}",
-            headers[0],
-            headers[1],
-            headers[2],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        )?;
+        row(f, headers)?;
         writeln!(f, "{}", "━".repeat(total))?;
-        for (i, row) in rows.iter().enumerate() {
-            writeln!(
-                f,
-                " {:<w0$}  {:<w1$}  {:>w2$}",
-                row[0],
-                row[1],
-                row[2],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2]
-            )?;
+        for (i, cells) in rows.iter().enumerate() {
+            row(f, [&cells[0], &cells[1], &cells[2]])?;
             if i + 1 < rows.len() {
                 writeln!(f, "{}", "─".repeat(total))?;
             }

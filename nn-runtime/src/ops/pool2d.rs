@@ -1,23 +1,82 @@
 //! Max and average pooling over `C×H×W` planes, as PyTorch's `nn.MaxPool2d` and
 //! `nn.AvgPool2d` (floor mode; average counts the zero padding, `count_include_pad`).
-//! Const parameters: channels `C`, input `H×W`, window `KH×KW`, stride `SH,SW`,
-//! padding `PH,PW`, output `OH×OW`.
+//! A layer's shape is a type implementing [`Window`]; `C` is a const parameter.
 
 use crate::float::Float;
 use crate::ops::activation::Activation;
+use std::marker::PhantomData;
 
-/// Each output's window, clipped to the input: `(h0, h1, w0, w1)`.
+/// A pooling window's fixed shape over one plane, as the macro computed it: one marker
+/// type per pooling layer implements it. Input `H×W`, window `KH×KW`, stride, the zero
+/// padding before the first row and column, and the output `OH×OW` (which says how far
+/// the windows reach, so the padding after needs no constant).
+pub trait Window {
+    const H: usize;
+    const W: usize;
+    const KH: usize;
+    const KW: usize;
+    const SH: usize;
+    const SW: usize;
+    const PAD_TOP: usize;
+    const PAD_LEFT: usize;
+    const OH: usize;
+    const OW: usize;
+}
+
+/// Calls `body(o, rows)` for each output `o` of a plane (row-major), `rows` giving the
+/// ranges of the input plane (flat indices) its window covers, clipped to the input.
 #[inline(always)]
-fn window(
-    oh: usize,
-    ow: usize,
-    (kh, kw, sh, sw, ph, pw, h, w): (usize, usize, usize, usize, usize, usize, usize, usize),
-) -> (usize, usize, usize, usize) {
-    let h0 = (oh * sh).saturating_sub(ph);
-    let w0 = (ow * sw).saturating_sub(pw);
-    let h1 = (oh * sh + kh).saturating_sub(ph).min(h);
-    let w1 = (ow * sw + kw).saturating_sub(pw).min(w);
-    (h0, h1, w0, w1)
+fn for_each_window<G: Window>(mut body: impl FnMut(usize, WindowRows)) {
+    for oh in 0..G::OH {
+        let top = oh * G::SH;
+        let rows = top.saturating_sub(G::PAD_TOP)..(top + G::KH).saturating_sub(G::PAD_TOP).min(G::H);
+        for ow in 0..G::OW {
+            let left = ow * G::SW;
+            let columns = left.saturating_sub(G::PAD_LEFT)..(left + G::KW).saturating_sub(G::PAD_LEFT).min(G::W);
+            body(oh * G::OW + ow, WindowRows { rows: rows.clone(), width: G::W, columns });
+        }
+    }
+}
+
+/// The rows of one window, each as a range of flat indices into the plane.
+struct WindowRows {
+    rows: std::ops::Range<usize>,
+    width: usize,
+    columns: std::ops::Range<usize>,
+}
+
+impl Iterator for WindowRows {
+    type Item = std::ops::Range<usize>;
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        let row = self.rows.next()? * self.width;
+        Some(row + self.columns.start..row + self.columns.end)
+    }
+}
+
+/// Defines a type implementing [`Window`] from named values, for tests and examples:
+/// `pool2d_window!(Name { h: 28, w: 28, k: (2, 2) })`, with `stride` (default the
+/// window) and `padding` (`(top, left)`, default 0) optional; the output size is
+/// PyTorch's floor-mode formula.
+#[macro_export]
+macro_rules! pool2d_window {
+    ($(#[$attr:meta])* $vis:vis $name:ident { h: $h:expr, w: $w:expr, k: ($kh:expr, $kw:expr)
+        $(, stride: ($sh:expr, $sw:expr))? $(, padding: ($pt:expr, $pl:expr))? $(,)? }) => {
+        $(#[$attr])*
+        $vis struct $name;
+        impl $crate::ops::pool2d::Window for $name {
+            const H: usize = $h;
+            const W: usize = $w;
+            const KH: usize = $kh;
+            const KW: usize = $kw;
+            const SH: usize = $crate::conv2d_geometry!(@or $($sh)?, $kh);
+            const SW: usize = $crate::conv2d_geometry!(@or $($sw)?, $kw);
+            const PAD_TOP: usize = $crate::conv2d_geometry!(@or $($pt)?, 0);
+            const PAD_LEFT: usize = $crate::conv2d_geometry!(@or $($pl)?, 0);
+            const OH: usize = (Self::H + 2 * Self::PAD_TOP - Self::KH) / Self::SH + 1;
+            const OW: usize = (Self::W + 2 * Self::PAD_LEFT - Self::KW) / Self::SW + 1;
+        }
+    };
 }
 
 /// One plane's pooling, `H×W` into `OH×OW`: what the pooling layers run plane by plane,
@@ -46,146 +105,78 @@ impl<F: Float> PlanePool<F> for NoPool {
 }
 
 /// Max pooling of one plane; NaN propagates, as in PyTorch.
-pub struct MaxPlane<
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const OH: usize,
-    const OW: usize,
->;
+pub struct MaxPlane<G>(PhantomData<G>);
 
-impl<
-        F: Float,
-        const H: usize,
-        const W: usize,
-        const KH: usize,
-        const KW: usize,
-        const SH: usize,
-        const SW: usize,
-        const PH: usize,
-        const PW: usize,
-        const OH: usize,
-        const OW: usize,
-    > PlanePool<F> for MaxPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>
-{
-    const IN: usize = H * W;
-    const OUT: usize = OH * OW;
+impl<F: Float, G: Window> PlanePool<F> for MaxPlane<G> {
+    const IN: usize = G::H * G::W;
+    const OUT: usize = G::OH * G::OW;
     #[inline]
     fn plane(plane: &[F], out: &mut [F]) {
-        let (plane, out) = (&plane[..H * W], &mut out[..OH * OW]);
-        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let mut m = F::NEG_INFINITY;
-                for ih in h0..h1 {
-                    for &v in &plane[ih * W + w0..ih * W + w1] {
-                        if v > m || v.is_nan() {
-                            m = v;
-                        }
+        let (plane, out) = (&plane[..G::H * G::W], &mut out[..G::OH * G::OW]);
+        for_each_window::<G>(|o, rows| {
+            let mut m = F::NEG_INFINITY;
+            for row in rows {
+                for &v in &plane[row] {
+                    if v > m || v.is_nan() {
+                        m = v;
                     }
                 }
-                out[oh * OW + ow] = m;
             }
-        }
+            out[o] = m;
+        });
     }
     /// Each output's gradient goes to the first input in its window that holds the
     /// maximum (PyTorch's tie rule), found again from `x` and `y`.
     #[inline]
     fn plane_backward(plane: &[F], out: &[F], dout: &[F], dplane: &mut [F]) {
-        let (plane, dplane) = (&plane[..H * W], &mut dplane[..H * W]);
-        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
+        let (plane, dplane) = (&plane[..G::H * G::W], &mut dplane[..G::H * G::W]);
         dplane.fill(F::ZERO);
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let m = out[oh * OW + ow];
-                'search: for ih in h0..h1 {
-                    for iw in w0..w1 {
-                        let v = plane[ih * W + iw];
-                        if v == m || (v.is_nan() && m.is_nan()) {
-                            dplane[ih * W + iw] += dout[oh * OW + ow];
-                            break 'search;
-                        }
-                    }
+        for_each_window::<G>(|o, rows| {
+            let m = out[o];
+            for i in rows.flatten() {
+                let v = plane[i];
+                if v == m || (v.is_nan() && m.is_nan()) {
+                    dplane[i] += dout[o];
+                    return;
                 }
             }
-        }
+        });
     }
 }
 
 /// Average pooling of one plane; the divisor is always `KH·KW` (padding counts as
 /// zeros).
-pub struct AvgPlane<
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const SH: usize,
-    const SW: usize,
-    const PH: usize,
-    const PW: usize,
-    const OH: usize,
-    const OW: usize,
->;
+pub struct AvgPlane<G>(PhantomData<G>);
 
-impl<
-        F: Float,
-        const H: usize,
-        const W: usize,
-        const KH: usize,
-        const KW: usize,
-        const SH: usize,
-        const SW: usize,
-        const PH: usize,
-        const PW: usize,
-        const OH: usize,
-        const OW: usize,
-    > PlanePool<F> for AvgPlane<H, W, KH, KW, SH, SW, PH, PW, OH, OW>
-{
-    const IN: usize = H * W;
-    const OUT: usize = OH * OW;
+impl<F: Float, G: Window> PlanePool<F> for AvgPlane<G> {
+    const IN: usize = G::H * G::W;
+    const OUT: usize = G::OH * G::OW;
     #[inline]
     fn plane(plane: &[F], out: &mut [F]) {
-        let (plane, out) = (&plane[..H * W], &mut out[..OH * OW]);
-        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
-        let scale = F::ONE / F::from_usize(KH * KW);
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let mut s = F::ZERO;
-                for ih in h0..h1 {
-                    for &v in &plane[ih * W + w0..ih * W + w1] {
-                        s += v;
-                    }
+        let (plane, out) = (&plane[..G::H * G::W], &mut out[..G::OH * G::OW]);
+        let scale = F::ONE / F::from_usize(G::KH * G::KW);
+        for_each_window::<G>(|o, rows| {
+            let mut s = F::ZERO;
+            for row in rows {
+                for &v in &plane[row] {
+                    s += v;
                 }
-                out[oh * OW + ow] = s * scale;
             }
-        }
+            out[o] = s * scale;
+        });
     }
     /// Each output's gradient spread evenly over its window.
     #[inline]
     fn plane_backward(_: &[F], _: &[F], dout: &[F], dplane: &mut [F]) {
-        let dplane = &mut dplane[..H * W];
-        let geometry = (KH, KW, SH, SW, PH, PW, H, W);
-        let scale = F::ONE / F::from_usize(KH * KW);
+        let dplane = &mut dplane[..G::H * G::W];
+        let scale = F::ONE / F::from_usize(G::KH * G::KW);
         dplane.fill(F::ZERO);
-        for oh in 0..OH {
-            for ow in 0..OW {
-                let (h0, h1, w0, w1) = window(oh, ow, geometry);
-                let g = dout[oh * OW + ow] * scale;
-                for ih in h0..h1 {
-                    for d in &mut dplane[ih * W + w0..ih * W + w1] {
-                        *d += g;
-                    }
-                }
+        for_each_window::<G>(|o, rows| {
+            let g = dout[o] * scale;
+            for row in rows {
+                dplane[row].iter_mut().for_each(|d| *d += g);
             }
-        }
+        });
     }
 }
 
@@ -230,22 +221,22 @@ mod tests {
     use super::*;
     use crate::ops::activation::Identity;
 
+    crate::pool2d_window!(Padded3 { h: 3, w: 3, k: (2, 2), padding: (1, 1) });
+    crate::pool2d_window!(Whole2 { h: 2, w: 2, k: (2, 2) });
+    crate::pool2d_window!(Overlapping2 { h: 2, w: 2, k: (2, 2), stride: (1, 1), padding: (1, 1) });
+    crate::pool2d_window!(Padded7x6 { h: 7, w: 6, k: (3, 3), stride: (2, 2), padding: (1, 1) });
+    crate::pool2d_window!(Plain7x6 { h: 7, w: 6, k: (2, 2) });
+
     #[test]
     fn max_pool_with_padding_and_stride() {
         // 1×3×3 input, window 2, stride 2, padding 1: OH = (3 + 2 - 2)/2 + 1 = 2
+        assert_eq!((Padded3::OH, Padded3::OW, Padded7x6::OH, Padded7x6::OW), (2, 2, 4, 3));
         let x = [1.0, 2.0, 3.0, 4.0, 9.0, 6.0, 7.0, 8.0, 5.0];
         let mut y = [0.0f64; 4];
-        forward::<f64, MaxPlane<3, 3, 2, 2, 2, 2, 1, 1, 2, 2>, 1>(1, &x, &mut y);
+        forward::<f64, MaxPlane<Padded3>, 1>(1, &x, &mut y);
         assert_eq!(y, [1.0, 3.0, 7.0, 9.0]);
         let mut dx = [0.0; 9];
-        backward::<f64, MaxPlane<3, 3, 2, 2, 2, 2, 1, 1, 2, 2>, Identity, 1>(
-            1,
-            &x,
-            &y,
-            &[1.0, 2.0, 3.0, 4.0],
-            &mut dx,
-            1.0,
-        );
+        backward::<f64, MaxPlane<Padded3>, Identity, 1>(1, &x, &y, &[1.0, 2.0, 3.0, 4.0], &mut dx, 1.0);
         assert_eq!(dx, [1.0, 0.0, 2.0, 0.0, 4.0, 0.0, 3.0, 0.0, 0.0]);
     }
 
@@ -253,9 +244,9 @@ mod tests {
     fn max_pool_ties_go_to_the_first_maximum() {
         let x = [5.0, 5.0, 5.0, 5.0];
         let mut y = [0.0f64; 1];
-        forward::<f64, MaxPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, 1>(1, &x, &mut y);
+        forward::<f64, MaxPlane<Whole2>, 1>(1, &x, &mut y);
         let mut dx = [0.0; 4];
-        backward::<f64, MaxPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, Identity, 1>(1, &x, &y, &[1.0], &mut dx, 1.0);
+        backward::<f64, MaxPlane<Whole2>, Identity, 1>(1, &x, &y, &[1.0], &mut dx, 1.0);
         assert_eq!(dx, [1.0, 0.0, 0.0, 0.0]);
     }
 
@@ -265,13 +256,13 @@ mod tests {
         let mut y = [0.0f64; 4];
         // window 2, stride 1, padding 1 on a 2×2 input: 3×3 output; take the corner.
         let mut y9 = [0.0f64; 9];
-        forward::<f64, AvgPlane<2, 2, 2, 2, 1, 1, 1, 1, 3, 3>, 1>(1, &x, &mut y9);
+        forward::<f64, AvgPlane<Overlapping2>, 1>(1, &x, &mut y9);
         assert_eq!(y9[0], 1.0);
         assert_eq!(y9[4], 10.0);
-        forward::<f64, AvgPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, 1>(1, &x, &mut y[..1]);
+        forward::<f64, AvgPlane<Whole2>, 1>(1, &x, &mut y[..1]);
         assert_eq!(y[0], 10.0);
         let mut dx = [0.0; 4];
-        backward::<f64, AvgPlane<2, 2, 2, 2, 2, 2, 0, 0, 1, 1>, Identity, 1>(1, &x, &y[..1], &[4.0], &mut dx, 1.0);
+        backward::<f64, AvgPlane<Whole2>, Identity, 1>(1, &x, &y[..1], &[4.0], &mut dx, 1.0);
         assert_eq!(dx, [1.0; 4]);
     }
 
@@ -287,25 +278,25 @@ mod tests {
         let mut x = vec![0.0f32; input.len()];
         activation::forward::<f32, Tanh, 126>(batch, &input, &mut x, 0.0);
         let mut y = vec![0.0f32; batch * c * 4 * 3];
-        forward::<f32, MaxPlane<7, 6, 3, 3, 2, 2, 1, 1, 4, 3>, 3>(batch, &x, &mut y);
+        forward::<f32, MaxPlane<Padded7x6>, 3>(batch, &x, &mut y);
         let dy: Vec<f32> = (0..y.len()).map(|i| ((i as f32) * 0.37).cos()).collect();
         let (mut pooled_grad, mut want) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
-        backward::<f32, MaxPlane<7, 6, 3, 3, 2, 2, 1, 1, 4, 3>, Identity, 3>(batch, &x, &y, &dy, &mut pooled_grad, 1.0);
+        backward::<f32, MaxPlane<Padded7x6>, Identity, 3>(batch, &x, &y, &dy, &mut pooled_grad, 1.0);
         activation::backward::<f32, Tanh, 126>(batch, &input, &x, &pooled_grad, &mut want, 0.0);
         let mut got = vec![f32::NAN; x.len()];
-        type Max = MaxPlane<7, 6, 3, 3, 2, 2, 1, 1, 4, 3>;
+        type Max = MaxPlane<Padded7x6>;
         backward::<f32, Max, Tanh, 3>(batch, &x, &y, &dy, &mut got, 0.0);
         assert_eq!(got, want);
 
         let mut x = vec![0.0f32; input.len()];
         activation::forward::<f32, Relu, 126>(batch, &input, &mut x, 0.0);
         let mut y = vec![0.0f32; batch * c * 3 * 3];
-        forward::<f32, AvgPlane<7, 6, 2, 2, 2, 2, 0, 0, 3, 3>, 3>(batch, &x, &mut y);
+        forward::<f32, AvgPlane<Plain7x6>, 3>(batch, &x, &mut y);
         let dy: Vec<f32> = (0..y.len()).map(|i| ((i as f32) * 0.37).cos()).collect();
-        backward::<f32, AvgPlane<7, 6, 2, 2, 2, 2, 0, 0, 3, 3>, Identity, 3>(batch, &x, &y, &dy, &mut pooled_grad, 1.0);
+        backward::<f32, AvgPlane<Plain7x6>, Identity, 3>(batch, &x, &y, &dy, &mut pooled_grad, 1.0);
         activation::backward::<f32, Relu, 126>(batch, &input, &x, &pooled_grad, &mut want, 0.0);
         let mut got = vec![f32::NAN; x.len()];
-        type Avg = AvgPlane<7, 6, 2, 2, 2, 2, 0, 0, 3, 3>;
+        type Avg = AvgPlane<Plain7x6>;
         backward::<f32, Avg, Relu, 3>(batch, &x, &y, &dy, &mut got, 0.0);
         assert_eq!(got, want);
         assert!(got.contains(&0.0) && got.iter().any(|&g| g != 0.0));

@@ -16,43 +16,68 @@ mod avx512;
 /// [`simd::level`] allows. Every kernel gives a value the same result wherever it
 /// sits in the slice.
 pub fn apply(x: &[f32], y: &mut [f32]) {
-    apply_at(simd::level(), x, y)
+    // SAFETY: `simd::level` never exceeds what the processor runs.
+    unsafe { apply_on(simd::level(), x, y) }
 }
 
 /// `values[i] = tanh(values[i])`, as [`apply`].
 pub fn in_place(values: &mut [f32]) {
-    in_place_at(simd::level(), values)
+    // SAFETY: `simd::level` never exceeds what the processor runs.
+    unsafe { in_place_on(simd::level(), values) }
 }
 
-/// [`apply`] on the kernels of `level` (at most what the processor runs).
+/// [`apply`] on the kernels of `level`, which must be at most what the processor runs.
 pub fn apply_at(level: Level, x: &[f32], y: &mut [f32]) {
     assert!(level <= simd::detect(), "tanh: {level:?} kernels on a processor without them");
+    // SAFETY: asserted just above.
+    unsafe { apply_on(level, x, y) }
+}
+
+/// [`in_place`] on the kernels of `level`, which must be at most what the processor runs.
+pub fn in_place_at(level: Level, values: &mut [f32]) {
+    assert!(level <= simd::detect(), "tanh: {level:?} kernels on a processor without them");
+    // SAFETY: asserted just above.
+    unsafe { in_place_on(level, values) }
+}
+
+/// [`apply`] on the kernels of `level`, unchecked: the safe entries check once, not on
+/// every plane an epilogue activates.
+///
+/// # Safety
+/// `level` is at most [`simd::detect`].
+#[inline]
+unsafe fn apply_on(level: Level, x: &[f32], y: &mut [f32]) {
+    debug_assert!(level <= simd::detect());
     let y = &mut y[..x.len()];
     match level {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the processor has AVX-512F (asserted above); both slices hold
+        // SAFETY: the processor has AVX-512F (this function's contract); both slices hold
         // `x.len()` values and `y` is a unique borrow.
         Level::Avx512 => unsafe { avx512::apply(x.as_ptr(), y.as_mut_ptr(), x.len()) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the processor has AVX2 and FMA (asserted above), the one requirement.
+        // SAFETY: the processor has AVX2 and FMA (this function's contract), the one requirement.
         Level::Avx2 => unsafe { avx2::apply(x, y) },
         _ => y.iter_mut().zip(x).for_each(|(o, &v)| *o = scalar(v)),
     }
 }
 
-/// [`in_place`] on the kernels of `level` (at most what the processor runs).
-pub fn in_place_at(level: Level, values: &mut [f32]) {
-    assert!(level <= simd::detect(), "tanh: {level:?} kernels on a processor without them");
+/// [`in_place`] on the kernels of `level`, unchecked as [`apply_on`].
+///
+/// # Safety
+/// `level` is at most [`simd::detect`].
+#[inline]
+unsafe fn in_place_on(level: Level, values: &mut [f32]) {
+    debug_assert!(level <= simd::detect());
     match level {
         #[cfg(target_arch = "x86_64")]
         Level::Avx512 => {
             let (len, values) = (values.len(), values.as_mut_ptr());
-            // SAFETY: the processor has AVX-512F (asserted above); the one pointer
+            // SAFETY: the processor has AVX-512F (this function's contract); the one pointer
             // comes from a unique slice of `len` values, read and written in place.
             unsafe { avx512::apply(values, values, len) }
         }
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the processor has AVX2 and FMA (asserted above), the one requirement.
+        // SAFETY: the processor has AVX2 and FMA (this function's contract), the one requirement.
         Level::Avx2 => unsafe { avx2::in_place(values) },
         _ => values.iter_mut().for_each(|v| *v = scalar(*v)),
     }

@@ -238,7 +238,8 @@ mod tests {
         let (mut plain, mut fused) = (vec![0.0f32; 3 * 1600], vec![0.0f32; 3 * 1600]);
         let mut pooled = vec![0.0f32; 3 * 400];
         forward::<f32, LenetConv2, Identity, NoPool>(3, &x, &params, &mut plain, &mut [], &mut scratch, 0.0);
-        type Avg = AvgPlane<10, 10, 2, 2, 2, 2, 0, 0, 5, 5>;
+        crate::pool2d_window!(Half10 { h: 10, w: 10, k: (2, 2) });
+        type Avg = AvgPlane<Half10>;
         forward::<f32, LenetConv2, Tanh, Avg>(3, &x, &params, &mut fused, &mut pooled, &mut scratch, 0.0);
         let mut separate = vec![0.0f32; plain.len()];
         activation::forward::<f32, Tanh, 1600>(3, &plain, &mut separate, 0.0);
@@ -265,7 +266,8 @@ mod tests {
             &mut scratch,
             0.0,
         );
-        type Max = MaxPlane<28, 28, 3, 3, 2, 2, 1, 1, 14, 14>;
+        crate::pool2d_window!(Overlapping28 { h: 28, w: 28, k: (3, 3), stride: (2, 2), padding: (1, 1) });
+        type Max = MaxPlane<Overlapping28>;
         super::super::shifted::forward::<f32, LenetConv1, Relu, Max>(
             2,
             &x,
