@@ -124,10 +124,7 @@ fn evaluate<N: Network<f32>>(net: &mut N, test: &ImageSet<f32>) -> Result<(f64, 
 }
 
 fn train<N: Network<f32>>(
-    label: &str,
-    epochs: usize,
-    args: &Args,
-    data: &(ImageSet<f32>, ImageSet<f32>),
+    label: &str, epochs: usize, args: &Args, data: &(ImageSet<f32>, ImageSet<f32>),
 ) -> Result<(N, History, Confusion, f64), nn::Error> {
     let (train, test) = data;
     println!("{}\n", N::summary());

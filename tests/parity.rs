@@ -91,11 +91,7 @@ fn assert_buffers<F: Float, N: Network<F>>(net: &N, file: &SafeTensors, tol: f64
 }
 
 fn check<F: Float, N: Network<F>, L: Loss<F, Target = [T]>, T: Clone>(
-    name: &str,
-    tag: &str,
-    mode: &str,
-    loss: L,
-    target: Vec<T>,
+    name: &str, tag: &str, mode: &str, loss: L, target: Vec<T>,
 ) {
     let tol = if tag == "f64" { 1e-9 } else { 1e-4 };
     let bytes = fixture(&format!("{name}_{tag}_{mode}.safetensors"));

@@ -28,9 +28,7 @@ fn snapshot<N: Network<f32>>(net: &N) -> Vec<u32> {
 /// step (which draws dropout masks) gives the same result as on a network that never
 /// saw the refused one.
 fn refused_without_trace<N: Network<f32> + Clone>(
-    net: &mut N,
-    good: (&[f32], &[usize]),
-    refused: impl FnOnce(&mut N) -> Result<(), Error>,
+    net: &mut N, good: (&[f32], &[usize]), refused: impl FnOnce(&mut N) -> Result<(), Error>,
 ) -> Error {
     // A first good step, so that gradients and running statistics are not all zero.
     net.train_step(good.0, good.1, &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();

@@ -21,10 +21,7 @@ fn sample(len: usize, seed: u64) -> Vec<f64> {
 /// Loss and gradients of the whole batch, without splitting: forward, the loss's own
 /// output gradient, and the vector-Jacobian product.
 fn whole_batch<N: Network<f64>, L: Loss<f64, Target = [T]>, T>(
-    net: &mut N,
-    x: &[f64],
-    target: &[T],
-    loss: &L,
+    net: &mut N, x: &[f64], target: &[T], loss: &L,
 ) -> (f64, Vec<f64>) {
     let batch = x.len() / N::INPUT_LEN;
     let output = net.forward(x).unwrap().to_vec();

@@ -207,11 +207,7 @@ fn type_error(tokens: impl ToTokens, kind: &str, param: &Param, found: &str, sch
 
 /// Checks one value against its parameter's type and range.
 fn resolve(
-    value: &ValueKind,
-    tokens: &TokenStream,
-    kind: &str,
-    param: &Param,
-    schema: &[Param],
+    value: &ValueKind, tokens: &TokenStream, kind: &str, param: &Param, schema: &[Param],
 ) -> syn::Result<Resolved> {
     let found = value.render();
     let bad = || type_error(tokens, kind, param, &found, schema);

@@ -172,11 +172,7 @@ fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
 /// (itself, or the activation fused into it) and, where a pooling is fused after it,
 /// layer `pooled_index`'s as `pooled`.
 fn forward_step(
-    index: usize,
-    output_index: usize,
-    pooled_index: Option<usize>,
-    call: TokenStream,
-    layer: &CheckedLayer,
+    index: usize, output_index: usize, pooled_index: Option<usize>, call: TokenStream, layer: &CheckedLayer,
     plan: &Plan,
 ) -> TokenStream {
     let Buffer::Activation { offset, len } = plan.outputs[output_index] else {
@@ -261,12 +257,7 @@ fn backward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
 }
 
 fn backward_step(
-    index: usize,
-    layer: &CheckedLayer,
-    call: TokenStream,
-    plan: &Plan,
-    dy_in_a: bool,
-    input_len: u64,
+    index: usize, layer: &CheckedLayer, call: TokenStream, plan: &Plan, dy_in_a: bool, input_len: u64,
 ) -> TokenStream {
     let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("outputs are never the input") };
     let output = range(offset, offset + len);

@@ -85,20 +85,8 @@ pub trait Float:
     /// alias `a` or `b`. [`crate::kernels::gemm::gemm`] checks this and is the safe entry point.
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
+        m: usize, k: usize, n: usize, alpha: Self, a: *const Self, rsa: isize, csa: isize, b: *const Self, rsb: isize,
+        csb: isize, beta: Self, c: *mut Self, rsc: isize, csc: isize,
     );
 }
 
@@ -164,20 +152,8 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             unsafe fn gemm_raw(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
-                a: *const Self,
-                rsa: isize,
-                csa: isize,
-                b: *const Self,
-                rsb: isize,
-                csb: isize,
-                beta: Self,
-                c: *mut Self,
-                rsc: isize,
-                csc: isize,
+                m: usize, k: usize, n: usize, alpha: Self, a: *const Self, rsa: isize, csa: isize, b: *const Self,
+                rsb: isize, csb: isize, beta: Self, c: *mut Self, rsc: isize, csc: isize,
             ) {
                 // SAFETY: forwarded verbatim; the caller upholds `gemm_raw`'s contract,
                 // which is exactly matrixmultiply's.

@@ -23,10 +23,7 @@ pub static LEAKY_RELU: Kind = Kind::new("leaky_relu", &ALPHA_001, |args, cx| bui
 pub static ELU: Kind = Kind::new("elu", &ALPHA_1, |args, cx| build(args, cx, "Elu", false));
 
 fn build(
-    args: &Bound,
-    cx: &Context,
-    kernel: &'static str,
-    derivative_from_output: bool,
+    args: &Bound, cx: &Context, kernel: &'static str, derivative_from_output: bool,
 ) -> syn::Result<Box<dyn Layer>> {
     let alpha = if args.has("alpha") { args.float("alpha") } else { 0.0 };
     Ok(Box::new(ActivationLayer { shape: cx.input.to_vec(), kernel, alpha, derivative_from_output }))

@@ -145,9 +145,7 @@ pub enum Recover {
 impl Kind {
     /// A kind without aliases whose failed build leaves the output unknown.
     pub const fn new(
-        name: &'static str,
-        schema: &'static [Param],
-        build: fn(&Bound, &Context) -> syn::Result<Box<dyn Layer>>,
+        name: &'static str, schema: &'static [Param], build: fn(&Bound, &Context) -> syn::Result<Box<dyn Layer>>,
     ) -> Kind {
         Kind { name, aliases: &[], schema, build, recover: Recover::Unknown }
     }

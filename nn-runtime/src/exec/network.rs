@@ -119,25 +119,14 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn __forward_in(
-        params: &[F],
-        buffers: &mut [F],
-        rng: &mut Rng,
-        training: bool,
-        for_backward: bool,
-        workspace: &mut Workspace<F>,
-        input: &[F],
-        batch: usize,
+        params: &[F], buffers: &mut [F], rng: &mut Rng, training: bool, for_backward: bool,
+        workspace: &mut Workspace<F>, input: &[F], batch: usize,
     );
     /// Runs every layer backward from the output gradient in `workspace.grad_a`.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn __backward_in(
-        params: &[F],
-        grads: &mut [F],
-        training: bool,
-        workspace: &mut Workspace<F>,
-        input: &[F],
-        batch: usize,
+        params: &[F], grads: &mut [F], training: bool, workspace: &mut Workspace<F>, input: &[F], batch: usize,
         input_grad: bool,
     );
     /// Whether a batch may run as two independent halves: not with batch norm, whose
@@ -281,10 +270,7 @@ pub trait Network<F: Float>: Sized {
 
     /// The batch-mean loss, without gradients.
     fn loss<L: Loss<F>, T: AsRef<L::Target> + ?Sized>(
-        &mut self,
-        input: &[F],
-        target: &T,
-        loss: &L,
+        &mut self, input: &[F], target: &T, loss: &L,
     ) -> Result<F, Error> {
         let batch = self.__run_forward(input, false)?;
         loss.evaluate(self.__output(batch).0, Self::OUTPUT_SHAPE, target.as_ref(), batch, None)
@@ -296,10 +282,7 @@ pub trait Network<F: Float>: Sized {
     /// or targets do not fit, or when the loss or any gradient comes out NaN or
     /// infinite.
     fn loss_and_grads<L: Loss<F>, T: AsRef<L::Target> + ?Sized>(
-        &mut self,
-        input: &[F],
-        target: &T,
-        loss: &L,
+        &mut self, input: &[F], target: &T, loss: &L,
     ) -> Result<F, Error> {
         // Everything that can be checked before the step changes anything.
         let batch = self.__checked_batch(input)?;
@@ -346,11 +329,7 @@ pub trait Network<F: Float>: Sized {
     /// ones. Targets are checked.
     #[doc(hidden)]
     fn __whole_loss_and_grads<L: Loss<F>>(
-        &mut self,
-        input: &[F],
-        target: &L::Target,
-        loss: &L,
-        batch: usize,
+        &mut self, input: &[F], target: &L::Target, loss: &L, batch: usize,
     ) -> Result<F, Error> {
         self.__forward(input, batch, true);
         let (output, output_grad) = self.__output(batch);
@@ -370,11 +349,7 @@ pub trait Network<F: Float>: Sized {
     /// and the halves' buffers prepared.
     #[doc(hidden)]
     fn __split_loss_and_grads<L: Loss<F>>(
-        &mut self,
-        input: &[F],
-        target: &L::Target,
-        loss: &L,
-        batch: usize,
+        &mut self, input: &[F], target: &L::Target, loss: &L, batch: usize,
     ) -> Result<F, Error> {
         let half = batch / 2;
         let (Some(first_target), Some(second_target)) =
@@ -437,11 +412,7 @@ pub trait Network<F: Float>: Sized {
     /// non-finite loss or gradient) the network is left exactly as it was, as in
     /// [`Network::loss_and_grads`], and the optimizer's state too.
     fn train_step<L: Loss<F>, T: AsRef<L::Target> + ?Sized, O: Optimizer<F>>(
-        &mut self,
-        input: &[F],
-        target: &T,
-        loss: &L,
-        optimizer: &mut O,
+        &mut self, input: &[F], target: &T, loss: &L, optimizer: &mut O,
     ) -> Result<F, Error> {
         optimizer.check()?;
         let value = self.loss_and_grads(input, target, loss)?;

@@ -80,9 +80,7 @@ impl<F: Float> Workspace<F> {
 /// planner lays every output after its input, so they never overlap.
 #[inline(always)]
 pub fn split_io<F>(
-    buffer: &mut [F],
-    input: core::ops::Range<usize>,
-    output: core::ops::Range<usize>,
+    buffer: &mut [F], input: core::ops::Range<usize>, output: core::ops::Range<usize>,
 ) -> (&[F], &mut [F]) {
     debug_assert!(input.end <= output.start);
     let (head, tail) = buffer.split_at_mut(output.start);

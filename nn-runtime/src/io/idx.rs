@@ -159,10 +159,7 @@ pub fn from_reader<R: Read>(mut reader: R, source: &str) -> Result<Idx, Error> {
 
 /// The header, then exactly the body it announces: at most header + body + 1 bytes.
 fn parse_plain<R: Read>(
-    mut r: R,
-    what: &str,
-    io_err: &dyn Fn(io::Error) -> Error,
-    err: &dyn Fn(String) -> Error,
+    mut r: R, what: &str, io_err: &dyn Fn(io::Error) -> Error, err: &dyn Fn(String) -> Error,
 ) -> Result<Idx, Error> {
     let head = read_at_most(&mut r, 4).map_err(io_err)?;
     if head.starts_with(&GZIP_MAGIC) {

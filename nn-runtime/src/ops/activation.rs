@@ -269,12 +269,7 @@ pub fn forward<F: Float, A: Activation, const LEN: usize>(batch: usize, x: &[F],
 
 /// `dx = dy · f'(x)`.
 pub fn backward<F: Float, A: Activation, const LEN: usize>(
-    batch: usize,
-    x: &[F],
-    y: &[F],
-    dy: &[F],
-    dx: &mut [F],
-    alpha: F,
+    batch: usize, x: &[F], y: &[F], dy: &[F], dx: &mut [F], alpha: F,
 ) {
     let n = batch * LEN;
     for (((d, &g), &yi), &xi) in dx[..n].iter_mut().zip(&dy[..n]).zip(&y[..n]).zip(&x[..n]) {
@@ -297,12 +292,7 @@ pub fn prelu_forward<F: Float, const C: usize, const S: usize>(batch: usize, x: 
 
 /// PReLU backward: slope gradients (overwritten) and, if asked, the input gradient.
 pub fn prelu_backward<F: Float, const C: usize, const S: usize>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    dy: &[F],
-    grads: &mut [F],
-    mut dx: Option<&mut [F]>,
+    batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], mut dx: Option<&mut [F]>,
 ) {
     grads[..C].fill(F::ZERO);
     for n in 0..batch {

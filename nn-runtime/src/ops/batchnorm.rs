@@ -16,15 +16,8 @@ fn runs<F, const C: usize, const S: usize>(x: &[F], batch: usize, c: usize) -> i
 
 #[allow(clippy::too_many_arguments)]
 pub fn forward<F: Float, const C: usize, const S: usize>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    y: &mut [F],
-    buffers: &mut [F],
-    batch_stats: &mut [F],
-    eps: f64,
-    momentum: f64,
-    training: bool,
+    batch: usize, x: &[F], params: &[F], y: &mut [F], buffers: &mut [F], batch_stats: &mut [F], eps: f64,
+    momentum: f64, training: bool,
 ) {
     let (gamma, beta) = params.split_at(C);
     let (running_mean, rest) = buffers.split_at_mut(C);
@@ -66,13 +59,7 @@ pub fn forward<F: Float, const C: usize, const S: usize>(
 /// constants.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<F: Float, const C: usize, const S: usize>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    dy: &[F],
-    grads: &mut [F],
-    mut dx: Option<&mut [F]>,
-    batch_stats: &[F],
+    batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], mut dx: Option<&mut [F]>, batch_stats: &[F],
     training: bool,
 ) {
     let gamma = &params[..C];

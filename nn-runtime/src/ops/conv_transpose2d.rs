@@ -34,13 +34,7 @@ pub fn forward<F: Float, G: Geometry>(batch: usize, x: &[F], params: &[F], y: &m
 /// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
 /// input gradient (overwritten).
 pub fn backward<F: Float, G: Geometry>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    dy: &[F],
-    grads: &mut [F],
-    dx: Option<&mut [F]>,
-    scratch: &mut [F],
+    batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], dx: Option<&mut [F]>, scratch: &mut [F],
 ) {
     let (dw, db) = grads.split_at_mut(G::WEIGHT_LEN);
     // The adjoint's weight gradient, with its input the output gradient here and its

@@ -6,13 +6,7 @@ use crate::rng::Rng;
 
 /// `mask` receives `0` or `1/(1 − p)` per element (kept for backward).
 pub fn forward<F: Float, const LEN: usize>(
-    batch: usize,
-    x: &[F],
-    y: &mut [F],
-    mask: &mut [F],
-    p: f64,
-    training: bool,
-    rng: &mut Rng,
+    batch: usize, x: &[F], y: &mut [F], mask: &mut [F], p: f64, training: bool, rng: &mut Rng,
 ) {
     let n = batch * LEN;
     if !training || p == 0.0 {

@@ -5,10 +5,7 @@ use crate::kernels::gemm::{gemm, Mat};
 
 /// Forward for a batch. `params` is the layer's slice: weight `[OUT, IN]` then bias `[OUT]`.
 pub fn forward<F: Float, const IN: usize, const OUT: usize, const BIAS: bool>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    y: &mut [F],
+    batch: usize, x: &[F], params: &[F], y: &mut [F],
 ) {
     let (w, b) = params.split_at(OUT * IN);
     let y = &mut y[..batch * OUT];
@@ -23,12 +20,7 @@ pub fn forward<F: Float, const IN: usize, const OUT: usize, const BIAS: bool>(
 
 /// Backward: parameter gradients (overwritten) and, if asked, the input gradient.
 pub fn backward<F: Float, const IN: usize, const OUT: usize, const BIAS: bool>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    dy: &[F],
-    grads: &mut [F],
-    dx: Option<&mut [F]>,
+    batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], dx: Option<&mut [F]>,
 ) {
     let dy = &dy[..batch * OUT];
     let (dw, db) = grads.split_at_mut(OUT * IN);

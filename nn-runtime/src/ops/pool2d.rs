@@ -195,12 +195,7 @@ pub fn forward<F: Float, P: PlanePool<F>, const C: usize>(batch: usize, x: &[F],
 /// whose derivative reads only its output (relu, tanh, sigmoid; the macro fuses no
 /// other). The same values, bit for bit, as the two passes.
 pub fn backward<F: Float, P: PlanePool<F>, A: Activation, const C: usize>(
-    batch: usize,
-    x: &[F],
-    y: &[F],
-    dy: &[F],
-    dx: &mut [F],
-    alpha: F,
+    batch: usize, x: &[F], y: &[F], dy: &[F], dx: &mut [F], alpha: F,
 ) {
     let (x, dx) = (&x[..batch * C * P::IN], &mut dx[..batch * C * P::IN]);
     let (y, dy) = (&y[..batch * C * P::OUT], &dy[..batch * C * P::OUT]);

@@ -4,9 +4,7 @@ use crate::float::Float;
 
 /// Each input pixel becomes an `SH×SW` block.
 pub fn nearest_forward<F: Float, const C: usize, const H: usize, const W: usize, const SH: usize, const SW: usize>(
-    batch: usize,
-    x: &[F],
-    y: &mut [F],
+    batch: usize, x: &[F], y: &mut [F],
 ) {
     let (oh, ow) = (H * SH, W * SW);
     for (plane, out) in x[..batch * C * H * W].chunks_exact(H * W).zip(y.chunks_exact_mut(oh * ow)) {
@@ -21,9 +19,7 @@ pub fn nearest_forward<F: Float, const C: usize, const H: usize, const W: usize,
 
 /// Each input pixel's gradient is the sum over its block.
 pub fn nearest_backward<F: Float, const C: usize, const H: usize, const W: usize, const SH: usize, const SW: usize>(
-    batch: usize,
-    dy: &[F],
-    dx: &mut [F],
+    batch: usize, dy: &[F], dx: &mut [F],
 ) {
     let (oh, ow) = (H * SH, W * SW);
     let dx = &mut dx[..batch * C * H * W];

@@ -22,12 +22,7 @@ pub trait Loss<F: Float>: Sync {
 
     /// The batch-mean loss; when `grad` is given, also `∂loss/∂output` into it.
     fn evaluate(
-        &self,
-        output: &[F],
-        sample_shape: &[usize],
-        target: &Self::Target,
-        batch: usize,
-        grad: Option<&mut [F]>,
+        &self, output: &[F], sample_shape: &[usize], target: &Self::Target, batch: usize, grad: Option<&mut [F]>,
     ) -> Result<F, Error>;
 }
 
@@ -59,12 +54,7 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
     }
 
     fn evaluate(
-        &self,
-        output: &[F],
-        sample_shape: &[usize],
-        labels: &[usize],
-        batch: usize,
-        mut grad: Option<&mut [F]>,
+        &self, output: &[F], sample_shape: &[usize], labels: &[usize], batch: usize, mut grad: Option<&mut [F]>,
     ) -> Result<F, Error> {
         Loss::<F>::check(self, labels, sample_shape, batch)?;
         let classes = sample_shape[0];
@@ -115,12 +105,7 @@ impl<F: Float> Loss<F> for MeanSquaredError {
     }
 
     fn evaluate(
-        &self,
-        output: &[F],
-        sample_shape: &[usize],
-        target: &[F],
-        batch: usize,
-        grad: Option<&mut [F]>,
+        &self, output: &[F], sample_shape: &[usize], target: &[F], batch: usize, grad: Option<&mut [F]>,
     ) -> Result<F, Error> {
         let scale = F::from_f64(2.0 / (batch * sample_shape.iter().product::<usize>()) as f64);
         element_mean(output, sample_shape, target, batch, grad, |y, t| {
@@ -148,11 +133,7 @@ fn check_elements<F>(target: &[F], sample_shape: &[usize], batch: usize) -> Resu
 /// The mean over every element of `loss(y, t).0`, and `loss(y, t).1` (the mean's
 /// derivative, already scaled) into `grad`; checks the target count first.
 fn element_mean<F: Float>(
-    output: &[F],
-    sample_shape: &[usize],
-    target: &[F],
-    batch: usize,
-    mut grad: Option<&mut [F]>,
+    output: &[F], sample_shape: &[usize], target: &[F], batch: usize, mut grad: Option<&mut [F]>,
     loss: impl Fn(F, F) -> (F, F),
 ) -> Result<F, Error> {
     check_elements(target, sample_shape, batch)?;
@@ -186,12 +167,7 @@ impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
     }
 
     fn evaluate(
-        &self,
-        output: &[F],
-        sample_shape: &[usize],
-        target: &[F],
-        batch: usize,
-        grad: Option<&mut [F]>,
+        &self, output: &[F], sample_shape: &[usize], target: &[F], batch: usize, grad: Option<&mut [F]>,
     ) -> Result<F, Error> {
         let inv = F::from_f64(1.0 / (batch * sample_shape.iter().product::<usize>()) as f64);
         element_mean(output, sample_shape, target, batch, grad, |x, t| {

@@ -20,13 +20,7 @@ use std::arch::x86_64::*;
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile<const MR: usize, const NV: usize>(
-    x: *const f32,
-    base: &[usize],
-    red: Walk,
-    b: *const f32,
-    np: usize,
-    c: *mut f32,
-    add: bool,
+    x: *const f32, base: &[usize], red: Walk, b: *const f32, np: usize, c: *mut f32, add: bool,
 ) {
     // SAFETY (whole body): see the module documentation; `base` holds this tile's row
     // offsets, `b` and `c` point at the strip's first column.
@@ -73,13 +67,7 @@ unsafe fn tile<const MR: usize, const NV: usize>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn rows<const NV: usize>(
-    x: *const f32,
-    base: &[usize],
-    red: Walk,
-    b: *const f32,
-    np: usize,
-    c: *mut f32,
-    add: bool,
+    x: *const f32, base: &[usize], red: Walk, b: *const f32, np: usize, c: *mut f32, add: bool,
 ) {
     // SAFETY: forwarded; every row of the tile is inside the checked extents.
     unsafe {
@@ -139,14 +127,7 @@ pub unsafe fn product(x: *const f32, rows_walk: Walk, red: Walk, b: *const f32, 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn shifted_tile<const MR: usize, const NV: usize, const MASKED: bool>(
-    a: *const f32,
-    k: usize,
-    red: Walk,
-    x: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
-    mask: __m256i,
+    a: *const f32, k: usize, red: Walk, x: *const f32, c: *mut f32, ldc: usize, add: bool, mask: __m256i,
 ) {
     // SAFETY (whole body): see the module documentation; `a` points at the tile's first
     // row of A, `x` and `c` at the strip's first column; masked lanes are never touched.
@@ -195,15 +176,7 @@ unsafe fn shifted_tile<const MR: usize, const NV: usize, const MASKED: bool>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn shifted_rows<const NV: usize, const MASKED: bool>(
-    rows: usize,
-    a: *const f32,
-    k: usize,
-    red: Walk,
-    x: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
-    mask: __m256i,
+    rows: usize, a: *const f32, k: usize, red: Walk, x: *const f32, c: *mut f32, ldc: usize, add: bool, mask: __m256i,
 ) {
     // SAFETY: forwarded; every row of the tile is inside the checked extents.
     unsafe {
@@ -257,14 +230,7 @@ pub unsafe fn shifted(a: *const f32, m: usize, red: Walk, x: *const f32, n: usiz
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn dots_tile<const MR: usize, const NT: usize>(
-    a: *const f32,
-    lda: usize,
-    x: *const f32,
-    offsets: &[usize],
-    n: usize,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
+    a: *const f32, lda: usize, x: *const f32, offsets: &[usize], n: usize, c: *mut f32, ldc: usize, add: bool,
 ) {
     // SAFETY (whole body): see the module documentation; `a` points at the tile's first
     // row, `c` at its first element, and `offsets` holds the tile's NT offsets.
@@ -305,15 +271,7 @@ unsafe fn dots_tile<const MR: usize, const NT: usize>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn dots_rows<const NT: usize>(
-    m: usize,
-    a: *const f32,
-    lda: usize,
-    x: *const f32,
-    offsets: &[usize],
-    n: usize,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
+    m: usize, a: *const f32, lda: usize, x: *const f32, offsets: &[usize], n: usize, c: *mut f32, ldc: usize, add: bool,
 ) {
     // SAFETY: forwarded; every row and offset is inside the checked extents.
     unsafe {
@@ -338,15 +296,7 @@ unsafe fn dots_rows<const NT: usize>(
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn shifted_dots(
-    a: *const f32,
-    lda: usize,
-    m: usize,
-    red: Walk,
-    x: *const f32,
-    n: usize,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
+    a: *const f32, lda: usize, m: usize, red: Walk, x: *const f32, n: usize, c: *mut f32, ldc: usize, add: bool,
 ) {
     // SAFETY (whole body): every pointer formed addresses a checked element; see the
     // module documentation.

@@ -96,15 +96,7 @@ pub fn shifted<F: Float>(a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mu
 /// [`shifted`] on the kernels of `level` (at most what the processor runs).
 #[allow(clippy::too_many_arguments)]
 fn shifted_at<F: Float>(
-    level: Level,
-    a: &[F],
-    m: usize,
-    red: Walk,
-    x: &[F],
-    n: usize,
-    c: &mut [F],
-    ldc: usize,
-    add: bool,
+    level: Level, a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool,
 ) {
     assert!(level <= simd::detect(), "shifted: {level:?} kernels on a processor without them");
     let k = red.len();
@@ -145,15 +137,7 @@ fn shifted_at<F: Float>(
 /// the columns past each row's end) it is a unit-stride convolution's weight gradient.
 #[allow(clippy::too_many_arguments)]
 pub fn shifted_dots<F: Float>(
-    a: &[F],
-    lda: usize,
-    m: usize,
-    red: Walk,
-    x: &[F],
-    n: usize,
-    c: &mut [F],
-    ldc: usize,
-    add: bool,
+    a: &[F], lda: usize, m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool,
 ) {
     let k = red.len();
     if m == 0 || k == 0 {

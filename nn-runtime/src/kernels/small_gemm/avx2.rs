@@ -19,15 +19,7 @@ use std::arch::x86_64::*;
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn nn_tile<const MR: usize, const NV: usize>(
-    k: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
+    k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, add: bool,
 ) {
     // SAFETY (whole body): see the module documentation; the caller passes pointers to
     // the tile's first elements and the tile lies inside the checked extents.
@@ -60,15 +52,7 @@ unsafe fn nn_tile<const MR: usize, const NV: usize>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn nn_rows<const NV: usize>(
-    rows: usize,
-    k: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
+    rows: usize, k: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize,
     add: bool,
 ) {
     // SAFETY: forwarded; `rows` of the tile are inside the checked extents.
@@ -89,17 +73,8 @@ unsafe fn nn_rows<const NV: usize>(
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn nn(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
+    m: usize, k: usize, n: usize, a: *const f32, rsa: usize, csa: usize, b: *const f32, ldb: usize, c: *mut f32,
+    ldc: usize, add: bool,
 ) {
     // SAFETY (whole body): every pointer formed addresses an element (i, p) of A with
     // i < m, p < k, (p, j) of B with j < n, or (i, j) of C; see the module docs.
@@ -144,14 +119,7 @@ pub unsafe fn nn(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn nt_tile<const MR: usize, const NR: usize>(
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    add: bool,
+    k: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, add: bool,
 ) {
     // SAFETY (whole body): see the module documentation.
     unsafe {
@@ -188,15 +156,7 @@ unsafe fn nt_tile<const MR: usize, const NR: usize>(
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn nt(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
+    m: usize, n: usize, k: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize,
     add: bool,
 ) {
     // SAFETY (whole body): tiles cover rows < m of A and C and rows < n of B only.

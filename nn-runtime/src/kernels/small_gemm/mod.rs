@@ -59,16 +59,7 @@ pub fn nn<F: Float>(a: Mat<'_, F>, b: &[F], ldb: usize, n: usize, c: &mut [F], l
 /// Returns `false`, touching nothing, where no vector kernel applies.
 #[allow(clippy::too_many_arguments)]
 pub fn nt<F: Float>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[F],
-    lda: usize,
-    b: &[F],
-    ldb: usize,
-    c: &mut [F],
-    ldc: usize,
-    add: bool,
+    m: usize, n: usize, k: usize, a: &[F], lda: usize, b: &[F], ldb: usize, c: &mut [F], ldc: usize, add: bool,
 ) -> bool {
     if !available() {
         return false;
@@ -98,11 +89,7 @@ mod tests {
     }
 
     fn naive(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: impl Fn(usize, usize) -> f64,
-        b: impl Fn(usize, usize) -> f64,
+        m: usize, n: usize, k: usize, a: impl Fn(usize, usize) -> f64, b: impl Fn(usize, usize) -> f64,
     ) -> Vec<f64> {
         let mut c = vec![0.0; m * n];
         for i in 0..m {

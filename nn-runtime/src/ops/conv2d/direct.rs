@@ -78,13 +78,7 @@ fn for_each_chunk<F: Float, G: Geometry>(batch: usize, x: &[F], rest: &mut [F], 
 /// writes only the pooled planes.
 #[allow(clippy::too_many_arguments)]
 pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    y: &mut [F],
-    pooled: &mut [F],
-    scratch: &mut [F],
-    alpha: F,
+    batch: usize, x: &[F], params: &[F], y: &mut [F], pooled: &mut [F], scratch: &mut [F], alpha: F,
 ) {
     let (cg, ocg, p, k, np) = (G::CG, G::OCG, G::P, G::K, padded_channels(G::OCG));
     let (w, b) = params.split_at(G::WEIGHT_LEN);
@@ -138,13 +132,7 @@ pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
 /// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
 /// input gradient (overwritten).
 pub fn backward<F: Float, G: Geometry>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    dy: &[F],
-    grads: &mut [F],
-    dx: Option<&mut [F]>,
-    scratch: &mut [F],
+    batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], dx: Option<&mut [F]>, scratch: &mut [F],
 ) {
     let (cg, ocg, p, k, np) = (G::CG, G::OCG, G::P, G::K, padded_channels(G::OCG));
     let (dw, db) = grads.split_at_mut(G::WEIGHT_LEN);

@@ -112,9 +112,7 @@ pub(crate) fn col2im_add<F: Float, G: Geometry>(col: &[F], dx: &mut [F], row_str
 /// column matrix fits [`COLUMN_BUDGET`]: `columns` has room for the chunk's `K ×
 /// samples·P` columns, `block` for one group's `[OC/G, samples·P]` outputs.
 fn for_each_chunk<F: Float, G: Geometry>(
-    batch: usize,
-    scratch: &mut [F],
-    mut body: impl FnMut(usize, usize, &mut [F], &mut [F]),
+    batch: usize, scratch: &mut [F], mut body: impl FnMut(usize, usize, &mut [F], &mut [F]),
 ) {
     let chunk = samples_per_chunk::<G>(batch);
     for first in (0..batch).step_by(chunk) {
@@ -146,12 +144,7 @@ pub fn forward<F: Float, G: Geometry>(batch: usize, x: &[F], params: &[F], y: &m
 /// [`forward`] with the weight and an optional bias apart: the transposed convolution's
 /// input gradient is this convolution without its bias.
 pub(crate) fn forward_with<F: Float, G: Geometry>(
-    batch: usize,
-    x: &[F],
-    w: &[F],
-    b: Option<&[F]>,
-    y: &mut [F],
-    scratch: &mut [F],
+    batch: usize, x: &[F], w: &[F], b: Option<&[F]>, y: &mut [F], scratch: &mut [F],
 ) {
     let (cg, ocg, p, k) = (G::CG, G::OCG, G::P, G::K);
     for_each_chunk::<F, G>(batch, scratch, |first, samples, col, out| {
@@ -182,13 +175,7 @@ pub(crate) fn forward_with<F: Float, G: Geometry>(
 /// Backward for a batch: weight and bias gradients (overwritten) and, if asked, the
 /// input gradient (overwritten). Scratch: [`scratch_per_sample`] per sample.
 pub fn backward<F: Float, G: Geometry>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    dy: &[F],
-    grads: &mut [F],
-    dx: Option<&mut [F]>,
-    scratch: &mut [F],
+    batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], dx: Option<&mut [F]>, scratch: &mut [F],
 ) {
     let (dw, db) = grads.split_at_mut(G::WEIGHT_LEN);
     if G::BIAS {
@@ -286,16 +273,8 @@ mod tests {
     /// Direct convolution by definition, the reference for the im2col path.
     #[allow(clippy::too_many_arguments)]
     fn reference(
-        x: &[f64],
-        w: &[f64],
-        b: &[f64],
-        (c, h, wd): (usize, usize, usize),
-        oc: usize,
-        (kh, kw): (usize, usize),
-        (sh, sw): (usize, usize),
-        (ph, pw): (usize, usize),
-        (dh, dw): (usize, usize),
-        g: usize,
+        x: &[f64], w: &[f64], b: &[f64], (c, h, wd): (usize, usize, usize), oc: usize, (kh, kw): (usize, usize),
+        (sh, sw): (usize, usize), (ph, pw): (usize, usize), (dh, dw): (usize, usize), g: usize,
         (oh, ow): (usize, usize),
     ) -> Vec<f64> {
         let (cg, ocg) = (c / g, oc / g);

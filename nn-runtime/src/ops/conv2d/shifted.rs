@@ -41,13 +41,7 @@ fn taps<G: Geometry>() -> Walk {
 /// into `pooled` right after it is written.
 #[allow(clippy::too_many_arguments)]
 pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    y: &mut [F],
-    pooled: &mut [F],
-    scratch: &mut [F],
-    alpha: F,
+    batch: usize, x: &[F], params: &[F], y: &mut [F], pooled: &mut [F], scratch: &mut [F], alpha: F,
 ) {
     assert!(G::SH == 1 && G::SW == 1, "shifted convolution needs unit stride");
     let (cg, ocg, p, k, wp) = (G::CG, G::OCG, G::P, G::K, G::WP);
@@ -86,13 +80,7 @@ pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
 /// end) with the input's shifted windows; the input gradient is
 /// [`super::input_gradient`]'s.
 pub fn backward<F: Float, G: Geometry>(
-    batch: usize,
-    x: &[F],
-    params: &[F],
-    dy: &[F],
-    grads: &mut [F],
-    dx: Option<&mut [F]>,
-    scratch: &mut [F],
+    batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], dx: Option<&mut [F]>, scratch: &mut [F],
 ) {
     assert!(G::SH == 1 && G::SW == 1, "shifted convolution needs unit stride");
     let (cg, ocg, p, k, wp) = (G::CG, G::OCG, G::P, G::K, G::WP);
