@@ -30,17 +30,16 @@ unsafe fn tile<const MR: usize, const NV: usize>(
             rows[r] = x.add(base[r]);
         }
         let mut acc = [[_mm256_setzero_ps(); NV]; MR];
-        // B's row as an offset, not a pointer: after the last row it points past B's
-        // end, which an offset may and a pointer may not (the strip need not start at
-        // column 0).
-        let mut brow = 0;
+        // After the last row `brow` points past B's end (the strip need not start at
+        // column 0): `wrapping_add` may form such a pointer, `add` may not.
+        let mut brow = b;
         for a0 in 0..red.n[0] {
             for a1 in 0..red.n[1] {
                 let mut off = a0 * red.step[0] + a1 * red.step[1];
                 for _ in 0..red.n[2] {
                     let mut bv = [_mm256_setzero_ps(); NV];
                     for v in 0..NV {
-                        bv[v] = _mm256_loadu_ps(b.add(brow + 8 * v));
+                        bv[v] = _mm256_loadu_ps(brow.add(8 * v));
                     }
                     for r in 0..MR {
                         let xv = _mm256_broadcast_ss(&*rows[r].add(off));
@@ -48,7 +47,7 @@ unsafe fn tile<const MR: usize, const NV: usize>(
                             acc[r][v] = _mm256_fmadd_ps(xv, bv[v], acc[r][v]);
                         }
                     }
-                    brow += np;
+                    brow = brow.wrapping_add(np);
                     off += red.step[2];
                 }
             }
