@@ -7,6 +7,7 @@ use crate::ir::{CheckedLayer, Network};
 use crate::layers::{self, product, Context};
 use crate::parse::{NetworkDef, ValueKind};
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 
 /// The input shape: one or three positive sizes.
 fn input_shape(def: &NetworkDef) -> syn::Result<Vec<u64>> {
@@ -35,6 +36,61 @@ fn input_shape(def: &NetworkDef) -> syn::Result<Vec<u64>> {
     Ok(dims)
 }
 
+/// Names the generated code gives meanings of its own, next to the network's.
+const GENERATED_NAMES: &[(&str, &str)] =
+    &[("F", "its element type `F` (`struct Net<F: Float = f32>`)"), ("rt", "the runtime `rt`")];
+
+/// The primitive types: a struct of such a name hides the type, which the generated code
+/// (`f32`, `usize`, `u64`, `bool`, `str`) and the rest of the module use.
+const PRIMITIVE_TYPES: &[&str] = &[
+    "bool", "char", "str", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+    "usize",
+];
+
+/// Why a network cannot be called `name`, if it cannot.
+fn reserved(name: &str) -> Option<String> {
+    let why = if let Some((_, meaning)) = GENERATED_NAMES.iter().find(|(n, _)| *n == name) {
+        format!("the generated code names {meaning}")
+    } else if PRIMITIVE_TYPES.contains(&name) {
+        format!("the struct would hide the primitive type `{name}` from the generated code and the rest of the module")
+    } else if name.starts_with(layers::RESERVED_PREFIX) {
+        format!("names beginning with `{}` are reserved for the items `network!` generates", layers::RESERVED_PREFIX)
+    } else {
+        return None;
+    };
+    Some(format!("a network cannot be named `{name}`: {why}; choose another name"))
+}
+
+/// The error for each network whose name cannot be used, in order: a reserved name, or
+/// one an earlier network of the same invocation has (pointing at the later one). Two
+/// networks of one name under different `cfg`s may be alternatives, only one compiled:
+/// rustc decides those.
+pub fn names(defs: &[NetworkDef]) -> Vec<Option<syn::Error>> {
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    defs.iter()
+        .enumerate()
+        .map(|(index, def)| {
+            let name = def.name.unraw().to_string();
+            if let Some(message) = reserved(&name) {
+                return Some(syn::Error::new(def.name.span(), message));
+            }
+            let cfgs = crate::codegen::cfg_attrs(&def.attrs).into_iter().map(|c| c.to_string()).collect();
+            let first = *seen.entry((name.clone(), cfgs)).or_insert(index);
+            (first != index).then(|| {
+                syn::Error::new(
+                    def.name.span(),
+                    format!(
+                        "a network named `{name}` is already declared above in this `network!`; rename one of them"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// How many of the shape-preserving layers since the last change of shape messages name.
+const THROUGH_NAMED: usize = 3;
+
 /// Checks a network definition; `Err` holds every error found.
 pub fn check(def: NetworkDef) -> syn::Result<Network> {
     let mut errors = Errors::default();
@@ -47,7 +103,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         }
     };
     let mut source = "the network input".to_string();
-    let (mut origin, mut through) = (String::new(), Vec::new());
+    let (mut origin, mut through, mut through_more) = (String::new(), Vec::new(), 0usize);
     let mut layers = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let (mut params, mut flops) = (0u64, 0u64);
@@ -98,7 +154,7 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
                 // independent mistakes are reported in the same build.
                 shape = kind.recover(&bound, &Context { index, input: &input, source: &source });
                 origin = format!("{described} (layer {index}");
-                through.clear();
+                (through, through_more) = (Vec::new(), 0);
                 source = format!("{origin})");
                 continue;
             }
@@ -136,19 +192,25 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
         // Messages name the layer that last changed the shape, and the shape-preserving
         // layers (activations) it went through since: that is where the user looks.
         if output == input && index > 0 {
-            through.push(described);
+            // At most a few by name: a description as long as the chain would make
+            // checking quadratic in its length, and the message unreadable.
+            if through.len() < THROUGH_NAMED {
+                through.push(described);
+            } else {
+                through_more += 1;
+            }
         } else if op.is_view() && output.len() < input.len() {
             // A reshape: say what it reshaped, since that is where the number comes from.
             origin = format!("{described} (layer {index}, of {}", crate::diag::shape(&input));
-            through.clear();
+            (through, through_more) = (Vec::new(), 0);
         } else {
             origin = format!("{described} (layer {index}");
-            through.clear();
+            (through, through_more) = (Vec::new(), 0);
         }
-        source = if through.is_empty() {
-            format!("{origin})")
-        } else {
-            format!("{origin}, through {})", through.join(", "))
+        source = match through_more {
+            _ if through.is_empty() => format!("{origin})"),
+            0 => format!("{origin}, through {})", through.join(", ")),
+            more => format!("{origin}, through {} and {more} more that keep its shape)", through.join(", ")),
         };
         shape = Some(output.clone());
         layers.push(CheckedLayer {

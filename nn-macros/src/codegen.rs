@@ -312,8 +312,8 @@ fn backward_step(
 }
 
 /// Initialization of every parameter tensor (into `params`) and buffer (into `buffers`),
-/// in PyTorch's order.
-fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
+/// in PyTorch's order: one step per layer that has any.
+fn init_calls(net: &Network, plan: &Plan) -> Vec<TokenStream> {
     let mut calls = Vec::new();
     for (i, layer) in net.layers.iter().enumerate() {
         let mut layer_calls = Vec::new();
@@ -334,9 +334,11 @@ fn init_calls(net: &Network, plan: &Plan) -> TokenStream {
                 offset += len;
             }
         }
-        calls.push(respan(quote!(#(#layer_calls)*), layer.span));
+        if !layer_calls.is_empty() {
+            calls.push(respan(quote!(#(#layer_calls)*), layer.span));
+        }
     }
-    quote!(#(#calls)*)
+    calls
 }
 
 fn layer_table(net: &Network) -> TokenStream {
@@ -364,10 +366,144 @@ fn layer_table(net: &Network) -> TokenStream {
     quote!(&[#(#rows),*])
 }
 
+/// The most forward or backward steps one generated function holds. Compile time grows
+/// faster than linearly with the size of one function (rustc's MIR optimizations and
+/// LLVM's passes), so a longer sequence is split into functions of this many steps,
+/// called in order; a network this short keeps its steps in one body.
+pub const STEPS_PER_FUNCTION: usize = 32;
+
+/// `steps` as one body, or, when there are more than [`STEPS_PER_FUNCTION`], calls to
+/// functions `#prefix_0`, `#prefix_1`… of that many steps each (returned second, to be
+/// emitted beside the network's code), which take `parameters` and are passed
+/// `arguments`: the names the steps use.
+fn split(
+    steps: Vec<TokenStream>, prefix: &str, parameters: TokenStream, arguments: TokenStream,
+) -> (TokenStream, TokenStream) {
+    if steps.len() <= STEPS_PER_FUNCTION {
+        return (quote!(#(#steps)*), TokenStream::new());
+    }
+    let (mut calls, mut functions) = (TokenStream::new(), TokenStream::new());
+    for (i, chunk) in steps.chunks(STEPS_PER_FUNCTION).enumerate() {
+        let name = quote::format_ident!("{prefix}_{i}");
+        calls.extend(quote!(#name(#arguments);));
+        // Never inlined: a function called once would be, undoing the split.
+        functions.extend(quote! {
+            #[inline(never)]
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            fn #name<F: rt::Float>(#parameters) {
+                #(#chunk)*
+            }
+        });
+    }
+    (calls, functions)
+}
+
+/// The attributes among `attrs` that decide whether the network is compiled at all —
+/// every `#[cfg(..)]`, and every `#[cfg_attr(predicate, ..)]` holding one, reduced to
+/// its `cfg`s — for the items emitted beside the struct, which they must configure out
+/// with it. Other attributes (`derive`, `doc`, `allow`…) stay on the struct alone.
+pub fn cfg_attrs(attrs: &[syn::Attribute]) -> Vec<TokenStream> {
+    attrs
+        .iter()
+        .filter_map(|attr| cfg_only(quote::ToTokens::to_token_stream(&attr.meta)).map(|kept| quote!(#[#kept])))
+        .collect()
+}
+
+/// An attribute's content (`cfg(test)`, `cfg_attr(p, a, b)`, `derive(Debug)`) reduced to
+/// what configures: itself for a `cfg`, a `cfg_attr` with only its `cfg`s (and
+/// `cfg_attr`s holding one), or `None`.
+fn cfg_only(content: TokenStream) -> Option<TokenStream> {
+    let mut tokens = content.clone().into_iter();
+    let (Some(TokenTree::Ident(path)), arguments) = (tokens.next(), tokens.next()) else { return None };
+    if path == "cfg" {
+        return Some(content);
+    }
+    let (true, Some(TokenTree::Group(arguments)), None) = (path == "cfg_attr", arguments, tokens.next()) else {
+        return None;
+    };
+    // Split at top-level commas: the predicate, then the attributes.
+    let mut parts = vec![TokenStream::new()];
+    for token in arguments.stream() {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == ',' => parts.push(TokenStream::new()),
+            _ => parts.last_mut().expect("one part at least").extend([token]),
+        }
+    }
+    let predicate = parts.remove(0);
+    let kept: Vec<TokenStream> = parts.into_iter().filter(|p| !p.is_empty()).filter_map(cfg_only).collect();
+    (!kept.is_empty()).then(|| quote!(cfg_attr(#predicate, #(#kept),*)))
+}
+
+/// The values of a network's inherent constants (`Net::PARAMS`…), as tokens.
+pub struct Inherent {
+    /// `[usize; RANK] = [..]`
+    pub input_shape: TokenStream,
+    pub output_shape: TokenStream,
+    pub input_len: TokenStream,
+    pub output_len: TokenStream,
+    pub params: TokenStream,
+    pub flops: TokenStream,
+    pub activations: TokenStream,
+    pub layers: TokenStream,
+}
+
+/// `impl #name { … }`: the constants and constructors every network has without the
+/// trait in scope, each documented (a crate may `#![deny(missing_docs)]`). The stub of
+/// a network with mistakes has them too.
+pub fn inherent_impl(name: &syn::Ident, values: &Inherent) -> TokenStream {
+    let Inherent { input_shape, output_shape, input_len, output_len, params, flops, activations, layers } = values;
+    quote! {
+        impl #name {
+            /// One sample's input shape, channels first.
+            pub const INPUT_SHAPE: #input_shape;
+            /// One sample's output shape.
+            pub const OUTPUT_SHAPE: #output_shape;
+            /// Elements in one input sample.
+            pub const INPUT_LEN: usize = #input_len;
+            /// Elements in one output sample.
+            pub const OUTPUT_LEN: usize = #output_len;
+            /// Trainable parameters, counted as PyTorch counts them.
+            pub const PARAMS: usize = #params;
+            /// Forward floating-point operations per sample (a multiply-add counts two).
+            pub const FLOPS: u64 = #flops;
+            /// Activation values one sample keeps during a training step.
+            pub const ACTIVATION_ELEMENTS: usize = #activations;
+            /// [`Self::ACTIVATION_ELEMENTS`] in bytes, in `f32`.
+            pub const ACTIVATION_BYTES: usize = #activations * ::core::mem::size_of::<f32>();
+            /// One row per layer: key, kind, output shape, parameters.
+            pub const LAYERS: &'static [rt::LayerInfo] = #layers;
+
+            /// A network with PyTorch's default initialization drawn from `seed`.
+            ///
+            /// # Panics
+            ///
+            /// When its parameters, gradients and buffers cannot be allocated, with the
+            /// bytes they need: [`Self::try_new`] returns that as an error.
+            #[track_caller]
+            pub fn new(seed: u64) -> Self {
+                <Self as rt::Network<f32>>::with_seed(seed)
+            }
+
+            /// A network with PyTorch's default initialization drawn from `seed`, or
+            /// an error naming the bytes needed when its parameters, gradients and
+            /// buffers cannot be allocated.
+            pub fn try_new(seed: u64) -> ::core::result::Result<Self, rt::Error> {
+                <Self as rt::Network<f32>>::try_with_seed(seed)
+            }
+
+            /// The Keras-style summary table; print it with `{}`.
+            pub fn summary() -> rt::Summary {
+                <Self as rt::Network<f32>>::summary()
+            }
+        }
+    }
+}
+
 /// The whole expansion for one checked network.
 pub fn generate(net: &Network) -> TokenStream {
     let plan = plan(net);
     let Network { attrs, vis, name, .. } = net;
+    let cfgs = cfg_attrs(attrs);
     let name_str = name.to_string();
     let last = net.output();
     let Buffer::Activation { offset: output_offset, .. } = plan.outputs[net.layers.len() - 1] else {
@@ -399,12 +535,62 @@ pub fn generate(net: &Network) -> TokenStream {
         .max_by_key(|(batch, _)| *batch)
         .unwrap_or((1, ""));
     let min_batch = lit(min_batch);
-    let init = init_calls(net, &plan);
+    let (init, init_fns) = split(
+        init_calls(net, &plan),
+        "__init",
+        // The steps pass `&mut rng`, as `with_seed`'s own `rng` is the generator itself.
+        quote!(params: &mut [F], buffers: &mut [F], mut rng: &mut rt::rng::Rng,),
+        quote!(&mut params, &mut buffers, &mut rng),
+    );
 
     let items = net.layers.iter().map(|l| l.op.items());
-    let forward = forward_steps(net, &plan);
-    let backward = backward_steps(net, &plan);
+    let (forward, forward_fns) = split(
+        forward_steps(net, &plan),
+        "__forward",
+        quote! {
+            all_params: &[F], all_buffers: &mut [F], rng: &mut rt::rng::Rng, training: bool, for_backward: bool,
+            activations: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], input: &[F], batch: usize,
+        },
+        quote!(
+            all_params,
+            all_buffers,
+            rng,
+            training,
+            for_backward,
+            activations,
+            scratch,
+            all_batch_stats,
+            input,
+            batch
+        ),
+    );
+    let (backward, backward_fns) = split(
+        backward_steps(net, &plan),
+        "__backward",
+        quote! {
+            all_params: &[F], all_grads: &mut [F], training: bool, activations: &mut [F], grad_a: &mut [F],
+            grad_b: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], input_grad_buffer: &mut [F],
+            input: &[F], batch: usize, input_grad: bool,
+        },
+        quote! {
+            all_params, all_grads, training, activations, grad_a, grad_b, scratch, all_batch_stats, input_grad_buffer,
+            input, batch, input_grad
+        },
+    );
 
+    let inherent = inherent_impl(
+        name,
+        &Inherent {
+            input_shape: quote!([usize; #input_rank] = #input_shape),
+            output_shape: quote!([usize; #output_rank] = #output_shape),
+            input_len: quote!(#input_len),
+            output_len: quote!(#output_len),
+            params: quote!(#params),
+            flops: quote!(#flops),
+            activations: quote!(#activations),
+            layers,
+        },
+    );
     let doc = format!(
         " Generated by `network!`: input {} → output {}, {} parameters, {} forward FLOPs per sample.",
         crate::diag::shape(&net.input),
@@ -426,32 +612,19 @@ pub fn generate(net: &Network) -> TokenStream {
             training: bool,
         }
 
+        // The network's attributes may configure it out: its code goes with it.
+        #(#cfgs)*
+        // Its uses of a `#[deprecated]` network's struct are not the user's.
+        #[allow(deprecated)]
         const _: () = {
             use ::nn::__private as rt;
 
             #(#items)*
+            #init_fns
+            #forward_fns
+            #backward_fns
 
-            impl #name {
-                pub const INPUT_SHAPE: [usize; #input_rank] = #input_shape;
-                pub const OUTPUT_SHAPE: [usize; #output_rank] = #output_shape;
-                pub const INPUT_LEN: usize = #input_len;
-                pub const OUTPUT_LEN: usize = #output_len;
-                pub const PARAMS: usize = #params;
-                pub const FLOPS: u64 = #flops;
-                pub const ACTIVATION_ELEMENTS: usize = #activations;
-                pub const ACTIVATION_BYTES: usize = #activations * ::core::mem::size_of::<f32>();
-                pub const LAYERS: &'static [rt::LayerInfo] = #layers;
-
-                /// A network with PyTorch's default initialization drawn from `seed`.
-                pub fn new(seed: u64) -> Self {
-                    <Self as rt::Network<f32>>::with_seed(seed)
-                }
-
-                /// The Keras-style summary table; print it with `{}`.
-                pub fn summary() -> rt::Summary {
-                    <Self as rt::Network<f32>>::summary()
-                }
-            }
+            #inherent
 
             impl<F: rt::Float> rt::Network<F> for #name<F> {
                 const NAME: &'static str = #name_str;
@@ -475,20 +648,20 @@ pub fn generate(net: &Network) -> TokenStream {
                 const SPLITTABLE: bool = #splittable;
                 const MIN_TRAINING_BATCH: (usize, &'static str) = (#min_batch, #min_batch_layer);
 
-                fn with_seed(seed: u64) -> Self {
+                fn try_with_seed(seed: u64) -> ::core::result::Result<Self, rt::Error> {
                     let mut rng = rt::rng::Rng::new(seed);
-                    let mut params = ::std::vec![F::ZERO; #params];
-                    let mut buffers = ::std::vec![F::ZERO; #buffers_len];
+                    let [mut params, grads, mut buffers] =
+                        rt::network::allocate::<F>(#name_str, #params, #buffers_len)?;
                     #init
-                    #name {
+                    ::core::result::Result::Ok(#name {
                         params,
-                        grads: ::std::vec![F::ZERO; #params],
+                        grads,
                         buffers,
                         workspace: ::core::default::Default::default(),
                         rng,
                         step: rt::network::StepBuffers::new(seed),
                         training: true,
-                    }
+                    })
                 }
                 fn params(&self) -> &[F] {
                     &self.params
@@ -535,7 +708,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     batch: usize,
                 ) {
                     let rt::workspace::Workspace { activations, scratch, batch_stats: all_batch_stats, .. } = workspace;
-                    #(#forward)*
+                    #forward
                 }
 
                 #[allow(unused_variables)]
@@ -551,7 +724,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     let rt::workspace::Workspace {
                         activations, grad_a, grad_b, scratch, batch_stats: all_batch_stats, input_grad: input_grad_buffer, ..
                     } = workspace;
-                    #(#backward)*
+                    #backward
                 }
             }
         };

@@ -9,43 +9,51 @@ use syn::{Attribute, Ident, Visibility};
 
 pub struct Stub {
     attrs: Vec<Attribute>,
+    cfgs: Vec<TokenStream>,
     vis: Visibility,
     name: Ident,
 }
 
 impl Stub {
     pub fn of(def: &NetworkDef) -> Self {
-        // Only doc comments: a derive on a stub could itself fail and add noise.
+        // Only doc comments, and whatever configures the network out: a derive on a
+        // stub could itself fail and add noise.
         let attrs = def.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
-        Stub { attrs, vis: def.vis.clone(), name: def.name.clone() }
+        let cfgs = crate::codegen::cfg_attrs(&def.attrs);
+        Stub { attrs, cfgs, vis: def.vis.clone(), name: def.name.clone() }
     }
 
     pub fn generate(&self) -> TokenStream {
-        let Stub { attrs, vis, name } = self;
+        let Stub { attrs, cfgs, vis, name } = self;
         let name_str = name.to_string();
+        let zero = quote!(0);
+        let inherent = crate::codegen::inherent_impl(
+            name,
+            &crate::codegen::Inherent {
+                input_shape: quote!([usize; 0] = []),
+                output_shape: quote!([usize; 0] = []),
+                input_len: zero.clone(),
+                output_len: zero.clone(),
+                params: zero.clone(),
+                flops: zero.clone(),
+                activations: zero,
+                layers: quote!(&[]),
+            },
+        );
         quote! {
+            #(#cfgs)*
             #(#attrs)*
-            #vis struct #name<F: ::nn::__private::Float = f32>(::core::marker::PhantomData<F>);
+            // Braced, as the network's own struct: nothing of that name in the value
+            // namespace, where the generated code looks up `Some` and `None`.
+            #vis struct #name<F: ::nn::__private::Float = f32> {
+                __marker: ::core::marker::PhantomData<F>,
+            }
 
+            #(#cfgs)*
+            #[allow(deprecated)]
             const _: () = {
                 use ::nn::__private as rt;
-                impl #name {
-                    pub const INPUT_SHAPE: [usize; 0] = [];
-                    pub const OUTPUT_SHAPE: [usize; 0] = [];
-                    pub const INPUT_LEN: usize = 0;
-                    pub const OUTPUT_LEN: usize = 0;
-                    pub const PARAMS: usize = 0;
-                    pub const FLOPS: u64 = 0;
-                    pub const ACTIVATION_ELEMENTS: usize = 0;
-                    pub const ACTIVATION_BYTES: usize = 0;
-                    pub const LAYERS: &'static [rt::LayerInfo] = &[];
-                    pub fn new(_seed: u64) -> Self {
-                        ::core::unreachable!("`network!` reported errors for this network")
-                    }
-                    pub fn summary() -> rt::Summary {
-                        ::core::unreachable!("`network!` reported errors for this network")
-                    }
-                }
+                #inherent
                 impl<F: rt::Float> rt::Network<F> for #name<F> {
                     const NAME: &'static str = #name_str;
                     const INPUT_SHAPE: &'static [usize] = &[];
@@ -62,7 +70,9 @@ impl Stub {
                     const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
                         activations: 0, output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, batch_stats: 0,
                     };
-                    fn with_seed(_seed: u64) -> Self { ::core::unreachable!() }
+                    fn try_with_seed(_seed: u64) -> ::core::result::Result<Self, rt::Error> {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
                     fn params(&self) -> &[F] { ::core::unreachable!() }
                     fn params_mut(&mut self) -> &mut [F] { ::core::unreachable!() }
                     fn grads(&self) -> &[F] { ::core::unreachable!() }

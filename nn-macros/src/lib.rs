@@ -32,13 +32,21 @@ fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut out = TokenStream::new();
-    for def in definitions.networks {
+    let names = check::names(&definitions.networks);
+    for (def, name_error) in definitions.networks.into_iter().zip(names) {
         let stub = fallback::Stub::of(&def);
-        match check::check(def) {
-            Ok(net) => out.extend(codegen::generate(&net)),
-            Err(errors) => {
+        match (check::check(def), name_error) {
+            (Ok(net), None) => out.extend(codegen::generate(&net)),
+            (Err(errors), None) => {
                 out.extend(errors.to_compile_error());
                 out.extend(stub.generate());
+            }
+            // No code, and no stub: under that name either would only add rustc's errors.
+            (checked, Some(mut errors)) => {
+                if let Err(others) = checked {
+                    errors.combine(others);
+                }
+                out.extend(errors.to_compile_error());
             }
         }
     }
@@ -48,7 +56,7 @@ fn expand(input: TokenStream) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::expand;
-    use quote::quote;
+    use quote::{quote, ToTokens};
 
     /// The expansion, pretty-printed as the user would read it in `cargo expand`.
     fn pretty(input: proc_macro2::TokenStream) -> String {
@@ -106,5 +114,156 @@ mod tests {
     fn every_reported_error_is_counted_once() {
         let out = expand(quote! { Net: [1, 28, 28] => conv(1, 6, 5, strid = 2) -> relu -> maxpol(2) -> linear(0, 1) });
         assert_eq!(out.to_string().matches("compile_error").count(), 3, "{out}");
+    }
+
+    /// A valid network, one with mistakes (which expands to a stub) and one with a layer
+    /// that defines items of its own, each with `attrs`.
+    fn networks_with(attrs: proc_macro2::TokenStream) -> syn::File {
+        syn::parse2(expand(quote! {
+            #attrs pub Good: [4] => linear(4, 2) -> relu;
+            #attrs pub Bad: [4] => linear(5, 2);
+            #attrs pub Image: [1, 8, 8] => conv(1, 2, 3) -> maxpool(2) -> separable_conv(2, 2, 3)
+        }))
+        .expect("the expansion parses")
+    }
+
+    #[test]
+    fn cfg_on_a_network_applies_to_every_item_emitted_for_it() {
+        for (attr, kept) in [
+            (quote!(#[cfg(test)]), "cfg (test)"),
+            (
+                quote!(#[cfg_attr(feature = "x", derive(Debug), cfg(any()), allow(dead_code))]),
+                "cfg_attr (feature = \"x\" , cfg (any ()))",
+            ),
+            (quote!(#[cfg_attr(unix, cfg_attr(test, cfg(any())))]), "cfg_attr (unix , cfg_attr (test , cfg (any ())))"),
+        ] {
+            let file = networks_with(quote!(#[doc = " Docs."] #attr));
+            let items: Vec<_> = file.items.iter().filter(|i| !matches!(i, syn::Item::Macro(_))).collect();
+            assert_eq!(items.len(), 6, "a struct and a block for each network");
+            for item in items {
+                let attrs = match item {
+                    syn::Item::Struct(s) => &s.attrs,
+                    syn::Item::Const(c) => &c.attrs,
+                    other => panic!("unexpected item {}", quote!(#other)),
+                };
+                let configured: Vec<String> = attrs
+                    .iter()
+                    .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+                    .map(|a| a.meta.to_token_stream().to_string())
+                    .collect();
+                if let syn::Item::Const(_) = item {
+                    // Only what configures: no derive on a const.
+                    assert_eq!(configured, [kept], "{}", quote!(#item));
+                } else {
+                    assert!(!configured.is_empty(), "{}", quote!(#item));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attributes_that_do_not_configure_stay_on_the_struct() {
+        let file = networks_with(quote!(#[derive(Debug)] #[cfg_attr(test, derive(Clone))]));
+        for item in &file.items {
+            if let syn::Item::Const(c) = item {
+                let kept: Vec<_> = c.attrs.iter().map(|a| a.meta.to_token_stream().to_string()).collect();
+                assert_eq!(kept, ["allow (deprecated)"]);
+            }
+        }
+    }
+
+    /// Every public item of the expansion, by name, with whether it has a doc comment.
+    fn public_items(file: &syn::File) -> Vec<(String, bool)> {
+        let public = |vis: &syn::Visibility| matches!(vis, syn::Visibility::Public(_));
+        let documented = |attrs: &[syn::Attribute]| attrs.iter().any(|a| a.path().is_ident("doc"));
+        let mut found = Vec::new();
+        let mut items: Vec<&syn::Item> = file.items.iter().collect();
+        while let Some(item) = items.pop() {
+            match item {
+                syn::Item::Struct(s) if public(&s.vis) => found.push((s.ident.to_string(), documented(&s.attrs))),
+                syn::Item::Const(c) => {
+                    if let syn::Expr::Block(block) = &*c.expr {
+                        items.extend(block.block.stmts.iter().filter_map(|s| match s {
+                            syn::Stmt::Item(item) => Some(item),
+                            _ => None,
+                        }));
+                    }
+                }
+                // Trait impls need no docs of their own.
+                syn::Item::Impl(imp) if imp.trait_.is_none() => {
+                    for item in &imp.items {
+                        match item {
+                            syn::ImplItem::Const(c) if public(&c.vis) => {
+                                found.push((c.ident.to_string(), documented(&c.attrs)))
+                            }
+                            syn::ImplItem::Fn(f) if public(&f.vis) => {
+                                found.push((f.sig.ident.to_string(), documented(&f.attrs)))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                syn::Item::Fn(f) if public(&f.vis) => found.push((f.sig.ident.to_string(), documented(&f.attrs))),
+                _ => {}
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_public_generated_item_is_documented() {
+        let found = public_items(&networks_with(quote!(#[doc = " A network."])));
+        // Three structs, each with its constants and constructors.
+        assert_eq!(found.len(), 3 * 13, "{found:?}");
+        let undocumented: Vec<_> = found.iter().filter(|(_, documented)| !documented).collect();
+        assert!(undocumented.is_empty(), "{undocumented:?}");
+    }
+
+    #[test]
+    fn names_the_generated_code_uses_are_one_error_each_and_no_code() {
+        let out = expand(quote! {
+            F: [4] => linear(4, 2);
+            rt: [4] => linear(4, 2);
+            f32: [4] => linear(5, 2);
+            r#u8: [4] => linear(4, 2);
+            __forward_0: [4] => linear(4, 2);
+            Fine: [4] => linear(4, 2)
+        })
+        .to_string();
+        // `f32` also has a mistake in its layers: reported too.
+        assert_eq!(out.matches("compile_error").count(), 6, "{out}");
+        assert_eq!(out.matches("cannot be named").count(), 5, "{out}");
+        for name in ["F", "rt", "f32", "r#u8", "__forward_0"] {
+            assert!(!out.contains(&format!("struct {name} <")), "{name} is not declared: {out}");
+        }
+        assert!(out.contains("struct Fine <"), "{out}");
+    }
+
+    #[test]
+    fn a_name_declared_twice_is_one_error_at_each_later_declaration() {
+        let out = expand(quote! {
+            A: [4] => linear(4, 2);
+            B: [4] => linear(4, 2);
+            A: [4] => linear(4, 3);
+            r#A: [4] => linear(4, 5);
+            B: [4] => relu
+        })
+        .to_string();
+        assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+        assert_eq!(out.matches("already declared above").count(), 3, "{out}");
+        assert_eq!(out.matches("struct A <").count() + out.matches("struct B <").count(), 2, "{out}");
+        assert!(out.contains("OUTPUT_LEN : usize = 2"), "the first `A` is kept: {out}");
+    }
+
+    #[test]
+    fn one_name_under_different_cfgs_is_left_to_the_compiler() {
+        let out = expand(quote! {
+            #[cfg(test)] A: [4] => linear(4, 2);
+            #[cfg(not(test))] A: [4] => linear(4, 3);
+            #[cfg(test)] A: [4] => linear(4, 5)
+        })
+        .to_string();
+        assert_eq!(out.matches("already declared above").count(), 1, "{out}");
+        assert_eq!(out.matches("struct A <").count(), 2, "{out}");
     }
 }

@@ -156,7 +156,14 @@ impl Parse for NetworkDef {
             .map_err(|e| syn::Error::new(e.span(), "expected `=>` between the input shape and the first layer"))?;
         let mut layers = vec![input.parse::<LayerDef>()?];
         while input.peek(Token![->]) {
-            input.parse::<Token![->]>()?;
+            let arrow = input.parse::<Token![->]>()?;
+            // Nothing after the arrow: say so at the arrow, not at the end of the call.
+            if input.is_empty() || input.peek(Token![;]) {
+                return Err(syn::Error::new_spanned(
+                    arrow,
+                    "expected a layer after `->`; remove the trailing `->`, or add a layer, e.g. `-> relu`",
+                ));
+            }
             layers.push(input.parse()?);
         }
         Ok(NetworkDef { attrs, vis, name, input: dims, input_tokens, layers })
@@ -313,6 +320,8 @@ mod tests {
             (quote!(A: 1 => relu), "input shape in brackets"),
             (quote!(A: [1] relu), "expected `=>`"),
             (quote!(A: [1] => relu relu), "expected `->`"),
+            (quote!(A: [1] => relu ->), "remove the trailing `->`"),
+            (quote!(A: [1] => relu -> ; B: [1] => relu), "remove the trailing `->`"),
             (quote!(A: [1] => linear(99999999999999999999999, 1)), "too large"),
             (quote!(A: [1] => conv(1, 1, (1, 2, 3))), "exactly two numbers"),
             (quote!(), "expected a network"),

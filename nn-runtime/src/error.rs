@@ -35,6 +35,9 @@ pub enum Error {
     Weights { source: String, problems: Vec<String> },
     /// Weights that could not be saved; a file already at the destination is as it was.
     WeightsSave { destination: String, problem: String },
+    /// A network's parameters, gradients and buffers (`bytes` in all) could not be
+    /// allocated.
+    Allocation { network: &'static str, bytes: u128 },
 }
 
 impl fmt::Display for Error {
@@ -82,6 +85,12 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::WeightsSave { destination, problem } => write!(f, "error saving weights ({destination}): {problem}"),
+            Error::Allocation { network, bytes } => write!(
+                f,
+                "{network}: its parameters, gradients and buffers need {bytes} bytes ({:.1} GiB), which could not \
+                 be allocated",
+                *bytes as f64 / (1u64 << 30) as f64
+            ),
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 static SCHEMA: [Param; 8] = [
     required("in", ArgType::Size),
@@ -52,7 +52,7 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         ));
     };
     let geometry = ConvGeometry::new(args, (c, h, w), (out_h, out_w));
-    Ok(Box::new(ConvLayer { geometry, name: format_ident!("Conv{}", cx.index), written: args.written() }))
+    Ok(Box::new(ConvLayer { geometry, name: cx.item_name("Conv"), written: args.written() }))
 }
 
 struct ConvLayer {

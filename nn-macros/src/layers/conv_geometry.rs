@@ -92,7 +92,7 @@ impl ConvGeometry {
         let message = format!("`{written}`: the runtime's convolution needs more scratch than the macro planned");
         quote! {
             #geometry
-            const _: () = assert!(#(#checks)&&*, #message);
+            const _: () = ::core::assert!(#(#checks)&&*, #message);
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::{Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 static SCHEMA: [Param; 9] = [
     required("in", ArgType::Size),
@@ -63,7 +63,7 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         output: (h, w),
         ..ConvGeometry::new(args, (c, h, w), (out_h, out_w))
     };
-    let name = format_ident!("ConvTranspose{}", cx.index);
+    let name = cx.item_name("ConvTranspose");
     Ok(Box::new(ConvTransposeLayer { adjoint: geometry, name, written: args.written() }))
 }
 

@@ -76,7 +76,18 @@ pub struct Context<'a> {
     pub source: &'a str,
 }
 
+/// What every name the expansion defines beside a network begins with (`__Conv0`,
+/// `__forward_1`), and so what a network's own name may not: inside the block that
+/// holds them, such a name would hide the network's.
+pub const RESERVED_PREFIX: &str = "__";
+
 impl Context<'_> {
+    /// The name of a type this layer's code defines (a convolution's geometry…):
+    /// `__Conv3` for `kind` = `Conv` at layer 3.
+    pub fn item_name(&self, kind: &str) -> Ident {
+        Ident::new(&format!("{RESERVED_PREFIX}{kind}{}", self.index), Span::call_site())
+    }
+
     /// The input as `(channels, height, width)`, or an error saying this layer needs an image.
     pub fn image(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64, u64)> {
         match *self.input {

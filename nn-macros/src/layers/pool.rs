@@ -6,7 +6,7 @@
 use super::{lit, pair_str, window_output, Context, Kind, Layer, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 #[derive(Clone, Copy)]
 pub enum Reduce {
@@ -57,14 +57,14 @@ fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Laye
             ),
         ));
     };
-    let name = format_ident!("Pool{}", cx.index);
+    let name = cx.item_name("Pool");
     Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride, padding, output: (out_h, out_w), name }))
 }
 
 fn build_global(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Layer>> {
     let (c, h, w) = cx.image(args, "pools")?;
     let (kernel, padding) = ((h, w), (0, 0));
-    let name = format_ident!("Pool{}", cx.index);
+    let name = cx.item_name("Pool");
     Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride: kernel, padding, output: (1, 1), name }))
 }
 
@@ -80,7 +80,7 @@ struct PoolLayer {
 }
 
 impl PoolLayer {
-    /// The `rt::pool2d::PlanePool` type that pools one plane: `MaxPlane|AvgPlane<Pool3>`.
+    /// The `rt::pool2d::PlanePool` type that pools one plane: `MaxPlane|AvgPlane<__Pool3>`.
     fn plane(&self) -> TokenStream {
         let name = &self.name;
         match self.reduce {
@@ -94,7 +94,7 @@ impl Layer for PoolLayer {
     fn output_shape(&self) -> Shape {
         vec![self.input.0, self.output.0, self.output.1]
     }
-    /// `struct Pool3; impl rt::pool2d::Window for Pool3 { … }`.
+    /// `struct __Pool3; impl rt::pool2d::Window for __Pool3 { … }`.
     fn items(&self) -> TokenStream {
         let consts = [
             ("H", self.input.1),

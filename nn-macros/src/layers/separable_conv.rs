@@ -7,7 +7,7 @@
 use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 static SCHEMA: [Param; 5] = [
     required("in", ArgType::Size),
@@ -66,7 +66,7 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
     Ok(Box::new(SeparableLayer {
         depthwise,
         pointwise,
-        names: (format_ident!("Depthwise{}", cx.index), format_ident!("Pointwise{}", cx.index)),
+        names: (cx.item_name("Depthwise"), cx.item_name("Pointwise")),
         written: args.written(),
     }))
 }

@@ -64,6 +64,20 @@ impl<F: Float> StepBuffers<F> {
     }
 }
 
+/// A network's zero-filled parameters, gradients and buffers (`params`, `params` and
+/// `buffers` elements), or [`Error::Allocation`] with the bytes all three need.
+#[doc(hidden)]
+pub fn allocate<F: Float>(network: &'static str, params: usize, buffers: usize) -> Result<[Vec<F>; 3], Error> {
+    let bytes = (2 * params as u128 + buffers as u128) * std::mem::size_of::<F>() as u128;
+    let zeroed = |len: usize| {
+        let mut storage = Vec::new();
+        storage.try_reserve_exact(len).map_err(|_| Error::Allocation { network, bytes })?;
+        storage.resize(len, F::ZERO);
+        Ok(storage)
+    };
+    Ok([zeroed(params)?, zeroed(params)?, zeroed(buffers)?])
+}
+
 /// Batches at least this large are split into two halves (run on two threads where
 /// available, their gradients added in a fixed order). Smaller batches run whole:
 /// splitting them costs more than it gains.
@@ -97,7 +111,22 @@ pub trait Network<F: Float>: Sized {
     const LAYOUT: Layout;
 
     /// A network with PyTorch's default initialization drawn from `seed`.
-    fn with_seed(seed: u64) -> Self;
+    ///
+    /// # Panics
+    ///
+    /// When its parameters, gradients and buffers cannot be allocated, with the message
+    /// of [`Network::try_with_seed`]'s error (the bytes they need).
+    #[track_caller]
+    fn with_seed(seed: u64) -> Self {
+        // A `match`, not a closure: the panic then names the caller's line.
+        match Self::try_with_seed(seed) {
+            Ok(network) => network,
+            Err(error) => panic!("{error}"),
+        }
+    }
+    /// [`Network::with_seed`], or [`Error::Allocation`] (the bytes needed) when the
+    /// parameters, gradients and buffers cannot be allocated.
+    fn try_with_seed(seed: u64) -> Result<Self, Error>;
     /// All parameters, layer after layer, each tensor in PyTorch's layout.
     fn params(&self) -> &[F];
     fn params_mut(&mut self) -> &mut [F];

@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    Net: [4] => linear(4, 2) ->
+}
+
+fn main() {}
