@@ -137,3 +137,73 @@ fn split_batches_report_positions_in_the_whole_batch() {
     });
     assert!(matches!(e, Error::TargetLength { expected: 20, found: 10, batch: 20, .. }), "{e}");
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One way to make a step fail.
+    #[derive(Debug, Clone)]
+    enum Poison {
+        /// A NaN or an infinity at this input element (taken modulo the input's length).
+        Input { at: usize, infinite: bool },
+        /// A label past the last class at this position.
+        Label { at: usize },
+        /// Labels for a batch this many samples smaller or larger.
+        LabelCount { off_by: isize },
+        /// A non-finite or negative learning rate.
+        LearningRate { lr: f64 },
+    }
+
+    fn poison() -> impl Strategy<Value = Poison> {
+        prop_oneof![
+            (any::<usize>(), any::<bool>()).prop_map(|(at, infinite)| Poison::Input { at, infinite }),
+            any::<usize>().prop_map(|at| Poison::Label { at }),
+            prop_oneof![-3isize..0, 1isize..4].prop_map(|off_by| Poison::LabelCount { off_by }),
+            prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY), -10.0..-1e-9f64]
+                .prop_map(|lr| Poison::LearningRate { lr }),
+        ]
+    }
+
+    /// Applies `poison` to a good batch and runs the step on `net`.
+    fn poisoned_step<N: Network<f32>>(
+        net: &mut N, x: &[f32], labels: &[usize], classes: usize, poison: &Poison, adam: bool,
+    ) -> Result<(), Error> {
+        let (mut x, mut labels, mut lr) = (x.to_vec(), labels.to_vec(), 0.01);
+        match *poison {
+            Poison::Input { at, infinite } => {
+                let at = at % x.len();
+                x[at] = if infinite { f32::INFINITY } else { f32::NAN };
+            }
+            Poison::Label { at } => {
+                let at = at % labels.len();
+                labels[at] = classes + at % 3;
+            }
+            Poison::LabelCount { off_by } => labels.resize((labels.len() as isize + off_by).max(0) as usize, 0),
+            Poison::LearningRate { lr: bad } => lr = bad,
+        }
+        if adam {
+            net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Adam::new(lr)).map(drop)
+        } else {
+            net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Sgd::new(lr).momentum(0.9)).map(drop)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any batch size (whole and split paths), any poison, with dropout and with batch
+        /// norm: the refused step leaves no trace.
+        #[test]
+        fn a_refused_step_leaves_no_trace(batch in 2usize..40, poison in poison(), adam in any::<bool>(), seed in 0u64..1000) {
+            let x = sample(batch * 16, seed);
+            let labels: Vec<usize> = (0..batch).map(|i| (i + seed as usize) % 4).collect();
+            let mut mlp = Mlp::new(seed);
+            refused_without_trace(&mut mlp, (&x, &labels), |net| poisoned_step(net, &x, &labels, 4, &poison, adam));
+            let x = sample(batch * 72, seed + 1);
+            let labels: Vec<usize> = (0..batch).map(|i| (i + seed as usize) % 3).collect();
+            let mut normed = Normed::new(seed);
+            refused_without_trace(&mut normed, (&x, &labels), |net| poisoned_step(net, &x, &labels, 3, &poison, adam));
+        }
+    }
+}
