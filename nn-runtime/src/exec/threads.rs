@@ -174,8 +174,12 @@ mod tests {
     use super::*;
 
     /// Borrowed data on both sides, results returned, panics from either side carried
-    /// over after both finished, nested calls, and many hand-overs in a row.
+    /// over after both finished, nested calls, and many hand-overs in a row (fewer under
+    /// Miri). The helper thread is never joined, which Miri reports as a leak at exit:
+    /// tools/miri.sh runs this test on its own with `-Zmiri-ignore-leaks`, the others
+    /// with the leak check.
     #[test]
+    #[cfg_attr(miri, ignore = "the helper thread outlives main: tools/miri.sh runs it alone, -Zmiri-ignore-leaks")]
     fn both_runs_borrowed_work_on_two_threads_and_carries_panics() {
         set(2);
         let mut halves = [vec![1u64; 1000], vec![2u64; 1000]];
@@ -204,12 +208,13 @@ mod tests {
 
         let nested = both(|| both(|| 1, || 2), || both(|| 3, || 4));
         assert_eq!(nested, ((1, 2), (3, 4)));
-        let total: u64 = (0..10_000u64)
+        let rounds: u64 = if cfg!(miri) { 100 } else { 10_000 };
+        let total: u64 = (0..rounds)
             .map(|i| {
                 let (x, y) = both(|| i, || i + 1);
                 x + y
             })
             .sum();
-        assert_eq!(total, 10_000 * 10_000);
+        assert_eq!(total, rounds * rounds);
     }
 }

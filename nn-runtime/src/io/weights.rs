@@ -444,6 +444,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri does not support fsync (File::sync_all); file handling is safe code")]
     fn a_crash_mid_save_leaves_the_old_file_intact_and_the_next_save_cleans_up() {
         let dir = std::env::temp_dir().join(format!("nn-weights-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);

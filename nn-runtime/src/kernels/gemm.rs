@@ -125,6 +125,27 @@ mod tests {
         assert_eq!(c, vec![-7.0, -10.0, -16.0, -28.0]);
     }
 
+    /// More columns than one of matrixmultiply's column blocks (1,024), as the im2col
+    /// product of a large convolution (`conv2d`'s chunked test, too large for Miri):
+    /// f64 always goes to matrixmultiply. B read through a transposed view too.
+    #[test]
+    fn products_wider_than_one_column_block() {
+        let (m, k, n) = (3, 2, 1030);
+        let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+        let calls = gemm_calls_on_this_thread();
+        for bm in [Mat::row_major(&b, k, n), Mat::transposed(&b, k, n)] {
+            let am = Mat::row_major(&a, m, k);
+            let expected = naive(&am, &bm);
+            let mut c = vec![0.5; m * n];
+            gemm(1.0, am, bm, 1.0, &mut c, n);
+            for (got, want) in c.iter().zip(&expected) {
+                assert!((got - (want + 0.5)).abs() < 1e-12);
+            }
+        }
+        assert_eq!(gemm_calls_on_this_thread(), calls + 2);
+    }
+
     #[test]
     #[should_panic(expected = "out of bounds")]
     fn rejects_a_view_past_its_slice() {

@@ -35,16 +35,19 @@ pub fn backward<F: Float, const LEN: usize>(batch: usize, dy: &[F], dx: &mut [F]
 mod tests {
     use super::*;
 
+    /// 100,000 values (5,000 under Miri, with bounds as many standard deviations wide).
     #[test]
     fn drops_about_p_and_keeps_the_mean() {
-        let x = vec![1.0f64; 100_000];
+        const LEN: usize = if cfg!(miri) { 5_000 } else { 100_000 };
+        let (zeros_bound, mean_bound) = if cfg!(miri) { (0.03, 0.04) } else { (0.01, 0.02) };
+        let x = vec![1.0f64; LEN];
         let (mut y, mut mask) = (vec![0.0; x.len()], vec![0.0; x.len()]);
-        forward::<f64, 100_000>(1, &x, &mut y, &mut mask, 0.3, true, &mut Rng::new(1));
+        forward::<f64, LEN>(1, &x, &mut y, &mut mask, 0.3, true, &mut Rng::new(1));
         let zeros = y.iter().filter(|v| **v == 0.0).count() as f64 / x.len() as f64;
-        assert!((zeros - 0.3).abs() < 0.01, "{zeros}");
+        assert!((zeros - 0.3).abs() < zeros_bound, "{zeros}");
         let mean = y.iter().sum::<f64>() / x.len() as f64;
-        assert!((mean - 1.0).abs() < 0.02, "{mean}");
-        forward::<f64, 100_000>(1, &x, &mut y, &mut mask, 0.3, false, &mut Rng::new(1));
+        assert!((mean - 1.0).abs() < mean_bound, "{mean}");
+        forward::<f64, LEN>(1, &x, &mut y, &mut mask, 0.3, false, &mut Rng::new(1));
         assert!(y.iter().all(|v| *v == 1.0));
     }
 }

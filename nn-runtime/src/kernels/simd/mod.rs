@@ -134,4 +134,19 @@ mod tests {
         assert!(Level::Portable < Level::Avx2 && Level::Avx2 < Level::Avx512);
         assert!(level() <= detect());
     }
+
+    /// The checks that run the vector kernels (tools/miri.sh, tools/asan.sh) set
+    /// `NN_EXPECT_SIMD` to the level they mean to test: the run fails, rather than
+    /// testing the portable loops again, if that level is not the one running. A build
+    /// whose target enables AVX2 (Miri's AVX2 configuration) runs at least AVX2.
+    #[test]
+    fn the_level_a_check_expects_is_the_one_running() {
+        if let Ok(name) = std::env::var("NN_EXPECT_SIMD") {
+            let expected = Level::parse(&name).unwrap_or_else(|| panic!("NN_EXPECT_SIMD={name:?} names no level"));
+            assert_eq!(level(), expected, "NN_EXPECT_SIMD={name}: detected {:?}, compiled {:?}", detect(), compiled());
+        }
+        if cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
+            assert!(detect() >= Level::Avx2);
+        }
+    }
 }

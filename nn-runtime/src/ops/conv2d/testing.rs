@@ -78,3 +78,21 @@ crate::conv2d_geometry!(
     /// PyTorch's "same" for an even kernel: one more row and column after than before.
     pub SameEven { c: 3, h: 9, w: 8, oc: 8, k: (4, 2), padding: (1, 2, 0, 1) }
 );
+
+// Layers small enough for Miri (tools/miri.sh), each through every tile and strip the
+// vector kernels have for its strategy.
+crate::conv2d_geometry!(
+    /// 20 channels padded to 24 (a 16- and an 8-column strip), 3×3 = 9 output pixels
+    /// (a 6-row tile and a 3-row one), padded on one side only.
+    pub Tiny20 { c: 2, h: 3, w: 3, oc: 20, k: (2, 2), padding: (0, 1, 0, 1) }
+);
+crate::conv2d_geometry!(
+    /// 2 groups of 8 channels (8-row tiles: 12 pixels = 8 + 4), stride, padding,
+    /// dilation, no bias.
+    pub Tiny8 { c: 2, h: 5, w: 6, oc: 16, k: (2, 2), stride: (2, 1), padding: (1, 1, 0, 0), dilation: (1, 2), groups: 2, bias: false }
+);
+crate::conv2d_geometry!(
+    /// Unit stride, for the shifted strategy: 7 channels (a 6-row tile and a 1-row
+    /// one), full-width rows of 3·10 + 8 = 38 columns (16, 16 and a masked 6).
+    pub TinyShifted { c: 2, h: 4, w: 8, oc: 7, k: (2, 3), padding: (1, 0, 1, 1) }
+);
