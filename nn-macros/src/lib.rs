@@ -1,6 +1,6 @@
 //! The `network!` procedural macro: a thin shim over three phases, each a plain
 //! function on `proc_macro2` tokens so tests can call them without a compiler —
-//! [`parse`] → [`check`] (the checked [`ir`]) → [`codegen`].
+//! `parse` → `check` (the checked `ir`) → `codegen`.
 
 mod args;
 mod check;

@@ -13,7 +13,7 @@ pub trait Activation {
     fn df<F: Float>(x: F, y: F, alpha: F) -> F;
     /// [`Identity`]: a fused epilogue skips its pass.
     const IS_IDENTITY: bool = false;
-    /// f32 on AVX2 runs the hand-written [`tanh8`] instead of the compiled `f`.
+    /// f32 runs the vector kernels of [`crate::kernels::tanh`] instead of the compiled `f`.
     const VECTOR_TANH: bool = false;
 }
 

@@ -9,7 +9,7 @@
 //!
 //! The weight gradient is the same windows' dot products with the output gradient
 //! laid over full-width rows ([`crate::kernels::gathered::shifted_dots`]); the input gradient
-//! is im2col's ([`super::input_gradient`]). It needs unit stride.
+//! is im2col's (`input_gradient` in the parent module). It needs unit stride.
 
 use super::Geometry;
 use crate::float::Float;
@@ -78,7 +78,7 @@ pub fn forward<F: Float, G: Geometry, A: Activation, P: PlanePool<F>>(
 /// input gradient. The weight gradient is [`gathered::shifted_dots`] of the output
 /// gradient laid over the same full-width rows (zero in the columns past each row's
 /// end) with the input's shifted windows; the input gradient is
-/// [`super::input_gradient`]'s.
+/// im2col's (`input_gradient` in the parent module).
 pub fn backward<F: Float, G: Geometry>(
     batch: usize, x: &[F], params: &[F], dy: &[F], grads: &mut [F], dx: Option<&mut [F]>, scratch: &mut [F],
 ) {
