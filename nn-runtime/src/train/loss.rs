@@ -88,65 +88,63 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
     }
 }
 
+/// A loss that compares each output value with its own target and takes the mean:
+/// one function per element, the rest shared (one target per output value, checked
+/// lengths, the mean and its gradient).
+pub trait ElementLoss: Sync {
+    /// Name used in error messages.
+    const NAME: &'static str;
+    /// The loss of output `y` against target `t`, and its derivative with respect to
+    /// `y` times `scale` (one over the number of elements: the mean's share).
+    fn element<F: Float>(y: F, t: F, scale: F) -> (F, F);
+}
+
+impl<F: Float, L: ElementLoss> Loss<F> for L {
+    type Target = [F];
+    const NAME: &'static str = L::NAME;
+
+    fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
+        let per = target.len() / batch.max(1);
+        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+    }
+
+    fn check(&self, target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+        let expected = batch * sample_shape.iter().product::<usize>();
+        if target.len() != expected {
+            return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
+        }
+        Ok(())
+    }
+
+    fn evaluate(
+        &self, output: &[F], sample_shape: &[usize], target: &[F], batch: usize, mut grad: Option<&mut [F]>,
+    ) -> Result<F, Error> {
+        Loss::<F>::check(self, target, sample_shape, batch)?;
+        let expected = target.len();
+        let scale = F::from_f64(1.0 / expected as f64);
+        let mut total = 0.0f64;
+        for (i, (&y, &t)) in output[..expected].iter().zip(target).enumerate() {
+            let (value, derivative) = L::element(y, t, scale);
+            total += value.to_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                grad[i] = derivative;
+            }
+        }
+        Ok(F::from_f64(total / expected as f64))
+    }
+}
+
 /// Mean squared error over every element, as `nn.MSELoss`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MeanSquaredError;
 
-impl<F: Float> Loss<F> for MeanSquaredError {
-    type Target = [F];
+impl ElementLoss for MeanSquaredError {
     const NAME: &'static str = "mean squared error";
-
-    fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
-        element_targets(target, batch, range)
+    #[inline(always)]
+    fn element<F: Float>(y: F, t: F, scale: F) -> (F, F) {
+        let d = y - t;
+        (d * d, d * (scale + scale))
     }
-
-    fn check(&self, target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
-        check_elements(target, sample_shape, batch)
-    }
-
-    fn evaluate(
-        &self, output: &[F], sample_shape: &[usize], target: &[F], batch: usize, grad: Option<&mut [F]>,
-    ) -> Result<F, Error> {
-        let scale = F::from_f64(2.0 / (batch * sample_shape.iter().product::<usize>()) as f64);
-        element_mean(output, sample_shape, target, batch, grad, |y, t| {
-            let d = y - t;
-            (d * d, d * scale)
-        })
-    }
-}
-
-/// Per-element targets: one per output value, `range`'s samples of them.
-fn element_targets<F>(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
-    let per = target.len() / batch.max(1);
-    (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
-}
-
-/// One target per output element.
-fn check_elements<F>(target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
-    let expected = batch * sample_shape.iter().product::<usize>();
-    if target.len() != expected {
-        return Err(Error::TargetLength { what: "targets", expected, found: target.len(), batch });
-    }
-    Ok(())
-}
-
-/// The mean over every element of `loss(y, t).0`, and `loss(y, t).1` (the mean's
-/// derivative, already scaled) into `grad`; checks the target count first.
-fn element_mean<F: Float>(
-    output: &[F], sample_shape: &[usize], target: &[F], batch: usize, mut grad: Option<&mut [F]>,
-    loss: impl Fn(F, F) -> (F, F),
-) -> Result<F, Error> {
-    check_elements(target, sample_shape, batch)?;
-    let expected = target.len();
-    let mut total = 0.0f64;
-    for (i, (&y, &t)) in output[..expected].iter().zip(target).enumerate() {
-        let (value, derivative) = loss(y, t);
-        total += value.to_f64();
-        if let Some(grad) = grad.as_deref_mut() {
-            grad[i] = derivative;
-        }
-    }
-    Ok(F::from_f64(total / expected as f64))
 }
 
 /// Binary cross-entropy on logits, as `nn.BCEWithLogitsLoss`: targets in [0, 1], one per
@@ -154,27 +152,13 @@ fn element_mean<F: Float>(
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BinaryCrossEntropyWithLogits;
 
-impl<F: Float> Loss<F> for BinaryCrossEntropyWithLogits {
-    type Target = [F];
+impl ElementLoss for BinaryCrossEntropyWithLogits {
     const NAME: &'static str = "binary cross-entropy";
-
-    fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
-        element_targets(target, batch, range)
-    }
-
-    fn check(&self, target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
-        check_elements(target, sample_shape, batch)
-    }
-
-    fn evaluate(
-        &self, output: &[F], sample_shape: &[usize], target: &[F], batch: usize, grad: Option<&mut [F]>,
-    ) -> Result<F, Error> {
-        let inv = F::from_f64(1.0 / (batch * sample_shape.iter().product::<usize>()) as f64);
-        element_mean(output, sample_shape, target, batch, grad, |x, t| {
-            let e = (-x.abs()).exp();
-            let sigmoid = if x >= F::ZERO { F::ONE / (F::ONE + e) } else { e / (F::ONE + e) };
-            (x.max(F::ZERO) - x * t + e.ln_1p(), (sigmoid - t) * inv)
-        })
+    #[inline(always)]
+    fn element<F: Float>(x: F, t: F, scale: F) -> (F, F) {
+        let e = (-x.abs()).exp();
+        let sigmoid = if x >= F::ZERO { F::ONE / (F::ONE + e) } else { e / (F::ONE + e) };
+        (x.max(F::ZERO) - x * t + e.ln_1p(), (sigmoid - t) * scale)
     }
 }
 
