@@ -16,6 +16,8 @@ pub enum ArgType {
     SizePair,
     /// An integer ≥ 0, or a pair of them.
     PaddingPair,
+    /// As [`ArgType::PaddingPair`], or `same` / `valid` (PyTorch's `padding='same'`).
+    Padding,
     Bool,
     /// A float in [0, 1).
     Probability,
@@ -29,6 +31,7 @@ impl ArgType {
             ArgType::Size => "a positive integer",
             ArgType::SizePair => "a positive integer or a `(height, width)` pair",
             ArgType::PaddingPair => "a non-negative integer or a `(height, width)` pair",
+            ArgType::Padding => "a non-negative integer, a `(height, width)` pair, `same` or `valid`",
             ArgType::Bool => "`true` or `false`",
             ArgType::Probability => "a probability in [0, 1), e.g. `0.5`",
             ArgType::Float => "a number, e.g. `0.01`",
@@ -68,6 +71,8 @@ pub enum Resolved {
     Pair(u64, u64),
     Bool(bool),
     Float(f64),
+    /// A keyword value the type accepts (`same`, `valid`).
+    Word(&'static str),
 }
 
 /// The schema as a user would write the call, e.g. `conv(in, out, k, stride = 1, …)`.
@@ -137,6 +142,14 @@ impl<'a> Bound<'a> {
             Resolved::Float(v) => v,
             Resolved::Int(v) => v as f64,
             _ => 0.0,
+        }
+    }
+
+    /// A keyword value (`same`, `valid`), if the argument is one.
+    pub fn word(&self, name: &str) -> Option<&'static str> {
+        match self.get(name) {
+            Resolved::Word(w) => Some(w),
+            _ => None,
         }
     }
 
@@ -230,7 +243,12 @@ fn resolve(
         (ArgType::SizePair, ValueKind::Int(v)) => Ok(Resolved::Int(positive(*v)?)),
         (ArgType::SizePair, ValueKind::Pair(h, w)) => Ok(Resolved::Pair(positive(*h)?, positive(*w)?)),
         (ArgType::PaddingPair, ValueKind::Int(v)) => Ok(Resolved::Int(non_negative(*v)?)),
-        (ArgType::PaddingPair, ValueKind::Pair(h, w)) => Ok(Resolved::Pair(non_negative(*h)?, non_negative(*w)?)),
+        (ArgType::PaddingPair | ArgType::Padding, ValueKind::Pair(h, w)) => {
+            Ok(Resolved::Pair(non_negative(*h)?, non_negative(*w)?))
+        }
+        (ArgType::Padding, ValueKind::Int(v)) => Ok(Resolved::Int(non_negative(*v)?)),
+        (ArgType::Padding, ValueKind::Word(w)) if w == "same" => Ok(Resolved::Word("same")),
+        (ArgType::Padding, ValueKind::Word(w)) if w == "valid" => Ok(Resolved::Word("valid")),
         (ArgType::Bool, ValueKind::Bool(b)) => Ok(Resolved::Bool(*b)),
         (ArgType::Float, ValueKind::Float(f)) => Ok(Resolved::Float(*f)),
         (ArgType::Float, ValueKind::Int(v)) => Ok(Resolved::Float(*v as f64)),

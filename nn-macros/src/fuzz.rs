@@ -117,7 +117,7 @@ fn value_for(ty: ArgType) -> BoxedStrategy<String> {
         ArgType::SizePair => {
             prop_oneof![3 => size(), 1 => (size(), size()).prop_map(|(h, w)| format!("({h}, {w})"))].boxed()
         }
-        ArgType::PaddingPair => {
+        ArgType::PaddingPair | ArgType::Padding => {
             prop_oneof![3 => small(0..3), 1 => (small(0..3), small(0..3)).prop_map(|(h, w)| format!("({h}, {w})"))]
                 .boxed()
         }

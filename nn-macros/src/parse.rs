@@ -63,6 +63,8 @@ pub enum ValueKind {
     Bool(bool),
     /// `(height, width)`
     Pair(i128, i128),
+    /// A bare name: a keyword value (`padding = same`) or, inside a block, a parameter.
+    Word(String),
 }
 
 impl ValueKind {
@@ -73,6 +75,7 @@ impl ValueKind {
             ValueKind::Float(v) => format_float(*v),
             ValueKind::Bool(v) => v.to_string(),
             ValueKind::Pair(h, w) => format!("({h}, {w})"),
+            ValueKind::Word(w) => w.clone(),
         }
     }
 }
@@ -248,6 +251,8 @@ impl Parse for Value {
             ValueKind::Float(if negative { -v } else { v })
         } else if !negative && input.peek(LitBool) {
             ValueKind::Bool(input.parse::<LitBool>()?.value)
+        } else if !negative && input.peek(Ident) {
+            ValueKind::Word(input.parse::<Ident>()?.to_string())
         } else if !negative && input.peek(syn::token::Paren) {
             let content;
             parenthesized!(content in input);
