@@ -4,9 +4,10 @@
 use crate::args::bind;
 use crate::diag::{did_you_mean, Errors};
 use crate::ir::{CheckedLayer, Network};
-use crate::layers::{self, product, Context};
-use crate::parse::{NetworkDef, ValueKind};
-use std::collections::HashMap;
+use crate::layers::{self, merge, product, Context, Shape};
+use crate::parse::{BlockDef, Chain, Element, Expr, ExprError, LayerDef, MergeDef, MergeKind, NetworkDef, ValueKind};
+use proc_macro2::{Span, TokenStream};
+use std::collections::{HashMap, HashSet};
 use syn::ext::IdentExt;
 
 /// The input shape: one or three positive sizes.
@@ -91,133 +92,292 @@ pub fn names(defs: &[NetworkDef]) -> Vec<Option<syn::Error>> {
 /// How many of the shape-preserving layers since the last change of shape messages name.
 const THROUGH_NAMED: usize = 3;
 
-/// Checks a network definition; `Err` holds every error found.
-pub fn check(def: NetworkDef) -> syn::Result<Network> {
-    let mut errors = Errors::default();
-    let input = input_shape(&def);
-    let mut shape = match &input {
-        Ok(dims) => Some(dims.clone()),
-        Err(e) => {
-            errors.push(e.clone());
-            None
+/// Who produced a value, for messages: the layer that last changed its shape and the
+/// shape-preserving layers (activations) it went through since — where the user looks.
+#[derive(Clone)]
+struct Source {
+    origin: String,
+    through: Vec<String>,
+    through_more: usize,
+}
+
+impl Source {
+    fn new(origin: String) -> Source {
+        Source { origin, through: Vec::new(), through_more: 0 }
+    }
+    fn render(&self) -> String {
+        match self.through_more {
+            _ if self.through.is_empty() => format!("{})", self.origin),
+            0 => format!("{}, through {})", self.origin, self.through.join(", ")),
+            more => format!("{}, through {} and {more} more that keep its shape)", self.origin, self.through.join(", ")),
         }
-    };
-    let mut source = "the network input".to_string();
-    let (mut origin, mut through, mut through_more) = (String::new(), Vec::new(), 0usize);
-    let mut layers = Vec::new();
-    let mut names: HashMap<String, usize> = HashMap::new();
-    let (mut params, mut flops) = (0u64, 0u64);
-    for (index, layer) in def.layers.iter().enumerate() {
-        if let Some(name) = &layer.name {
-            if let Some(first) = names.insert(name.to_string(), index) {
-                errors.push(syn::Error::new_spanned(
-                    name,
-                    format!("layer name `{name}` is already used by layer {first}; weight-file keys must be unique"),
-                ));
+    }
+}
+
+/// A value of the graph while checking: its shape and who made it. Values after a
+/// mistake may have no producing node (their shape assumed); no code is generated then.
+struct ValueInfo {
+    shape: Shape,
+    source: String,
+    structured: Source,
+}
+
+/// One level of the key path (SPEC §5): the network, a parenthesized chain, a block
+/// instance, or a named merge.
+struct Level<'d> {
+    /// Key prefix, `layer2.0.` (empty at the top).
+    prefix: String,
+    /// The next element's index at this level: every element counts, except merges,
+    /// whose branches count here.
+    counter: usize,
+    /// The block parameters in scope and their values.
+    env: HashMap<String, i128>,
+    /// Inside a block instance: the block, and the instance as written, for messages.
+    block: Option<(&'d BlockDef, String)>,
+}
+
+impl Level<'_> {
+    /// Where an element is, for messages: `layer 5` at the top, `layer2.0.conv1` inside.
+    fn location(&self, index: usize, key: &str) -> String {
+        if self.prefix.is_empty() {
+            format!("layer {index}")
+        } else {
+            format!("at {key}")
+        }
+    }
+}
+
+/// Turns one network's syntax tree into the checked graph, collecting every independent
+/// mistake.
+struct Lowering<'d> {
+    blocks: &'d HashMap<String, &'d BlockDef>,
+    layers: Vec<CheckedLayer>,
+    values: Vec<ValueInfo>,
+    errors: Errors,
+    /// Errors already reported, by place and message: a mistake inside a block is
+    /// reported once, not once per instance.
+    reported: HashSet<(String, String)>,
+    /// The blocks being expanded, outermost first: recursion is an error.
+    expanding: Vec<String>,
+    /// Named values in scope for references: (name, value).
+    named: Vec<(String, usize)>,
+    /// Every key used, for duplicates.
+    keys: HashMap<String, String>,
+    params: u64,
+    flops: u64,
+    overflow: bool,
+}
+
+/// The error with `suffix` added to each of its messages (what block instance it is in).
+fn with_suffix(error: syn::Error, suffix: &str) -> Vec<syn::Error> {
+    error.into_iter().map(|e| syn::Error::new(e.span(), format!("{e}{suffix}"))).collect()
+}
+
+impl<'d> Lowering<'d> {
+    fn error(&mut self, level: &Level, error: syn::Error) {
+        for e in error {
+            let key = (format!("{:?}", e.span()), e.to_string());
+            if !self.reported.insert(key) {
+                continue;
+            }
+            match &level.block {
+                Some((block, instance)) => {
+                    let suffix = format!("\n  in block `{}`, instantiated as `{instance}`", block.name);
+                    for e in with_suffix(e, &suffix) {
+                        self.errors.push(e);
+                    }
+                }
+                None => self.errors.push(e),
             }
         }
+    }
+
+    fn value(&mut self, shape: Shape, structured: Source) -> usize {
+        self.values.push(ValueInfo { shape, source: structured.render(), structured });
+        self.values.len() - 1
+    }
+
+    /// Records a written name's key; a second element of the same key is an error.
+    fn register_key(&mut self, level: &Level, name: &syn::Ident, key: &str, index: usize) {
+        let location = if level.prefix.is_empty() { format!("layer {index}") } else { format!("the element at `{key}`") };
+        if let Some(first) = self.keys.get(key) {
+            let message = format!("layer name `{name}` is already used by {first}; weight-file keys must be unique");
+            self.error(level, syn::Error::new_spanned(name, message));
+        } else {
+            self.keys.insert(key.to_string(), location);
+        }
+    }
+
+    /// Lowers `chain` reading `input`; the value it produces, if it could be checked.
+    fn chain(&mut self, chain: &'d Chain, mut input: Option<usize>, level: &mut Level<'d>, branch: bool) -> Option<usize> {
+        for (position, element) in chain.elements.iter().enumerate() {
+            input = self.element(element, input, level, branch && position == 0);
+        }
+        input
+    }
+
+    fn element(&mut self, element: &'d Element, input: Option<usize>, level: &mut Level<'d>, may_reference: bool) -> Option<usize> {
+        match element {
+            Element::Layer(layer) => self.layer_or_instance(layer, input, level, may_reference),
+            Element::Group { name, chain, .. } => {
+                let index = level.counter;
+                level.counter += 1;
+                let segment = name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string());
+                if let Some(name) = name {
+                    self.register_key(level, name, &format!("{}{segment}", level.prefix), index);
+                }
+                let mut inner = Level { prefix: format!("{}{segment}.", level.prefix), counter: 0, env: level.env.clone(), block: level.block.clone() };
+                let named_before = self.named.len();
+                let out = self.chain(chain, input, &mut inner, false);
+                self.named.truncate(named_before);
+                if let (Some(name), Some(out)) = (name, out) {
+                    self.named.push((name.to_string(), out));
+                }
+                out
+            }
+            Element::Merge(merge) => self.merge(merge, input, level),
+        }
+    }
+
+    fn layer_or_instance(&mut self, layer: &'d LayerDef, input: Option<usize>, level: &mut Level<'d>, may_reference: bool) -> Option<usize> {
         let kind_name = layer.kind.to_string();
+        if let Some(block) = self.blocks.get(&kind_name).copied() {
+            return self.instance(block, layer, input, level);
+        }
         let Some(kind) = layers::lookup(&kind_name) else {
-            let known = layers::known_names();
+            if layer.args.is_empty() && layer.name.is_none() {
+                if let Some(&(_, value)) = self.named.iter().rev().find(|(n, _)| *n == kind_name) {
+                    if may_reference {
+                        return Some(value);
+                    }
+                    self.error(level, syn::Error::new_spanned(&layer.kind, format!(
+                        "`{kind_name}` names an earlier value; a reference can only begin a branch of `concat`, `residual` or `scale`, e.g. `concat(identity, {kind_name})`"
+                    )));
+                    return None;
+                }
+            }
+            level.counter += 1;
+            let mut known = layers::known_names();
+            let mut blocks: Vec<&str> = self.blocks.keys().map(String::as_str).collect();
+            blocks.sort_unstable();
+            known.extend(blocks.iter().copied());
             let hint = match did_you_mean(&kind_name, &known) {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
             };
-            errors.push(syn::Error::new_spanned(
+            let blocks_known = if blocks.is_empty() { String::new() } else { format!("; blocks: {}", blocks.join(", ")) };
+            self.error(level, syn::Error::new_spanned(
                 &layer.kind,
-                format!("unknown layer `{kind_name}`; {hint}known layers: {}", known.join(", ")),
+                format!("unknown layer `{kind_name}`; {hint}known layers: {}{blocks_known}", layers::known_names().join(", ")),
             ));
-            shape = None;
-            continue;
+            return None;
         };
-        let bound = match bind(layer, kind.schema) {
-            Ok(b) => b,
+        let index = level.counter;
+        level.counter += 1;
+        let key = format!("{}{}", level.prefix, layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string()));
+        if let Some(name) = &layer.name {
+            self.register_key(level, name, &key, index);
+        }
+        let concrete = match self.instantiate(layer, level) {
+            Ok(concrete) => concrete,
             Err(e) => {
-                errors.push(e);
-                shape = None;
-                continue;
+                self.error(level, e);
+                return None;
             }
         };
-        // After an earlier mistake the input shape is unknown: later layers are still
-        // checked for their own syntax and arguments above, but not for shapes.
-        let Some(input) = shape.take() else { continue };
+        let bound = match bind(&concrete, kind.schema) {
+            Ok(b) => b,
+            Err(e) => {
+                self.error(level, e);
+                return None;
+            }
+        };
+        // After an earlier mistake the input is unknown: the layer is still checked for
+        // its own syntax and arguments above, but not for shapes.
+        let input = input?;
+        let input_shape = self.values[input].shape.clone();
+        let source = self.values[input].source.clone();
         let written = bound.written();
         let described = match &layer.name {
             Some(name) => format!("`{name}: {written}`"),
             None => format!("`{written}`"),
         };
-        let op = match (kind.build)(&bound, &Context { index, input: &input, source: &source }) {
+        let location = level.location(index, &key);
+        let node = self.layers.len();
+        let cx = Context { index: node, input: &input_shape, source: &source };
+        let op = match (kind.build)(&bound, &cx) {
             Ok(op) => op,
             Err(e) => {
-                errors.push(e);
+                self.error(level, e);
                 // Recover by assuming the input this layer declares, so that later,
                 // independent mistakes are reported in the same build.
-                shape = kind.recover(&bound, &Context { index, input: &input, source: &source });
-                origin = format!("{described} (layer {index}");
-                (through, through_more) = (Vec::new(), 0);
-                source = format!("{origin})");
-                continue;
+                let shape = kind.recover(&bound, &cx)?;
+                return Some(self.value(shape, Source::new(format!("{described} ({location}"))));
             }
         };
         let output = op.output_shape();
+        let structured = if output == input_shape && !(level.prefix.is_empty() && index == 0) {
+            let mut s = self.values[input].structured.clone();
+            // At most a few by name: a description as long as the chain would make
+            // checking quadratic in its length, and the message unreadable.
+            if s.through.len() < THROUGH_NAMED {
+                s.through.push(described);
+            } else {
+                s.through_more += 1;
+            }
+            s
+        } else if op.is_view() && output.len() < input_shape.len() {
+            // A reshape: say what it reshaped, since that is where the number comes from.
+            Source::new(format!("{described} ({location}, of {}", crate::diag::shape(&input_shape)))
+        } else {
+            Source::new(format!("{described} ({location}"))
+        };
+        self.push_node(level, layer.span(), &concrete.tokens, key, kind.name, written, vec![input], op, structured)
+            .inspect(|&value| {
+                if let Some(name) = &layer.name {
+                    self.named.push((name.to_string(), value));
+                }
+            })
+    }
+
+    /// Adds a checked node; its output value, unless its sizes overflow.
+    #[allow(clippy::too_many_arguments)]
+    fn push_node(
+        &mut self, level: &Level, span: Span, tokens: &TokenStream, key: String, kind: &'static str, written: String,
+        inputs: Vec<usize>, op: Box<dyn layers::Layer>, structured: Source,
+    ) -> Option<usize> {
+        let output = op.output_shape();
         let tensors = op.params();
-        let overflow =
-            |what: &str| syn::Error::new_spanned(&layer.tokens, format!("`{written}`: its {what} overflows 64 bits"));
+        let overflow = |what: &str| syn::Error::new_spanned(tokens, format!("`{written}`: its {what} overflows 64 bits"));
         let Some(output_len) = product(&output) else {
-            errors.push(overflow("output size"));
-            continue;
+            self.error(level, overflow("output size"));
+            return None;
         };
         let layer_params = tensors.iter().try_fold(0u64, |acc, t| acc.checked_add(product(&t.shape)?));
         let buffers = op.buffers();
         let buffer_len = buffers.iter().try_fold(0u64, |acc, t| acc.checked_add(product(&t.shape)?));
         let sizes = (layer_params, op.flops(), op.scratch(), op.scratch_per_sample(), op.saved(), buffer_len);
-        let (
-            Some(layer_params),
-            Some(layer_flops),
-            Some(scratch),
-            Some(scratch_per_sample),
-            Some(saved),
-            Some(buffer_len),
-        ) = sizes
+        let (Some(layer_params), Some(layer_flops), Some(scratch), Some(scratch_per_sample), Some(saved), Some(buffer_len)) =
+            sizes
         else {
-            errors.push(overflow("parameter count, FLOP count or working memory"));
-            continue;
+            self.error(level, overflow("parameter count, FLOP count or working memory"));
+            return None;
         };
-        let (Some(p), Some(f)) = (params.checked_add(layer_params), flops.checked_add(layer_flops)) else {
-            errors.push(overflow("running parameter or FLOP total"));
-            continue;
-        };
-        (params, flops) = (p, f);
-        let key = layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string());
-        // Messages name the layer that last changed the shape, and the shape-preserving
-        // layers (activations) it went through since: that is where the user looks.
-        if output == input && index > 0 {
-            // At most a few by name: a description as long as the chain would make
-            // checking quadratic in its length, and the message unreadable.
-            if through.len() < THROUGH_NAMED {
-                through.push(described);
-            } else {
-                through_more += 1;
+        let (Some(p), Some(f)) = (self.params.checked_add(layer_params), self.flops.checked_add(layer_flops)) else {
+            if !self.overflow {
+                self.overflow = true;
+                self.error(level, overflow("running parameter or FLOP total"));
             }
-        } else if op.is_view() && output.len() < input.len() {
-            // A reshape: say what it reshaped, since that is where the number comes from.
-            origin = format!("{described} (layer {index}, of {}", crate::diag::shape(&input));
-            (through, through_more) = (Vec::new(), 0);
-        } else {
-            origin = format!("{described} (layer {index}");
-            (through, through_more) = (Vec::new(), 0);
-        }
-        source = match through_more {
-            _ if through.is_empty() => format!("{origin})"),
-            0 => format!("{origin}, through {})", through.join(", ")),
-            more => format!("{origin}, through {} and {more} more that keep its shape)", through.join(", ")),
+            return None;
         };
-        shape = Some(output.clone());
-        layers.push(CheckedLayer {
+        (self.params, self.flops) = (p, f);
+        let value = self.value(output.clone(), structured);
+        self.layers.push(CheckedLayer {
             key,
-            kind: kind.name,
+            kind,
             written,
-            input,
+            inputs,
+            value,
             output,
             output_len,
             tensors,
@@ -230,14 +390,270 @@ pub fn check(def: NetworkDef) -> syn::Result<Network> {
             flops: layer_flops,
             scratch,
             op,
-            span: layer.span(),
+            span,
         });
+        Some(value)
+    }
+
+    /// The layer with its arguments evaluated in the block parameters in scope.
+    fn instantiate(&self, layer: &LayerDef, level: &Level) -> syn::Result<LayerDef> {
+        let mut concrete = layer.clone();
+        let mut errors = Errors::default();
+        for arg in &mut concrete.args {
+            match evaluate(&arg.value.kind, level) {
+                Ok(kind) => arg.value.kind = kind,
+                Err(message) => errors.push(syn::Error::new_spanned(&arg.value.tokens, message)),
+            }
+        }
+        errors.finish()?;
+        Ok(concrete)
+    }
+
+    fn instance(&mut self, block: &'d BlockDef, layer: &'d LayerDef, input: Option<usize>, level: &mut Level<'d>) -> Option<usize> {
+        let index = level.counter;
+        level.counter += 1;
+        let name = block.name.to_string();
+        let segment = layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string());
+        let key = format!("{}{segment}", level.prefix);
+        if let Some(n) = &layer.name {
+            self.register_key(level, n, &key, index);
+        }
+        if let Some(first) = self.expanding.iter().position(|b| *b == name) {
+            let cycle: Vec<&str> = self.expanding[first..].iter().map(String::as_str).chain([name.as_str()]).collect();
+            self.error(level, syn::Error::new_spanned(&layer.kind, format!(
+                "block `{name}` contains itself ({}); blocks cannot be recursive", cycle.join(" → ")
+            )));
+            return None;
+        }
+        // Bind the arguments: positional in order, or `param = value`.
+        let usage = format!("{name}({})", block.params.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "));
+        let mut env = HashMap::new();
+        let mut failed = false;
+        let positional = layer.args.iter().filter(|a| a.key.is_none()).count();
+        for (i, arg) in layer.args.iter().enumerate() {
+            let param = match &arg.key {
+                None if i < block.params.len() => block.params[i].to_string(),
+                None => continue,
+                Some(key) => match block.params.iter().find(|p| *p == key) {
+                    Some(p) => p.to_string(),
+                    None => {
+                        failed = true;
+                        self.error(level, syn::Error::new_spanned(key, format!("block `{name}` has no parameter `{key}`\n  usage: {usage}")));
+                        continue;
+                    }
+                },
+            };
+            match evaluate(&arg.value.kind, level) {
+                Ok(ValueKind::Int(v)) => {
+                    env.insert(param, v);
+                }
+                Ok(other) => {
+                    failed = true;
+                    self.error(level, syn::Error::new_spanned(&arg.value.tokens, format!(
+                        "block arguments are integers, found `{}`\n  usage: {usage}", other.render()
+                    )));
+                }
+                Err(message) => {
+                    failed = true;
+                    self.error(level, syn::Error::new_spanned(&arg.value.tokens, message));
+                }
+            }
+        }
+        if positional > block.params.len() || (!failed && env.len() < block.params.len()) {
+            let found = layer.args.len();
+            self.error(level, syn::Error::new_spanned(&layer.tokens, format!(
+                "block `{name}` takes {} ({}), found {found}; write `{usage}` with values",
+                crate::diag::count(block.params.len() as u64, "argument"),
+                block.params.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
+            )));
+            return None;
+        }
+        if failed {
+            return None;
+        }
+        let written = {
+            let args: Vec<String> = block.params.iter().map(|p| env[&p.to_string()].to_string()).collect();
+            format!("{name}({})", args.join(", "))
+        };
+        let instance = if level.prefix.is_empty() && layer.name.is_none() { format!("{written}` (layer {index})") } else { format!("{written}` at `{key}") };
+        let instance = instance.trim_end_matches('`').to_string();
+        let mut inner = Level { prefix: format!("{key}."), counter: 0, env, block: Some((block, instance)) };
+        self.expanding.push(name);
+        let named_before = self.named.len();
+        let out = self.chain(&block.chain, input, &mut inner, false);
+        self.named.truncate(named_before);
+        self.expanding.pop();
+        if let (Some(n), Some(out)) = (&layer.name, out) {
+            self.named.push((n.to_string(), out));
+        }
+        out
+    }
+
+    /// Every branch of a merge, then its shortcut, in written order.
+    #[allow(clippy::type_complexity)]
+    fn branches(&mut self, def: &'d MergeDef, input: Option<usize>, level: &mut Level<'d>) -> (Vec<Option<usize>>, Option<Option<usize>>) {
+        let outputs = def.branches.iter().map(|branch| self.chain(branch, input, level, true)).collect();
+        let shortcut = def.shortcut.as_ref().map(|s| self.chain(s, input, level, true));
+        (outputs, shortcut)
+    }
+
+    fn merge(&mut self, def: &'d MergeDef, input: Option<usize>, level: &mut Level<'d>) -> Option<usize> {
+        // Named, a merge opens a level of its own (and takes an index); unnamed, its
+        // branches count here.
+        let named_before = self.named.len();
+        let (outputs, shortcut, prefix) = match &def.name {
+            Some(name) => {
+                level.counter += 1;
+                let key = format!("{}{name}", level.prefix);
+                self.register_key(level, name, &key, level.counter - 1);
+                let mut own = Level { prefix: format!("{key}."), counter: 0, env: level.env.clone(), block: level.block.clone() };
+                let (outputs, shortcut) = self.branches(def, input, &mut own);
+                (outputs, shortcut, own.prefix)
+            }
+            None => {
+                let (outputs, shortcut) = self.branches(def, input, level);
+                (outputs, shortcut, level.prefix.clone())
+            }
+        };
+        self.named.truncate(named_before);
+        let input = input?;
+        let mut inputs: Vec<usize> = outputs.into_iter().collect::<Option<_>>()?;
+        if def.kind == MergeKind::Residual {
+            inputs.push(shortcut.unwrap_or(Some(input))?);
+        }
+        if def.kind == MergeKind::Scale {
+            // `x * gate(x)`: the input first, as the kernel reads them.
+            inputs.insert(0, input);
+        }
+        let shapes: Vec<Shape> = inputs.iter().map(|&v| self.values[v].shape.clone()).collect();
+        let sources: Vec<String> = inputs.iter().map(|&v| self.values[v].source.clone()).collect();
+        let checked = merge::build(def, &shapes, &sources, def.shortcut.is_some());
+        let op = match checked {
+            Ok(op) => op,
+            Err(e) => {
+                self.error(level, e);
+                return None;
+            }
+        };
+        let kind = def.kind.name();
+        let key = match &def.name {
+            Some(_) => prefix.trim_end_matches('.').to_string(),
+            None => format!("{prefix}{kind}"),
+        };
+        let written = format!("{kind}(…)");
+        let origin = Source::new(format!("the `{kind}` ({})", if key.is_empty() { kind.to_string() } else { format!("at {key}") }));
+        let span = def.keyword.span();
+        let out = self.push_node(level, span, &def.tokens, key, kind, written, inputs, op, origin);
+        if let (Some(name), Some(out)) = (&def.name, out) {
+            self.named.push((name.to_string(), out));
+        }
+        out
+    }
+}
+
+/// Words that are values in their own right (`padding = same`), not block parameters.
+const KEYWORD_VALUES: &[&str] = &["same", "valid"];
+
+/// A written value with the block parameters in scope substituted and arithmetic done.
+fn evaluate(value: &ValueKind, level: &Level) -> Result<ValueKind, String> {
+    let lookup = |name: &syn::Ident| level.env.get(&name.to_string()).copied();
+    let undeclared = |name: &str| match &level.block {
+        Some((block, _)) => {
+            let params: Vec<String> = block.params.iter().map(|p| p.to_string()).collect();
+            format!(
+                "`{name}` is not a parameter of block `{}`{}; declare it: `block {}({})`",
+                block.name,
+                if params.is_empty() { String::new() } else { format!(" (its parameters: {})", params.join(", ")) },
+                block.name,
+                params.iter().map(String::as_str).chain([name]).collect::<Vec<_>>().join(", "),
+            )
+        }
+        None => format!("`{name}` is not a value here: names in arguments are parameters of a `block`, e.g. `block Conv(c) = conv(c, c, 3)`"),
+    };
+    let eval = |e: &Expr| {
+        e.evaluate(&lookup).map_err(|e| match e {
+            ExprError::Undeclared(name) => undeclared(&name.to_string()),
+            ExprError::DivisionByZero => "division by zero".to_string(),
+            ExprError::Overflow => "the value is too large: sizes must fit in 64 bits".to_string(),
+        })
+    };
+    Ok(match value {
+        ValueKind::Word(word) => match level.env.get(word) {
+            Some(&v) => ValueKind::Int(v),
+            None if KEYWORD_VALUES.contains(&word.as_str()) => value.clone(),
+            None => return Err(undeclared(word)),
+        },
+        ValueKind::Expr(e) => ValueKind::Int(eval(e)?),
+        ValueKind::PairExpr(h, w) => ValueKind::Pair(eval(h)?, eval(w)?),
+        other => other.clone(),
+    })
+}
+
+/// The blocks by name, each checked for its name.
+pub fn blocks(defs: &[BlockDef]) -> (HashMap<String, &BlockDef>, Option<syn::Error>) {
+    let mut errors = Errors::default();
+    let mut map = HashMap::new();
+    for def in defs {
+        let name = def.name.to_string();
+        if layers::lookup(&name).is_some() || MergeKind::from_name(&name).is_some() {
+            errors.push(syn::Error::new_spanned(&def.name, format!("a block cannot be named `{name}`: that is a layer; choose another name")));
+            continue;
+        }
+        let mut seen = HashSet::new();
+        for p in &def.params {
+            if !seen.insert(p.to_string()) {
+                errors.push(syn::Error::new_spanned(p, format!("parameter `{p}` of block `{name}` is declared twice")));
+            }
+        }
+        if map.insert(name.clone(), def).is_some() {
+            errors.push(syn::Error::new_spanned(&def.name, format!("a block named `{name}` is already defined in this `network!`; rename one of them")));
+        }
+    }
+    (map, errors.finish().err())
+}
+
+/// Checks a network definition against the blocks; `Err` holds every error found.
+pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Result<Network> {
+    let mut errors = Errors::default();
+    let input = input_shape(&def);
+    let mut lowering = Lowering {
+        blocks,
+        layers: Vec::new(),
+        values: Vec::new(),
+        errors: Errors::default(),
+        reported: HashSet::new(),
+        expanding: Vec::new(),
+        named: Vec::new(),
+        keys: HashMap::new(),
+        params: 0,
+        flops: 0,
+        overflow: false,
+    };
+    let start = match &input {
+        Ok(dims) => Some(lowering.value(dims.clone(), Source::new("the network input".to_string()))),
+        Err(e) => {
+            errors.push(e.clone());
+            lowering.value(Vec::new(), Source::new(String::new()));
+            None
+        }
+    };
+    // "the network input" reads without the parenthesis the other sources close.
+    lowering.values[0].source = "the network input".to_string();
+    let mut level = Level { prefix: String::new(), counter: 0, env: HashMap::new(), block: None };
+    let output = lowering.chain(&def.chain, start, &mut level, false);
+    if let Some(e) = lowering.errors.first_take() {
+        errors.push(e);
     }
     errors.finish()?;
     let Ok(input) = input else { unreachable!("input errors are reported above") };
+    let Lowering { layers, params, flops, .. } = lowering;
+    match output {
+        Some(value) if value > 0 && layers.last().is_some_and(|l| l.value == value) => {}
+        _ => return Err(syn::Error::new_spanned(&def.name, "the network's output must be computed by its last element")),
+    }
     // Every buffer must be addressable: total activations and parameters in 64 bits.
     if layers.iter().try_fold(0u64, |acc, l| acc.checked_add(l.output_len)?.checked_add(l.saved)).is_none() {
         return Err(syn::Error::new_spanned(&def.name, "the network's activations overflow 64 bits"));
     }
-    Ok(Network { attrs: def.attrs, vis: def.vis, name: def.name, input, layers, params, flops })
+    Ok(Network { attrs: def.attrs.clone(), vis: def.vis.clone(), name: def.name.clone(), input, layers, params, flops })
 }

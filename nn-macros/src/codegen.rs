@@ -25,7 +25,7 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// Where a layer's output lives.
+/// Where a value lives.
 #[derive(Clone, Copy)]
 enum Buffer {
     /// The caller's input slice.
@@ -34,18 +34,32 @@ enum Buffer {
     Activation { offset: u64, len: u64 },
 }
 
+/// Whether a value's gradient is computed: always (something upstream has
+/// parameters), only when the caller asks for the input gradient, or never.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Needs {
+    OnlyForInputGrad,
+    Always,
+}
+
 struct Plan {
-    /// Each layer's output buffer.
+    /// Each node's output buffer.
     outputs: Vec<Buffer>,
-    /// Each layer's per-sample `saved` range, right after its output.
+    /// Each node's per-sample `saved` range, right after its output.
     saved: Vec<(u64, u64)>,
-    /// Layers whose output is their input, unmoved (views such as `flatten`).
+    /// Nodes whose output is their input, unmoved (views such as `flatten`).
     aliased: Vec<bool>,
+    /// The node producing each value (`None` for the network input, value 0).
+    producer: Vec<Option<usize>>,
+    /// How many nodes read each value.
+    consumers: Vec<usize>,
+    /// Each value's per-sample length.
+    value_len: Vec<u64>,
+    needs: Vec<Needs>,
     activations: u64,
-    gradient: u64,
     scratch: u64,
     scratch_per_sample: u64,
-    /// Each layer's range in the parameters, the buffers and the batch statistics.
+    /// Each node's range in the parameters, the buffers and the batch statistics.
     params: Vec<(u64, u64)>,
     buffers: Vec<(u64, u64)>,
     batch_stats: Vec<(u64, u64)>,
@@ -53,13 +67,24 @@ struct Plan {
     batch_stats_len: u64,
 }
 
+impl Plan {
+    /// Where value `v` lives.
+    fn buffer(&self, v: usize) -> Buffer {
+        self.producer[v].map_or(Buffer::Input, |node| self.outputs[node])
+    }
+}
+
 fn plan(net: &Network) -> Plan {
+    let values = net.layers.len() + 1;
     let mut plan = Plan {
         outputs: Vec::new(),
         saved: Vec::new(),
         aliased: Vec::new(),
+        producer: vec![None; values],
+        consumers: vec![0; values],
+        value_len: vec![net.input_len(); values],
+        needs: vec![Needs::OnlyForInputGrad; values],
         activations: 0,
-        gradient: net.layers.iter().map(|l| l.output_len).chain([net.input_len()]).max().unwrap_or(0),
         scratch: net.layers.iter().map(|l| l.scratch).max().unwrap_or(0),
         scratch_per_sample: net.layers.iter().map(|l| l.scratch_per_sample).max().unwrap_or(0),
         params: Vec::new(),
@@ -69,9 +94,16 @@ fn plan(net: &Network) -> Plan {
         batch_stats_len: 0,
     };
     let mut params = 0;
-    for layer in &net.layers {
-        let input = plan.outputs.last().copied().unwrap_or(Buffer::Input);
-        let alias = layer.op.is_view() && matches!(input, Buffer::Activation { .. });
+    for (i, layer) in net.layers.iter().enumerate() {
+        plan.producer[layer.value] = Some(i);
+        plan.value_len[layer.value] = layer.output_len;
+        for &input in &layer.inputs {
+            plan.consumers[input] += 1;
+        }
+        let upstream = layer.inputs.iter().map(|&v| plan.needs[v]).max().unwrap_or(Needs::OnlyForInputGrad);
+        plan.needs[layer.value] = if layer.params > 0 { Needs::Always } else { upstream };
+        let input = plan.buffer(layer.inputs[0]);
+        let alias = layer.op.is_view() && layer.inputs.len() == 1 && matches!(input, Buffer::Activation { .. });
         let output = if alias {
             input
         } else {
@@ -126,13 +158,22 @@ fn param_slice(name: TokenStream, (start, end): (u64, u64), mutable: bool) -> To
     }
 }
 
+/// The node after `i` when it is a single-input layer reading only `i`'s output, which
+/// nothing else reads: it can run in `i`'s epilogue.
+fn sole_successor(net: &Network, plan: &Plan, i: usize) -> Option<usize> {
+    let next = net.layers.get(i + 1)?;
+    let value = net.layers[i].value;
+    (next.inputs == [value] && plan.consumers[value] == 1 && !plan.aliased[i + 1] && next.saved == 0).then_some(i + 1)
+}
+
 /// The forward calls in order. A layer followed by an activation whose derivative
 /// reads only its output (relu, tanh, sigmoid) runs that activation in its own epilogue
 /// where its kernel has one, writing the activation's output directly: one pass over
 /// memory fewer. The layer's own output buffer is then never written; nothing reads it
 /// (its backward reads its input, the activation's backward its output). A pooling
 /// layer after that (or right after the layer) pools each plane in the same epilogue
-/// while it is still in L1; the pooling's input is written only for backward.
+/// while it is still in L1; the pooling's input is written only for backward. Fusion
+/// needs the fused value to have no other reader.
 fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
     let mut steps = Vec::new();
     let mut i = 0;
@@ -142,11 +183,18 @@ fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
             i += 1;
             continue;
         }
-        // A following layer that reads only this step's output, in place of a pass.
-        let fusable = |j: usize| net.layers.get(j).filter(|next| !plan.aliased[j] && next.saved == 0);
-        let activation = fusable(i + 1).filter(|_| layer.saved == 0).and_then(|next| next.op.fusable_activation());
+        if layer.inputs.len() > 1 {
+            steps.push(merge_forward_step(i, layer, plan));
+            i += 1;
+            continue;
+        }
+        let activation = sole_successor(net, plan, i)
+            .filter(|_| layer.saved == 0)
+            .and_then(|next| net.layers[next].op.fusable_activation());
         let last = if activation.is_some() { i + 1 } else { i };
-        let pool = fusable(last + 1).filter(|_| net.layers[last].saved == 0).and_then(|next| next.op.plane_pool());
+        let pool = sole_successor(net, plan, last)
+            .filter(|_| net.layers[last].saved == 0)
+            .and_then(|next| net.layers[next].op.plane_pool());
         let fused = if activation.is_none() && pool.is_none() {
             None
         } else {
@@ -166,6 +214,33 @@ fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
         }
     }
     steps
+}
+
+/// A node with several inputs: `x0`, `x1`, … read from before its output, which the
+/// planner places after every value it reads.
+fn merge_forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream {
+    let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("merges write a buffer") };
+    let (start, len) = (lit(offset), lit(len));
+    let inputs = layer.inputs.iter().enumerate().map(|(i, &v)| {
+        let name = quote::format_ident!("x{i}");
+        match plan.buffer(v) {
+            Buffer::Input => quote!(let #name: &[F] = input;),
+            Buffer::Activation { offset, len } => {
+                let r = range(offset, offset + len);
+                quote!(let #name = &before[#r];)
+            }
+        }
+    });
+    let call = layer.op.forward();
+    let step = quote! {
+        {
+            let (before, after) = activations.split_at_mut(#start * batch);
+            let y = &mut after[..#len * batch];
+            #(#inputs)*
+            #call
+        }
+    };
+    respan(step, layer.span)
 }
 
 /// Layer `index`'s forward `call`, writing the output buffer of layer `output_index`
@@ -195,12 +270,12 @@ fn forward_step(
         _ => (saved_end, None),
     };
     let output = range(offset, written_end);
-    let io = match index.checked_sub(1).map(|i| plan.outputs[i]) {
-        None | Some(Buffer::Input) => quote! {
+    let io = match plan.buffer(layer.inputs[0]) {
+        Buffer::Input => quote! {
             let x = input;
             let y = &mut activations[#output];
         },
-        Some(Buffer::Activation { offset: in_offset, len: in_len }) => {
+        Buffer::Activation { offset: in_offset, len: in_len } => {
             let input = range(in_offset, in_offset + in_len);
             quote!(let (x, y) = rt::workspace::split_io(activations, #input, #output);)
         }
@@ -226,89 +301,317 @@ fn forward_step(
     respan(step, layer.span)
 }
 
-/// The backward calls, last layer first, alternating between the two gradient buffers.
-/// A pooling preceded by an activation whose derivative reads only its output runs
-/// that activation's backward in the same pass, plane by plane (the activation's output
-/// is the pooling's input, which training keeps): one pass over memory fewer.
-fn backward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
+/// One backward step: node `node`'s backward (with the activation `fused` before it
+/// run in the same pass), reading the gradient of value `dy` and writing the gradients
+/// of values `writes` (the node's inputs, or the fused activation's).
+struct BackStep {
+    node: usize,
+    fused: Option<usize>,
+    dy: usize,
+    writes: Vec<usize>,
+}
+
+/// The backward steps, last node first. A layer preceded by an activation whose
+/// derivative reads only its output runs that activation's backward in the same pass
+/// (the activation's output is this layer's input, which training keeps), when
+/// nothing else reads that output: one pass over memory fewer. Views that alias their
+/// only reader's input share its gradient and have no step.
+fn backward_plan(net: &Network, plan: &Plan) -> Vec<BackStep> {
     let mut steps = Vec::new();
-    let mut dy_in_a = true;
     let mut i = net.layers.len();
     while i > 0 {
         i -= 1;
         let layer = &net.layers[i];
-        if plan.aliased[i] {
+        if plan.aliased[i] && shares_gradient(net, plan, i) {
             continue;
         }
-        // Not the first layer's activation: its input gradient has a buffer of its own.
+        // Not an activation of the network input: its input gradient has a buffer of
+        // its own, which only asked-for input gradients write.
         let fused = i
             .checked_sub(1)
-            .filter(|&before| before > 0 && !plan.aliased[before] && net.layers[before].saved == 0)
-            .and_then(|before| net.layers[before].op.fusable_activation())
-            .and_then(|(activation, alpha)| layer.op.backward_after(&activation, alpha));
-        let call = fused.clone().unwrap_or_else(|| layer.op.backward());
-        steps.push(backward_step(i, layer, call, plan, dy_in_a, net.input_len()));
-        dy_in_a = !dy_in_a;
-        if fused.is_some() {
-            i -= 1;
+            .filter(|&before| {
+                let a = &net.layers[before];
+                layer.inputs.len() == 1
+                    && layer.inputs[0] == a.value
+                    && plan.consumers[a.value] == 1
+                    && a.inputs.len() == 1
+                    && a.inputs[0] != 0
+                    && !plan.aliased[before]
+                    && a.saved == 0
+            })
+            .filter(|&before| {
+                net.layers[before]
+                    .op
+                    .fusable_activation()
+                    .and_then(|(activation, alpha)| layer.op.backward_after(&activation, alpha))
+                    .is_some()
+            });
+        let writes = match fused {
+            Some(before) => net.layers[before].inputs.clone(),
+            None => layer.inputs.clone(),
+        };
+        steps.push(BackStep { node: i, fused, dy: layer.value, writes });
+        if let Some(before) = fused {
+            i = before;
         }
     }
     steps
 }
 
-fn backward_step(
-    index: usize, layer: &CheckedLayer, call: TokenStream, plan: &Plan, dy_in_a: bool, input_len: u64,
-) -> TokenStream {
-    let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("outputs are never the input") };
+/// Whether aliased view `i` shares its input's gradient (it is the input's only
+/// reader, and the input is not the network's): then it has no backward step.
+fn shares_gradient(net: &Network, plan: &Plan, i: usize) -> bool {
+    let input = net.layers[i].inputs[0];
+    input != 0 && plan.consumers[input] == 1
+}
+
+/// Per-sample gradient slots in one arena, by liveness over the backward steps: a
+/// value's gradient lives from its first writer to its producer's step.
+struct GradientPlan {
+    /// Each value's slot offset (values sharing a gradient share the offset).
+    slot: Vec<Option<u64>>,
+    /// Per step: the offset of a temporary for each written value that another step
+    /// already started (the layer writes there, then it is added in).
+    temps: Vec<Vec<Option<u64>>>,
+    /// Per step: whether each written value is written first (overwrite) there.
+    first: Vec<Vec<bool>>,
+    len: u64,
+}
+
+/// First-fit allocation of ranges in an arena.
+#[derive(Default)]
+struct Arena {
+    live: Vec<(u64, u64)>,
+    len: u64,
+}
+
+impl Arena {
+    fn alloc(&mut self, len: u64) -> u64 {
+        self.live.sort_unstable();
+        let mut at = 0;
+        for &(start, l) in &self.live {
+            if start >= at + len {
+                break;
+            }
+            at = at.max(start + l);
+        }
+        self.live.push((at, len));
+        self.len = self.len.max(at + len);
+        at
+    }
+    fn free(&mut self, start: u64) {
+        if let Some(i) = self.live.iter().position(|&(s, _)| s == start) {
+            self.live.swap_remove(i);
+        }
+    }
+}
+
+fn gradient_plan(net: &Network, plan: &Plan, steps: &[BackStep]) -> GradientPlan {
+    let values = net.layers.len() + 1;
+    // Values whose gradient is their input's (aliased views, their input's only reader).
+    let mut class: Vec<usize> = (0..values).collect();
+    for (i, layer) in net.layers.iter().enumerate() {
+        if plan.aliased[i] && shares_gradient(net, plan, i) {
+            class[layer.value] = class[layer.inputs[0]];
+        }
+    }
+    let mut arena = Arena::default();
+    let mut slot: Vec<Option<u64>> = vec![None; values];
+    let output = net.output().value;
+    slot[class[output]] = Some(arena.alloc(plan.value_len[output]));
+    let mut started = vec![false; values];
+    started[class[output]] = true;
+    let (mut temps, mut first) = (Vec::new(), Vec::new());
+    for step in steps {
+        let (mut step_temps, mut step_first) = (Vec::new(), Vec::new());
+        let mut transient = Vec::new();
+        for &w in &step.writes {
+            let c = class[w];
+            let is_first = !started[c];
+            started[c] = true;
+            step_first.push(is_first);
+            if c != 0 && is_first {
+                slot[c] = Some(arena.alloc(plan.value_len[w]));
+            }
+            // A layer overwrites its input gradient: a later writer goes through a temporary.
+            let single = net.layers[step.node].inputs.len() == 1;
+            if !is_first && single {
+                let t = arena.alloc(plan.value_len[w]);
+                transient.push(t);
+                step_temps.push(Some(t));
+            } else {
+                step_temps.push(None);
+            }
+        }
+        for t in transient {
+            arena.free(t);
+        }
+        // The step read its output gradient for the last time.
+        if let Some(offset) = slot[class[step.dy]] {
+            arena.free(offset);
+        }
+        temps.push(step_temps);
+        first.push(step_first);
+    }
+    let slot = (0..values).map(|v| slot[class[v]]).collect();
+    GradientPlan { slot, temps, first, len: arena.len }
+}
+
+/// The backward calls, last node first, each reading its output's gradient slot and
+/// writing its inputs'.
+fn backward_steps(net: &Network, plan: &Plan, steps: &[BackStep], grads: &GradientPlan) -> Vec<TokenStream> {
+    steps.iter().enumerate().map(|(s, step)| backward_step(net, plan, step, grads, s)).collect()
+}
+
+fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPlan, s: usize) -> TokenStream {
+    let layer = &net.layers[step.node];
+    let dy_offset = grads.slot[step.dy].expect("a stepped value has a gradient slot");
+    let dy_range = range(dy_offset, dy_offset + plan.value_len[step.dy]);
+    let Buffer::Activation { offset, len } = plan.outputs[step.node] else { unreachable!("outputs are never the input") };
     let output = range(offset, offset + len);
-    let (dy_buffer, dx_buffer) =
-        if dy_in_a { (quote!(grad_a), quote!(grad_b)) } else { (quote!(grad_b), quote!(grad_a)) };
-    let x = match index.checked_sub(1).map(|i| plan.outputs[i]) {
-        None | Some(Buffer::Input) => quote!(input),
-        Some(Buffer::Activation { offset, len }) => {
+    let activation = |v: usize| match plan.buffer(v) {
+        Buffer::Input => quote!(input),
+        Buffer::Activation { offset, len } => {
             let r = range(offset, offset + len);
             quote!(&activations[#r])
         }
     };
-    let dy_len = range(0, len);
-    let dx_len = range(0, if index == 0 { input_len } else { layer.input.iter().product() });
-    let first = index == 0;
-    let has_params = layer.params > 0;
-    let dx = match (first, has_params) {
-        (false, false) => quote!(let dx = &mut #dx_buffer[#dx_len];),
-        (false, true) => quote!(let dx = Some(&mut #dx_buffer[#dx_len]);),
-        (true, false) => quote!(let dx = &mut input_grad_buffer[#dx_len];),
-        (true, true) => {
-            quote!(let dx = if input_grad { Some(&mut input_grad_buffer[#dx_len]) } else { None };)
-        }
-    };
-    let params = has_params.then(|| {
-        let p = param_slice(quote!(all_params), plan.params[index], false);
-        let g = param_slice(quote!(all_grads), plan.params[index], true);
+    let params = (layer.params > 0).then(|| {
+        let p = param_slice(quote!(all_params), plan.params[step.node], false);
+        let g = param_slice(quote!(all_grads), plan.params[step.node], true);
         quote! {
             let params = #p;
             let grads = #g;
         }
     });
     let saved = (layer.saved > 0).then(|| {
-        let r = range(plan.saved[index].0, plan.saved[index].1);
+        let r = range(plan.saved[step.node].0, plan.saved[step.node].1);
         quote!(let saved = &activations[#r];)
     });
-    let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[index], false);
-    let step = quote! {
+    let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[step.node], false);
+    let y = quote!(let y = &activations[#output];);
+    // A step without parameters whose every written value is needed only for an
+    // asked-for input gradient runs only then.
+    let optional = layer.params == 0 && step.writes.iter().all(|&w| plan.needs[w] == Needs::OnlyForInputGrad);
+
+    let body = if layer.inputs.len() > 1 {
+        // A merge: one call per input, each adding to or starting that gradient.
+        let xs = layer.inputs.iter().enumerate().map(|(i, &v)| {
+            let name = quote::format_ident!("x{i}");
+            let value = activation(v);
+            quote!(let #name = #value;)
+        });
+        let parts = step.writes.iter().enumerate().map(|(i, &w)| {
+            let accumulate = !grads.first[s][i];
+            let call = layer.op.backward_input(i, accumulate);
+            let len = plan.value_len[w];
+            if w == 0 {
+                let r = range(0, len);
+                quote! {
+                    if input_grad {
+                        let dy = &gradients[#dy_range];
+                        let dx = &mut input_grad_buffer[#r];
+                        #call;
+                    }
+                }
+            } else {
+                let at = grads.slot[w].expect("written values have slots");
+                let r = range(at, at + len);
+                quote! {
+                    {
+                        let [dy, dx] = rt::workspace::disjoint(gradients, [#dy_range, #r]);
+                        let dy: &[F] = dy;
+                        #call;
+                    }
+                }
+            }
+        });
+        quote! {
+            #(#xs)*
+            #y
+            #(#parts)*
+        }
+    } else {
+        let w = step.writes[0];
+        let call = match step.fused {
+            Some(before) => {
+                let (activation, alpha) = net.layers[before].op.fusable_activation().expect("checked when planned");
+                layer.op.backward_after(&activation, alpha).expect("checked when planned")
+            }
+            None => layer.op.backward(),
+        };
+        let len = plan.value_len[w];
+        let x = activation(layer.inputs[0]);
+        let has_params = layer.params > 0;
+        let wrap = |dx: TokenStream| if has_params { quote!(Some(#dx)) } else { dx };
+        let (bind, after) = match (w, grads.temps[s][0]) {
+            (0, None) => {
+                let r = range(0, len);
+                let dx = wrap(quote!(&mut input_grad_buffer[#r]));
+                let dx = if has_params && !optional {
+                    quote!(let dx = if input_grad { #dx } else { None };)
+                } else {
+                    quote!(let dx = #dx;)
+                };
+                (quote!(let dy = &gradients[#dy_range]; #dx), None)
+            }
+            (0, Some(t)) => {
+                let (r, tr) = (range(0, len), range(t, t + len));
+                let dx = wrap(quote!(&mut *tmp));
+                (
+                    quote! {
+                        let [dy, tmp] = rt::workspace::disjoint(gradients, [#dy_range, #tr]);
+                        let dy: &[F] = dy;
+                        let dx = #dx;
+                    },
+                    Some(quote!(if input_grad { rt::merge::pass(tmp, &mut input_grad_buffer[#r], true); })),
+                )
+            }
+            (_, None) => {
+                let at = grads.slot[w].expect("written values have slots");
+                let r = range(at, at + len);
+                let dx = has_params.then(|| quote!(let dx = Some(dx);));
+                (
+                    quote! {
+                        let [dy, dx] = rt::workspace::disjoint(gradients, [#dy_range, #r]);
+                        let dy: &[F] = dy;
+                        #dx
+                    },
+                    None,
+                )
+            }
+            (_, Some(t)) => {
+                let at = grads.slot[w].expect("written values have slots");
+                let (r, tr) = (range(at, at + len), range(t, t + len));
+                let dx = wrap(quote!(&mut *tmp));
+                (
+                    quote! {
+                        let [dy, tmp, sum] = rt::workspace::disjoint(gradients, [#dy_range, #tr, #r]);
+                        let dy: &[F] = dy;
+                        let dx = #dx;
+                    },
+                    Some(quote!(rt::merge::pass(tmp, sum, true);)),
+                )
+            }
+        };
+        quote! {
+            let x = #x;
+            #y
+            #bind
+            #call;
+            #after
+        }
+    };
+    let step_tokens = quote! {
         {
             #params
             #saved
             #batch_stats
-            let x = #x;
-            let y = &activations[#output];
-            let dy = &#dy_buffer[#dy_len];
-            #dx
-            #call;
+            #body
         }
     };
-    let step = if first && !has_params { quote!(if input_grad #step) } else { step };
-    respan(step, layer.span)
+    let step_tokens = if optional { quote!(if input_grad #step_tokens) } else { step_tokens };
+    respan(step_tokens, layer.span)
 }
 
 /// Initialization of every parameter tensor (into `params`) and buffer (into `buffers`),
@@ -502,11 +805,13 @@ pub fn inherent_impl(name: &syn::Ident, values: &Inherent) -> TokenStream {
 /// The whole expansion for one checked network.
 pub fn generate(net: &Network) -> TokenStream {
     let plan = plan(net);
+    let back = backward_plan(net, &plan);
+    let grads = gradient_plan(net, &plan, &back);
     let Network { attrs, vis, name, .. } = net;
     let cfgs = cfg_attrs(attrs);
     let name_str = name.to_string();
     let last = net.output();
-    let Buffer::Activation { offset: output_offset, .. } = plan.outputs[net.layers.len() - 1] else {
+    let Buffer::Activation { offset: output_offset, .. } = plan.buffer(last.value) else {
         unreachable!("the output is never the input")
     };
 
@@ -518,7 +823,7 @@ pub fn generate(net: &Network) -> TokenStream {
     let params = lit(net.params);
     let flops = lit(net.flops);
     let activations = lit(plan.activations);
-    let gradient = lit(plan.gradient);
+    let gradient = lit(grads.len);
     let scratch = lit(plan.scratch);
     let scratch_per_sample = lit(plan.scratch_per_sample);
     let batch_stats = lit(plan.batch_stats_len);
@@ -565,15 +870,15 @@ pub fn generate(net: &Network) -> TokenStream {
         ),
     );
     let (backward, backward_fns) = split(
-        backward_steps(net, &plan),
+        backward_steps(net, &plan, &back, &grads),
         "__backward",
         quote! {
-            all_params: &[F], all_grads: &mut [F], training: bool, activations: &mut [F], grad_a: &mut [F],
-            grad_b: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], input_grad_buffer: &mut [F],
-            input: &[F], batch: usize, input_grad: bool,
+            all_params: &[F], all_grads: &mut [F], training: bool, activations: &mut [F], gradients: &mut [F],
+            scratch: &mut [F], all_batch_stats: &mut [F], input_grad_buffer: &mut [F], input: &[F], batch: usize,
+            input_grad: bool,
         },
         quote! {
-            all_params, all_grads, training, activations, grad_a, grad_b, scratch, all_batch_stats, input_grad_buffer,
+            all_params, all_grads, training, activations, gradients, scratch, all_batch_stats, input_grad_buffer,
             input, batch, input_grad
         },
     );
@@ -722,7 +1027,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     input_grad: bool,
                 ) {
                     let rt::workspace::Workspace {
-                        activations, grad_a, grad_b, scratch, batch_stats: all_batch_stats, input_grad: input_grad_buffer, ..
+                        activations, gradients, scratch, batch_stats: all_batch_stats, input_grad: input_grad_buffer, ..
                     } = workspace;
                     #backward
                 }

@@ -15,6 +15,11 @@ impl Errors {
         }
     }
 
+    /// The errors collected so far, leaving none.
+    pub fn first_take(&mut self) -> Option<syn::Error> {
+        self.first.take()
+    }
+
     pub fn finish(self) -> syn::Result<()> {
         match self.first {
             Some(e) => Err(e),

@@ -15,6 +15,7 @@ pub struct Network {
     pub flops: u64,
 }
 
+/// A node of the graph: a layer, or a merge (`residual`, `concat`, `scale`).
 pub struct CheckedLayer {
     /// The weight-file key prefix: the index in the chain, or the layer's name.
     pub key: String,
@@ -22,7 +23,11 @@ pub struct CheckedLayer {
     pub kind: &'static str,
     /// The layer as written, normalized: `conv(1, 6, 5, stride = 2)`.
     pub written: String,
-    pub input: Shape,
+    /// The values it reads: 0 is the network input, `v` > 0 the output of the node
+    /// whose `value` is `v`. Nodes come in topological order.
+    pub inputs: Vec<usize>,
+    /// The value it produces.
+    pub value: usize,
     pub output: Shape,
     /// Elements of one sample's output.
     pub output_len: u64,

@@ -32,10 +32,14 @@ fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut out = TokenStream::new();
+    let (blocks, block_errors) = check::blocks(&definitions.blocks);
+    if let Some(errors) = block_errors {
+        out.extend(errors.to_compile_error());
+    }
     let names = check::names(&definitions.networks);
-    for (def, name_error) in definitions.networks.into_iter().zip(names) {
-        let stub = fallback::Stub::of(&def);
-        match (check::check(def), name_error) {
+    for (def, name_error) in definitions.networks.iter().zip(names) {
+        let stub = fallback::Stub::of(def);
+        match (check::check(def, &blocks), name_error) {
             (Ok(net), None) => out.extend(codegen::generate(&net)),
             (Err(errors), None) => {
                 out.extend(errors.to_compile_error());

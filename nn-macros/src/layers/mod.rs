@@ -17,6 +17,7 @@ mod conv_geometry;
 mod conv_transpose;
 mod dropout;
 mod linear;
+pub mod merge;
 mod pool;
 mod prelu;
 mod separable_conv;
@@ -223,6 +224,16 @@ pub trait Layer {
     }
     fn forward(&self) -> TokenStream;
     fn backward(&self) -> TokenStream;
+    /// How many values the node reads: 1 for a layer; a merge's forward reads them as
+    /// `x0`, `x1`, …
+    fn inputs(&self) -> usize {
+        1
+    }
+    /// For a node with several inputs: the code writing input `input`'s gradient to
+    /// `dx` from `dy` (and `x0`, `x1`, …), added to what `dx` holds when `accumulate`.
+    fn backward_input(&self, _input: usize, _accumulate: bool) -> TokenStream {
+        TokenStream::new()
+    }
     /// Forward with `activation` (an `rt::activation` type) fused into this layer's
     /// epilogue, writing the activation's output, and with `pool` (an
     /// `rt::pool2d::PlanePool` type) after it, writing the pooled planes to `pooled`;

@@ -151,7 +151,7 @@ pub trait Network<F: Float>: Sized {
         params: &[F], buffers: &mut [F], rng: &mut Rng, training: bool, for_backward: bool,
         workspace: &mut Workspace<F>, input: &[F], batch: usize,
     );
-    /// Runs every layer backward from the output gradient in `workspace.grad_a`.
+    /// Runs every layer backward from the output gradient in `workspace.gradients`.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn __backward_in(
@@ -242,7 +242,7 @@ pub trait Network<F: Float>: Sized {
         let workspace = self.__parts().workspace;
         (
             &workspace.activations[start..start + Self::OUTPUT_LEN * batch],
-            &mut workspace.grad_a[..Self::OUTPUT_LEN * batch],
+            &mut workspace.gradients[..Self::OUTPUT_LEN * batch],
         )
     }
 
@@ -400,7 +400,7 @@ pub trait Network<F: Float>: Sized {
             Self::__forward_in(params, &mut [], rng, training, true, workspace, input, samples);
             let start = Self::LAYOUT.output_offset * samples;
             let len = Self::OUTPUT_LEN * samples;
-            let (output, output_grad) = (&workspace.activations[start..start + len], &mut workspace.grad_a[..len]);
+            let (output, output_grad) = (&workspace.activations[start..start + len], &mut workspace.gradients[..len]);
             let value = loss.evaluate(output, Self::OUTPUT_SHAPE, target, samples, Some(&mut *output_grad))?;
             // Each half's mean, weighted by its share: the sum is the whole batch's mean.
             let share = F::from_f64(samples as f64 / batch as f64);

@@ -11,7 +11,8 @@ pub struct Layout {
     pub activations: usize,
     /// Where the network's output starts inside the activations.
     pub output_offset: usize,
-    /// The largest gradient flowing between two layers.
+    /// The gradient arena: every value's gradient while backward needs it, planned
+    /// by liveness (the output's gradient first, at offset 0).
     pub gradient: usize,
     /// Scratch independent of the batch size (one sample's im2col and the like).
     pub scratch: usize,
@@ -22,14 +23,13 @@ pub struct Layout {
     pub batch_stats: usize,
 }
 
-/// Activations, the two gradient buffers backward alternates between, scratch, and the
-/// input gradient (only grown when asked for).
+/// Activations, the gradient arena backward works in, scratch, and the input gradient
+/// (only grown when asked for).
 #[derive(Debug, Clone, Default)]
 pub struct Workspace<F> {
     pub batch_capacity: usize,
     pub activations: Vec<F>,
-    pub grad_a: Vec<F>,
-    pub grad_b: Vec<F>,
+    pub gradients: Vec<F>,
     pub scratch: Vec<F>,
     pub batch_stats: Vec<F>,
     pub input_grad: Vec<F>,
@@ -62,8 +62,7 @@ impl<F: Float> Workspace<F> {
             .filter(|&bytes| bytes <= isize::MAX as usize)
             .ok_or_else(too_large)?;
         grow(&mut self.activations, activations);
-        grow(&mut self.grad_a, gradient);
-        grow(&mut self.grad_b, gradient);
+        grow(&mut self.gradients, gradient);
         grow(&mut self.scratch, scratch);
         grow(&mut self.batch_stats, layout.batch_stats);
         self.batch_capacity = batch;
@@ -85,4 +84,48 @@ pub fn split_io<F>(
     debug_assert!(input.end <= output.start);
     let (head, tail) = buffer.split_at_mut(output.start);
     (&head[input], &mut tail[..output.end - output.start])
+}
+
+/// `N` mutable slices of one buffer at `ranges`, which the planner made disjoint
+/// (backward reads one value's gradient and writes others' in the same arena).
+///
+/// # Panics
+///
+/// When two ranges overlap or one runs past the buffer: a planner bug, never input.
+#[inline]
+pub fn disjoint<F, const N: usize>(buffer: &mut [F], ranges: [core::ops::Range<usize>; N]) -> [&mut [F]; N] {
+    let mut order: [usize; N] = core::array::from_fn(|i| i);
+    order.sort_unstable_by_key(|&i| ranges[i].start);
+    let mut parts: [Option<&mut [F]>; N] = core::array::from_fn(|_| None);
+    let (mut rest, mut consumed) = (buffer, 0);
+    for i in order {
+        let range = &ranges[i];
+        assert!(range.start >= consumed && range.start <= range.end, "overlapping ranges {ranges:?}");
+        let (_, tail) = core::mem::take(&mut rest).split_at_mut(range.start - consumed);
+        let (part, tail) = tail.split_at_mut(range.end - range.start);
+        parts[i] = Some(part);
+        (rest, consumed) = (tail, range.end);
+    }
+    parts.map(|part| part.expect("every range is assigned once"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disjoint;
+
+    #[test]
+    fn disjoint_returns_each_range_in_the_order_asked() {
+        let mut buffer: Vec<u32> = (0..10).collect();
+        let [a, b, c] = disjoint(&mut buffer, [6..8, 0..2, 3..3]);
+        assert_eq!((&*a, &*b, &*c), (&[6, 7][..], &[0, 1][..], &[][..]));
+        a[0] = 60;
+        assert_eq!(buffer[6], 60);
+    }
+
+    #[test]
+    #[should_panic(expected = "overlapping")]
+    fn disjoint_refuses_overlaps() {
+        let mut buffer = [0u8; 8];
+        let _ = disjoint(&mut buffer, [0..4, 3..5]);
+    }
 }

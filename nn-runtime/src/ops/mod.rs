@@ -7,6 +7,7 @@ pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod dropout;
 pub mod linear;
+pub mod merge;
 pub mod pool2d;
 pub mod softmax;
 pub mod upsample;
