@@ -142,7 +142,7 @@ impl Level<'_> {
         if self.prefix.is_empty() {
             format!("layer {index}")
         } else {
-            format!("at {key}")
+            format!("at `{key}`")
         }
     }
 }
@@ -182,7 +182,7 @@ impl<'d> Lowering<'d> {
             }
             match &level.block {
                 Some((block, instance)) => {
-                    let suffix = format!("\n  in block `{}`, instantiated as `{instance}`", block.name);
+                    let suffix = format!("\n  in block `{}`, instantiated as {instance}", block.name);
                     for e in with_suffix(e, &suffix) {
                         self.errors.push(e);
                     }
@@ -268,7 +268,11 @@ impl<'d> Lowering<'d> {
             let blocks_known = if blocks.is_empty() { String::new() } else { format!("; blocks: {}", blocks.join(", ")) };
             self.error(level, syn::Error::new_spanned(
                 &layer.kind,
-                format!("unknown layer `{kind_name}`; {hint}known layers: {}{blocks_known}", layers::known_names().join(", ")),
+                format!(
+                    "unknown layer{} `{kind_name}`; {hint}known layers: {}{blocks_known}",
+                    if blocks.is_empty() { "" } else { " or block" },
+                    layers::known_names().join(", ")
+                ),
             ));
             return None;
         };
@@ -475,8 +479,11 @@ impl<'d> Lowering<'d> {
             let args: Vec<String> = block.params.iter().map(|p| env[&p.to_string()].to_string()).collect();
             format!("{name}({})", args.join(", "))
         };
-        let instance = if level.prefix.is_empty() && layer.name.is_none() { format!("{written}` (layer {index})") } else { format!("{written}` at `{key}") };
-        let instance = instance.trim_end_matches('`').to_string();
+        let instance = if level.prefix.is_empty() && layer.name.is_none() {
+            format!("`{written}` (layer {index})")
+        } else {
+            format!("`{written}` at `{key}`")
+        };
         let mut inner = Level { prefix: format!("{key}."), counter: 0, env, block: Some((block, instance)) };
         self.expanding.push(name);
         let named_before = self.named.len();
@@ -541,7 +548,7 @@ impl<'d> Lowering<'d> {
             None => format!("{prefix}{kind}"),
         };
         let written = format!("{kind}(…)");
-        let origin = Source::new(format!("the `{kind}` ({})", if key.is_empty() { kind.to_string() } else { format!("at {key}") }));
+        let origin = Source::new(format!("the `{kind}` ({})", if key.is_empty() { kind.to_string() } else { format!("at `{key}`") }));
         let span = def.keyword.span();
         let out = self.push_node(level, span, &def.tokens, key, kind, written, inputs, op, origin);
         if let (Some(name), Some(out)) = (&def.name, out) {

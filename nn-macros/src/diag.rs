@@ -49,8 +49,11 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .iter()
-        .map(|c| (levenshtein(&lower, c), *c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1) || c.starts_with(&lower) || lower.starts_with(c))
+        .map(|c| (levenshtein(&lower, &c.to_lowercase()), *c))
+        .filter(|(d, c)| {
+            let c_lower = c.to_lowercase();
+            *d <= (c.len().max(word.len()) / 3).max(1) || c_lower.starts_with(&lower) || lower.starts_with(&c_lower)
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
