@@ -1,7 +1,9 @@
 //! Property test: the macro never panics. Grammar-aware generated networks (every layer
 //! kind in the registry, its arguments drawn from its schema, positionally or by name,
 //! mostly fitting their type and sometimes not; typos of kinds and keywords; zero,
-//! negative, huge and 2³²-sized numbers, floats where integers belong; deep chains),
+//! negative, huge and 2³²-sized numbers, floats where integers belong; deep chains;
+//! nested `residual`, `concat`, `scale` and parenthesized chains, references, block
+//! definitions and instances with arithmetic over their parameters, recursion),
 //! then word-level mutations of those and of valid networks (dropped, duplicated,
 //! swapped, reversed and replaced words, damaged numbers, cut-off endings). Every input
 //! goes through the whole pipeline: parse, check, and code generation when the checks
@@ -35,7 +37,18 @@ const SEEDS: &[&str] = &[
     "Image: [3, 16, 16] => conv(3, 8, (3, 5), stride = (2, 1), padding = (1, 2), dilation = (1, 2), groups = 1) \
      -> relu -> maxpool(3, stride = 2, padding = 1) -> conv(8, 8, 1, groups = 4, bias = false) \
      -> avgpool((2, 1)) -> logistic -> batchnorm(8, eps = 1e-3, momentum = 0.2)",
+    "block Basic(c) = residual(conv1: conv(c, c, 3, padding = (3 - 1) / 2, bias = false) -> bn1: batchnorm(c) -> relu \
+     -> conv2: conv(c, c, 3, padding = 1)) -> relu; \
+     block Down(cin, cout, s) = residual(conv(cin, cout, 3, stride = s, padding = 1) -> relu, \
+     shortcut = downsample: (conv(cin, cout, 1, stride = s) -> batchnorm(cout))); \
+     Res: [3, 16, 16] => stem: conv(3, 8, 3, padding = 1) -> layer1: (Basic(8) -> Basic(4 * 2)) -> Down(8, 16, 2) \
+     -> concat(identity, conv(16, 8, 1) -> relu, stem -> maxpool(2)) \
+     -> scale(global_avgpool -> conv(32, 4, 1) -> relu -> conv(4, 32, 1) -> sigmoid) -> global_avgpool -> flatten \
+     -> concat(linear(32, 4), identity) -> fc: linear(36, 10)",
 ];
+
+/// Block names the generated networks define and instantiate (and one they do not).
+const BLOCKS: &[&str] = &["A", "B", "C"];
 
 /// What a mutation may put in place of a word.
 const REPLACEMENTS: &[&str] = &[
@@ -53,7 +66,14 @@ const REPLACEMENTS: &[&str] = &[
     ",",
     "conv",
     "relu",
-];
+    "(",
+    ")",
+    "residual(",
+    "concat(",
+    "block",
+    "A(2)",
+    "c",
+]; 
 
 /// What a mutation may put in place of the digits inside a word.
 const DAMAGED_NUMBERS: &[&str] = &["0", "7", "1000000000", "4294967296", "99999999999999999999999"];
@@ -106,6 +126,8 @@ fn value() -> impl Strategy<Value = String> {
         1 => Just("false".to_string()),
         1 => Just("(1, 2, 3)".to_string()),
         1 => Just("(0.5, 1)".to_string()),
+        2 => prop::sample::select(&["c", "c * 2", "(c - 1) / 2", "c / 0", "k + 1", "-c", "(c, c + 1)", "same"][..])
+            .prop_map(str::to_string),
     ]
 }
 
@@ -184,6 +206,38 @@ fn layer() -> impl Strategy<Value = String> {
         })
 }
 
+/// A chain element: a layer (mostly), a block instance or a reference, or — nested up
+/// to three deep — a parenthesized chain, `residual`, `concat` or `scale`.
+fn element() -> impl Strategy<Value = String> {
+    let instance = (prop::sample::select(BLOCKS), prop::collection::vec(value(), 0..3))
+        .prop_map(|(block, args)| format!("{block}({})", args.join(", ")));
+    let leaf = prop_oneof![12 => layer(), 2 => instance, 1 => Just("x".to_string()), 1 => Just("identity".to_string())];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        let chain = prop::collection::vec(inner, 1..4).prop_map(|v| v.join(" -> "));
+        let name = prop::option::weighted(0.2, prop::sample::select(&["x", "layer1", "b"][..]));
+        let merge = prop_oneof![
+            2 => chain.clone().prop_map(|c| format!("({c})")),
+            2 => (chain.clone(), prop::option::of(chain.clone())).prop_map(|(body, shortcut)| match shortcut {
+                Some(s) => format!("residual({body}, shortcut = {s})"),
+                None => format!("residual({body})"),
+            }),
+            2 => prop::collection::vec(chain.clone(), 1..4).prop_map(|b| format!("concat({})", b.join(", "))),
+            1 => chain.prop_map(|c| format!("scale({c})")),
+        ];
+        (name, merge).prop_map(|(name, merge)| match name {
+            Some(n) => format!("{n}: {merge}"),
+            None => merge,
+        })
+    })
+}
+
+/// `block NAME(params) = chain;`, the parameters mostly `c`, which the values use.
+fn block() -> impl Strategy<Value = String> {
+    let params = prop_oneof![4 => Just("c"), 1 => Just(""), 1 => Just("c, k"), 1 => Just("c, c")];
+    (prop::sample::select(BLOCKS), params, prop::collection::vec(element(), 1..4))
+        .prop_map(|(name, params, chain)| format!("block {name}({params}) = {}; ", chain.join(" -> ")))
+}
+
 fn network() -> impl Strategy<Value = String> {
     let shape = prop_oneof![
         3 => (size(), number(), number()).prop_map(|(c, h, w)| format!("[{c}, {h}, {w}]")),
@@ -195,8 +249,11 @@ fn network() -> impl Strategy<Value = String> {
         4 => prop::collection::vec(layer(), 1..4),
         4 => prop::collection::vec(layer(), 4..12),
         1 => prop::collection::vec(layer(), 12..200),
+        3 => prop::collection::vec(element(), 1..6),
     ];
-    (shape, chain).prop_map(|(shape, chain)| format!("pub Net: {shape} => {}", chain.join(" -> ")))
+    let blocks = prop::collection::vec(block(), 0..3);
+    (blocks, shape, chain)
+        .prop_map(|(blocks, shape, chain)| format!("{}pub Net: {shape} => {}", blocks.concat(), chain.join(" -> ")))
 }
 
 /// Word-level damage to a generated or a valid network: drop, duplicate, swap, reverse
