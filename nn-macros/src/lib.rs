@@ -107,6 +107,37 @@ mod tests {
     }
 
     #[test]
+    fn residual_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            /// A basic block with a projection shortcut: the input is read twice, so its
+            /// gradient is accumulated; the relu before the body stays unfused.
+            pub Residual: [4, 8, 8] => conv(4, 4, 3, padding = 1) -> relu
+                -> residual(conv(4, 8, 3, stride = 2, padding = 1) -> batchnorm(8) -> relu -> conv(8, 8, 3, padding = 1),
+                    shortcut = downsample: (conv(4, 8, 1, stride = 2, bias = false) -> batchnorm(8)))
+                -> relu -> global_avgpool -> flatten -> linear(8, 2)
+        }));
+    }
+
+    #[test]
+    fn concat_and_scale_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            pub Inception: [3, 8, 8] => conv(3, 4, 1)
+                -> concat(identity, conv(4, 2, 3, padding = 1) -> tanh, maxpool(3, stride = 1, padding = 1))
+                -> scale(global_avgpool -> conv(10, 2, 1) -> relu -> conv(2, 10, 1) -> sigmoid)
+                -> flatten -> linear(640, 3)
+        }));
+    }
+
+    #[test]
+    fn nested_block_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            block Unit(c, k) = conv(c, c, k, padding = (k - 1) / 2) -> relu;
+            block Stage(c) = s: (Unit(c, 3) -> Unit(c, 1)) -> residual(Unit(c, 3));
+            pub Nested: [2, 6, 6] => Stage(2) -> stage2: Stage(2) -> global_maxpool -> flatten -> linear(2, 2)
+        }));
+    }
+
+    #[test]
     fn a_network_with_mistakes_expands_to_errors_and_a_stub() {
         let out = expand(quote! { Net: [1, 28, 28] => conv(1, 8, 5) -> conv(6, 16, 5) }).to_string();
         assert!(out.contains("compile_error"), "{out}");
