@@ -12,3 +12,31 @@ network! {
         -> global_avgpool -> flatten -> linear(32, 10);
     pub Mlp: [784] => linear(784, 256) -> relu -> linear(256, 128) -> relu -> linear(128, 10)
 }
+
+network! {
+    /// torchvision's BasicBlock without and with its projection shortcut (SPEC §5).
+    block Basic(c) = residual(
+            conv1: conv(c, c, 3, padding = 1, bias = false) -> bn1: batchnorm(c) -> relu
+            -> conv2: conv(c, c, 3, padding = 1, bias = false) -> bn2: batchnorm(c))
+        -> relu;
+    block Down(cin, cout, stride) = residual(
+            conv1: conv(cin, cout, 3, stride = stride, padding = 1, bias = false) -> bn1: batchnorm(cout) -> relu
+            -> conv2: conv(cout, cout, 3, padding = 1, bias = false) -> bn2: batchnorm(cout),
+            shortcut = downsample: (conv(cin, cout, 1, stride = stride, bias = false) -> batchnorm(cout)))
+        -> relu;
+
+    /// torchvision's `resnet18()`: its state dict loads with no renaming.
+    pub ResNet18: [3, 224, 224] => conv1: conv(3, 64, 7, stride = 2, padding = 3, bias = false)
+        -> bn1: batchnorm(64) -> relu -> maxpool: maxpool(3, stride = 2, padding = 1)
+        -> layer1: (Basic(64) -> Basic(64))
+        -> layer2: (Down(64, 128, 2) -> Basic(128))
+        -> layer3: (Down(128, 256, 2) -> Basic(256))
+        -> layer4: (Down(256, 512, 2) -> Basic(512))
+        -> avgpool: global_avgpool -> flatten -> fc: linear(512, 1000);
+
+    /// The small ResNet of the Fashion-MNIST experiment (bench/peers/fashion_resnet_torch.py
+    /// trains the same model in PyTorch).
+    pub SmallResNet: [1, 28, 28] => conv1: conv(1, 16, 3, padding = 1, bias = false) -> bn1: batchnorm(16) -> relu
+        -> layer1: Basic(16) -> layer2: Down(16, 32, 2) -> layer3: Down(32, 64, 2)
+        -> avgpool: global_avgpool -> flatten -> fc: linear(64, 10)
+}

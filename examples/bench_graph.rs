@@ -1,0 +1,67 @@
+//! Our side of the graph-network comparison (bench/README.md, "Graph networks"):
+//! ResNet-18 inference at 224×224, batch 1 and 8 (eval mode), and a training step of
+//! the small Fashion-MNIST ResNet at batch 32 (forward, mean softmax cross-entropy,
+//! backward, SGD lr 0.01 momentum 0.9). Medians over rounds, as `bench` measures.
+//!
+//!     NN_THREADS=1 taskset -c 0 cargo run --release --example bench_graph -- [--rounds 5]
+
+use nn::prelude::*;
+use std::time::Instant;
+
+#[allow(dead_code)]
+#[path = "support/networks.rs"]
+mod networks;
+use networks::{ResNet18, SmallResNet};
+
+/// Median over `rounds` of the mean seconds per call, each round at least `min_s` long
+/// and at least `min_calls` calls.
+fn median_seconds(rounds: usize, min_s: f64, min_calls: u32, mut f: impl FnMut()) -> f64 {
+    for _ in 0..2 {
+        f();
+    }
+    let mut times: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let (start, mut calls) = (Instant::now(), 0u32);
+            while calls < min_calls || start.elapsed().as_secs_f64() < min_s {
+                f();
+                calls += 1;
+            }
+            start.elapsed().as_secs_f64() / calls as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[rounds / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let rounds = args.iter().position(|a| a == "--rounds").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(5);
+    let mut rng = nn::runtime::rng::Rng::new(0);
+    let mut sample = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect() };
+
+    let mut resnet = ResNet18::new(0);
+    resnet.eval();
+    let gflop = ResNet18::FLOPS as f64 / 1e9;
+    for batch in [1usize, 8] {
+        let x = sample(batch * ResNet18::INPUT_LEN);
+        let s = median_seconds(rounds, 1.0, 3, || {
+            std::hint::black_box(resnet.forward(&x).expect("valid batch"));
+        });
+        let rate = batch as f64 / s;
+        println!("resnet18 inference batch {batch}: {rate:.2} images/s ({:.1} GFLOP/s)", rate * gflop);
+    }
+
+    let mut small = SmallResNet::new(0);
+    let mut optimizer = Sgd::new(0.01).momentum(0.9);
+    let batch = 32;
+    let x = sample(batch * SmallResNet::INPUT_LEN);
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let s = median_seconds(rounds, 1.0, 20, || {
+        small.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut optimizer).expect("valid batch");
+    });
+    let rate = batch as f64 / s;
+    println!(
+        "small resnet training batch {batch}: {rate:.1} images/s ({:.1} GFLOP/s, 3x forward FLOPs)",
+        rate * 3.0 * SmallResNet::FLOPS as f64 / 1e9
+    );
+}
