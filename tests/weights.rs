@@ -12,8 +12,17 @@ network! {
         -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
     Normed: [2, 4, 4] => c1: conv(2, 3, 3, bias = false) -> batchnorm(3) -> relu -> flatten -> fc: linear(12, 2)
         -> separable_test: identity;
-    Tiny: [3] => linear(3, 2) -> batchnorm(2)
+    Tiny: [3] => linear(3, 2) -> batchnorm(2);
+    // Normed's backbone under a head of another name, and of the same name and another size.
+    NewHead: [2, 4, 4] => c1: conv(2, 3, 3, bias = false) -> batchnorm(3) -> relu -> flatten -> head: linear(12, 5);
+    WrongHead: [2, 4, 4] => c1: conv(2, 3, 3, bias = false) -> batchnorm(3) -> relu -> flatten -> fc: linear(12, 5);
+    // Tiny with one layer more.
+    Deeper: [3] => linear(3, 2) -> batchnorm(2) -> linear(2, 4)
 }
+
+#[path = "common/peak.rs"]
+mod peak;
+use peak::peak;
 
 fn temp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("nn-weights-test-{}", std::process::id()));
@@ -170,7 +179,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: fuzz_cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Damaged files (bytes flipped, cut short, spliced) are errors, never panics, and
-    /// a failed load leaves the network as it was.
+    /// a failed load, strict or not, leaves the network as it was.
     #[test]
     fn damaged_files_never_panic_the_loader(
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
@@ -191,9 +200,13 @@ proptest! {
         let at = 8.min(bytes.len());
         bytes.splice(at..at, header_noise);
         let mut net = Tiny::new(0);
-        let before = net.params().to_vec();
+        let before = (net.params().to_vec(), net.buffers().to_vec());
         if net.load_safetensors(&bytes, "fuzz").is_err() {
-            prop_assert_eq!(net.params(), &before[..]);
+            prop_assert_eq!((net.params().to_vec(), net.buffers().to_vec()), before.clone());
+        }
+        let mut net = Tiny::new(0);
+        if net.load_safetensors_non_strict(&bytes, "fuzz").is_err() {
+            prop_assert_eq!((net.params().to_vec(), net.buffers().to_vec()), before);
         }
     }
 }
@@ -462,9 +475,9 @@ fn bits(values: &[f32]) -> Vec<u32> {
     values.iter().map(|v| v.to_bits()).collect()
 }
 
-/// Loads that fail for any reason, from bytes or from a file, change nothing: not one
-/// bit of the parameters or buffers (NaN payloads and signed zeros included), even when
-/// every tensor but the last checks out.
+/// Loads that fail for any reason, from bytes or from a file, strict or not, change
+/// nothing: not one bit of the parameters or buffers (NaN payloads and signed zeros
+/// included), even when every tensor but the last checks out.
 #[test]
 fn failed_loads_leave_params_and_buffers_bit_identical() {
     let mut net = Normed::new(1);
@@ -533,7 +546,185 @@ fn failed_loads_leave_params_and_buffers_bit_identical() {
         std::fs::write(&path, bytes).unwrap();
         assert!(net.load(&path).is_err(), "{name} loaded from a file");
         assert_eq!((bits(net.params()), bits(net.buffers())), before, "{name} (file)");
+        // A non-strict load takes a missing or unexpected tensor; it refuses the rest.
+        if !["last param missing", "unexpected key"].contains(name) {
+            assert!(net.load_safetensors_non_strict(bytes, name).is_err(), "{name} loaded non-strict from bytes");
+            assert!(net.load_non_strict(&path).is_err(), "{name} loaded non-strict from a file");
+            assert_eq!((bits(net.params()), bits(net.buffers())), before, "{name} (non-strict)");
+        }
     }
     net.load_safetensors(&good, "good").unwrap();
     assert_eq!(bits(net.params()), bits(donor.params()));
+}
+
+/// The file's tensors but those `drop` names, as safetensors bytes.
+fn without(bytes: &[u8], drop: &[&str]) -> Vec<u8> {
+    let file = SafeTensors::deserialize(bytes).unwrap();
+    let kept: Vec<(String, TensorView)> =
+        file.tensors().into_iter().filter(|(k, _)| !drop.contains(&k.as_str())).collect();
+    safetensors::serialize(kept, None).unwrap()
+}
+
+/// Fine-tuning: a trained backbone's file loads non-strict under a head of another
+/// name. The backbone's parameters and running statistics are loaded, the new head
+/// keeps its initialization, and the report names the new head's keys (missing) and
+/// the old head's (unexpected). A strict load refuses the same file and changes nothing.
+#[test]
+fn a_backbone_loads_non_strict_under_a_new_head() {
+    let mut backbone = Normed::new(1);
+    backbone.train_step(&[0.5; 64], &[1, 0], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();
+    let path = temp("backbone.safetensors");
+    backbone.save(&path).unwrap();
+    let mut net = NewHead::new(2);
+    let before = (bits(net.params()), bits(net.buffers()));
+    let err = net.load(&path).unwrap_err().to_string();
+    assert!(err.contains("missing key \"head.weight\"") && err.contains("unexpected key \"fc.weight\""), "{err}");
+    assert_eq!((bits(net.params()), bits(net.buffers())), before);
+    let report = net.load_non_strict(&path).unwrap();
+    assert_eq!(report.missing_keys, ["head.weight", "head.bias"]);
+    assert_eq!(report.unexpected_keys, ["fc.bias", "fc.weight"]);
+    assert!(!report.all_matched());
+    // c1 (54 values) and the batch norm (6) come first in both; then the heads.
+    let backbone_len = 54 + 6;
+    assert_eq!(bits(&net.params()[..backbone_len]), bits(&backbone.params()[..backbone_len]));
+    assert_eq!(bits(&net.params()[backbone_len..]), before.0[backbone_len..], "the new head keeps its values");
+    assert_eq!(bits(net.buffers()), bits(backbone.buffers()), "running statistics and the batch count");
+    // The network trains on from there.
+    net.train_step(&[0.5; 64], &[4, 0], &SoftmaxCrossEntropy, &mut Sgd::new(0.1)).unwrap();
+}
+
+/// A head of the old name and another size is refused, non-strict too, as PyTorch does
+/// ("size mismatch for fc.weight"): both shapes are named and nothing changes. Without
+/// the old head's tensors the file loads, and the head is reported missing.
+#[test]
+fn a_head_of_the_same_name_and_another_size_is_refused_until_it_leaves_the_file() {
+    let backbone = Normed::new(1);
+    let mut net = WrongHead::new(2);
+    let before = (bits(net.params()), bits(net.buffers()));
+    let err = net.load_safetensors_non_strict(&backbone.to_safetensors().unwrap(), "backbone").unwrap_err();
+    let Error::Weights { problems, .. } = &err else { panic!("{err}") };
+    assert_eq!(problems.len(), 2, "{err}");
+    let text = err.to_string();
+    for needle in [
+        "error(s) loading weights (backbone into WrongHead)",
+        "size mismatch for \"fc.weight\": the file has shape [2, 12], the network expects [5, 12]",
+        "size mismatch for \"fc.bias\": the file has shape [2], the network expects [5]",
+        "leave the tensor out of the file, or give the layer another name",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert_eq!((bits(net.params()), bits(net.buffers())), before);
+    let trimmed = without(&backbone.to_safetensors().unwrap(), &["fc.weight", "fc.bias"]);
+    let report = net.load_safetensors_non_strict(&trimmed, "backbone without fc").unwrap();
+    assert_eq!(report.missing_keys, ["fc.weight", "fc.bias"]);
+    assert!(report.unexpected_keys.is_empty());
+    assert_eq!(bits(&net.params()[..60]), bits(&backbone.params()[..60]));
+    assert_eq!(bits(&net.params()[60..]), before.0[60..]);
+}
+
+/// A file with a layer less loads into a network with a layer more (the extra layer
+/// reported missing, its values kept), and the other way round (reported unexpected),
+/// into f32 and f64 networks alike; a file that matches exactly reports nothing.
+#[test]
+fn a_layer_more_or_less_is_reported() {
+    let small = Tiny::new(1);
+    let path = temp("tiny-for-deeper.safetensors");
+    small.save(&path).unwrap();
+    let mut deeper = Deeper::new(2);
+    let kept = deeper.params()[12..].to_vec();
+    let report = deeper.load_non_strict(&path).unwrap();
+    assert_eq!(report.missing_keys, ["2.weight", "2.bias"]);
+    assert!(report.unexpected_keys.is_empty());
+    assert_eq!(&deeper.params()[..12], small.params());
+    assert_eq!(&deeper.params()[12..], &kept[..]);
+    assert_eq!(deeper.buffers(), small.buffers());
+
+    let mut tiny = Tiny::<f64>::with_seed(3);
+    let report = tiny.load_safetensors_non_strict(&Deeper::new(4).to_safetensors().unwrap(), "deeper").unwrap();
+    assert!(report.missing_keys.is_empty());
+    assert_eq!(report.unexpected_keys, ["2.bias", "2.weight"]);
+    assert_eq!(
+        report.to_string(),
+        "2 keys unexpected (in the file, not the network's; not loaded): \"2.bias\", \"2.weight\""
+    );
+    let expected: Vec<f64> = Deeper::new(4).params()[..12].iter().map(|v| *v as f64).collect();
+    assert_eq!(tiny.params(), &expected[..]);
+
+    let report = Tiny::new(0).load_non_strict(&path).unwrap();
+    assert!(report.all_matched());
+    assert_eq!(report.to_string(), "all keys matched");
+}
+
+/// Unexpected tensors of any element type and size load past, reported sorted; a
+/// matching key of the wrong element type is refused and changes nothing.
+#[test]
+fn unexpected_tensors_of_any_type_are_reported_and_wrong_types_refused() {
+    let mut tensors = good_tiny();
+    tensors.push(("z.big", Dtype::F64, vec![1000], vec![0; 8000]));
+    tensors.push(("aux.mask", Dtype::U8, vec![5], vec![1; 5]));
+    tensors.push(("aux.ids", Dtype::I32, vec![3], vec![0; 12]));
+    tensors.push(("aux.half", Dtype::BF16, vec![3], vec![0; 6]));
+    let path = temp("tiny-extra.safetensors");
+    write(&path, &tensors);
+    let mut net = Tiny::new(0);
+    let report = net.load_non_strict(&path).unwrap();
+    assert!(report.missing_keys.is_empty());
+    assert_eq!(report.unexpected_keys, ["aux.half", "aux.ids", "aux.mask", "z.big"]);
+    assert_eq!(net.params(), &[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]);
+    assert_eq!(net.buffers(), &[5.0, 5.0, 6.0, 6.0, 7.0]);
+
+    tensors[2].1 = Dtype::I32; // 1.weight
+    write(&path, &tensors);
+    let mut net = Tiny::new(0);
+    let before = (bits(net.params()), bits(net.buffers()));
+    let err = net.load_non_strict(&path).unwrap_err().to_string();
+    assert!(err.contains("1.weight: element type I32, expected F32 or F64"), "{err}");
+    assert_eq!((bits(net.params()), bits(net.buffers())), before);
+}
+
+/// A file much larger than the network (a 16 MiB tensor the network lacks): a
+/// non-strict load reads past that tensor's data without holding it, so the most heap
+/// it holds at once is a small fraction of the file; a strict load refuses the file
+/// from its header alone.
+#[test]
+fn unexpected_tensors_are_read_past_not_held() {
+    const BIG: usize = 4 << 20; // f32 values: 16 MiB
+    let mut tensors = good_tiny();
+    tensors.push(("backbone.weight", Dtype::F32, vec![BIG], vec![0; 4 * BIG]));
+    let path = temp("tiny-in-big.safetensors");
+    write(&path, &tensors);
+    drop(tensors);
+    let mut net = Tiny::new(0);
+    let (report, held) = peak(|| net.load_non_strict(&path).unwrap());
+    assert_eq!(report.unexpected_keys, ["backbone.weight"]);
+    assert_eq!(net.buffers(), &[5.0, 5.0, 6.0, 6.0, 7.0]);
+    assert!(held < 64 * 1024, "a non-strict load held {held} bytes of a {}-byte file", 4 * BIG);
+    let (err, held) = peak(|| Tiny::new(0).load(&path).unwrap_err().to_string());
+    assert!(err.contains("unexpected key \"backbone.weight\""), "{err}");
+    assert!(held < 64 * 1024, "a strict load held {held} bytes");
+}
+
+/// Non-strict, an endless stream after a file with a tensor the network lacks is an
+/// error once the data its header declares and one byte more are read, and the network
+/// is unchanged; the same file, ending where it should, loads from a FIFO.
+#[cfg(unix)]
+#[test]
+fn a_non_strict_load_of_an_endless_stream_stops_after_the_declared_data() {
+    let mut tensors = good_tiny();
+    tensors.push(("extra", Dtype::F32, vec![1000], f32s(&[0.5; 1000])));
+    let views: Vec<(&str, TensorView)> =
+        tensors.iter().map(|(k, d, s, b)| (*k, TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    let bytes = safetensors::serialize(views, None).unwrap();
+    let path = endless("endless-non-strict", bytes.clone());
+    let (err, unchanged) = within(10, move || {
+        let mut net = Tiny::new(0);
+        let before = (net.params().to_vec(), net.buffers().to_vec());
+        let err = net.load_non_strict(&path).unwrap_err().to_string();
+        (err, before == (net.params().to_vec(), net.buffers().to_vec()))
+    });
+    assert!(err.contains("there is more after the 4072 bytes of tensor data"), "{err}");
+    assert!(unchanged);
+    let path = finite_fifo("finite-non-strict", bytes);
+    let report = within(10, move || Tiny::new(0).load_non_strict(&path).unwrap());
+    assert_eq!(report.unexpected_keys, ["extra"]);
 }

@@ -31,6 +31,7 @@ pub use exec::summary::Summary;
 pub use float::Float;
 pub use info::{LayerInfo, TensorInfo};
 pub use io::metrics::argmax_rows;
+pub use io::weights::LoadReport;
 pub use io::{data, idx};
 pub use train::loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy};
 pub use train::optim::{Adam, Optimizer, Sgd};

@@ -485,6 +485,28 @@ pub trait Network<F: Float>: Sized {
         weights::load(self.tensors_mut(), path.as_ref())
     }
 
+    /// Loads a safetensors file as PyTorch's `load_state_dict(strict=False)` does: every
+    /// tensor whose key the network has is loaded, the others are left out, and the
+    /// returned [`LoadReport`](weights::LoadReport) lists the network's keys the file
+    /// lacks (`missing_keys`, left as they were) and the file's keys the network lacks
+    /// (`unexpected_keys`). A tensor whose key matches but whose shape or element type
+    /// does not is still an error, as in PyTorch, and on any error the network is
+    /// unchanged. Reading is bounded by the header's declared extents, and an unexpected
+    /// tensor's data is read past, never held (see [`weights`]).
+    ///
+    /// The use: a pretrained backbone under a new head. A head whose shapes differ from
+    /// the file's under the same key is refused; leave its tensors out of the file, or
+    /// give the new head another name, and they are reported instead.
+    fn load_non_strict(&mut self, path: impl AsRef<std::path::Path>) -> Result<weights::LoadReport, Error> {
+        weights::load_non_strict(self.tensors_mut(), path.as_ref())
+    }
+
+    /// Loads safetensors bytes as [`Network::load_non_strict`] loads a file; `source`
+    /// names them in errors.
+    fn load_safetensors_non_strict(&mut self, bytes: &[u8], source: &str) -> Result<weights::LoadReport, Error> {
+        weights::from_bytes_non_strict(self.tensors_mut(), bytes, source)
+    }
+
     /// Vector-Jacobian product: runs forward on `input`, then backward from
     /// `output_grad` (`∂L/∂output`, one per output element). Leaves `∂L/∂params` in
     /// [`Network::grads`] and returns `∂L/∂input`.

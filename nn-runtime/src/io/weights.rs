@@ -5,16 +5,37 @@
 //!
 //! # Loading
 //!
-//! Loading checks every tensor before changing anything, as `strict=True` does: missing,
-//! unexpected, wrongly shaped and wrongly typed tensors are all reported in one error,
-//! and the network is left as it was, bit for bit.
+//! A strict load (`load`, `load_safetensors`) checks every tensor before changing
+//! anything, as `strict=True` does: missing, unexpected, wrongly shaped and wrongly
+//! typed tensors are all reported in one error, and the network is left as it was, bit
+//! for bit.
+//!
+//! A non-strict load (`load_non_strict`, `load_safetensors_non_strict`) is
+//! `strict=False`: it loads every tensor whose key the network has, and returns the
+//! network's keys the file lacks (their tensors keep their values) and the file's keys
+//! the network lacks, as a [`LoadReport`]. A tensor whose key matches with a wrong shape
+//! or element type is still an error, as in PyTorch, and then nothing changes. The file
+//! must still be a whole, valid safetensors file, unexpected tensors included.
 //!
 //! Reading is bounded, whatever the file is (`/dev/zero`, a FIFO, a huge file): first
 //! the 8-byte header length, refused above the format's 100,000,000 bytes; then the
-//! header, which must describe exactly the network's tensors; only then the tensor data
-//! the header declares, plus one byte to tell that nothing follows it. So a load reads
-//! at most the header and what the network's values take (8 bytes a value at most)
-//! plus one byte, and an endless or oversized file is an error once that much is read.
+//! header, checked against the network before any tensor data is read; only then the
+//! tensor data the header declares, tensor after tensor, plus one byte to tell that
+//! nothing follows. An endless or oversized file is an error once that much is read.
+//!
+//! - Strict, the header must describe exactly the network's tensors, so a load reads at
+//!   most the header and what the network's values take (8 bytes a value at most) plus
+//!   one byte.
+//! - Non-strict, the file may be larger than the network (a whole backbone's weights
+//!   for a network that uses part of it), so what is read is bounded by the header's
+//!   declared extents instead: at most 8 bytes, the header (at most 100,000,000 bytes),
+//!   the data the header declares (each tensor's extent is checked against its shape and
+//!   type, and the tensors must lie end to end) and one byte. What is *held* stays
+//!   bounded by the network: the header, the tensors that load (the network's shapes, 8
+//!   bytes a value at most) and their decoded values; an unexpected tensor's bytes go
+//!   through a fixed buffer on the stack and are dropped. A stream that never ends
+//!   (a FIFO) after a header declaring huge unexpected tensors is read that far before
+//!   the load can tell it is not one whole file.
 //!
 //! # Saving
 //!
@@ -50,9 +71,10 @@
 use crate::error::Error;
 use crate::float::Float;
 use crate::info::LayerInfo;
-use safetensors::tensor::{Dtype, Metadata, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, Metadata, TensorView};
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -138,11 +160,10 @@ fn accepts(key: &str, dtype: Dtype) -> Result<(), String> {
     }
 }
 
-/// Decodes one tensor's values, of a type [`accepts`] took.
-fn decode<F: Float>(key: &str, view: &TensorView<'_>) -> Result<Vec<F>, String> {
-    accepts(key, view.dtype())?;
-    let data = view.data();
-    Ok(match view.dtype() {
+/// Decodes one tensor's little-endian `data`, of a type [`accepts`] took.
+fn decode<F: Float>(key: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<F>, String> {
+    accepts(key, dtype)?;
+    Ok(match dtype {
         Dtype::F32 => {
             data.chunks_exact(4).map(|b| F::from_f64(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)).collect()
         }
@@ -157,25 +178,103 @@ fn decode<F: Float>(key: &str, view: &TensorView<'_>) -> Result<Vec<F>, String> 
     })
 }
 
-/// Everything wrong with a file's tensors (name → element type and shape) for the
-/// network: missing, wrongly shaped, wrongly typed and unexpected ones, in that order
-/// for each of the network's tensors, then the unexpected ones sorted.
-fn problems(slots: &[Slot], file: &HashMap<&str, (Dtype, &[usize])>) -> Vec<String> {
+/// Whether a load requires the file's tensors to be exactly the network's
+/// (`load_state_dict(strict=True)`) or loads those both have (`strict=False`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    Strict,
+    NonStrict,
+}
+
+/// What a non-strict load left out, under PyTorch's names (`load_state_dict(strict=False)`
+/// returns the same two lists). Both empty means every tensor matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// The network's tensors the file does not have, in the network's storage order;
+    /// they keep the values they had.
+    pub missing_keys: Vec<String>,
+    /// The file's tensors the network does not have, sorted; their data is read past,
+    /// never held.
+    pub unexpected_keys: Vec<String>,
+}
+
+impl LoadReport {
+    /// Whether the file held exactly the network's tensors, as a strict load requires.
+    pub fn all_matched(&self) -> bool {
+        self.missing_keys.is_empty() && self.unexpected_keys.is_empty()
+    }
+}
+
+impl fmt::Display for LoadReport {
+    /// `all keys matched`, or a line for the missing keys and one for the unexpected
+    /// ones (each only when there are some).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.all_matched() {
+            return write!(f, "all keys matched");
+        }
+        let mut lines = Vec::new();
+        for (keys, what) in [
+            (&self.missing_keys, "missing (the network's, not in the file; left as they were)"),
+            (&self.unexpected_keys, "unexpected (in the file, not the network's; not loaded)"),
+        ] {
+            if !keys.is_empty() {
+                let keys: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+                let noun = if keys.len() == 1 { "key" } else { "keys" };
+                lines.push(format!("{} {noun} {what}: {}", keys.len(), keys.join(", ")));
+            }
+        }
+        write!(f, "{}", lines.join("\n"))
+    }
+}
+
+/// The network's tensors by key (a key the network has twice, which the macro never
+/// emits, loads into both).
+fn slots_by_key(slots: &[Slot]) -> HashMap<&'static str, Vec<usize>> {
+    let mut by_key: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    for (i, slot) in slots.iter().enumerate() {
+        by_key.entry(slot.key).or_default().push(i);
+    }
+    by_key
+}
+
+/// Everything that refuses a file's tensors (name → element type and shape) for the
+/// network, and what does not match. Strict: missing, wrongly shaped, wrongly typed and
+/// unexpected tensors are all problems, in that order for each of the network's
+/// tensors, then the unexpected ones sorted. Non-strict: only wrongly shaped and wrongly
+/// typed ones are (as in PyTorch); the missing and unexpected ones are the report.
+fn check(
+    slots: &[Slot], by_key: &HashMap<&str, Vec<usize>>, file: &HashMap<&str, (Dtype, &[usize])>, strictness: Strictness,
+) -> (Vec<String>, LoadReport) {
+    let strict = strictness == Strictness::Strict;
     let mut problems = Vec::new();
+    let mut report = LoadReport::default();
     for slot in slots {
         match file.get(slot.key) {
-            None => problems.push(format!("missing key {:?} (shape {:?})", slot.key, slot.shape)),
+            None if strict => problems.push(format!("missing key {:?} (shape {:?})", slot.key, slot.shape)),
+            None => report.missing_keys.push(slot.key.to_string()),
             Some((_, shape)) if *shape != slot.shape => problems.push(format!(
-                "size mismatch for {:?}: the file has shape {:?}, the network expects {:?}",
-                slot.key, shape, slot.shape
+                "size mismatch for {:?}: the file has shape {:?}, the network expects {:?}{}",
+                slot.key,
+                shape,
+                slot.shape,
+                if strict {
+                    ""
+                } else {
+                    " (a non-strict load refuses this too, as PyTorch does: leave the tensor out of the file, or \
+                     give the layer another name)"
+                }
             )),
             Some((dtype, _)) => problems.extend(accepts(slot.key, *dtype).err()),
         }
     }
-    let mut unexpected: Vec<&str> = file.keys().copied().filter(|n| !slots.iter().any(|s| s.key == *n)).collect();
+    let mut unexpected: Vec<&str> = file.keys().copied().filter(|key| !by_key.contains_key(key)).collect();
     unexpected.sort_unstable();
-    problems.extend(unexpected.into_iter().map(|n| format!("unexpected key {n:?}")));
-    problems
+    if strict {
+        problems.extend(unexpected.into_iter().map(|key| format!("unexpected key {key:?}")));
+    } else {
+        report.unexpected_keys = unexpected.into_iter().map(str::to_string).collect();
+    }
+    (problems, report)
 }
 
 /// The longest header the safetensors format allows (its reader refuses longer ones).
@@ -186,12 +285,26 @@ fn read_at_most(reader: &mut impl Read, bytes: &mut Vec<u8>, limit: u64) -> Resu
     reader.take(limit).read_to_end(bytes).map(drop).map_err(|e| vec![format!("cannot read: {e}")])
 }
 
-/// Reads one safetensors file for the network `slots` describe, never more than its
-/// header declares plus one byte: the 8-byte header length (at most [`MAX_HEADER`]),
-/// the header, checked against the network before any tensor data is read (so the data
-/// it declares is the network's size), then that data and one byte more to tell that
-/// nothing follows. Returns the whole file, or every problem found.
-fn read_bounded(reader: &mut impl Read, slots: &[Slot]) -> Result<Vec<u8>, Vec<String>> {
+/// Reads and drops at most `len` bytes of `reader`, through a fixed buffer on the stack;
+/// returns how many there were.
+fn skip(reader: &mut impl Read, len: u64) -> Result<u64, Vec<String>> {
+    io::copy(&mut reader.take(len), &mut io::sink()).map_err(|e| vec![format!("cannot read: {e}")])
+}
+
+/// Each loaded tensor's values, by its index among the network's tensors.
+type Decoded<F> = Vec<(usize, Vec<F>)>;
+
+/// Reads one safetensors file for the network `slots` describe, bounded by what its
+/// header declares: the 8-byte header length (at most [`MAX_HEADER`]), the header,
+/// checked against the network before any tensor data is read, then the tensor data the
+/// header declares, tensor after tensor in file order, and one byte more to tell that
+/// nothing follows. A tensor that loads is held and decoded (its shape is the network's,
+/// its elements at most 8 bytes); any other (an unexpected one, which only a non-strict
+/// load reads past) is read through a fixed buffer and dropped. Returns the loaded
+/// values and what did not match, or every problem found.
+fn read_tensors<F: Float>(
+    reader: &mut impl Read, slots: &[Slot], strictness: Strictness,
+) -> Result<(Decoded<F>, LoadReport), Vec<String>> {
     let invalid = |why: String| vec![format!("not a valid safetensors file: {why}")];
     let mut bytes = Vec::new();
     read_at_most(reader, &mut bytes, 8)?;
@@ -207,67 +320,113 @@ fn read_bounded(reader: &mut impl Read, slots: &[Slot]) -> Result<Vec<u8>, Vec<S
     if bytes.len() < 8 + header {
         return Err(invalid(format!("it ends {} bytes into its {header}-byte header", bytes.len() - 8)));
     }
+    // Parsing checks what the format requires: the tensors' data lie end to end from
+    // offset 0, each exactly as long as its shape and element type make it.
     let metadata: Metadata =
         serde_json::from_slice(&bytes[8..]).map_err(|e| invalid(format!("its header does not parse: {e}")))?;
+    drop(bytes);
     let infos = metadata.tensors();
     let file = infos.iter().map(|(key, info)| (key.as_str(), (info.dtype, &info.shape[..]))).collect();
-    let problems = problems(slots, &file);
+    let by_key = slots_by_key(slots);
+    let (problems, report) = check(slots, &by_key, &file, strictness);
     if !problems.is_empty() {
         return Err(problems);
     }
-    // The header lists exactly the network's tensors, in types of at most 8 bytes, and
-    // the format ties each tensor's bytes to its shape and type: this is bounded by the
-    // network's size.
+    // What follows is bounded by the header: strict, it lists exactly the network's
+    // tensors, so the data is the network's size; non-strict, the unexpected tensors'
+    // declared extents add to what is read, never to what is held.
     let data = metadata.data_len();
-    read_at_most(reader, &mut bytes, data as u64 + 1)?;
-    let read = bytes.len() - 8 - header;
-    if read < data {
-        return Err(invalid(format!("it ends {read} bytes into the {data} bytes of tensor data its header declares")));
+    let short =
+        |read: usize| invalid(format!("it ends {read} bytes into the {data} bytes of tensor data its header declares"));
+    let (mut read, mut decoded, mut held) = (0, Vec::new(), Vec::new());
+    for key in metadata.offset_keys() {
+        let Some(info) = metadata.info(&key) else { continue };
+        let len = info.data_offsets.1 - info.data_offsets.0;
+        match by_key.get(key.as_str()) {
+            Some(targets) => {
+                held.clear();
+                held.try_reserve_exact(len)
+                    .map_err(|_| vec![format!("{key}: cannot allocate {len} bytes to read it")])?;
+                read_at_most(reader, &mut held, len as u64)?;
+                read += held.len();
+                if held.len() < len {
+                    return Err(short(read));
+                }
+                let values = decode::<F>(&key, info.dtype, &held).map_err(|problem| vec![problem])?;
+                if let Some((&last, others)) = targets.split_last() {
+                    decoded.extend(others.iter().map(|&i| (i, values.clone())));
+                    decoded.push((last, values));
+                }
+            }
+            None => {
+                let skipped = skip(reader, len as u64)? as usize;
+                read += skipped;
+                if skipped < len {
+                    return Err(short(read));
+                }
+            }
+        }
     }
-    if read > data {
+    let mut after = Vec::new();
+    read_at_most(reader, &mut after, 1)?;
+    if !after.is_empty() {
         return Err(invalid(format!("there is more after the {data} bytes of tensor data its header declares")));
     }
-    Ok(bytes)
+    Ok((decoded, report))
 }
 
 /// Loads one safetensors file from `reader` into `net`; `source` names it in errors.
-/// Nothing changes unless every tensor checks out.
-fn load_from<F: Float>(net: Tensors<&mut [F]>, reader: &mut impl Read, source: &str) -> Result<(), Error> {
+/// Nothing changes unless every tensor checks out and the whole file has been read.
+fn load_from<F: Float>(
+    net: Tensors<&mut [F]>, reader: &mut impl Read, source: &str, strictness: Strictness,
+) -> Result<LoadReport, Error> {
     let fail = |problems: Vec<String>| Error::Weights { source: format!("{source} into {}", net.name), problems };
     let slots = slots(net.layers);
-    let bytes = read_bounded(reader, &slots).map_err(fail)?;
-    let file =
-        SafeTensors::deserialize(&bytes).map_err(|e| fail(vec![format!("not a valid safetensors file: {e}")]))?;
-    let mut decoded = Vec::with_capacity(slots.len());
-    for slot in &slots {
-        let view = file.tensor(slot.key).map_err(|e| fail(vec![format!("{}: {e}", slot.key)]))?;
-        decoded.push((slot, decode::<F>(slot.key, &view).map_err(|problem| fail(vec![problem]))?));
-    }
-    for (slot, values) in decoded {
+    let (decoded, report) = read_tensors::<F>(reader, &slots, strictness).map_err(fail)?;
+    for (i, values) in decoded {
+        let slot = &slots[i];
         let target =
             if slot.buffer { &mut net.buffers[slot.range.clone()] } else { &mut net.params[slot.range.clone()] };
         target.copy_from_slice(&values);
     }
-    Ok(())
+    Ok(report)
 }
 
-/// Loads safetensors bytes into `net`; `source` names them in errors. Nothing changes
-/// unless every tensor checks out.
-pub fn from_bytes<F: Float>(net: Tensors<&mut [F]>, bytes: &[u8], source: &str) -> Result<(), Error> {
-    load_from(net, &mut &bytes[..], source)
-}
-
-/// Loads `path` into `net`, reading no more than its header declares plus one byte;
-/// see the module's documentation.
-pub fn load<F: Float>(net: Tensors<&mut [F]>, path: &Path) -> Result<(), Error> {
+/// Loads `path` into `net` (see [`load_from`]).
+fn load_path<F: Float>(net: Tensors<&mut [F]>, path: &Path, strictness: Strictness) -> Result<LoadReport, Error> {
     let source = path.display().to_string();
     match fs::File::open(path) {
-        Ok(mut file) => load_from(net, &mut file, &source),
+        Ok(mut file) => load_from(net, &mut file, &source, strictness),
         Err(e) => Err(Error::Weights {
             source: format!("{source} into {}", net.name),
             problems: vec![format!("cannot read: {e}")],
         }),
     }
+}
+
+/// Loads safetensors bytes into `net`; `source` names them in errors. Nothing changes
+/// unless every tensor checks out.
+pub fn from_bytes<F: Float>(net: Tensors<&mut [F]>, bytes: &[u8], source: &str) -> Result<(), Error> {
+    load_from(net, &mut &bytes[..], source, Strictness::Strict).map(drop)
+}
+
+/// Loads `path` into `net`, reading no more than its header declares plus one byte;
+/// see the module's documentation.
+pub fn load<F: Float>(net: Tensors<&mut [F]>, path: &Path) -> Result<(), Error> {
+    load_path(net, path, Strictness::Strict).map(drop)
+}
+
+/// [`from_bytes`], non-strict: loads the tensors both have; see the module's
+/// documentation.
+pub fn from_bytes_non_strict<F: Float>(
+    net: Tensors<&mut [F]>, bytes: &[u8], source: &str,
+) -> Result<LoadReport, Error> {
+    load_from(net, &mut &bytes[..], source, Strictness::NonStrict)
+}
+
+/// [`load`], non-strict: loads the tensors both have; see the module's documentation.
+pub fn load_non_strict<F: Float>(net: Tensors<&mut [F]>, path: &Path) -> Result<LoadReport, Error> {
+    load_path(net, path, Strictness::NonStrict)
 }
 
 /// Saves so far in this process: with the process id, each a temporary name of its own.
@@ -489,31 +648,152 @@ mod tests {
         }
     }
 
+    /// A reader that yields `prefix`, then zeros for as long as anyone reads, counting
+    /// what is taken from it.
+    struct Endless<'a> {
+        prefix: &'a [u8],
+        taken: usize,
+    }
+
+    impl Read for Endless<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len();
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = self.prefix.get(self.taken + i).copied().unwrap_or(0);
+            }
+            self.taken += n;
+            Ok(n)
+        }
+    }
+
     #[test]
     fn reads_stop_at_what_the_header_declares_plus_one_byte() {
-        /// A reader that counts what is taken from it and never ends.
-        struct Endless<'a> {
-            prefix: &'a [u8],
-            taken: usize,
-        }
-        impl Read for Endless<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = buf.len();
-                for (i, b) in buf.iter_mut().enumerate() {
-                    *b = self.prefix.get(self.taken + i).copied().unwrap_or(0);
-                }
-                self.taken += n;
-                Ok(n)
-            }
-        }
         let layers: &[LayerInfo] = &[];
         let file = safetensors::serialize(Vec::<(&str, TensorView)>::new(), None).unwrap();
         let mut reader = Endless { prefix: &file, taken: 0 };
-        let err = read_bounded(&mut reader, &slots(layers)).unwrap_err();
+        let err = read_tensors::<f32>(&mut reader, &slots(layers), Strictness::Strict).unwrap_err();
         assert_eq!(
             err,
             ["not a valid safetensors file: there is more after the 0 bytes of tensor data its header declares"]
         );
         assert_eq!(reader.taken, file.len() + 1);
+    }
+
+    /// One layer as the macro would describe it: a weight of two values and a batch
+    /// counter.
+    static ONE: &[LayerInfo] = &[LayerInfo {
+        key: "0",
+        kind: "test",
+        written: "test",
+        output_shape: &[2],
+        params: 2,
+        flops: 0,
+        tensors: &[crate::info::TensorInfo { key: "0.weight", shape: &[2] }],
+        buffers: &[crate::info::TensorInfo { key: "0.num_batches_tracked", shape: &[] }],
+    }];
+
+    /// A safetensors file of (key, type, shape) tensors: `0.weight` as f32 of shape [2]
+    /// holds 1.5 and -2, every other tensor zeros.
+    fn file(tensors: &[(&str, Dtype, &[usize])]) -> Vec<u8> {
+        let data: Vec<Vec<u8>> = tensors
+            .iter()
+            .map(|(key, dtype, shape)| match (*key, dtype, shape) {
+                ("0.weight", Dtype::F32, [2]) => [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect(),
+                _ => vec![0; shape.iter().product::<usize>() * dtype.bitsize() / 8],
+            })
+            .collect();
+        let views: Vec<(&str, TensorView)> = tensors
+            .iter()
+            .zip(&data)
+            .map(|((key, dtype, shape), bytes)| (*key, TensorView::new(*dtype, shape.to_vec(), bytes).unwrap()))
+            .collect();
+        safetensors::serialize(views, None).unwrap()
+    }
+
+    /// Non-strict, the data of tensors the network lacks is read past (the header's
+    /// declared extent bounds it) and the load stops one byte after it; the tensors the
+    /// network has are loaded, and the report names the rest.
+    #[test]
+    fn a_non_strict_read_goes_past_unexpected_tensors_and_stops_after_the_declared_data() {
+        let bytes = file(&[("0.weight", Dtype::F32, &[2]), ("extra", Dtype::F32, &[3000]), ("z", Dtype::F64, &[1])]);
+        let (decoded, report) = read_tensors::<f64>(&mut &bytes[..], &slots(ONE), Strictness::NonStrict).unwrap();
+        assert_eq!(decoded, [(0, vec![1.5, -2.0])]);
+        assert_eq!(report.missing_keys, ["0.num_batches_tracked"]);
+        assert_eq!(report.unexpected_keys, ["extra", "z"]);
+        let mut reader = Endless { prefix: &bytes, taken: 0 };
+        let err = read_tensors::<f64>(&mut reader, &slots(ONE), Strictness::NonStrict).unwrap_err();
+        assert_eq!(
+            err,
+            ["not a valid safetensors file: there is more after the 12016 bytes of tensor data its header declares"]
+        );
+        assert_eq!(reader.taken, bytes.len() + 1);
+        for cut in [bytes.len() - 1, bytes.len() - 9, bytes.len() - 100] {
+            let err = read_tensors::<f64>(&mut &bytes[..cut], &slots(ONE), Strictness::NonStrict).unwrap_err();
+            let read = 12016 - (bytes.len() - cut);
+            assert_eq!(
+                err,
+                [format!(
+                    "not a valid safetensors file: it ends {read} bytes into the 12016 bytes of tensor data its \
+                     header declares"
+                )]
+            );
+        }
+    }
+
+    /// Strict, every difference is a problem; non-strict, only a matching key with the
+    /// wrong shape or type is, and the missing and unexpected keys are the report.
+    #[test]
+    fn non_strict_refuses_only_wrong_shapes_and_types() {
+        let bytes = file(&[
+            ("0.weight", Dtype::F32, &[3]),
+            ("0.num_batches_tracked", Dtype::F32, &[]),
+            ("x", Dtype::F32, &[1]),
+        ]);
+        let slots = slots(ONE);
+        let strict = read_tensors::<f32>(&mut &bytes[..], &slots, Strictness::Strict).unwrap_err();
+        assert_eq!(
+            strict,
+            [
+                "size mismatch for \"0.weight\": the file has shape [3], the network expects [2]",
+                "0.num_batches_tracked: element type F32, expected I64",
+                "unexpected key \"x\"",
+            ]
+        );
+        let non_strict = read_tensors::<f32>(&mut &bytes[..], &slots, Strictness::NonStrict).unwrap_err();
+        assert_eq!(
+            non_strict,
+            [
+                "size mismatch for \"0.weight\": the file has shape [3], the network expects [2] (a non-strict load \
+                 refuses this too, as PyTorch does: leave the tensor out of the file, or give the layer another name)",
+                "0.num_batches_tracked: element type F32, expected I64",
+            ]
+        );
+        let empty = file(&[]);
+        assert_eq!(
+            read_tensors::<f32>(&mut &empty[..], &slots, Strictness::Strict).unwrap_err(),
+            ["missing key \"0.weight\" (shape [2])", "missing key \"0.num_batches_tracked\" (shape [])"]
+        );
+        let (decoded, report) = read_tensors::<f32>(&mut &empty[..], &slots, Strictness::NonStrict).unwrap();
+        assert!(decoded.is_empty());
+        assert_eq!(report.missing_keys, ["0.weight", "0.num_batches_tracked"]);
+    }
+
+    #[test]
+    fn load_reports_print_what_did_not_match() {
+        let mut report = LoadReport::default();
+        assert!(report.all_matched());
+        assert_eq!(report.to_string(), "all keys matched");
+        report.missing_keys = vec!["head.weight".into(), "head.bias".into()];
+        assert_eq!(
+            report.to_string(),
+            "2 keys missing (the network's, not in the file; left as they were): \"head.weight\", \"head.bias\""
+        );
+        report.unexpected_keys = vec!["fc.weight".into()];
+        assert!(!report.all_matched());
+        assert_eq!(
+            report.to_string(),
+            "2 keys missing (the network's, not in the file; left as they were): \"head.weight\", \"head.bias\"\n\
+             1 key unexpected (in the file, not the network's; not loaded): \"fc.weight\""
+        );
     }
 }
