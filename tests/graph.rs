@@ -125,3 +125,13 @@ fn keys_follow_the_module_tree() {
     let keys: Vec<&str> = Concat::<f32>::LAYERS.iter().flat_map(|l| l.tensors).map(|t| t.key).collect();
     assert_eq!(keys, ["0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"]);
 }
+
+#[test]
+fn summary_shows_the_tree_with_block_totals() {
+    let summary = ResNet18::summary().to_string();
+    println!("{summary}");
+    // layer1: two BasicBlocks of two 3×3 convolutions (64 → 64) and two batch norms.
+    let layer1 = summary.lines().find(|l| l.trim_start().starts_with("layer1 ")).expect("a row for layer1");
+    assert!(layer1.contains("147,968"), "{layer1}");
+    assert!(summary.contains("11,689,512"), "{summary}");
+}

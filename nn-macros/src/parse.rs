@@ -42,7 +42,7 @@ pub enum Element {
     /// value: which one is decided when checking, where the blocks are known.
     Layer(LayerDef),
     /// `(name:)? (chain)`: opens one level of the key path.
-    Group { name: Option<Ident>, chain: Chain, tokens: TokenStream },
+    Group { name: Option<Ident>, chain: Chain },
     /// `(name:)? residual(…)`, `concat(…)` or `scale(…)`.
     Merge(MergeDef),
 }
@@ -84,23 +84,6 @@ pub struct MergeDef {
     /// `residual`'s `shortcut = chain`.
     pub shortcut: Option<Chain>,
     pub tokens: TokenStream,
-}
-
-impl Element {
-    pub fn name(&self) -> Option<&Ident> {
-        match self {
-            Element::Layer(layer) => layer.name.as_ref(),
-            Element::Group { name, .. } => name.as_ref(),
-            Element::Merge(merge) => merge.name.as_ref(),
-        }
-    }
-    pub fn tokens(&self) -> &TokenStream {
-        match self {
-            Element::Layer(layer) => &layer.tokens,
-            Element::Group { tokens, .. } => tokens,
-            Element::Merge(merge) => &merge.tokens,
-        }
-    }
 }
 
 /// `(name:)? kind ((args))?`
@@ -355,7 +338,7 @@ impl Parse for Element {
             if !content.is_empty() {
                 return Err(content.error("expected `->` and another layer, or `)` closing the chain"));
             }
-            return Ok(Element::Group { name, chain, tokens: tokens_between(begin, input.cursor()) });
+            return Ok(Element::Group { name, chain });
         }
         let merge = input.fork().parse::<Ident>().ok().and_then(|word| MergeKind::from_name(&word.to_string()));
         if let (Some(kind), true) = (merge, input.peek2(syn::token::Paren)) {

@@ -136,9 +136,6 @@ impl Layer for Add {
     fn backward(&self) -> TokenStream {
         TokenStream::new()
     }
-    fn inputs(&self) -> usize {
-        2
-    }
     fn backward_input(&self, _input: usize, accumulate: bool) -> TokenStream {
         quote!(rt::merge::pass(dy, dx, #accumulate))
     }
@@ -176,9 +173,6 @@ impl Layer for Concat {
     fn backward(&self) -> TokenStream {
         TokenStream::new()
     }
-    fn inputs(&self) -> usize {
-        self.lens.len()
-    }
     fn backward_input(&self, input: usize, accumulate: bool) -> TokenStream {
         let (len, total, offset) = self.part(input);
         quote!(rt::merge::split_part::<F, #len, #total, #offset>(dy, dx, batch, #accumulate))
@@ -205,9 +199,6 @@ impl Layer for Scale {
     }
     fn backward(&self) -> TokenStream {
         TokenStream::new()
-    }
-    fn inputs(&self) -> usize {
-        2
     }
     fn backward_input(&self, input: usize, accumulate: bool) -> TokenStream {
         let (c, s) = (lit(self.channels), lit(self.positions));

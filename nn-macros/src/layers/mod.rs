@@ -224,12 +224,8 @@ pub trait Layer {
     }
     fn forward(&self) -> TokenStream;
     fn backward(&self) -> TokenStream;
-    /// How many values the node reads: 1 for a layer; a merge's forward reads them as
-    /// `x0`, `x1`, …
-    fn inputs(&self) -> usize {
-        1
-    }
-    /// For a node with several inputs: the code writing input `input`'s gradient to
+    /// For a node with several inputs (a merge, whose forward reads them as `x0`, `x1`,
+    /// …): the code writing input `input`'s gradient to
     /// `dx` from `dy` (and `x0`, `x1`, …), added to what `dx` holds when `accumulate`.
     fn backward_input(&self, _input: usize, _accumulate: bool) -> TokenStream {
         TokenStream::new()
