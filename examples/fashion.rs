@@ -1,4 +1,5 @@
-//! The course's Fashion-MNIST comparison: a small CNN against an MLP, trained on the
+//! The course's Fashion-MNIST comparison: a small CNN against an MLP (and, with
+//! `--model resnet` or `all`, the small ResNet of `examples/resnet.rs`), trained on the
 //! 60,000 training images and measured on the 10,000 test images — accuracy, Cohen's
 //! kappa, Matthews correlation, cross-entropy, and the normalized confusion matrix —
 //! with training curves and confusion heat maps written as PNG files and the trained
@@ -28,23 +29,44 @@ network! {
         -> conv(16, 32, 3, padding = 1, bias = false) -> batchnorm(32) -> relu -> maxpool(2)
         -> flatten -> dropout(0.25) -> linear(1568, 128) -> relu -> dropout(0.25) -> linear(128, 10);
     /// Two hidden layers of 256 and 128 ReLU units on the flattened pixels.
-    pub FashionMlp: [784] => linear(784, 256) -> relu -> dropout(0.2) -> linear(256, 128) -> relu -> linear(128, 10)
+    pub FashionMlp: [784] => linear(784, 256) -> relu -> dropout(0.2) -> linear(256, 128) -> relu -> linear(128, 10);
+
+    /// torchvision's BasicBlock without and with its projection shortcut.
+    block Basic(c) = residual(
+            conv1: conv(c, c, 3, padding = 1, bias = false) -> bn1: batchnorm(c) -> relu
+            -> conv2: conv(c, c, 3, padding = 1, bias = false) -> bn2: batchnorm(c))
+        -> relu;
+    block Down(cin, cout, stride) = residual(
+            conv1: conv(cin, cout, 3, stride = stride, padding = 1, bias = false) -> bn1: batchnorm(cout) -> relu
+            -> conv2: conv(cout, cout, 3, padding = 1, bias = false) -> bn2: batchnorm(cout),
+            shortcut = downsample: (conv(cin, cout, 1, stride = stride, bias = false) -> batchnorm(cout)))
+        -> relu;
+    /// A small ResNet: a 3×3 stem, one basic block at 28×28 and one downsampling block
+    /// at each of 14×14 and 7×7, global average pooling and a linear classifier
+    /// (bench/peers/fashion_resnet_torch.py is the same model in PyTorch).
+    pub FashionResNet: [1, 28, 28] => conv1: conv(1, 16, 3, padding = 1, bias = false) -> bn1: batchnorm(16) -> relu
+        -> layer1: Basic(16) -> layer2: Down(16, 32, 2) -> layer3: Down(32, 64, 2)
+        -> avgpool: global_avgpool -> flatten -> fc: linear(64, 10)
 }
 
 const CLASSES: [&str; 10] =
     ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Which {
+pub enum Which {
+    /// The CNN and the MLP.
     Both,
+    /// The CNN, the MLP and the ResNet.
+    All,
     Cnn,
     Mlp,
+    Resnet,
 }
 
 /// Trains the CNN and the MLP on Fashion-MNIST and compares them on the test set.
 #[derive(Parser)]
 #[command(version, about)]
-struct Args {
+pub struct Args {
     /// Folder with fashion-{train,test}-{images-idx3,labels-idx1}-ubyte[.gz]
     #[arg(long, default_value_os_t = default_data())]
     data: PathBuf,
@@ -58,6 +80,8 @@ struct Args {
     cnn_epochs: usize,
     #[arg(long, default_value_t = 20)]
     mlp_epochs: usize,
+    #[arg(long, default_value_t = 6)]
+    resnet_epochs: usize,
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Adam's learning rate at the start (cosine-decayed to zero)
@@ -287,8 +311,13 @@ fn plot_confusion(path: &Path, title: &str, confusion: &Confusion) -> DrawResult
     Ok(())
 }
 
+#[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+    run(Args::parse())
+}
+
+/// The whole experiment for `args`.
+pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, include_bytes!("../assets/fonts/DejaVuSans.ttf"))
         .map_err(|_| "the embedded font does not parse")?;
     std::fs::create_dir_all(&args.out)?;
@@ -307,15 +336,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.data.display()
     );
     let mut results: Vec<(&str, History, Confusion, f64)> = Vec::new();
-    if args.model != Which::Mlp {
+    if matches!(args.model, Which::Both | Which::All | Which::Cnn) {
         let (net, history, confusion, seconds) = train::<FashionCnn>("CNN", args.cnn_epochs, &args, &data)?;
         net.save(args.out.join("fashion_cnn.safetensors"))?;
         results.push(("CNN", history, confusion, seconds));
     }
-    if args.model != Which::Cnn {
+    if matches!(args.model, Which::Both | Which::All | Which::Mlp) {
         let (net, history, confusion, seconds) = train::<FashionMlp>("MLP", args.mlp_epochs, &args, &data)?;
         net.save(args.out.join("fashion_mlp.safetensors"))?;
         results.push(("MLP", history, confusion, seconds));
+    }
+    if matches!(args.model, Which::All | Which::Resnet) {
+        let (net, history, confusion, seconds) =
+            train::<FashionResNet>("ResNet", args.resnet_epochs, &args, &data)?;
+        net.save(args.out.join("fashion_resnet.safetensors"))?;
+        results.push(("ResNet", history, confusion, seconds));
     }
     println!("\n| model | accuracy | Cohen's kappa | Matthews corr. | cross-entropy | epochs | training time |");
     println!("|---|---|---|---|---|---|---|");
