@@ -135,3 +135,116 @@ fn summary_shows_the_tree_with_block_totals() {
     assert!(layer1.contains("147,968"), "{layer1}");
     assert!(summary.contains("11,689,512"), "{summary}");
 }
+
+/// A torchvision listing: `(key, shape)` per tensor in state-dict order, and the
+/// parameter count from its first line.
+fn torchvision_listing(name: &str) -> (usize, Vec<(String, Vec<usize>)>) {
+    let path = format!("{}/tests/fixtures/torchvision/{name}.keys", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut lines = text.lines();
+    let params = lines.next().and_then(|l| l.strip_prefix("# params ")).expect("a `# params N` line").parse().unwrap();
+    let tensors = lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let shape = fields[1].split('x').filter(|d| !d.is_empty()).map(|d| d.parse().unwrap()).collect();
+            (fields[0].to_string(), shape)
+        })
+        .collect();
+    (params, tensors)
+}
+
+/// Our tensors (parameters and buffers, per layer) as `(key, shape)`, in storage order.
+fn our_listing<N: Network<f32>>() -> Vec<(String, Vec<usize>)> {
+    N::LAYERS
+        .iter()
+        .flat_map(|l| l.tensors.iter().chain(l.buffers))
+        .map(|t| (t.key.to_string(), t.shape.to_vec()))
+        .collect()
+}
+
+#[test]
+fn resnet_keys_and_shapes_equal_torchvision_state_dicts() {
+    for (name, ours, params) in [
+        ("resnet18", our_listing::<ResNet18>(), ResNet18::PARAMS),
+        ("resnet50", our_listing::<ResNet50>(), ResNet50::PARAMS),
+    ] {
+        let (expected_params, expected) = torchvision_listing(name);
+        assert_eq!(params, expected_params, "{name}");
+        assert_eq!(ours.len(), expected.len(), "{name}: tensor count");
+        for (ours, theirs) in ours.iter().zip(&expected) {
+            assert_eq!(ours, theirs, "{name}");
+        }
+    }
+}
+
+/// The ResNet-18 fixture's weight formula (tests/fixtures/torchvision/README.md):
+/// tensor `t` among the floating-point tensors, element `i`.
+fn formula(key: &str, shape: &[usize], t: usize, i: usize) -> f32 {
+    let s = (2.0 * i as f64 + 0.7 * t as f64).sin();
+    if key.ends_with("running_var") {
+        (0.6 + 0.4 * (s * s)) as f32
+    } else if key.ends_with("running_mean") || key.ends_with("bias") {
+        (0.1 * s) as f32
+    } else if shape.len() >= 2 {
+        let fan_in = shape[1..].iter().product::<usize>() as f64;
+        (s * (2.0 / fan_in).sqrt()) as f32
+    } else {
+        (1.0 + 0.2 * s) as f32
+    }
+}
+
+/// torchvision's ResNet-18, filled from the fixture's formula and written under
+/// torchvision's keys by a plain safetensors writer, loads through the public `load`
+/// with no renaming and gives PyTorch's eval-mode logits.
+#[test]
+fn resnet18_loads_torchvision_keys_and_matches_pytorch_logits() {
+    use safetensors::tensor::{Dtype, TensorView};
+    let (_, listing) = torchvision_listing("resnet18");
+    let mut data: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut t = 0;
+    for (key, shape) in &listing {
+        if key.ends_with("num_batches_tracked") {
+            data.push((key.clone(), Dtype::I64, shape.clone(), 1i64.to_le_bytes().to_vec()));
+            continue;
+        }
+        let len: usize = shape.iter().product();
+        let bytes = (0..len).flat_map(|i| formula(key, shape, t, i).to_le_bytes()).collect();
+        data.push((key.clone(), Dtype::F32, shape.clone(), bytes));
+        t += 1;
+    }
+    let views: Vec<(String, TensorView)> = data
+        .iter()
+        .map(|(key, dtype, shape, bytes)| (key.clone(), TensorView::new(*dtype, shape.clone(), bytes).unwrap()))
+        .collect();
+    let path = std::env::temp_dir().join(format!("nn-resnet18-{}.safetensors", std::process::id()));
+    std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+    let mut net = ResNet18::new(0);
+    net.load(&path).expect("torchvision's keys load with no renaming");
+    std::fs::remove_file(&path).ok();
+    net.eval();
+
+    let input: Vec<f32> = (0..2 * ResNet18::INPUT_LEN)
+        .map(|i| {
+            let f = i as f64;
+            ((0.5 + 1e-5 * f) * (1e-5 * (f * f)).sin()) as f32
+        })
+        .collect();
+    let logits = net.forward(&input).unwrap().to_vec();
+
+    let path = format!("{}/tests/fixtures/torchvision/resnet18_logits.txt", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("f32 ")).collect();
+    assert_eq!(rows.len(), 2, "two images of f32 logits in {path}");
+    for row in rows {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        let image: usize = fields[1].parse().unwrap();
+        let expected: Vec<f64> = fields[2..].iter().map(|v| v.parse().unwrap()).collect();
+        assert_eq!(expected.len(), 1000);
+        let ours = &logits[image * 1000..(image + 1) * 1000];
+        let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (class, (&a, &b)) in ours.iter().zip(&expected).enumerate() {
+            let tolerance = 1e-4 * b.abs().max(1e-2 * scale);
+            assert!((a as f64 - b).abs() <= tolerance, "image {image}, class {class}: ours {a}, PyTorch {b}");
+        }
+    }
+}
