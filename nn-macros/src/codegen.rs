@@ -166,7 +166,17 @@ fn sole_successor(net: &Network, plan: &Plan, i: usize) -> Option<usize> {
     (next.inputs == [value] && plan.consumers[value] == 1 && !plan.aliased[i + 1] && next.saved == 0).then_some(i + 1)
 }
 
-/// The forward calls in order. A layer followed by an activation whose derivative
+/// A forward step: node `first`'s call, writing node `last`'s output (itself, or the
+/// activation fused into its epilogue) and, where a pooling runs in the same epilogue,
+/// node `pooled`'s output.
+struct ForwardGroup {
+    first: usize,
+    last: usize,
+    pooled: Option<usize>,
+    call: TokenStream,
+}
+
+/// The forward steps in order. A layer followed by an activation whose derivative
 /// reads only its output (relu, tanh, sigmoid) runs that activation in its own epilogue
 /// where its kernel has one, writing the activation's output directly: one pass over
 /// memory fewer. The layer's own output buffer is then never written; nothing reads it
@@ -174,8 +184,8 @@ fn sole_successor(net: &Network, plan: &Plan, i: usize) -> Option<usize> {
 /// layer after that (or right after the layer) pools each plane in the same epilogue
 /// while it is still in L1; the pooling's input is written only for backward. Fusion
 /// needs the fused value to have no other reader.
-fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
-    let mut steps = Vec::new();
+fn forward_groups(net: &Network, plan: &Plan) -> Vec<ForwardGroup> {
+    let mut groups = Vec::new();
     let mut i = 0;
     while i < net.layers.len() {
         let layer = &net.layers[i];
@@ -184,7 +194,7 @@ fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
             continue;
         }
         if layer.inputs.len() > 1 {
-            steps.push(merge_forward_step(i, layer, plan));
+            groups.push(ForwardGroup { first: i, last: i, pooled: None, call: layer.op.forward() });
             i += 1;
             continue;
         }
@@ -204,38 +214,198 @@ fn forward_steps(net: &Network, plan: &Plan) -> Vec<TokenStream> {
         match fused {
             Some(call) => {
                 let pooled = pool.is_some().then_some(last + 1);
-                steps.push(forward_step(i, last, pooled, call, layer, plan));
+                groups.push(ForwardGroup { first: i, last, pooled, call });
                 i = pooled.unwrap_or(last) + 1;
             }
             None => {
-                steps.push(forward_step(i, i, None, layer.op.forward(), layer, plan));
+                groups.push(ForwardGroup { first: i, last: i, pooled: None, call: layer.op.forward() });
                 i += 1;
             }
         }
     }
-    steps
+    groups
 }
 
-/// A node with several inputs: `x0`, `x1`, … read from before its output, which the
-/// planner places after every value it reads.
-fn merge_forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenStream {
-    let Buffer::Activation { offset, len } = plan.outputs[index] else { unreachable!("merges write a buffer") };
-    let (start, len) = (lit(offset), lit(len));
-    let inputs = layer.inputs.iter().enumerate().map(|(i, &v)| {
-        let name = quote::format_ident!("x{i}");
-        match plan.buffer(v) {
-            Buffer::Input => quote!(let #name: &[F] = input;),
-            Buffer::Activation { offset, len } => {
-                let r = range(offset, offset + len);
-                quote!(let #name = &before[#r];)
+/// Where forward writes: each node's output and its `saved` range right after it.
+struct Placement {
+    outputs: Vec<Buffer>,
+    saved: Vec<(u64, u64)>,
+    /// Per-sample elements the placement spans.
+    total: u64,
+}
+
+impl Placement {
+    fn buffer(&self, plan: &Plan, v: usize) -> Buffer {
+        plan.producer[v].map_or(Buffer::Input, |node| self.outputs[node])
+    }
+}
+
+/// Training's placement: every value its own range, in node order, kept for backward.
+fn training_placement(plan: &Plan) -> Placement {
+    Placement { outputs: plan.outputs.clone(), saved: plan.saved.clone(), total: plan.activations }
+}
+
+/// Inference's placement by liveness: a value lives from the step that writes it to the
+/// last step that reads it (the output to the end), and values not alive at the same
+/// time share memory. Values only backward reads (a fused pooling's input) get none.
+fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> Placement {
+    let n = net.layers.len();
+    // The node whose buffer holds each node's output (itself, or the input it aliases).
+    let mut root: Vec<usize> = (0..n).collect();
+    for i in 0..n {
+        if plan.aliased[i] {
+            root[i] = plan.producer[net.layers[i].inputs[0]].map_or(i, |p| root[p]);
+        }
+    }
+    // The last step reading each root's buffer.
+    let mut step_of = vec![usize::MAX; n];
+    for (s, group) in groups.iter().enumerate() {
+        for node in group.first..=group.pooled.unwrap_or(group.last) {
+            step_of[node] = s;
+        }
+    }
+    let mut last_read = vec![0usize; n];
+    for (i, layer) in net.layers.iter().enumerate() {
+        // An aliased view has no step: its readers read its root.
+        let reader = if plan.aliased[i] { continue } else { step_of[i] };
+        for &v in &layer.inputs {
+            if let Some(p) = plan.producer[v] {
+                last_read[root[p]] = last_read[root[p]].max(reader);
             }
         }
+    }
+    // Views read through: a view's readers count for its root.
+    for (i, layer) in net.layers.iter().enumerate() {
+        if plan.aliased[i] {
+            for (j, reader) in net.layers.iter().enumerate().skip(i + 1) {
+                if reader.inputs.contains(&layer.value) && !plan.aliased[j] {
+                    last_read[root[i]] = last_read[root[i]].max(step_of[j]);
+                }
+            }
+        }
+    }
+    let output_root = root[n - 1];
+    last_read[output_root] = usize::MAX;
+    let mut outputs = vec![Buffer::Input; n];
+    let mut saved = vec![(0, 0); n];
+    let mut arena = Arena::default();
+    let mut offsets: Vec<Option<u64>> = vec![None; n];
+    for (s, group) in groups.iter().enumerate() {
+        // The values this step writes: the pooled one, else the last one (with its saved
+        // values right after it).
+        let written = group.pooled.unwrap_or(group.last);
+        let len = net.layers[written].output_len + net.layers[written].saved;
+        let at = arena.alloc(len);
+        offsets[written] = Some(at);
+        outputs[written] = Buffer::Activation { offset: at, len: net.layers[written].output_len };
+        saved[written] = (at + net.layers[written].output_len, at + len);
+        // Free what this step read for the last time.
+        for (node, offset) in offsets.iter_mut().enumerate() {
+            if let Some(at) = *offset {
+                if node != written && last_read[node] <= s {
+                    arena.free(at);
+                    *offset = None;
+                }
+            }
+        }
+    }
+    // Aliased views: their root's buffer.
+    for i in 0..n {
+        if plan.aliased[i] {
+            outputs[i] = match outputs[root[i]] {
+                Buffer::Activation { offset, .. } => Buffer::Activation { offset, len: net.layers[i].output_len },
+                Buffer::Input => Buffer::Input,
+            };
+        }
+    }
+    Placement { outputs, saved, total: arena.len }
+}
+
+/// The forward calls in order, writing where `placement` says. `training` keeps the
+/// layout's order (every output after its input) and writes a fused pooling's input
+/// when asked for backward; inference writes it never.
+fn forward_steps(net: &Network, plan: &Plan, groups: &[ForwardGroup], placement: &Placement, training: bool) -> Vec<TokenStream> {
+    groups
+        .iter()
+        .map(|g| {
+            let layer = &net.layers[g.first];
+            if layer.inputs.len() > 1 {
+                merge_forward_step(g.first, layer, plan, placement)
+            } else if training {
+                forward_step(g.first, g.last, g.pooled, g.call.clone(), layer, plan, placement)
+            } else {
+                inference_step(g, layer, plan, placement)
+            }
+        })
+        .collect()
+}
+
+/// `let #name = &before[..]` or `&after[..]` (or the caller's `input`): value `v` read
+/// around the output range `out` that `rt::workspace::around` cut out.
+fn read_around(name: TokenStream, v: usize, out: (u64, u64), plan: &Plan, placement: &Placement) -> TokenStream {
+    match placement.buffer(plan, v) {
+        Buffer::Input => quote!(let #name: &[F] = input;),
+        Buffer::Activation { offset, len } if offset + len <= out.0 => {
+            let r = range(offset, offset + len);
+            quote!(let #name = &before[#r];)
+        }
+        Buffer::Activation { offset, len } => {
+            debug_assert!(offset >= out.1, "inputs never overlap the output");
+            let r = range(offset - out.1, offset + len - out.1);
+            quote!(let #name = &after[#r];)
+        }
+    }
+}
+
+/// A step of inference: the output (and saved values) cut out of the buffer, the input
+/// read before or after it.
+fn inference_step(g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement: &Placement) -> TokenStream {
+    let written = g.pooled.unwrap_or(g.last);
+    let Buffer::Activation { offset, len } = placement.outputs[written] else { unreachable!("steps write buffers") };
+    let end = placement.saved[written].1;
+    let out = range(offset, end);
+    let x = read_around(quote!(x), layer.inputs[0], (offset, end), plan, placement);
+    let output = if g.pooled.is_some() {
+        quote! {
+            let pooled = y;
+            let y: &mut [F] = &mut [];
+        }
+    } else if layer.saved > 0 {
+        let len = lit(len);
+        quote!(let (y, saved) = y.split_at_mut(#len * batch);)
+    } else {
+        TokenStream::new()
+    };
+    let params = bind_slice(quote!(params), quote!(all_params), plan.params[g.first], false);
+    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[g.first], true);
+    let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[g.first], true);
+    let call = &g.call;
+    let step = quote! {
+        {
+            #params
+            #buffers
+            #batch_stats
+            let (before, y, after) = rt::workspace::around(activations, #out);
+            #x
+            #output
+            #call;
+        }
+    };
+    respan(step, layer.span)
+}
+
+/// A node with several inputs: `x0`, `x1`, … read around its output.
+fn merge_forward_step(index: usize, layer: &CheckedLayer, plan: &Plan, placement: &Placement) -> TokenStream {
+    let Buffer::Activation { offset, len } = placement.outputs[index] else { unreachable!("merges write a buffer") };
+    let out = range(offset, offset + len);
+    let inputs = layer.inputs.iter().enumerate().map(|(i, &v)| {
+        let name = quote::format_ident!("x{i}");
+        read_around(quote!(#name), v, (offset, offset + len), plan, placement)
     });
     let call = layer.op.forward();
     let step = quote! {
         {
-            let (before, after) = activations.split_at_mut(#start * batch);
-            let y = &mut after[..#len * batch];
+            let (before, y, after) = rt::workspace::around(activations, #out);
             #(#inputs)*
             #call
         }
@@ -248,29 +418,27 @@ fn merge_forward_step(index: usize, layer: &CheckedLayer, plan: &Plan) -> TokenS
 /// layer `pooled_index`'s as `pooled`.
 fn forward_step(
     index: usize, output_index: usize, pooled_index: Option<usize>, call: TokenStream, layer: &CheckedLayer,
-    plan: &Plan,
+    plan: &Plan, placement: &Placement,
 ) -> TokenStream {
-    let Buffer::Activation { offset, len } = plan.outputs[output_index] else {
+    let Buffer::Activation { offset, len } = placement.outputs[output_index] else {
         unreachable!("outputs are never the input")
     };
-    let (_, saved_end) = plan.saved[output_index];
+    let (_, saved_end) = placement.saved[output_index];
     // The pooled buffer follows the output (the planner lays buffers out in order):
     // one range holds both, split after the output.
-    let (written_end, pooled) = match pooled_index.map(|j| plan.outputs[j]) {
+    let (written_end, pooled) = match pooled_index.map(|j| placement.outputs[j]) {
         Some(Buffer::Activation { offset: pooled_offset, len: pooled_len }) => {
             let (split, pooled_elements) = (lit(pooled_offset - offset), lit(pooled_len));
-            // Only backward reads the pooling's input: inference leaves it unwritten.
             let split = quote! {
                 let (y, pooled) = y.split_at_mut(#split * batch);
                 let pooled = &mut pooled[..#pooled_elements * batch];
-                let y: &mut [F] = if for_backward { y } else { &mut [] };
             };
             (pooled_offset + pooled_len, Some(split))
         }
         _ => (saved_end, None),
     };
     let output = range(offset, written_end);
-    let io = match plan.buffer(layer.inputs[0]) {
+    let io = match placement.buffer(plan, layer.inputs[0]) {
         Buffer::Input => quote! {
             let x = input;
             let y = &mut activations[#output];
@@ -805,6 +973,9 @@ pub fn inherent_impl(name: &syn::Ident, values: &Inherent) -> TokenStream {
 /// The whole expansion for one checked network.
 pub fn generate(net: &Network) -> TokenStream {
     let plan = plan(net);
+    let groups = forward_groups(net, &plan);
+    let training_layout = training_placement(&plan);
+    let inference_layout = inference_placement(net, &plan, &groups);
     let back = backward_plan(net, &plan);
     let grads = gradient_plan(net, &plan, &back);
     let Network { attrs, vis, name, .. } = net;
@@ -814,6 +985,11 @@ pub fn generate(net: &Network) -> TokenStream {
     let Buffer::Activation { offset: output_offset, .. } = plan.buffer(last.value) else {
         unreachable!("the output is never the input")
     };
+    let Buffer::Activation { offset: inference_output_offset, .. } = inference_layout.buffer(&plan, last.value) else {
+        unreachable!("the output is never the input")
+    };
+    let inference_output_offset = lit(inference_output_offset);
+    let inference_activations = lit(inference_layout.total);
 
     let input_shape = usize_array(&net.input);
     let output_shape = usize_array(&last.output);
@@ -849,25 +1025,23 @@ pub fn generate(net: &Network) -> TokenStream {
     );
 
     let items = net.layers.iter().map(|l| l.op.items());
+    let forward_parameters = quote! {
+        all_params: &[F], all_buffers: &mut [F], rng: &mut rt::rng::Rng, training: bool, for_backward: bool,
+        activations: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], input: &[F], batch: usize,
+    };
+    let forward_arguments =
+        quote!(all_params, all_buffers, rng, training, for_backward, activations, scratch, all_batch_stats, input, batch);
     let (forward, forward_fns) = split(
-        forward_steps(net, &plan),
+        forward_steps(net, &plan, &groups, &training_layout, true),
         "__forward",
-        quote! {
-            all_params: &[F], all_buffers: &mut [F], rng: &mut rt::rng::Rng, training: bool, for_backward: bool,
-            activations: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], input: &[F], batch: usize,
-        },
-        quote!(
-            all_params,
-            all_buffers,
-            rng,
-            training,
-            for_backward,
-            activations,
-            scratch,
-            all_batch_stats,
-            input,
-            batch
-        ),
+        forward_parameters.clone(),
+        forward_arguments.clone(),
+    );
+    let (inference, inference_fns) = split(
+        forward_steps(net, &plan, &groups, &inference_layout, false),
+        "__infer",
+        forward_parameters,
+        forward_arguments,
     );
     let (backward, backward_fns) = split(
         backward_steps(net, &plan, &back, &grads),
@@ -927,6 +1101,7 @@ pub fn generate(net: &Network) -> TokenStream {
             #(#items)*
             #init_fns
             #forward_fns
+            #inference_fns
             #backward_fns
 
             #inherent
@@ -944,6 +1119,8 @@ pub fn generate(net: &Network) -> TokenStream {
                 const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
                     activations: #activations,
                     output_offset: #output_offset,
+                    inference: #inference_activations,
+                    inference_output_offset: #inference_output_offset,
                     gradient: #gradient,
                     scratch: #scratch,
                     scratch_per_sample: #scratch_per_sample,
@@ -1013,7 +1190,12 @@ pub fn generate(net: &Network) -> TokenStream {
                     batch: usize,
                 ) {
                     let rt::workspace::Workspace { activations, scratch, batch_stats: all_batch_stats, .. } = workspace;
-                    #forward
+                    // Training keeps every value for backward; inference only the live ones.
+                    if for_backward {
+                        #forward
+                    } else {
+                        #inference
+                    }
                 }
 
                 #[allow(unused_variables)]

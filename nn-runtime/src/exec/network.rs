@@ -231,18 +231,22 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     fn __run_forward(&mut self, input: &[F], for_backward: bool) -> Result<usize, Error> {
         let batch = self.__checked_batch(input)?;
-        self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME)?;
+        self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME, for_backward)?;
         self.__forward(input, batch, for_backward);
         Ok(batch)
     }
 
+    /// The output after a forward pass (`for_backward` or not: the two place it
+    /// differently), and the output gradient's place.
     #[doc(hidden)]
-    fn __output(&mut self, batch: usize) -> (&[F], &mut [F]) {
-        let start = Self::LAYOUT.output_offset * batch;
+    fn __output(&mut self, batch: usize, for_backward: bool) -> (&[F], &mut [F]) {
+        let offset = if for_backward { Self::LAYOUT.output_offset } else { Self::LAYOUT.inference_output_offset };
+        let start = offset * batch;
         let workspace = self.__parts().workspace;
         (
             &workspace.activations[start..start + Self::OUTPUT_LEN * batch],
-            &mut workspace.gradients[..Self::OUTPUT_LEN * batch],
+            // Inference sizes no gradients.
+            &mut workspace.gradients[..if for_backward { Self::OUTPUT_LEN * batch } else { 0 }],
         )
     }
 
@@ -255,16 +259,16 @@ pub trait Network<F: Float>: Sized {
             return self.__split_forward(input, batch);
         }
         let batch = self.__run_forward(input, false)?;
-        Ok(self.__output(batch).0)
+        Ok(self.__output(batch, false).0)
     }
 
     /// Sizes both halves' buffers for a split `batch`; returns the first half's size.
     #[doc(hidden)]
-    fn __prepare_halves(&mut self, batch: usize) -> Result<usize, Error> {
+    fn __prepare_halves(&mut self, batch: usize, for_backward: bool) -> Result<usize, Error> {
         let half = batch / 2;
         let p = self.__parts();
-        p.workspace.prepare(&Self::LAYOUT, half, Self::NAME)?;
-        p.step.half.workspace.prepare(&Self::LAYOUT, batch - half, Self::NAME)?;
+        p.workspace.prepare(&Self::LAYOUT, half, Self::NAME, for_backward)?;
+        p.step.half.workspace.prepare(&Self::LAYOUT, batch - half, Self::NAME, for_backward)?;
         if p.step.half.grads.len() != p.grads.len() {
             p.step.half.grads = vec![F::ZERO; p.grads.len()];
         }
@@ -273,7 +277,7 @@ pub trait Network<F: Float>: Sized {
 
     #[doc(hidden)]
     fn __split_forward(&mut self, input: &[F], batch: usize) -> Result<&[F], Error> {
-        let half = self.__prepare_halves(batch)?;
+        let half = self.__prepare_halves(batch, false)?;
         let (first_input, second_input) = input.split_at(half * Self::INPUT_LEN);
         let p = self.__parts();
         let (params, training): (&[F], bool) = (p.params, p.training);
@@ -286,7 +290,7 @@ pub trait Network<F: Float>: Sized {
             || run(&mut second.workspace, &mut second.rng, second_input, batch - half),
         );
         // The two halves' outputs, side by side.
-        let (offset, len) = (Self::LAYOUT.output_offset, Self::OUTPUT_LEN);
+        let (offset, len) = (Self::LAYOUT.inference_output_offset, Self::OUTPUT_LEN);
         let first = &workspace.activations[offset * half..(offset + len) * half];
         let second = &second.workspace.activations[offset * (batch - half)..(offset + len) * (batch - half)];
         if workspace.output.len() < batch * len {
@@ -302,7 +306,7 @@ pub trait Network<F: Float>: Sized {
         &mut self, input: &[F], target: &T, loss: &L,
     ) -> Result<F, Error> {
         let batch = self.__run_forward(input, false)?;
-        loss.evaluate(self.__output(batch).0, Self::OUTPUT_SHAPE, target.as_ref(), batch, None)
+        loss.evaluate(self.__output(batch, false).0, Self::OUTPUT_SHAPE, target.as_ref(), batch, None)
     }
 
     /// Forward, loss and backward: leaves `∂loss/∂params` in [`Network::grads`] and
@@ -318,9 +322,9 @@ pub trait Network<F: Float>: Sized {
         loss.check(target.as_ref(), Self::OUTPUT_SHAPE, batch)?;
         let split = Self::SPLITTABLE && batch >= SPLIT_BATCH;
         if split {
-            self.__prepare_halves(batch)?;
+            self.__prepare_halves(batch, true)?;
         } else {
-            self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME)?;
+            self.__parts().workspace.prepare(&Self::LAYOUT, batch, Self::NAME, true)?;
         }
         // What the step changes before it is known to be good, kept to be put back.
         let p = self.__parts();
@@ -361,7 +365,7 @@ pub trait Network<F: Float>: Sized {
         &mut self, input: &[F], target: &L::Target, loss: &L, batch: usize,
     ) -> Result<F, Error> {
         self.__forward(input, batch, true);
-        let (output, output_grad) = self.__output(batch);
+        let (output, output_grad) = self.__output(batch, true);
         let value = loss.evaluate(output, Self::OUTPUT_SHAPE, target, batch, Some(output_grad))?;
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss { network: Self::NAME, loss: L::NAME, value: value.to_f64() });
@@ -518,7 +522,7 @@ pub trait Network<F: Float>: Sized {
             return Err(Error::TargetLength { what: "output gradient", expected, found: output_grad.len(), batch });
         }
         let batch = self.__run_forward(input, true)?;
-        self.__output(batch).1.copy_from_slice(output_grad);
+        self.__output(batch, true).1.copy_from_slice(output_grad);
         self.__parts().workspace.prepare_input_grad(input.len());
         self.__backward(input, batch, true);
         Ok(&self.__parts().workspace.input_grad[..input.len()])

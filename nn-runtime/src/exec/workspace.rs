@@ -11,6 +11,11 @@ pub struct Layout {
     pub activations: usize,
     /// Where the network's output starts inside the activations.
     pub output_offset: usize,
+    /// Inference's activations: only the values alive at once (a liveness plan), for a
+    /// forward pass no backward follows.
+    pub inference: usize,
+    /// Where the output starts inside inference's activations.
+    pub inference_output_offset: usize,
     /// The gradient arena: every value's gradient while backward needs it, planned
     /// by liveness (the output's gradient first, at offset 0).
     pub gradient: usize,
@@ -27,7 +32,9 @@ pub struct Layout {
 /// (only grown when asked for).
 #[derive(Debug, Clone, Default)]
 pub struct Workspace<F> {
+    /// The largest batch prepared for a training step, and for inference.
     pub batch_capacity: usize,
+    pub inference_capacity: usize,
     pub activations: Vec<F>,
     pub gradients: Vec<F>,
     pub scratch: Vec<F>,
@@ -44,14 +51,20 @@ fn grow<F: Float>(buffer: &mut Vec<F>, len: usize) {
 }
 
 impl<F: Float> Workspace<F> {
-    /// Makes room for `batch` samples; allocates only when the batch is the largest yet.
-    pub fn prepare(&mut self, layout: &Layout, batch: usize, network: &'static str) -> Result<(), Error> {
-        if batch <= self.batch_capacity {
+    /// Makes room for `batch` samples of a training step (`for_backward`) or of
+    /// inference, which needs no gradients and fewer activations; allocates only when
+    /// the batch is the largest yet for that use.
+    pub fn prepare(
+        &mut self, layout: &Layout, batch: usize, network: &'static str, for_backward: bool,
+    ) -> Result<(), Error> {
+        let capacity = if for_backward { self.batch_capacity } else { self.inference_capacity };
+        if batch <= capacity {
             return Ok(());
         }
         let too_large = || Error::BatchTooLarge { network, batch };
-        let activations = layout.activations.checked_mul(batch).ok_or_else(too_large)?;
-        let gradient = layout.gradient.checked_mul(batch).ok_or_else(too_large)?;
+        let per_sample = if for_backward { layout.activations } else { layout.inference };
+        let activations = per_sample.checked_mul(batch).ok_or_else(too_large)?;
+        let gradient = if for_backward { layout.gradient } else { 0 }.checked_mul(batch).ok_or_else(too_large)?;
         let scratch = layout
             .scratch_per_sample
             .checked_mul(batch)
@@ -65,7 +78,11 @@ impl<F: Float> Workspace<F> {
         grow(&mut self.gradients, gradient);
         grow(&mut self.scratch, scratch);
         grow(&mut self.batch_stats, layout.batch_stats);
-        self.batch_capacity = batch;
+        if for_backward {
+            self.batch_capacity = batch;
+        } else {
+            self.inference_capacity = batch;
+        }
         Ok(())
     }
 
@@ -84,6 +101,15 @@ pub fn split_io<F>(
     debug_assert!(input.end <= output.start);
     let (head, tail) = buffer.split_at_mut(output.start);
     (&head[input], &mut tail[..output.end - output.start])
+}
+
+/// One buffer cut around a step's `output` range: what lies before it, the output, and
+/// what lies after it, so the step reads its inputs wherever the liveness plan put them.
+#[inline(always)]
+pub fn around<F>(buffer: &mut [F], output: core::ops::Range<usize>) -> (&[F], &mut [F], &[F]) {
+    let (before, rest) = buffer.split_at_mut(output.start);
+    let (output, after) = rest.split_at_mut(output.end - output.start);
+    (before, output, after)
 }
 
 /// `N` mutable slices of one buffer at `ranges`, which the planner made disjoint
