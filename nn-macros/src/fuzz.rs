@@ -1,7 +1,8 @@
 //! Property test: the macro never panics. Grammar-aware generated networks (every layer
 //! kind in the registry, its arguments drawn from its schema, positionally or by name,
 //! mostly fitting their type and sometimes not; typos of kinds and keywords; zero,
-//! negative, huge and 2³²-sized numbers, floats where integers belong; deep chains),
+//! negative, huge and 2³²-sized numbers, floats where integers belong, words (`same`,
+//! `valid`) where they belong and where they do not; deep chains),
 //! then word-level mutations of those and of valid networks (dropped, duplicated,
 //! swapped, reversed and replaced words, damaged numbers, cut-off endings). Every input
 //! goes through the whole pipeline: parse, check, and code generation when the checks
@@ -35,6 +36,10 @@ const SEEDS: &[&str] = &[
     "Image: [3, 16, 16] => conv(3, 8, (3, 5), stride = (2, 1), padding = (1, 2), dilation = (1, 2), groups = 1) \
      -> relu -> maxpool(3, stride = 2, padding = 1) -> conv(8, 8, 1, groups = 4, bias = false) \
      -> avgpool((2, 1)) -> logistic -> batchnorm(8, eps = 1e-3, momentum = 0.2)",
+    "Mobile: [3, 15, 15] => conv(3, 8, 4, padding = same, dilation = 2) -> relu6 -> maxpool(2, ceil_mode = true) \
+     -> separable_conv(8, 8, (2, 3), padding = same) -> hardswish -> avgpool(3, 2, 1, true) \
+     -> conv(8, 4, 3, padding = valid) -> hardsigmoid -> maxpool(2, stride = 1, padding = same) \
+     -> conv_transpose(4, 2, 2, padding = valid)",
 ];
 
 /// What a mutation may put in place of a word.
@@ -53,6 +58,8 @@ const REPLACEMENTS: &[&str] = &[
     ",",
     "conv",
     "relu",
+    "same",
+    "valid",
 ];
 
 /// What a mutation may put in place of the digits inside a word.
@@ -106,6 +113,7 @@ fn value() -> impl Strategy<Value = String> {
         1 => Just("false".to_string()),
         1 => Just("(1, 2, 3)".to_string()),
         1 => Just("(0.5, 1)".to_string()),
+        1 => prop::sample::select(&["same", "valid", "Same", "relu", "full"][..]).prop_map(str::to_string),
     ]
 }
 
@@ -117,10 +125,16 @@ fn value_for(ty: ArgType) -> BoxedStrategy<String> {
         ArgType::SizePair => {
             prop_oneof![3 => size(), 1 => (size(), size()).prop_map(|(h, w)| format!("({h}, {w})"))].boxed()
         }
-        ArgType::PaddingPair | ArgType::Padding => {
+        ArgType::PaddingPair => {
             prop_oneof![3 => small(0..3), 1 => (small(0..3), small(0..3)).prop_map(|(h, w)| format!("({h}, {w})"))]
                 .boxed()
         }
+        ArgType::Padding => prop_oneof![
+            3 => small(0..3),
+            1 => (small(0..3), small(0..3)).prop_map(|(h, w)| format!("({h}, {w})")),
+            2 => prop::sample::select(&["same", "valid"][..]).prop_map(str::to_string),
+        ]
+        .boxed(),
         ArgType::Bool => prop::sample::select(&["true", "false"][..]).prop_map(str::to_string).boxed(),
         ArgType::Probability => (0u32..100).prop_map(|p| format!("0.{p:02}")).boxed(),
         ArgType::Float => {
