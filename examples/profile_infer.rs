@@ -1,7 +1,8 @@
-//! Inference of 10,000 images in batches of 256, repeated, for profilers:
+//! Inference of 10,000 images in batches of 256, repeated, for profilers (ResNet-18:
+//! batches of 8 at 224×224, `passes` of them):
 //!
 //!     cargo build --release --example profile_infer
-//!     perf record -g target/release/examples/profile_infer lenet5|kerasnet 20
+//!     perf record -g target/release/examples/profile_infer lenet5|kerasnet|resnet18 20
 
 use nn::prelude::*;
 
@@ -9,7 +10,7 @@ use nn::prelude::*;
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
-use networks::{KerasNet, LeNet5};
+use networks::{KerasNet, LeNet5, ResNet18};
 
 fn run<N: Network<f32>>(passes: usize) {
     let mut rng = nn::runtime::rng::Rng::new(0);
@@ -29,6 +30,15 @@ fn main() {
     let passes = args.next().and_then(|v| v.parse().ok()).unwrap_or(20);
     match which.as_str() {
         "kerasnet" => run::<KerasNet>(passes),
+        "resnet18" => {
+            let mut rng = nn::runtime::rng::Rng::new(0);
+            let images: Vec<f32> = (0..8 * ResNet18::INPUT_LEN).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+            let mut net = ResNet18::new(0);
+            net.eval();
+            for _ in 0..passes {
+                std::hint::black_box(net.forward(&images).expect("valid batch"));
+            }
+        }
         _ => run::<LeNet5>(passes),
     }
 }

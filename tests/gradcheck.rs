@@ -58,7 +58,30 @@ network! {
     ConvTranspose: [3, 4, 4] => conv_transpose(3, 2, 3, stride = 2, padding = 1, output_padding = 1);
     ConvTransposeGroupedDilated: [4, 3, 5] => conv_transpose(4, 6, (2, 3), dilation = (2, 1), groups = 2, bias = false);
     Mixed: [3, 12, 12] => c1: conv(3, 4, 3, padding = 1) -> relu -> maxpool(2) -> conv(4, 6, 3)
-        -> sigmoid -> avgpool(2) -> flatten -> linear(24, 8) -> relu -> linear(8, 5) -> log_softmax
+        -> sigmoid -> avgpool(2) -> flatten -> linear(24, 8) -> relu -> linear(8, 5) -> log_softmax;
+    Relu6: [3, 4, 4] => relu6;
+    Hardswish: [3, 4, 4] => hardswish;
+    Hardsigmoid: [2, 3, 3] => hardsigmoid;
+    // relu6 fused into the direct strategy's epilogue with a ceil-mode pooling after it,
+    // and into that pooling's backward; hardswish and hardsigmoid unfused after convolutions.
+    ConvRelu6CeilPool: [3, 9, 8] => conv(3, 8, 3, padding = same) -> relu6 -> maxpool(2, ceil_mode = true);
+    ConvHardActivations: [2, 6, 5] => conv(2, 3, 3, padding = 1) -> hardswish -> conv(3, 2, 1) -> hardsigmoid;
+    // `padding = same` with an odd total (one more row or column after), through each
+    // strategy: direct (8 channels), shifted (unit stride, 5 channels), im2col (a
+    // narrow, heavily padded input).
+    ConvSameDirect: [2, 7, 6] => conv(2, 8, (4, 2), padding = same, dilation = (1, 2));
+    ConvSameShifted: [2, 6, 12] => conv(2, 5, (2, 3), padding = same);
+    ConvSameIm2col: [2, 5, 4] => conv(2, 3, 4, padding = same, bias = false);
+    ConvValid: [2, 6, 5] => conv(2, 3, 3, stride = 2, padding = valid);
+    SeparableConvSame: [2, 6, 5] => separable_conv(2, 3, (2, 3), padding = same);
+    ConvTransposeValid: [2, 3, 3] => conv_transpose(2, 3, 3, stride = 2, padding = valid);
+    // Ceil mode: windows clipped to the input (and, for averages, divided by the part
+    // inside the padded input); one where the decrement rule drops the last window.
+    MaxPoolCeil: [2, 6, 5] => maxpool(3, stride = 2, padding = 1, ceil_mode = true);
+    MaxPoolCeilDecrement: [2, 3, 3] => maxpool(2, stride = 2, padding = 1, ceil_mode = true);
+    AvgPoolCeil: [2, 6, 5] => avgpool((3, 2), stride = 2, padding = 1, ceil_mode = true);
+    AvgPoolCeilUnpadded: [2, 5, 7] => avgpool(2, ceil_mode = true);
+    PoolSame: [2, 5, 6] => avgpool((2, 3), stride = 1, padding = same) -> maxpool(4, stride = 1, padding = same)
 }
 
 macro_rules! gradient_tests {
@@ -114,6 +137,36 @@ gradient_tests! {
     separable_conv_after_activation: SeparableConvFirstAfterActivation<f64>, batch 2;
     conv_transpose: ConvTranspose<f64>, batch 2;
     conv_transpose_grouped_dilated: ConvTransposeGroupedDilated<f64>, batch 2;
+    conv_same_direct_asymmetric: ConvSameDirect<f64>, batch 2;
+    conv_same_shifted_asymmetric: ConvSameShifted<f64>, batch 2;
+    conv_same_im2col_asymmetric: ConvSameIm2col<f64>, batch 2;
+    conv_valid: ConvValid<f64>, batch 2;
+    separable_conv_same: SeparableConvSame<f64>, batch 2;
+    conv_transpose_valid: ConvTransposeValid<f64>, batch 2;
+    maxpool_ceil_mode: MaxPoolCeil<f64>, batch 2;
+    maxpool_ceil_mode_decrement: MaxPoolCeilDecrement<f64>, batch 2;
+    avgpool_ceil_mode: AvgPoolCeil<f64>, batch 2;
+    avgpool_ceil_mode_unpadded: AvgPoolCeilUnpadded<f64>, batch 2;
+    pooling_with_same_padding: PoolSame<f64>, batch 2;
+}
+
+/// The piecewise activations on inputs in (−8, 8), so every piece is crossed (relu6's 0
+/// and 6, hardswish's and hardsigmoid's ±3): alone, fused into a convolution's epilogue
+/// and its pooling's backward (relu6), and after convolutions.
+#[test]
+fn piecewise_activations() {
+    common::check_gradients_scaled::<Relu6<f64>>(2, 400, true, 8.0);
+    common::check_gradients_scaled::<Hardswish<f64>>(2, 400, true, 8.0);
+    common::check_gradients_scaled::<Hardsigmoid<f64>>(2, 400, true, 8.0);
+    common::check_gradients_scaled::<ConvRelu6CeilPool<f64>>(2, 400, true, 4.0);
+    common::check_gradients_scaled::<ConvHardActivations<f64>>(2, 400, true, 8.0);
+    // The inputs the check draws (its generator's first values: these have no
+    // parameters to perturb first) do reach every piece.
+    let x: Vec<f64> = common::random_vec(2 * 48, &mut nn::runtime::rng::Rng::new(42)).iter().map(|v| v * 8.0).collect();
+    let y = Relu6::<f64>::with_seed(0).forward(&x).unwrap().to_vec();
+    assert!(y.contains(&0.0) && y.contains(&6.0) && y.iter().any(|&v| v > 0.0 && v < 6.0));
+    let y = Hardsigmoid::<f64>::with_seed(0).forward(&x[..36]).unwrap().to_vec();
+    assert!(y.contains(&0.0) && y.contains(&1.0) && y.iter().any(|&v| v > 0.0 && v < 1.0));
 }
 
 #[test]

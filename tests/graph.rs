@@ -74,7 +74,30 @@ network! {
         -> layer2: (Bottleneck(256, 128, 2) -> Bottle(128) -> Bottle(128) -> Bottle(128))
         -> layer3: (Bottleneck(512, 256, 2) -> Bottle(256) -> Bottle(256) -> Bottle(256) -> Bottle(256) -> Bottle(256))
         -> layer4: (Bottleneck(1024, 512, 2) -> Bottle(512) -> Bottle(512))
-        -> avgpool: global_avgpool -> flatten -> fc: linear(2048, 1000)
+        -> avgpool: global_avgpool -> flatten -> fc: linear(2048, 1000);
+
+    /// torchvision's BasicConv2d (bias-free conv, batch norm with eps 0.001, ReLU) and
+    /// Inception module (its "5×5" branch is a 3×3, as torchvision's is).
+    block BasicConv(i, o, k, s, p) = conv: conv(i, o, k, stride = s, padding = p, bias = false)
+        -> bn: batchnorm(o, eps = 0.001) -> relu;
+    block Inception(i, c1, c3r, c3, c5r, c5, pp) = concat(
+        branch1: BasicConv(i, c1, 1, 1, 0),
+        branch2: (BasicConv(i, c3r, 1, 1, 0) -> BasicConv(c3r, c3, 3, 1, 1)),
+        branch3: (BasicConv(i, c5r, 1, 1, 0) -> BasicConv(c5r, c5, 3, 1, 1)),
+        branch4: (maxpool(3, stride = 1, padding = 1, ceil_mode = true) -> BasicConv(i, pp, 1, 1, 0)));
+
+    /// torchvision's `googlenet(aux_logits=False, init_weights=False)`.
+    pub GoogLeNet: [3, 224, 224] => conv1: BasicConv(3, 64, 7, 2, 3) -> maxpool1: maxpool(3, stride = 2, ceil_mode = true)
+        -> conv2: BasicConv(64, 64, 1, 1, 0) -> conv3: BasicConv(64, 192, 3, 1, 1)
+        -> maxpool2: maxpool(3, stride = 2, ceil_mode = true)
+        -> inception3a: Inception(192, 64, 96, 128, 16, 32, 32) -> inception3b: Inception(256, 128, 128, 192, 32, 96, 64)
+        -> maxpool3: maxpool(3, stride = 2, ceil_mode = true)
+        -> inception4a: Inception(480, 192, 96, 208, 16, 48, 64) -> inception4b: Inception(512, 160, 112, 224, 24, 64, 64)
+        -> inception4c: Inception(512, 128, 128, 256, 24, 64, 64) -> inception4d: Inception(512, 112, 144, 288, 32, 64, 64)
+        -> inception4e: Inception(528, 256, 160, 320, 32, 128, 128)
+        -> maxpool4: maxpool(2, stride = 2, ceil_mode = true)
+        -> inception5a: Inception(832, 256, 160, 320, 32, 128, 128) -> inception5b: Inception(832, 384, 192, 384, 48, 128, 128)
+        -> avgpool: global_avgpool -> flatten -> dropout: dropout(0.2) -> fc: linear(1024, 1000)
 }
 
 macro_rules! gradient_tests {
@@ -109,6 +132,7 @@ fn residual_blocks_with_batch_norm_in_train_and_eval_mode() {
 fn torchvision_parameter_counts() {
     assert_eq!(ResNet18::PARAMS, 11_689_512);
     assert_eq!(ResNet50::PARAMS, 25_557_032);
+    assert_eq!(GoogLeNet::PARAMS, 6_624_904);
 }
 
 #[test]
@@ -163,10 +187,11 @@ fn our_listing<N: Network<f32>>() -> Vec<(String, Vec<usize>)> {
 }
 
 #[test]
-fn resnet_keys_and_shapes_equal_torchvision_state_dicts() {
+fn keys_and_shapes_equal_torchvision_state_dicts() {
     for (name, ours, params) in [
         ("resnet18", our_listing::<ResNet18>(), ResNet18::PARAMS),
         ("resnet50", our_listing::<ResNet50>(), ResNet50::PARAMS),
+        ("googlenet", our_listing::<GoogLeNet>(), GoogLeNet::PARAMS),
     ] {
         let (expected_params, expected) = torchvision_listing(name);
         assert_eq!(params, expected_params, "{name}");

@@ -1,10 +1,11 @@
-//! Parity with PyTorch. `tools/pytorch_reference.py` built these four networks as
-//! `nn.Sequential`s (together they use every layer the compiler has) and recorded, in
-//! f64 and f32, train and eval mode: the output, the loss, every parameter gradient, the
-//! input gradient, the buffers after the forward pass, and the parameters after one SGD
-//! (momentum, weight decay) and one Adam step. Here the same networks, written with
-//! `network!`, start from PyTorch's initial weights through the public `load` and must
-//! agree to a relative 1e-9 in f64 and 1e-4 in f32.
+//! Parity with PyTorch. `tools/pytorch_reference.py` built these networks as
+//! `nn.Sequential`s (together they use every layer the compiler has; pooling's `padding =
+//! same`, which PyTorch lacks, aside) and recorded, in f64 and f32, train and eval mode:
+//! the output, the loss, every parameter gradient, the input gradient, the buffers after
+//! the forward pass, and the parameters after one SGD (momentum, weight decay) and one
+//! Adam step. Here the same networks, written with `network!`, start from PyTorch's
+//! initial weights through the public `load` and must agree to a relative 1e-9 in f64 and
+//! 1e-4 in f32.
 
 use nn::prelude::*;
 use nn::{Float, Loss};
@@ -21,7 +22,11 @@ network! {
     Decoder: [3, 4, 4] => conv_transpose(3, 4, 3, stride = 2, padding = 1, output_padding = 1) -> softplus
         -> upsample(2) -> conv_transpose(4, 2, (2, 3), dilation = (2, 1), groups = 2, bias = false) -> abs
         -> global_maxpool -> identity -> flatten -> softmax;
-    Mlp: [20] => linear(20, 16) -> batchnorm(16) -> relu -> dropout(0.5) -> linear(16, 8, bias = false) -> log_softmax
+    Mlp: [20] => linear(20, 16) -> batchnorm(16) -> relu -> dropout(0.5) -> linear(16, 8, bias = false) -> log_softmax;
+    Mobile: [3, 11, 11] => conv(3, 6, (4, 3), padding = same, dilation = (1, 2)) -> relu6
+        -> maxpool(2, stride = 2, padding = 1, ceil_mode = true) -> conv(6, 8, 2, padding = same) -> hardswish
+        -> avgpool(3, stride = 2, padding = 1, ceil_mode = true) -> hardsigmoid
+        -> maxpool(3, stride = 2, ceil_mode = true) -> flatten -> linear(32, 5)
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -169,6 +174,8 @@ parity! {
     decoder_train: Decoder, "decoder", "train", mse;
     decoder_eval: Decoder, "decoder", "eval", mse;
     mlp_eval: Mlp, "mlp", "eval", bce;
+    mobile_train: Mobile, "mobile", "train", labels;
+    mobile_eval: Mobile, "mobile", "eval", labels;
 }
 
 /// A state dict PyTorch saved with `safetensors.torch.save_file` loads as it is.
@@ -178,6 +185,7 @@ fn pytorch_state_dicts_load_without_renaming() {
     Convnet::new(0).load(dir.join("convnet_pytorch_state_dict.safetensors")).unwrap();
     Normnet::new(0).load(dir.join("normnet_pytorch_state_dict.safetensors")).unwrap();
     Decoder::new(0).load(dir.join("decoder_pytorch_state_dict.safetensors")).unwrap();
+    Mobile::new(0).load(dir.join("mobile_pytorch_state_dict.safetensors")).unwrap();
     let mut mlp = Mlp::<f64>::with_seed(0);
     mlp.load(dir.join("mlp_pytorch_state_dict.safetensors")).unwrap();
     assert_eq!(mlp.buffers()[32], 3.0, "num_batches_tracked, an int64 in PyTorch");

@@ -3,7 +3,8 @@
 //! over a full-height kernel) with relu, sigmoid and tanh fused into their epilogues:
 //! in f32 it runs the AVX2 kernels (where the processor has them), in f64 the portable
 //! loops; outputs, loss and every parameter gradient must agree. A second network
-//! fuses pooling into each strategy's epilogue.
+//! fuses pooling into each strategy's epilogue, a third does so with `padding = same`,
+//! relu6 and ceil-mode pooling.
 
 use nn::prelude::*;
 
@@ -41,16 +42,25 @@ network! {
         -> conv(6, 8, 3) -> global_avgpool -> flatten -> linear(8, 3)
 }
 
+network! {
+    // The same with the new layers: relu6 fused into a direct convolution with `same`
+    // padding and a ceil-mode max pooling after it; an asymmetric `same` shifted
+    // convolution, hardswish (not fusable) and a ceil-mode average pooling whose last
+    // windows run past the input.
+    Mobile: [3, 19, 19] => conv(3, 16, 3, padding = same) -> relu6 -> maxpool(3, stride = 2, padding = 1, ceil_mode = true)
+        -> conv(16, 6, (2, 3), padding = same) -> hardswish -> avgpool(3, stride = 2, ceil_mode = true)
+        -> conv(6, 8, 2, padding = same) -> hardsigmoid -> global_maxpool -> flatten -> linear(8, 3)
+}
+
 /// Inference writes only the pooled planes, training also the planes before pooling:
 /// both give the same outputs, bit for bit, and the vector kernels agree with the
 /// portable ones.
-#[test]
-fn fused_pooling_gives_the_same_outputs_in_inference_and_training() {
-    let x: Vec<f64> = (0..5 * 3 * 20 * 20).map(|i| ((i as f64) * 0.73).sin()).collect();
+fn fused_pooling_agrees<A: Network<f64>, B: Network<f32>>() {
+    let x: Vec<f64> = (0..5 * A::INPUT_LEN).map(|i| ((i as f64) * 0.73).sin()).collect();
     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
     let labels = [0usize, 1, 2, 1, 0];
-    let mut a = Pooled::<f64>::with_seed(3);
-    let mut b = Pooled::<f32>::with_seed(3);
+    let mut a = A::with_seed(3);
+    let mut b = B::with_seed(3);
     let ya = a.forward(&x).unwrap().to_vec();
     let yb = b.forward(&x32).unwrap().to_vec();
     for (p, q) in ya.iter().zip(&yb) {
@@ -65,4 +75,14 @@ fn fused_pooling_gives_the_same_outputs_in_inference_and_training() {
     for (p, q) in a.grads().iter().zip(b.grads()) {
         assert!((p - *q as f64).abs() < 1e-3 * (1.0 + p.abs()), "{p} {q}");
     }
+}
+
+#[test]
+fn fused_pooling_gives_the_same_outputs_in_inference_and_training() {
+    fused_pooling_agrees::<Pooled<f64>, Pooled<f32>>();
+}
+
+#[test]
+fn same_padding_relu6_and_ceil_mode_pooling_in_inference_and_training() {
+    fused_pooling_agrees::<Mobile<f64>, Mobile<f32>>();
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch reference fixtures for the parity tests (tests/parity.rs).
 
-Builds, as PyTorch `nn.Sequential`s, the four networks that tests/parity.rs declares
-with `network!` (together they use every layer the compiler has), and writes for each
-network, precision (float64, float32) and mode (train, eval) a safetensors file with:
+Builds, as PyTorch `nn.Sequential`s, the networks that tests/parity.rs declares with
+`network!` (together they use every layer the compiler has; pooling's `padding = same`,
+which PyTorch lacks, aside), and writes for each network, precision (float64, float32)
+and mode (train, eval) a safetensors file with:
 the initial state dict (`init/<key>`), an input batch, labels or targets, the output,
 the loss, every parameter gradient, the input gradient, the buffers after the forward
 pass, and the parameters after one SGD step and after one Adam step. The initial state
@@ -12,11 +13,13 @@ PyTorch model, to show such a file loads with no renaming.
 
     python3 -m venv .venv-peers && .venv-peers/bin/pip install torch safetensors
     .venv-peers/bin/python tools/pytorch_reference.py     # writes tests/fixtures/parity/
+    .venv-peers/bin/python tools/pytorch_reference.py mobile   # only the networks named
 
 (`.venv-peers`, which git ignores, is the peer benchmarks' environment: with
 bench/peers/requirements.txt installed it already has both.)
 """
 
+import sys
 from pathlib import Path
 
 import torch
@@ -74,6 +77,23 @@ def decoder():
     )
 
 
+def mobile():
+    # The MobileNetV3-era layers, in padding='same' convolutions and ceil-mode pooling:
+    # [3, 11, 11] -> conv (4,3) dil (1,2) same (rows padded 1 above, 2 below) -> [6, 11, 11]
+    # -> maxpool(2, 2, 1, ceil) -> [6, 6, 6] (ceil would give 7, but the 7th window would
+    # start past the input and its left padding) -> conv 2 same (one row and column after)
+    # -> [8, 6, 6] -> avgpool(3, 2, 1, ceil) -> [8, 4, 4] (the last window runs one past
+    # the padded input: divided by 2 per axis) -> maxpool(3, 2, ceil) -> [8, 2, 2] (the
+    # last window clipped to the input) -> 32
+    return nn.Sequential(
+        nn.Conv2d(3, 6, (4, 3), padding="same", dilation=(1, 2)), nn.ReLU6(),
+        nn.MaxPool2d(2, stride=2, padding=1, ceil_mode=True),
+        nn.Conv2d(6, 8, 2, padding="same"), nn.Hardswish(),
+        nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), nn.Hardsigmoid(),
+        nn.MaxPool2d(3, stride=2, ceil_mode=True), nn.Flatten(), nn.Linear(32, 5),
+    )
+
+
 def mlp():
     return nn.Sequential(
         nn.Linear(20, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 8, bias=False),
@@ -81,13 +101,15 @@ def mlp():
     )
 
 
-# name -> (builder, input shape, loss, modes)
+# name -> (builder, input shape, loss, modes, input scale)
 NETWORKS = {
-    "convnet": (convnet, (3, 12, 12), "cross_entropy", ("train", "eval")),
-    "normnet": (normnet, (4, 8, 8), "cross_entropy", ("train", "eval")),
-    "decoder": (decoder, (3, 4, 4), "mse", ("train", "eval")),
+    "convnet": (convnet, (3, 12, 12), "cross_entropy", ("train", "eval"), 1.0),
+    "normnet": (normnet, (4, 8, 8), "cross_entropy", ("train", "eval"), 1.0),
+    "decoder": (decoder, (3, 4, 4), "mse", ("train", "eval"), 1.0),
     # Dropout(0.5) draws its mask from PyTorch's generator: only eval mode can match.
-    "mlp": (mlp, (20,), "bce_with_logits", ("eval",)),
+    "mlp": (mlp, (20,), "bce_with_logits", ("eval",), 1.0),
+    # Inputs of standard deviation 4, so that relu6 reaches 6 and hardswish ±3.
+    "mobile": (mobile, (3, 11, 11), "cross_entropy", ("train", "eval"), 4.0),
 }
 BATCH = 4
 
@@ -100,9 +122,14 @@ def loss_of(kind, out, target):
     return F.binary_cross_entropy_with_logits(out, target)
 
 
-def main():
+def main(names):
+    unknown = set(names) - set(NETWORKS)
+    if unknown:
+        sys.exit(f"unknown networks {sorted(unknown)}; known: {', '.join(NETWORKS)}")
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, (build, shape, loss_kind, modes) in NETWORKS.items():
+    for name, (build, shape, loss_kind, modes, scale) in NETWORKS.items():
+        if names and name not in names:
+            continue
         torch.manual_seed(0)
         base = build().double()
         # Non-trivial running statistics, so eval mode is tested for real.
@@ -114,7 +141,7 @@ def main():
             if isinstance(m, nn.PReLU):
                 m.weight.data.uniform_(0.05, 0.4)
         gen = torch.Generator().manual_seed(1)
-        x64 = torch.randn(BATCH, *shape, generator=gen, dtype=torch.float64)
+        x64 = torch.randn(BATCH, *shape, generator=gen, dtype=torch.float64) * scale
         with torch.no_grad():
             out_len = base.eval()(x64).shape[1]  # eval: no side effect on the running statistics
         if loss_kind == "cross_entropy":
@@ -166,4 +193,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

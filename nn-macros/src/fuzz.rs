@@ -1,9 +1,10 @@
 //! Property test: the macro never panics. Grammar-aware generated networks (every layer
 //! kind in the registry, its arguments drawn from its schema, positionally or by name,
 //! mostly fitting their type and sometimes not; typos of kinds and keywords; zero,
-//! negative, huge and 2³²-sized numbers, floats where integers belong; deep chains;
-//! nested `residual`, `concat`, `scale` and parenthesized chains, references, block
-//! definitions and instances with arithmetic over their parameters, recursion),
+//! negative, huge and 2³²-sized numbers, floats where integers belong, words (`same`,
+//! `valid`) where they belong and where they do not; deep chains; nested `residual`,
+//! `concat`, `scale` and parenthesized chains, references, block definitions and
+//! instances with arithmetic over their parameters, recursion),
 //! then word-level mutations of those and of valid networks (dropped, duplicated,
 //! swapped, reversed and replaced words, damaged numbers, cut-off endings). Every input
 //! goes through the whole pipeline: parse, check, and code generation when the checks
@@ -45,6 +46,10 @@ const SEEDS: &[&str] = &[
      -> concat(identity, conv(16, 8, 1) -> relu, stem -> maxpool(2)) \
      -> scale(global_avgpool -> conv(32, 4, 1) -> relu -> conv(4, 32, 1) -> sigmoid) -> global_avgpool -> flatten \
      -> concat(linear(32, 4), identity) -> fc: linear(36, 10)",
+    "Mobile: [3, 15, 15] => conv(3, 8, 4, padding = same, dilation = 2) -> relu6 -> maxpool(2, ceil_mode = true) \
+     -> separable_conv(8, 8, (2, 3), padding = same) -> hardswish -> avgpool(3, 2, 1, true) \
+     -> conv(8, 4, 3, padding = valid) -> hardsigmoid -> maxpool(2, stride = 1, padding = same) \
+     -> conv_transpose(4, 2, 2, padding = valid)",
 ];
 
 /// Block names the generated networks define and instantiate (and one they do not).
@@ -73,7 +78,9 @@ const REPLACEMENTS: &[&str] = &[
     "block",
     "A(2)",
     "c",
-]; 
+    "same",
+    "valid",
+];
 
 /// What a mutation may put in place of the digits inside a word.
 const DAMAGED_NUMBERS: &[&str] = &["0", "7", "1000000000", "4294967296", "99999999999999999999999"];
@@ -128,6 +135,7 @@ fn value() -> impl Strategy<Value = String> {
         1 => Just("(0.5, 1)".to_string()),
         2 => prop::sample::select(&["c", "c * 2", "(c - 1) / 2", "c / 0", "k + 1", "-c", "(c, c + 1)", "same"][..])
             .prop_map(str::to_string),
+        1 => prop::sample::select(&["same", "valid", "Same", "relu", "full"][..]).prop_map(str::to_string),
     ]
 }
 
@@ -139,10 +147,16 @@ fn value_for(ty: ArgType) -> BoxedStrategy<String> {
         ArgType::SizePair => {
             prop_oneof![3 => size(), 1 => (size(), size()).prop_map(|(h, w)| format!("({h}, {w})"))].boxed()
         }
-        ArgType::PaddingPair | ArgType::Padding => {
+        ArgType::PaddingPair => {
             prop_oneof![3 => small(0..3), 1 => (small(0..3), small(0..3)).prop_map(|(h, w)| format!("({h}, {w})"))]
                 .boxed()
         }
+        ArgType::Padding => prop_oneof![
+            3 => small(0..3),
+            1 => (small(0..3), small(0..3)).prop_map(|(h, w)| format!("({h}, {w})")),
+            2 => prop::sample::select(&["same", "valid"][..]).prop_map(str::to_string),
+        ]
+        .boxed(),
         ArgType::Bool => prop::sample::select(&["true", "false"][..]).prop_map(str::to_string).boxed(),
         ArgType::Probability => (0u32..100).prop_map(|p| format!("0.{p:02}")).boxed(),
         ArgType::Float => {

@@ -38,6 +38,12 @@ pub fn check_gradients<N: Network<f64>>(batch: usize, limit: usize) {
 
 /// As [`check_gradients`], in train or eval mode.
 pub fn check_gradients_in<N: Network<f64>>(batch: usize, limit: usize, training: bool) {
+    check_gradients_scaled::<N>(batch, limit, training, 1.0)
+}
+
+/// As [`check_gradients_in`], with inputs drawn from `(−scale, scale)` instead of (−1, 1):
+/// wide enough to reach every piece of a piecewise activation (relu6's 6, hardswish's ±3).
+pub fn check_gradients_scaled<N: Network<f64>>(batch: usize, limit: usize, training: bool, scale: f64) {
     let mut rng = Rng::new(42);
     let mut net = N::with_seed(7);
     net.set_training(training);
@@ -46,7 +52,7 @@ pub fn check_gradients_in<N: Network<f64>>(batch: usize, limit: usize, training:
     for p in net.params_mut() {
         *p += rng.uniform(-0.2, 0.2);
     }
-    let x = random_vec(batch * N::INPUT_LEN, &mut rng);
+    let x: Vec<f64> = random_vec(batch * N::INPUT_LEN, &mut rng).into_iter().map(|v| v * scale).collect();
     let r = random_vec(batch * N::OUTPUT_LEN, &mut rng);
     let dx = net.backward(&x, &r).unwrap().to_vec();
     let grads = net.grads().to_vec();

@@ -1,6 +1,6 @@
 //! Element-wise activations: `relu`, `tanh`, `sigmoid` (alias `logistic`), `abs`,
-//! `softplus`, `leaky_relu(alpha = 0.01)`, `elu(alpha = 1.0)`. Each names its function
-//! pair in `rt::activation`.
+//! `softplus`, `leaky_relu(alpha = 0.01)`, `elu(alpha = 1.0)`, `relu6`, `hardswish`,
+//! `hardsigmoid`. Each names its function pair in `rt::activation`.
 
 use super::{lit, product, Context, Kind, Layer, Shape};
 use crate::args::{optional, ArgType, Bound, Default, Param};
@@ -21,6 +21,11 @@ pub static ABS: Kind = Kind::new("abs", &[], |args, cx| build(args, cx, "Abs", f
 pub static SOFTPLUS: Kind = Kind::new("softplus", &[], |args, cx| build(args, cx, "Softplus", false));
 pub static LEAKY_RELU: Kind = Kind::new("leaky_relu", &ALPHA_001, |args, cx| build(args, cx, "LeakyRelu", false));
 pub static ELU: Kind = Kind::new("elu", &ALPHA_1, |args, cx| build(args, cx, "Elu", false));
+// relu6's output is strictly inside (0, 6) exactly when its input is; hardswish's 0 comes
+// from both sides of −3, and hardsigmoid's 1 also from just below 3 (see `rt::activation`).
+pub static RELU6: Kind = Kind::new("relu6", &[], |args, cx| build(args, cx, "Relu6", true));
+pub static HARDSWISH: Kind = Kind::new("hardswish", &[], |args, cx| build(args, cx, "Hardswish", false));
+pub static HARDSIGMOID: Kind = Kind::new("hardsigmoid", &[], |args, cx| build(args, cx, "Hardsigmoid", false));
 
 fn build(
     args: &Bound, cx: &Context, kernel: &'static str, derivative_from_output: bool,

@@ -1,5 +1,5 @@
 //! `conv(in, out, k, stride = 1, padding = 0, dilation = 1, groups = 1, bias = true)`:
-//! `nn.Conv2d`.
+//! `nn.Conv2d`, `padding = same | valid` included.
 
 use super::{lit, pair_str, window_output, Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
@@ -11,7 +11,7 @@ static SCHEMA: [Param; 8] = [
     required("out", ArgType::Size),
     required("k", ArgType::SizePair),
     optional("stride", ArgType::SizePair, Default::Int(1)),
-    optional("padding", ArgType::PaddingPair, Default::Int(0)),
+    optional("padding", ArgType::Padding, Default::Int(0)),
     optional("dilation", ArgType::SizePair, Default::Int(1)),
     optional("groups", ArgType::Size, Default::Int(1)),
     optional("bias", ArgType::Bool, Default::Bool(true)),
@@ -25,10 +25,12 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
     super::check_groups(args)?;
     let kernel = args.pair("k");
     let stride = args.pair("stride");
-    let padding = args.pair("padding");
     let dilation = args.pair("dilation");
-    let out_h = window_output(h, kernel.0, stride.0, padding.0, dilation.0);
-    let out_w = window_output(w, kernel.1, stride.1, padding.1, dilation.1);
+    let pads = super::paddings(args, kernel, dilation, "convolutions")?;
+    let out_h = window_output(h, kernel.0, stride.0, (pads[0], pads[1]), dilation.0, false);
+    let out_w = window_output(w, kernel.1, stride.1, (pads[2], pads[3]), dilation.1, false);
+    // Only numbers (symmetric) can leave the kernel too large: `same` keeps the size.
+    let padding = (pads[0], pads[2]);
     let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
         let span = |k: u64, d: u64| d.saturating_mul(k - 1).saturating_add(1);
         let spans = (span(kernel.0, dilation.0), span(kernel.1, dilation.1));
@@ -51,7 +53,7 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
             ),
         ));
     };
-    let geometry = ConvGeometry::new(args, (c, h, w), (out_h, out_w));
+    let geometry = ConvGeometry::new(args, (c, h, w), pads, (out_h, out_w));
     Ok(Box::new(ConvLayer { geometry, name: cx.item_name("Conv"), written: args.written() }))
 }
 

@@ -23,15 +23,15 @@ pub struct ConvGeometry {
 }
 
 impl ConvGeometry {
-    /// The geometry a convolution's arguments describe, on `input`, producing `output`.
-    pub fn new(args: &Bound, input: (u64, u64, u64), output: (u64, u64)) -> Self {
-        let (ph, pw) = args.pair("padding");
+    /// The geometry a convolution's arguments describe, on `input` with `padding` (top,
+    /// bottom, left, right: see [`super::paddings`]), producing `output`.
+    pub fn new(args: &Bound, input: (u64, u64, u64), padding: [u64; 4], output: (u64, u64)) -> Self {
         ConvGeometry {
             input,
             outputs: args.int("out"),
             kernel: args.pair("k"),
             stride: args.pair("stride"),
-            padding: [ph, ph, pw, pw],
+            padding,
             dilation: args.pair("dilation"),
             groups: args.int("groups"),
             output,

@@ -1,6 +1,8 @@
 //! `conv_transpose(in, out, k, stride = 1, padding = 0, output_padding = 0, dilation = 1,
 //! groups = 1, bias = true)`: `nn.ConvTranspose2d`, weight `[in, out/groups, kh, kw]`.
-//! Output size `(H − 1)·s − 2p + d·(k − 1) + output_padding + 1`.
+//! Output size `(H − 1)·s − 2p + d·(k − 1) + output_padding + 1`. `padding = valid` is 0;
+//! `padding = same` is refused, as PyTorch refuses it (its padding crops the output
+//! rather than padding the input, so there is no "same" to compute).
 
 use super::{Context, ConvGeometry, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
@@ -12,7 +14,7 @@ static SCHEMA: [Param; 9] = [
     required("out", ArgType::Size),
     required("k", ArgType::SizePair),
     optional("stride", ArgType::SizePair, Default::Int(1)),
-    optional("padding", ArgType::PaddingPair, Default::Int(0)),
+    optional("padding", ArgType::Padding, Default::Int(0)),
     optional("output_padding", ArgType::PaddingPair, Default::Int(0)),
     optional("dilation", ArgType::SizePair, Default::Int(1)),
     optional("groups", ArgType::Size, Default::Int(1)),
@@ -34,6 +36,9 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
     super::check_groups(args)?;
     let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
     let (output_padding, dilation) = (args.pair("output_padding"), args.pair("dilation"));
+    if args.word("padding") == Some("same") {
+        return Err(same_refused(args, (h, w), kernel, stride, dilation));
+    }
     let too_big = |op: u64, s: u64, d: u64| op >= s && op >= d;
     if too_big(output_padding.0, stride.0, dilation.0) || too_big(output_padding.1, stride.1, dilation.1) {
         return Err(syn::Error::new_spanned(
@@ -61,10 +66,38 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         input: (args.int("out"), out_h, out_w),
         outputs: c,
         output: (h, w),
-        ..ConvGeometry::new(args, (c, h, w), (out_h, out_w))
+        ..ConvGeometry::new(args, (c, h, w), [padding.0, padding.0, padding.1, padding.1], (out_h, out_w))
     };
     let name = cx.item_name("ConvTranspose");
     Ok(Box::new(ConvTransposeLayer { adjoint: geometry, name, written: args.written() }))
+}
+
+/// `padding = same` on a transposed convolution: refused as PyTorch refuses it
+/// (`nn.ConvTranspose2d` takes only numbers), with the numbers that keep the input's size
+/// where some do: at stride 1 the output is `H + d·(k − 1) − 2p + output_padding`, so
+/// `p = d·(k − 1)/2` when that is even on both axes.
+fn same_refused(
+    args: &Bound, input: (u64, u64), kernel: (u64, u64), stride: (u64, u64), dilation: (u64, u64),
+) -> syn::Error {
+    let total = |k: u64, d: u64| d.checked_mul(k - 1);
+    let hint = match (total(kernel.0, dilation.0), total(kernel.1, dilation.1)) {
+        (Some(th), Some(tw)) if stride == (1, 1) && th % 2 == 0 && tw % 2 == 0 => format!(
+            "; at stride 1, `{}` keeps the {}×{} size",
+            args.written_with(&[("padding", super::pair_str((th / 2, tw / 2)))]),
+            input.0,
+            input.1
+        ),
+        _ => String::new(),
+    };
+    syn::Error::new_spanned(
+        args.tokens("padding"),
+        format!(
+            "`{}`: `padding = same` is not supported for transposed convolutions (PyTorch's `nn.ConvTranspose2d` \
+             accepts only numbers): its padding removes rows and columns from the output, which is \
+             (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1; give the padding as numbers{hint}",
+            args.written()
+        ),
+    )
 }
 
 /// A transposed convolution, described by the convolution it is the adjoint of (see

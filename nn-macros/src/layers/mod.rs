@@ -54,6 +54,9 @@ static REGISTRY: &[&Kind] = &[
     &activation::SOFTPLUS,
     &activation::LEAKY_RELU,
     &activation::ELU,
+    &activation::RELU6,
+    &activation::HARDSWISH,
+    &activation::HARDSIGMOID,
     &view::IDENTITY,
     &prelu::PRELU,
     &softmax::SOFTMAX,
@@ -291,15 +294,67 @@ pub fn channel_generics(shape: &[u64]) -> TokenStream {
     quote::quote!(F, #c, #s)
 }
 
-/// PyTorch's output size: `floor((n + 2p − d(k − 1) − 1) / s) + 1`, or `None` when the
-/// (dilated) window does not fit even once.
-pub fn window_output(n: u64, k: u64, s: u64, p: u64, d: u64) -> Option<u64> {
+/// PyTorch's output size along one axis of `n` inputs padded with `before` and `after`
+/// zeros: `floor((n + before + after − d(k − 1) − 1) / s) + 1`; in ceil mode (pooling)
+/// `ceil(…) + 1`, less one where the last window would start past the input and its
+/// padding before, as PyTorch's `pooling_output_shape`. `None` when there is no output
+/// (the dilated window does not fit even once) or a size overflows.
+pub fn window_output(n: u64, k: u64, s: u64, (before, after): (u64, u64), d: u64, ceil_mode: bool) -> Option<u64> {
     let span = d.checked_mul(k - 1)?.checked_add(1)?;
-    let padded = n.checked_add(p.checked_mul(2)?)?;
-    if padded < span {
+    let padded = n.checked_add(before)?.checked_add(after)?;
+    let reach = if ceil_mode { padded.checked_add(s - 1)? } else { padded };
+    if reach < span {
         return None;
     }
-    Some((padded - span) / s + 1)
+    let out = (reach - span) / s + 1;
+    let starts_past = ceil_mode && (out - 1).checked_mul(s)? >= n.checked_add(before)?;
+    Some(if starts_past { out - 1 } else { out })
+}
+
+/// What a layer's `padding` argument asks for, as the zero paddings (top, bottom, left,
+/// right): a number or a pair pads both sides alike; `valid` pads nothing; `same`
+/// (PyTorch's `padding='same'`, stride 1 only) keeps the size: `d·(k − 1)` in all per
+/// axis, half before and the rest after (one more on the bottom or right when odd).
+/// `what` names the layer family in the stride error ("convolutions").
+pub fn paddings(args: &Bound, kernel: (u64, u64), dilation: (u64, u64), what: &str) -> syn::Result<[u64; 4]> {
+    match args.word("padding") {
+        None => {
+            let (h, w) = args.pair("padding");
+            Ok([h, h, w, w])
+        }
+        Some("valid") => Ok([0; 4]),
+        Some(_same) => {
+            let total = |k: u64, d: u64| d.checked_mul(k - 1);
+            let (Some(th), Some(tw)) = (total(kernel.0, dilation.0), total(kernel.1, dilation.1)) else {
+                return Err(syn::Error::new_spanned(
+                    args.tokens("k"),
+                    format!("`{}`: the dilated kernel's size overflows 64 bits", args.written()),
+                ));
+            };
+            let stride = args.pair("stride");
+            if stride != (1, 1) {
+                let why = if what == "pooling" {
+                    "(it is defined as a convolution's, which PyTorch refuses for strides; PyTorch's pooling has no \
+                     `same`); the stride is {stride} (a pooling's stride defaults to its window)"
+                } else {
+                    "(PyTorch refuses it too: \"padding='same' is not supported for strided convolutions\"); the \
+                     stride is {stride}"
+                };
+                return Err(syn::Error::new_spanned(
+                    args.tokens("padding"),
+                    format!(
+                        "`{}`: `padding = same` is not supported for strided {what} {}: write `{}` to keep the input's \
+                         size, or keep the stride and give the padding as numbers, e.g. `{}`",
+                        args.written(),
+                        why.replace("{stride}", &pair_str(stride)),
+                        args.written_with(&[("stride", "1".to_string())]),
+                        args.written_with(&[("padding", pair_str((th / 2, tw / 2)))]),
+                    ),
+                ));
+            }
+            Ok([th / 2, th - th / 2, tw / 2, tw - tw / 2])
+        }
+    }
 }
 
 /// `5` or `5×3`.
@@ -359,4 +414,144 @@ pub fn check_groups(args: &Bound) -> syn::Result<()> {
             args.written()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    /// Builds one layer as written on an input of this shape.
+    fn build(layer: TokenStream, input: &[u64]) -> syn::Result<Box<dyn Layer>> {
+        let crate::parse::Element::Layer(def) = syn::parse2(layer).expect("the layer parses") else {
+            panic!("not a layer")
+        };
+        let kind = lookup(&def.kind.to_string()).expect("a known layer");
+        let args = crate::args::bind(&def, kind.schema)?;
+        (kind.build)(&args, &Context { index: 3, input, source: "the network input" })
+    }
+
+    fn error(layer: TokenStream, input: &[u64]) -> String {
+        build(layer, input).err().expect("an error").to_string()
+    }
+
+    /// The emitted items (geometry or window type) without spaces, to look for constants.
+    fn items(layer: TokenStream, input: &[u64]) -> String {
+        build(layer, input).unwrap_or_else(|e| panic!("{e}")).items().to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn window_output_in_floor_and_ceil_mode() {
+        // conv: (7 + 1 + 2 − 2·3 − 1)/1 + 1 = 4
+        assert_eq!(window_output(7, 4, 1, (1, 2), 2, false), Some(4));
+        assert_eq!(
+            (window_output(5, 2, 2, (0, 0), 1, false), window_output(5, 2, 2, (0, 0), 1, true)),
+            (Some(2), Some(3))
+        );
+        // The third window would start at 4 ≥ 3 + 1: dropped, as PyTorch.
+        assert_eq!(window_output(3, 2, 2, (1, 1), 1, true), Some(2));
+        assert_eq!(
+            (window_output(2, 3, 3, (0, 0), 1, false), window_output(2, 3, 3, (0, 0), 1, true)),
+            (None, Some(1))
+        );
+        assert_eq!(window_output(u64::MAX, 2, 1, (1, 0), 1, false), None);
+        assert_eq!(window_output(3, u64::MAX, 1, (0, 0), 2, false), None);
+    }
+
+    /// `same` pads d·(k − 1) per axis, the odd one after; `valid` nothing; the output keeps
+    /// the input's size, and the geometry carries the four sides.
+    #[test]
+    fn same_and_valid_padding_on_convolutions() {
+        let conv = build(quote!(conv(2, 4, (4, 3), padding = same, dilation = (2, 1))), &[2, 9, 7]).unwrap();
+        assert_eq!(conv.output_shape(), [4, 9, 7]);
+        let geometry = items(quote!(conv(2, 4, (4, 3), padding = same, dilation = (2, 1))), &[2, 9, 7]);
+        for constant in ["PAD_TOP:usize=3;", "PAD_BOTTOM:usize=3;", "PAD_LEFT:usize=1;", "PAD_RIGHT:usize=1;"] {
+            assert!(geometry.contains(constant), "{constant} in {geometry}");
+        }
+        let even = items(quote!(conv(2, 4, (2, 4), padding = same)), &[2, 5, 6]);
+        for constant in ["PAD_TOP:usize=0;", "PAD_BOTTOM:usize=1;", "PAD_LEFT:usize=1;", "PAD_RIGHT:usize=2;"] {
+            assert!(even.contains(constant), "{constant} in {even}");
+        }
+        assert_eq!(
+            build(quote!(conv(2, 4, 3, stride = 2, padding = valid)), &[2, 9, 7]).unwrap().output_shape(),
+            [4, 4, 3]
+        );
+        let separable = build(quote!(separable_conv(2, 5, (2, 3), padding = same)), &[2, 6, 6]).unwrap();
+        assert_eq!(separable.output_shape(), [5, 6, 6]);
+        let depthwise = items(quote!(separable_conv(2, 5, (2, 3), padding = same)), &[2, 6, 6]);
+        assert!(
+            depthwise.contains("PAD_TOP:usize=0;constPAD_BOTTOM:usize=1;constPAD_LEFT:usize=1;constPAD_RIGHT:usize=1;")
+        );
+        let transposed = build(quote!(conv_transpose(2, 3, 3, stride = 2, padding = valid)), &[2, 4, 4]).unwrap();
+        assert_eq!(transposed.output_shape(), [3, 9, 9]);
+    }
+
+    /// The asymmetric `same` convolutions tests/gradcheck.rs checks run the three
+    /// strategies.
+    #[test]
+    fn same_padding_reaches_every_strategy() {
+        let forward = |layer: TokenStream, input: &[u64]| build(layer, input).unwrap().forward().to_string();
+        let direct = forward(quote!(conv(2, 8, (4, 2), padding = same, dilation = (1, 2))), &[2, 7, 6]);
+        assert!(direct.contains("conv2d :: direct :: forward"), "{direct}");
+        let shifted = forward(quote!(conv(2, 5, (2, 3), padding = same)), &[2, 6, 12]);
+        assert!(shifted.contains("conv2d :: shifted :: forward"), "{shifted}");
+        let im2col = forward(quote!(conv(2, 3, 4, padding = same, bias = false)), &[2, 5, 4]);
+        assert!(im2col.contains("rt :: conv2d :: forward"), "{im2col}");
+    }
+
+    #[test]
+    fn same_padding_refuses_strides_and_transposed_convolutions() {
+        let strided = error(quote!(conv(2, 4, 3, stride = 2, padding = same)), &[2, 9, 7]);
+        assert!(strided.contains("padding='same' is not supported for strided convolutions"), "{strided}");
+        assert!(strided.contains("write `conv(2, 4, 3, stride = 1, padding = same)`"), "{strided}");
+        assert!(strided.contains("`conv(2, 4, 3, stride = 2, padding = 1)`"), "{strided}");
+        let pooled = error(quote!(maxpool(2, padding = same)), &[2, 9, 7]);
+        assert!(pooled.contains("strided pooling"), "{pooled}");
+        assert!(pooled.contains("defaults to its window"), "{pooled}");
+        assert!(pooled.contains("`maxpool(2, padding = same, stride = 1)`"), "{pooled}");
+        let transposed = error(quote!(conv_transpose(2, 3, (3, 5), padding = same)), &[2, 4, 4]);
+        assert!(transposed.contains("not supported for transposed convolutions"), "{transposed}");
+        assert!(
+            transposed.contains("`conv_transpose(2, 3, (3, 5), padding = (1, 2))` keeps the 4×4 size"),
+            "{transposed}"
+        );
+        let even = error(quote!(conv_transpose(2, 3, 2, padding = same)), &[2, 4, 4]);
+        assert!(!even.contains("keeps"), "no numbers keep the size for an odd total: {even}");
+        let word = error(quote!(conv(2, 4, 3, padding = full)), &[2, 9, 7]);
+        assert!(word.contains("must be a non-negative integer, a `(height, width)` pair, `same` or `valid`"), "{word}");
+    }
+
+    /// Ceil mode's output sizes; pooling's `same` as a convolution's, the padding after
+    /// written into the window type only where it differs from the padding before (so
+    /// every existing network's expansion is unchanged).
+    #[test]
+    fn pooling_in_ceil_mode_and_with_same_padding() {
+        let shape = |layer: TokenStream, input: &[u64]| build(layer, input).unwrap().output_shape();
+        assert_eq!(shape(quote!(maxpool(2, ceil_mode = true)), &[3, 5, 6]), [3, 3, 3]);
+        assert_eq!(shape(quote!(maxpool(2)), &[3, 5, 6]), [3, 2, 3]);
+        assert_eq!(shape(quote!(avgpool(2, 2, 1, true)), &[3, 3, 3]), [3, 2, 2]);
+        assert_eq!(shape(quote!(avgpool(3, stride = 2, padding = 1, ceil_mode = true)), &[1, 6, 6]), [1, 4, 4]);
+        assert_eq!(shape(quote!(maxpool(3, stride = 3, ceil_mode = true)), &[1, 2, 2]), [1, 1, 1]);
+        assert_eq!(shape(quote!(maxpool((2, 3), stride = 1, padding = same)), &[2, 5, 6]), [2, 5, 6]);
+        let window = items(quote!(maxpool((2, 3), stride = 1, padding = same)), &[2, 5, 6]);
+        assert!(window.contains("PAD_TOP:usize=0;constPAD_LEFT:usize=1;constPAD_BOTTOM:usize=1;constOH"), "{window}");
+        let symmetric = items(quote!(avgpool(3, stride = 2, padding = 1, ceil_mode = true)), &[1, 6, 6]);
+        assert!(!symmetric.contains("PAD_BOTTOM") && !symmetric.contains("PAD_RIGHT"), "{symmetric}");
+        assert!(symmetric.contains("OH:usize=4;constOW:usize=4;"), "{symmetric}");
+        assert_eq!(shape(quote!(avgpool(2, padding = valid)), &[1, 5, 5]), [1, 2, 2]);
+        let too_large = error(quote!(maxpool(3, stride = 1, ceil_mode = true)), &[1, 2, 2]);
+        assert!(too_large.contains("does not fit"), "{too_large}");
+        let mistyped = error(quote!(maxpool(2, ceil_mode = 1)), &[1, 4, 4]);
+        assert!(mistyped.contains("`ceil_mode` of `maxpool` must be `true` or `false`, found `1`"), "{mistyped}");
+    }
+
+    /// relu6's derivative reads only its output, so it fuses into the layer before it;
+    /// hardswish's and hardsigmoid's need the input.
+    #[test]
+    fn which_activations_fuse() {
+        let fusable = |layer: TokenStream| build(layer, &[4]).unwrap().fusable_activation().map(|(a, _)| a.to_string());
+        assert_eq!(fusable(quote!(relu6)).as_deref(), Some("rt :: activation :: Relu6"));
+        assert!(fusable(quote!(hardswish)).is_none() && fusable(quote!(hardsigmoid)).is_none());
+        assert!(error(quote!(relu6(1)), &[4]).contains("`relu6` takes no arguments"));
+    }
 }

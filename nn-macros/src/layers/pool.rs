@@ -1,5 +1,7 @@
-//! `maxpool(k, stride = k, padding = 0)` and `avgpool(k, stride = k, padding = 0)`:
-//! `nn.MaxPool2d` and `nn.AvgPool2d` (floor mode, average counts padding); and
+//! `maxpool(k, stride = k, padding = 0, ceil_mode = false)` and `avgpool(…)` alike:
+//! `nn.MaxPool2d` and `nn.AvgPool2d` (average counts padding), with PyTorch's ceil mode
+//! and, beyond PyTorch, `padding = same | valid` defined as a convolution's (stride 1;
+//! one more row or column after than before where the total is odd); and
 //! `global_maxpool`, `global_avgpool` (`nn.AdaptiveMaxPool2d(1)`, `AdaptiveAvgPool2d(1)`),
 //! which are the same kernels with the window set to the whole plane.
 
@@ -20,30 +22,34 @@ pub static AVGPOOL: Kind = Kind::new("avgpool", &SCHEMA, |args, cx| build(args, 
 pub static GLOBAL_MAXPOOL: Kind = Kind::new("global_maxpool", &[], |args, cx| build_global(args, cx, Reduce::Max));
 pub static GLOBAL_AVGPOOL: Kind = Kind::new("global_avgpool", &[], |args, cx| build_global(args, cx, Reduce::Average));
 
-static SCHEMA: [Param; 3] = [
+static SCHEMA: [Param; 4] = [
     required("k", ArgType::SizePair),
     optional("stride", ArgType::SizePair, Default::SameAs("k")),
-    optional("padding", ArgType::PaddingPair, Default::Int(0)),
+    optional("padding", ArgType::Padding, Default::Int(0)),
+    optional("ceil_mode", ArgType::Bool, Default::Bool(false)),
 ];
 
 fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Layer>> {
     let (c, h, w) = cx.image(args, "pools")?;
-    let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
-    if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
+    let (kernel, stride, ceil_mode) = (args.pair("k"), args.pair("stride"), args.bool("ceil_mode"));
+    let padding = super::paddings(args, kernel, (1, 1), "pooling")?;
+    let widest = (padding[0].max(padding[1]), padding[2].max(padding[3]));
+    if widest.0 > kernel.0 / 2 || widest.1 > kernel.1 / 2 {
         return Err(syn::Error::new_spanned(
             args.tokens("padding"),
             format!(
                 "`{}`: padding {} is more than half the window {}; PyTorch rejects this too — use padding ≤ {}",
                 args.written(),
-                pair_str(padding),
+                pair_str(widest),
                 pair_str(kernel),
                 pair_str((kernel.0 / 2, kernel.1 / 2)),
             ),
         ));
     }
-    let out_h = window_output(h, kernel.0, stride.0, padding.0, 1);
-    let out_w = window_output(w, kernel.1, stride.1, padding.1, 1);
+    let out_h = window_output(h, kernel.0, stride.0, (padding[0], padding[1]), 1, ceil_mode);
+    let out_w = window_output(w, kernel.1, stride.1, (padding[2], padding[3]), 1, ceil_mode);
     let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
+        let padded = |n: u64, before: u64, after: u64| n.saturating_add(before).saturating_add(after);
         return Err(syn::Error::new_spanned(
             args.tokens("k"),
             format!(
@@ -53,7 +59,10 @@ fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Laye
                 kernel.0,
                 kernel.1,
                 cx.source,
-                pair_str((kernel.0.min(h + 2 * padding.0), kernel.1.min(w + 2 * padding.1))),
+                pair_str((
+                    kernel.0.min(padded(h, padding[0], padding[1])),
+                    kernel.1.min(padded(w, padding[2], padding[3]))
+                )),
             ),
         ));
     };
@@ -63,7 +72,7 @@ fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Laye
 
 fn build_global(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Layer>> {
     let (c, h, w) = cx.image(args, "pools")?;
-    let (kernel, padding) = ((h, w), (0, 0));
+    let (kernel, padding) = ((h, w), [0; 4]);
     let name = cx.item_name("Pool");
     Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride: kernel, padding, output: (1, 1), name }))
 }
@@ -73,7 +82,10 @@ struct PoolLayer {
     input: (u64, u64, u64),
     kernel: (u64, u64),
     stride: (u64, u64),
-    padding: (u64, u64),
+    /// Top, bottom, left, right.
+    padding: [u64; 4],
+    /// Which, with the stride, says how far the windows reach (ceil mode's run past the
+    /// padded input).
     output: (u64, u64),
     /// The window type's name in generated code.
     name: Ident,
@@ -94,20 +106,27 @@ impl Layer for PoolLayer {
     fn output_shape(&self) -> Shape {
         vec![self.input.0, self.output.0, self.output.1]
     }
-    /// `struct __Pool3; impl rt::pool2d::Window for __Pool3 { … }`.
+    /// `struct __Pool3; impl rt::pool2d::Window for __Pool3 { … }`. The padding after
+    /// defaults to the padding before: it is written only where `same` makes it differ.
     fn items(&self) -> TokenStream {
-        let consts = [
+        let [top, bottom, left, right] = self.padding;
+        let mut consts = vec![
             ("H", self.input.1),
             ("W", self.input.2),
             ("KH", self.kernel.0),
             ("KW", self.kernel.1),
             ("SH", self.stride.0),
             ("SW", self.stride.1),
-            ("PAD_TOP", self.padding.0),
-            ("PAD_LEFT", self.padding.1),
-            ("OH", self.output.0),
-            ("OW", self.output.1),
+            ("PAD_TOP", top),
+            ("PAD_LEFT", left),
         ];
+        if bottom != top {
+            consts.push(("PAD_BOTTOM", bottom));
+        }
+        if right != left {
+            consts.push(("PAD_RIGHT", right));
+        }
+        consts.extend([("OH", self.output.0), ("OW", self.output.1)]);
         super::marker_type(&self.name, quote!(rt::pool2d::Window), &consts, None)
     }
     fn flops(&self) -> Option<u64> {

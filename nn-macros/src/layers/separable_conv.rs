@@ -1,4 +1,5 @@
-//! `separable_conv(in, out, k, stride = 1, padding = 0)`: Keras' `SeparableConv2D`, as
+//! `separable_conv(in, out, k, stride = 1, padding = 0)` (`padding = same | valid` too,
+//! on the depthwise convolution): Keras' `SeparableConv2D`, as
 //! PyTorch builds it: a depthwise `Conv2d(in, in, k, groups=in, bias=False)` then a
 //! pointwise `Conv2d(in, out, 1)`, stored as `<i>.depthwise.weight`,
 //! `<i>.pointwise.weight`, `<i>.pointwise.bias`. The depthwise result is kept in
@@ -14,7 +15,7 @@ static SCHEMA: [Param; 5] = [
     required("out", ArgType::Size),
     required("k", ArgType::SizePair),
     optional("stride", ArgType::SizePair, Default::Int(1)),
-    optional("padding", ArgType::PaddingPair, Default::Int(0)),
+    optional("padding", ArgType::Padding, Default::Int(0)),
 ];
 
 pub static SEPARABLE_CONV: Kind =
@@ -24,10 +25,13 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
     let (c, h, w) = cx.image(args, "convolves")?;
     let outputs = args.int("out");
     super::check_channels(args, cx, "in")?;
-    let (kernel, stride, padding) = (args.pair("k"), args.pair("stride"), args.pair("padding"));
-    let (Some(oh), Some(ow)) =
-        (window_output(h, kernel.0, stride.0, padding.0, 1), window_output(w, kernel.1, stride.1, padding.1, 1))
-    else {
+    let (kernel, stride) = (args.pair("k"), args.pair("stride"));
+    let pads = super::paddings(args, kernel, (1, 1), "convolutions")?;
+    let padding = (pads[0], pads[2]);
+    let (Some(oh), Some(ow)) = (
+        window_output(h, kernel.0, stride.0, (pads[0], pads[1]), 1, false),
+        window_output(w, kernel.1, stride.1, (pads[2], pads[3]), 1, false),
+    ) else {
         return Err(syn::Error::new_spanned(
             args.tokens("k"),
             format!(
@@ -47,7 +51,7 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         outputs: c,
         kernel,
         stride,
-        padding: [padding.0, padding.0, padding.1, padding.1],
+        padding: pads,
         dilation: (1, 1),
         groups: c,
         output: (oh, ow),

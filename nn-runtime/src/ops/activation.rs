@@ -168,6 +168,99 @@ impl Activation for Elu {
     }
 }
 
+/// C++'s `std::max(a, b)`, `a < b ? b : a`, and `std::min(a, b)`, `b < a ? b : a`, as
+/// PyTorch's scalar kernels use them: a NaN `a` comes back unchanged (so it propagates
+/// as PyTorch's vector kernels' `maximum`/`minimum` make it), unlike `f64::max`.
+#[inline(always)]
+fn cpp_max<F: Float>(a: F, b: F) -> F {
+    if a < b {
+        b
+    } else {
+        a
+    }
+}
+#[inline(always)]
+fn cpp_min<F: Float>(a: F, b: F) -> F {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// `min(max(x, 0), 6)`, as `nn.ReLU6` (PyTorch's `hardtanh(x, 0, 6)`). The derivative
+/// is 1 strictly inside (0, 6) and 0 elsewhere, kinks included, as PyTorch's
+/// `hardtanh_backward` (and 0 at NaN, as its vector kernel and [`Relu`]). It reads
+/// only the output: the output lies strictly inside (0, 6) exactly when the input does,
+/// so the activation fuses into the layer before it.
+pub struct Relu6;
+impl Activation for Relu6 {
+    #[inline(always)]
+    fn f<F: Float>(x: F, _alpha: F) -> F {
+        cpp_min(cpp_max(x, F::ZERO), F::from_f64(6.0))
+    }
+    #[inline(always)]
+    fn df<F: Float>(_x: F, y: F, _alpha: F) -> F {
+        if y > F::ZERO && y < F::from_f64(6.0) {
+            F::ONE
+        } else {
+            F::ZERO
+        }
+    }
+}
+
+/// `x · min(max(x + 3, 0), 6) / 6`, as `nn.Hardswish` (the same operations in the same
+/// order as PyTorch's kernel, so the same bits). The derivative, as PyTorch's
+/// `hardswish_backward` since 2.7 (pytorch/pytorch#148049): 0 up to −3, `x/3 + 1/2`
+/// strictly inside (−3, 3), 1 from 3 on — at the kinks the outer pieces' values (0 and
+/// 1), where PyTorch before 2.7 gave the inner formula's (−1/2 and 3/2). It needs the
+/// input: an output of 0 comes from both sides of −3.
+pub struct Hardswish;
+impl Activation for Hardswish {
+    #[inline(always)]
+    fn f<F: Float>(x: F, _alpha: F) -> F {
+        let six = F::from_f64(6.0);
+        x * cpp_min(cpp_max(x + F::from_f64(3.0), F::ZERO), six) / six
+    }
+    #[inline(always)]
+    fn df<F: Float>(x: F, _y: F, _alpha: F) -> F {
+        let three = F::from_f64(3.0);
+        if x <= -three {
+            F::ZERO
+        } else if x < three {
+            x / three + F::from_f64(0.5)
+        } else {
+            F::ONE
+        }
+    }
+}
+
+/// PyTorch's `hardsigmoid_backward` constant, `1.0f / 6.0f`: 1/6 rounded to f32, in f64
+/// too (PyTorch's float64 gradient is 0.1666666716337204, not 1/6).
+const ONE_SIXTH_F32: f32 = 1.0 / 6.0;
+
+/// `min(max(x + 3, 0), 6) / 6`, as `nn.Hardsigmoid`. The derivative is 1/6 (as PyTorch
+/// has it: [`ONE_SIXTH_F32`]) strictly inside (−3, 3) and 0 elsewhere, ±3 included, as
+/// PyTorch's `hardsigmoid_backward`. It needs the input: just below 3, `x + 3` rounds to
+/// 6 and the output to 1, where PyTorch's derivative is still 1/6.
+pub struct Hardsigmoid;
+impl Activation for Hardsigmoid {
+    #[inline(always)]
+    fn f<F: Float>(x: F, _alpha: F) -> F {
+        let six = F::from_f64(6.0);
+        cpp_min(cpp_max(x + F::from_f64(3.0), F::ZERO), six) / six
+    }
+    #[inline(always)]
+    fn df<F: Float>(x: F, _y: F, _alpha: F) -> F {
+        let three = F::from_f64(3.0);
+        if x > -three && x < three {
+            F::from_f64(ONE_SIXTH_F32 as f64)
+        } else {
+            F::ZERO
+        }
+    }
+}
+
 #[inline(always)]
 fn apply<F: Float, A: Activation>(x: &[F], y: &mut [F], alpha: F) {
     for (o, &i) in y.iter_mut().zip(x) {
@@ -338,6 +431,37 @@ mod tests {
         derivative_matches::<Softplus>(&points);
         derivative_matches::<LeakyRelu>(&points);
         derivative_matches::<Elu>(&points);
+        let hard = [-30.0, -3.5, -2.5, -0.3, 0.4, 1.7, 2.9, 3.1, 5.5, 6.5, 30.0];
+        derivative_matches::<Relu6>(&hard);
+        derivative_matches::<Hardswish>(&hard);
+        derivative_matches::<Hardsigmoid>(&hard);
+    }
+
+    /// The values PyTorch 2.15 gives at and around the kinks (`torch.autograd.grad` of
+    /// `F.relu6`, `F.hardswish`, `F.hardsigmoid`, float64 and float32): relu6's
+    /// derivative is 0 at 0 and 6; hardswish's 0 at −3 and 1 at 3; hardsigmoid's
+    /// 0.1666666716337204 (1/6 in f32) only strictly inside (−3, 3).
+    #[test]
+    fn hard_activations_at_their_kinks() {
+        let df = |f: fn(f64, f64, f64) -> f64, fx: fn(f64, f64) -> f64, x: f64| f(x, fx(x, 0.0), 0.0);
+        let relu6 = |x| df(Relu6::df, Relu6::f, x);
+        assert_eq!([-1.0, 0.0, 3.0, 6.0, 7.0].map(relu6), [0.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!([-1.0, 0.0, 3.0, 6.0, 7.0].map(|x| Relu6::f(x, 0.0)), [0.0, 0.0, 3.0, 6.0, 6.0]);
+        let hardswish = |x| df(Hardswish::df, Hardswish::f, x);
+        assert_eq!([-4.0, -3.0, -1.5, 0.0, 3.0, 4.0].map(hardswish), [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]);
+        assert_eq!(hardswish(-2.9999999), -0.4999999666666667);
+        assert_eq!(hardswish(2.9999999), 1.4999999666666666);
+        assert_eq!([-4.0, -3.0, -1.5, 3.0, 4.0].map(|x| Hardswish::f(x, 0.0)), [-0.0, -0.0, -0.375, 3.0, 4.0]);
+        let hardsigmoid = |x| df(Hardsigmoid::df, Hardsigmoid::f, x);
+        assert_eq!(
+            [-4.0, -3.0, 0.0, 2.9999999, 3.0, 4.0].map(hardsigmoid),
+            [0.0, 0.0, 0.1666666716337204, 0.1666666716337204, 0.0, 0.0]
+        );
+        assert_eq!([-4.0, -3.0, 0.0, 1.5, 3.0, 4.0].map(|x| Hardsigmoid::f(x, 0.0)), [0.0, 0.0, 0.5, 0.75, 1.0, 1.0]);
+        // Just below 3 in f32, x + 3 rounds to 6: the output is 1, the derivative still 1/6.
+        let below = f32::from_bits(3.0f32.to_bits() - 1);
+        assert_eq!(Hardsigmoid::f(below, 0.0), 1.0);
+        assert_eq!(Hardsigmoid::df(below, 1.0, 0.0), 1.0 / 6.0);
     }
 
     /// The AVX2 build of the loop computes exactly what the portable one does (no
@@ -363,6 +487,9 @@ mod tests {
         same::<LeakyRelu>();
         same::<Elu>();
         same::<Abs>();
+        same::<Relu6>();
+        same::<Hardswish>();
+        same::<Hardsigmoid>();
     }
 
     #[test]
@@ -383,6 +510,7 @@ mod tests {
         }
         assert!(nan_out::<Relu>() && nan_out::<Tanh>() && nan_out::<Sigmoid>() && nan_out::<Abs>());
         assert!(nan_out::<Softplus>() && nan_out::<LeakyRelu>() && nan_out::<Elu>() && nan_out::<Identity>());
+        assert!(nan_out::<Relu6>() && nan_out::<Hardswish>() && nan_out::<Hardsigmoid>());
         let mut values = [f32::NAN, -1.0, 2.0, -0.0];
         in_place::<f32, Relu>(&mut values, 0.0);
         assert!(values[0].is_nan());
