@@ -588,6 +588,8 @@ fn evaluate(value: &ValueKind, level: &Level) -> Result<ValueKind, String> {
         ValueKind::Word(word) => match level.env.get(word) {
             Some(&v) => ValueKind::Int(v),
             None if KEYWORD_VALUES.contains(&word.as_str()) => value.clone(),
+            // Outside blocks, the argument's type says what it takes (`padding = full`).
+            None if level.block.is_none() => value.clone(),
             None => return Err(undeclared(word)),
         },
         ValueKind::Expr(e) => ValueKind::Int(eval(e)?),

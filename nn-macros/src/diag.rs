@@ -28,20 +28,24 @@ impl Errors {
     }
 }
 
-/// Edit distance (insertions, deletions, substitutions).
+/// Edit distance (insertions, deletions, substitutions, and swaps of two adjacent
+/// letters, the commonest typo: `Basci` is one edit from `Basic`).
 pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
-            diagonal = above;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut above: Vec<usize> = (0..=b.len()).collect();
+    for i in 0..a.len() {
+        let mut row = vec![i + 1; b.len() + 1];
+        for j in 0..b.len() {
+            let mut d = (above[j + 1] + 1).min(row[j] + 1).min(above[j] + usize::from(a[i] != b[j]));
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                d = d.min(before[j - 1] + 1);
+            }
+            row[j + 1] = d;
         }
+        before = std::mem::replace(&mut above, row);
     }
-    row[b.len()]
+    above[b.len()]
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
@@ -94,5 +98,7 @@ mod tests {
         assert_eq!(did_you_mean("max_pool", &kinds), Some("maxpool"));
         assert_eq!(did_you_mean("dense", &kinds), None);
         assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("basci", "basic"), 1);
+        assert_eq!(did_you_mean("Basci", &["Basic", "Down"]), Some("Basic"));
     }
 }
