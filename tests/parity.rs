@@ -1,5 +1,5 @@
 //! Parity with PyTorch. `tools/pytorch_reference.py` built these networks as
-//! `nn.Sequential`s (together they use every layer the compiler has; pooling's `padding =
+//! `nn.Sequential`s (the graph network as a module tree with the same keys) (together they use every layer the compiler has; pooling's `padding =
 //! same`, which PyTorch lacks, aside) and recorded, in f64 and f32, train and eval mode:
 //! the output, the loss, every parameter gradient, the input gradient, the buffers after
 //! the forward pass, and the parameters after one SGD (momentum, weight decay) and one
@@ -26,7 +26,15 @@ network! {
     Mobile: [3, 11, 11] => conv(3, 6, (4, 3), padding = same, dilation = (1, 2)) -> relu6
         -> maxpool(2, stride = 2, padding = 1, ceil_mode = true) -> conv(6, 8, 2, padding = same) -> hardswish
         -> avgpool(3, stride = 2, padding = 1, ceil_mode = true) -> hardsigmoid
-        -> maxpool(3, stride = 2, ceil_mode = true) -> flatten -> linear(32, 5)
+        -> maxpool(3, stride = 2, ceil_mode = true) -> flatten -> linear(32, 5);
+    Graphnet: [3, 8, 8] => stem: conv(3, 4, 3, padding = 1) -> relu -> block1: Res(4)
+        -> concat(identity, b1: (conv(4, 4, 1) -> tanh), b2: (maxpool(3, stride = 1, padding = 1) -> conv(4, 2, 3, padding = 1)))
+        -> scale(global_avgpool -> conv(10, 3, 1) -> relu -> conv(3, 10, 1) -> sigmoid)
+        -> down: residual(conv(10, 6, 3, stride = 2, padding = 1, bias = false) -> batchnorm(6) -> relu -> conv(6, 6, 3, padding = 1),
+            shortcut = proj: conv(10, 6, 1, stride = 2))
+        -> relu -> global_avgpool -> flatten -> fc: linear(6, 5);
+    block Res(c) = residual(conv1: conv(c, c, 3, padding = 1, bias = false) -> bn1: batchnorm(c) -> relu
+        -> conv2: conv(c, c, 3, padding = 1)) -> relu
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -176,6 +184,8 @@ parity! {
     mlp_eval: Mlp, "mlp", "eval", bce;
     mobile_train: Mobile, "mobile", "train", labels;
     mobile_eval: Mobile, "mobile", "eval", labels;
+    graphnet_train: Graphnet, "graphnet", "train", labels;
+    graphnet_eval: Graphnet, "graphnet", "eval", labels;
 }
 
 /// A state dict PyTorch saved with `safetensors.torch.save_file` loads as it is.
@@ -186,6 +196,7 @@ fn pytorch_state_dicts_load_without_renaming() {
     Normnet::new(0).load(dir.join("normnet_pytorch_state_dict.safetensors")).unwrap();
     Decoder::new(0).load(dir.join("decoder_pytorch_state_dict.safetensors")).unwrap();
     Mobile::new(0).load(dir.join("mobile_pytorch_state_dict.safetensors")).unwrap();
+    Graphnet::new(0).load(dir.join("graphnet_pytorch_state_dict.safetensors")).unwrap();
     let mut mlp = Mlp::<f64>::with_seed(0);
     mlp.load(dir.join("mlp_pytorch_state_dict.safetensors")).unwrap();
     assert_eq!(mlp.buffers()[32], 3.0, "num_batches_tracked, an int64 in PyTorch");

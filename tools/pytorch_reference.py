@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference fixtures for the parity tests (tests/parity.rs).
 
-Builds, as PyTorch `nn.Sequential`s, the networks that tests/parity.rs declares with
+Builds, as PyTorch `nn.Sequential`s (and, for the graph network, a module tree with the
+same keys), the networks that tests/parity.rs declares with
 `network!` (together they use every layer the compiler has; pooling's `padding = same`,
 which PyTorch lacks, aside), and writes for each network, precision (float64, float32)
 and mode (train, eval) a safetensors file with:
@@ -94,6 +95,64 @@ def mobile():
     )
 
 
+class Res(nn.Module):
+    """`block Res(c) = residual(conv1 -> bn1 -> relu -> conv2) -> relu`."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(x + self.conv2(F.relu(self.bn1(self.conv1(x)))))
+
+
+class Down(nn.Module):
+    """`down: residual(conv -> batchnorm -> relu -> conv, shortcut = proj: conv)`: a named
+    merge opens a level, its body's elements numbered 0, 1, (2: relu), 3."""
+
+    def __init__(self):
+        super().__init__()
+        # No bias before a batch norm: its gradient is zero, and Adam would amplify the noise.
+        self.add_module("0", nn.Conv2d(10, 6, 3, stride=2, padding=1, bias=False))
+        self.add_module("1", nn.BatchNorm2d(6))
+        self.add_module("3", nn.Conv2d(6, 6, 3, padding=1))
+        self.proj = nn.Conv2d(10, 6, 1, stride=2)
+
+    def forward(self, x):
+        m = self._modules
+        return m["3"](F.relu(m["1"](m["0"](x)))) + self.proj(x)
+
+
+class Graphnet(nn.Module):
+    """tests/parity.rs's `Graphnet`: a residual block, a concat of three branches (one the
+    identity), squeeze-and-excitation, and a named residual with a projection shortcut.
+    Unnamed elements are numbered across the merges' branches, as the keys rule says."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.block1 = Res(4)
+        self.b1 = nn.Sequential(nn.Conv2d(4, 4, 1), nn.Tanh())
+        self.b2 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(4, 2, 3, padding=1))
+        self.add_module("7", nn.Conv2d(10, 3, 1))
+        self.add_module("9", nn.Conv2d(3, 10, 1))
+        self.down = Down()
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        x = self.block1(F.relu(self.stem(x)))
+        x = torch.cat([x, self.b1(x), self.b2(x)], dim=1)
+        gate = torch.sigmoid(self._modules["9"](F.relu(self._modules["7"](F.adaptive_avg_pool2d(x, 1)))))
+        x = F.relu(self.down(x * gate))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def graphnet():
+    return Graphnet()
+
+
 def mlp():
     return nn.Sequential(
         nn.Linear(20, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 8, bias=False),
@@ -110,6 +169,7 @@ NETWORKS = {
     "mlp": (mlp, (20,), "bce_with_logits", ("eval",), 1.0),
     # Inputs of standard deviation 4, so that relu6 reaches 6 and hardswish ±3.
     "mobile": (mobile, (3, 11, 11), "cross_entropy", ("train", "eval"), 4.0),
+    "graphnet": (graphnet, (3, 8, 8), "cross_entropy", ("train", "eval"), 1.0),
 }
 BATCH = 4
 
