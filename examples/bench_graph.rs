@@ -35,7 +35,12 @@ fn median_seconds(rounds: usize, min_s: f64, min_calls: u32, mut f: impl FnMut()
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let rounds = args.iter().position(|a| a == "--rounds").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(5);
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let mut rng = nn::runtime::rng::Rng::new(0);
     let mut sample = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect() };
 

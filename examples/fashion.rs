@@ -347,8 +347,7 @@ pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         results.push(("MLP", history, confusion, seconds));
     }
     if matches!(args.model, Which::All | Which::Resnet) {
-        let (net, history, confusion, seconds) =
-            train::<FashionResNet>("ResNet", args.resnet_epochs, &args, &data)?;
+        let (net, history, confusion, seconds) = train::<FashionResNet>("ResNet", args.resnet_epochs, &args, &data)?;
         net.save(args.out.join("fashion_resnet.safetensors"))?;
         results.push(("ResNet", history, confusion, seconds));
     }

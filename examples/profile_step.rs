@@ -9,7 +9,7 @@ use nn::prelude::*;
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
-use networks::{KerasNet, LeNet5};
+use networks::{KerasNet, LeNet5, SmallResNet};
 
 fn run<N: Network<f32>>(batch: usize, steps: usize) {
     let mut rng = nn::runtime::rng::Rng::new(0);
@@ -29,6 +29,7 @@ fn main() {
     let (batch, steps) = (number(32), number(1000));
     match std::env::args().nth(3).as_deref() {
         Some("kerasnet") => run::<KerasNet>(batch, steps),
+        Some("smallresnet") => run::<SmallResNet>(batch, steps),
         _ => run::<LeNet5>(batch, steps),
     }
 }

@@ -137,10 +137,19 @@ fn torchvision_parameter_counts() {
 
 #[test]
 fn keys_follow_the_module_tree() {
-    let keys: Vec<&str> = WithBatchNorm::<f32>::LAYERS.iter().flat_map(|l| l.tensors.iter().chain(l.buffers)).map(|t| t.key).collect();
+    let keys: Vec<&str> =
+        WithBatchNorm::<f32>::LAYERS.iter().flat_map(|l| l.tensors.iter().chain(l.buffers)).map(|t| t.key).collect();
     assert_eq!(
         keys[..7],
-        ["0.conv1.weight", "0.bn1.weight", "0.bn1.bias", "0.bn1.running_mean", "0.bn1.running_var", "0.bn1.num_batches_tracked", "0.conv2.weight"]
+        [
+            "0.conv1.weight",
+            "0.bn1.weight",
+            "0.bn1.bias",
+            "0.bn1.running_mean",
+            "0.bn1.running_var",
+            "0.bn1.num_batches_tracked",
+            "0.conv2.weight"
+        ]
     );
     assert!(keys.contains(&"1.downsample.0.weight"), "{keys:?}");
     assert!(keys.contains(&"1.downsample.1.running_var"), "{keys:?}");

@@ -109,7 +109,9 @@ impl Source {
         match self.through_more {
             _ if self.through.is_empty() => format!("{})", self.origin),
             0 => format!("{}, through {})", self.origin, self.through.join(", ")),
-            more => format!("{}, through {} and {more} more that keep its shape)", self.origin, self.through.join(", ")),
+            more => {
+                format!("{}, through {} and {more} more that keep its shape)", self.origin, self.through.join(", "))
+            }
         }
     }
 }
@@ -199,7 +201,8 @@ impl<'d> Lowering<'d> {
 
     /// Records a written name's key; a second element of the same key is an error.
     fn register_key(&mut self, level: &Level, name: &syn::Ident, key: &str, index: usize) {
-        let location = if level.prefix.is_empty() { format!("layer {index}") } else { format!("the element at `{key}`") };
+        let location =
+            if level.prefix.is_empty() { format!("layer {index}") } else { format!("the element at `{key}`") };
         if let Some(first) = self.keys.get(key) {
             let message = format!("layer name `{name}` is already used by {first}; weight-file keys must be unique");
             self.error(level, syn::Error::new_spanned(name, message));
@@ -209,14 +212,18 @@ impl<'d> Lowering<'d> {
     }
 
     /// Lowers `chain` reading `input`; the value it produces, if it could be checked.
-    fn chain(&mut self, chain: &'d Chain, mut input: Option<usize>, level: &mut Level<'d>, branch: bool) -> Option<usize> {
+    fn chain(
+        &mut self, chain: &'d Chain, mut input: Option<usize>, level: &mut Level<'d>, branch: bool,
+    ) -> Option<usize> {
         for (position, element) in chain.elements.iter().enumerate() {
             input = self.element(element, input, level, branch && position == 0);
         }
         input
     }
 
-    fn element(&mut self, element: &'d Element, input: Option<usize>, level: &mut Level<'d>, may_reference: bool) -> Option<usize> {
+    fn element(
+        &mut self, element: &'d Element, input: Option<usize>, level: &mut Level<'d>, may_reference: bool,
+    ) -> Option<usize> {
         match element {
             Element::Layer(layer) => self.layer_or_instance(layer, input, level, may_reference),
             Element::Group { name, chain, .. } => {
@@ -226,7 +233,12 @@ impl<'d> Lowering<'d> {
                 if let Some(name) = name {
                     self.register_key(level, name, &format!("{}{segment}", level.prefix), index);
                 }
-                let mut inner = Level { prefix: format!("{}{segment}.", level.prefix), counter: 0, env: level.env.clone(), block: level.block.clone() };
+                let mut inner = Level {
+                    prefix: format!("{}{segment}.", level.prefix),
+                    counter: 0,
+                    env: level.env.clone(),
+                    block: level.block.clone(),
+                };
                 let named_before = self.named.len();
                 let out = self.chain(chain, input, &mut inner, false);
                 self.named.truncate(named_before);
@@ -239,7 +251,9 @@ impl<'d> Lowering<'d> {
         }
     }
 
-    fn layer_or_instance(&mut self, layer: &'d LayerDef, input: Option<usize>, level: &mut Level<'d>, may_reference: bool) -> Option<usize> {
+    fn layer_or_instance(
+        &mut self, layer: &'d LayerDef, input: Option<usize>, level: &mut Level<'d>, may_reference: bool,
+    ) -> Option<usize> {
         let kind_name = layer.kind.to_string();
         if let Some(block) = self.blocks.get(&kind_name).copied() {
             return self.instance(block, layer, input, level);
@@ -265,20 +279,25 @@ impl<'d> Lowering<'d> {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
             };
-            let blocks_known = if blocks.is_empty() { String::new() } else { format!("; blocks: {}", blocks.join(", ")) };
-            self.error(level, syn::Error::new_spanned(
-                &layer.kind,
-                format!(
-                    "unknown layer{} `{kind_name}`; {hint}known layers: {}{blocks_known}",
-                    if blocks.is_empty() { "" } else { " or block" },
-                    layers::known_names().join(", ")
+            let blocks_known =
+                if blocks.is_empty() { String::new() } else { format!("; blocks: {}", blocks.join(", ")) };
+            self.error(
+                level,
+                syn::Error::new_spanned(
+                    &layer.kind,
+                    format!(
+                        "unknown layer{} `{kind_name}`; {hint}known layers: {}{blocks_known}",
+                        if blocks.is_empty() { "" } else { " or block" },
+                        layers::known_names().join(", ")
+                    ),
                 ),
-            ));
+            );
             return None;
         };
         let index = level.counter;
         level.counter += 1;
-        let key = format!("{}{}", level.prefix, layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string()));
+        let key =
+            format!("{}{}", level.prefix, layer.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string()));
         if let Some(name) = &layer.name {
             self.register_key(level, name, &key, index);
         }
@@ -352,7 +371,8 @@ impl<'d> Lowering<'d> {
     ) -> Option<usize> {
         let output = op.output_shape();
         let tensors = op.params();
-        let overflow = |what: &str| syn::Error::new_spanned(tokens, format!("`{written}`: its {what} overflows 64 bits"));
+        let overflow =
+            |what: &str| syn::Error::new_spanned(tokens, format!("`{written}`: its {what} overflows 64 bits"));
         let Some(output_len) = product(&output) else {
             self.error(level, overflow("output size"));
             return None;
@@ -361,8 +381,14 @@ impl<'d> Lowering<'d> {
         let buffers = op.buffers();
         let buffer_len = buffers.iter().try_fold(0u64, |acc, t| acc.checked_add(product(&t.shape)?));
         let sizes = (layer_params, op.flops(), op.scratch(), op.scratch_per_sample(), op.saved(), buffer_len);
-        let (Some(layer_params), Some(layer_flops), Some(scratch), Some(scratch_per_sample), Some(saved), Some(buffer_len)) =
-            sizes
+        let (
+            Some(layer_params),
+            Some(layer_flops),
+            Some(scratch),
+            Some(scratch_per_sample),
+            Some(saved),
+            Some(buffer_len),
+        ) = sizes
         else {
             self.error(level, overflow("parameter count, FLOP count or working memory"));
             return None;
@@ -413,7 +439,9 @@ impl<'d> Lowering<'d> {
         Ok(concrete)
     }
 
-    fn instance(&mut self, block: &'d BlockDef, layer: &'d LayerDef, input: Option<usize>, level: &mut Level<'d>) -> Option<usize> {
+    fn instance(
+        &mut self, block: &'d BlockDef, layer: &'d LayerDef, input: Option<usize>, level: &mut Level<'d>,
+    ) -> Option<usize> {
         let index = level.counter;
         level.counter += 1;
         let name = block.name.to_string();
@@ -424,9 +452,13 @@ impl<'d> Lowering<'d> {
         }
         if let Some(first) = self.expanding.iter().position(|b| *b == name) {
             let cycle: Vec<&str> = self.expanding[first..].iter().map(String::as_str).chain([name.as_str()]).collect();
-            self.error(level, syn::Error::new_spanned(&layer.kind, format!(
-                "block `{name}` contains itself ({}); blocks cannot be recursive", cycle.join(" → ")
-            )));
+            self.error(
+                level,
+                syn::Error::new_spanned(
+                    &layer.kind,
+                    format!("block `{name}` contains itself ({}); blocks cannot be recursive", cycle.join(" → ")),
+                ),
+            );
             return None;
         }
         // Bind the arguments: positional in order, or `param = value`.
@@ -442,7 +474,13 @@ impl<'d> Lowering<'d> {
                     Some(p) => p.to_string(),
                     None => {
                         failed = true;
-                        self.error(level, syn::Error::new_spanned(key, format!("block `{name}` has no parameter `{key}`\n  usage: {usage}")));
+                        self.error(
+                            level,
+                            syn::Error::new_spanned(
+                                key,
+                                format!("block `{name}` has no parameter `{key}`\n  usage: {usage}"),
+                            ),
+                        );
                         continue;
                     }
                 },
@@ -453,9 +491,13 @@ impl<'d> Lowering<'d> {
                 }
                 Ok(other) => {
                     failed = true;
-                    self.error(level, syn::Error::new_spanned(&arg.value.tokens, format!(
-                        "block arguments are integers, found `{}`\n  usage: {usage}", other.render()
-                    )));
+                    self.error(
+                        level,
+                        syn::Error::new_spanned(
+                            &arg.value.tokens,
+                            format!("block arguments are integers, found `{}`\n  usage: {usage}", other.render()),
+                        ),
+                    );
                 }
                 Err(message) => {
                     failed = true;
@@ -465,11 +507,17 @@ impl<'d> Lowering<'d> {
         }
         if positional > block.params.len() || (!failed && env.len() < block.params.len()) {
             let found = layer.args.len();
-            self.error(level, syn::Error::new_spanned(&layer.tokens, format!(
-                "block `{name}` takes {} ({}), found {found}; write `{usage}` with values",
-                crate::diag::count(block.params.len() as u64, "argument"),
-                block.params.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
-            )));
+            self.error(
+                level,
+                syn::Error::new_spanned(
+                    &layer.tokens,
+                    format!(
+                        "block `{name}` takes {} ({}), found {found}; write `{usage}` with values",
+                        crate::diag::count(block.params.len() as u64, "argument"),
+                        block.params.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
+                    ),
+                ),
+            );
             return None;
         }
         if failed {
@@ -498,7 +546,9 @@ impl<'d> Lowering<'d> {
 
     /// Every branch of a merge, then its shortcut, in written order.
     #[allow(clippy::type_complexity)]
-    fn branches(&mut self, def: &'d MergeDef, input: Option<usize>, level: &mut Level<'d>) -> (Vec<Option<usize>>, Option<Option<usize>>) {
+    fn branches(
+        &mut self, def: &'d MergeDef, input: Option<usize>, level: &mut Level<'d>,
+    ) -> (Vec<Option<usize>>, Option<Option<usize>>) {
         let outputs = def.branches.iter().map(|branch| self.chain(branch, input, level, true)).collect();
         let shortcut = def.shortcut.as_ref().map(|s| self.chain(s, input, level, true));
         (outputs, shortcut)
@@ -513,7 +563,8 @@ impl<'d> Lowering<'d> {
                 level.counter += 1;
                 let key = format!("{}{name}", level.prefix);
                 self.register_key(level, name, &key, level.counter - 1);
-                let mut own = Level { prefix: format!("{key}."), counter: 0, env: level.env.clone(), block: level.block.clone() };
+                let mut own =
+                    Level { prefix: format!("{key}."), counter: 0, env: level.env.clone(), block: level.block.clone() };
                 let (outputs, shortcut) = self.branches(def, input, &mut own);
                 (outputs, shortcut, own.prefix)
             }
@@ -548,7 +599,10 @@ impl<'d> Lowering<'d> {
             None => format!("{prefix}{kind}"),
         };
         let written = format!("{kind}(…)");
-        let origin = Source::new(format!("the `{kind}` ({})", if key.is_empty() { kind.to_string() } else { format!("at `{key}`") }));
+        let origin = Source::new(format!(
+            "the `{kind}` ({})",
+            if key.is_empty() { kind.to_string() } else { format!("at `{key}`") }
+        ));
         let span = def.keyword.span();
         let out = self.push_node(level, span, &def.tokens, key, kind, written, inputs, op, origin);
         if let (Some(name), Some(out)) = (&def.name, out) {
@@ -564,7 +618,8 @@ const KEYWORD_VALUES: &[&str] = &["same", "valid"];
 /// A written value with the block parameters in scope substituted and arithmetic done.
 fn evaluate(value: &ValueKind, level: &Level) -> Result<ValueKind, String> {
     let lookup = |name: &syn::Ident| level.env.get(&name.to_string()).copied();
-    let undeclared = |name: &str| match &level.block {
+    let undeclared = |name: &str| {
+        match &level.block {
         Some((block, _)) => {
             let params: Vec<String> = block.params.iter().map(|p| p.to_string()).collect();
             format!(
@@ -576,6 +631,7 @@ fn evaluate(value: &ValueKind, level: &Level) -> Result<ValueKind, String> {
             )
         }
         None => format!("`{name}` is not a value here: names in arguments are parameters of a `block`, e.g. `block Conv(c) = conv(c, c, 3)`"),
+    }
     };
     let eval = |e: &Expr| {
         e.evaluate(&lookup).map_err(|e| match e {
@@ -605,7 +661,10 @@ pub fn blocks(defs: &[BlockDef]) -> (HashMap<String, &BlockDef>, Option<syn::Err
     for def in defs {
         let name = def.name.to_string();
         if layers::lookup(&name).is_some() || MergeKind::from_name(&name).is_some() {
-            errors.push(syn::Error::new_spanned(&def.name, format!("a block cannot be named `{name}`: that is a layer; choose another name")));
+            errors.push(syn::Error::new_spanned(
+                &def.name,
+                format!("a block cannot be named `{name}`: that is a layer; choose another name"),
+            ));
             continue;
         }
         let mut seen = HashSet::new();
@@ -615,7 +674,10 @@ pub fn blocks(defs: &[BlockDef]) -> (HashMap<String, &BlockDef>, Option<syn::Err
             }
         }
         if map.insert(name.clone(), def).is_some() {
-            errors.push(syn::Error::new_spanned(&def.name, format!("a block named `{name}` is already defined in this `network!`; rename one of them")));
+            errors.push(syn::Error::new_spanned(
+                &def.name,
+                format!("a block named `{name}` is already defined in this `network!`; rename one of them"),
+            ));
         }
     }
     (map, errors.finish().err())
@@ -624,7 +686,7 @@ pub fn blocks(defs: &[BlockDef]) -> (HashMap<String, &BlockDef>, Option<syn::Err
 /// Checks a network definition against the blocks; `Err` holds every error found.
 pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Result<Network> {
     let mut errors = Errors::default();
-    let input = input_shape(&def);
+    let input = input_shape(def);
     let mut lowering = Lowering {
         blocks,
         layers: Vec::new(),
@@ -658,7 +720,9 @@ pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Resu
     let Lowering { layers, params, flops, .. } = lowering;
     match output {
         Some(value) if value > 0 && layers.last().is_some_and(|l| l.value == value) => {}
-        _ => return Err(syn::Error::new_spanned(&def.name, "the network's output must be computed by its last element")),
+        _ => {
+            return Err(syn::Error::new_spanned(&def.name, "the network's output must be computed by its last element"))
+        }
     }
     // Every buffer must be addressable: total activations and parameters in 64 bits.
     if layers.iter().try_fold(0u64, |acc, l| acc.checked_add(l.output_len)?.checked_add(l.saved)).is_none() {

@@ -260,9 +260,7 @@ fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> P
     // The last step reading each root's buffer.
     let mut step_of = vec![usize::MAX; n];
     for (s, group) in groups.iter().enumerate() {
-        for node in group.first..=group.pooled.unwrap_or(group.last) {
-            step_of[node] = s;
-        }
+        step_of[group.first..=group.pooled.unwrap_or(group.last)].fill(s);
     }
     let mut last_read = vec![0usize; n];
     for (i, layer) in net.layers.iter().enumerate() {
@@ -324,7 +322,9 @@ fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> P
 /// The forward calls in order, writing where `placement` says. `training` keeps the
 /// layout's order (every output after its input) and writes a fused pooling's input
 /// when asked for backward; inference writes it never.
-fn forward_steps(net: &Network, plan: &Plan, groups: &[ForwardGroup], placement: &Placement, training: bool) -> Vec<TokenStream> {
+fn forward_steps(
+    net: &Network, plan: &Plan, groups: &[ForwardGroup], placement: &Placement, training: bool,
+) -> Vec<TokenStream> {
     groups
         .iter()
         .map(|g| {
@@ -635,7 +635,9 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
     let layer = &net.layers[step.node];
     let dy_offset = grads.slot[step.dy].expect("a stepped value has a gradient slot");
     let dy_range = range(dy_offset, dy_offset + plan.value_len[step.dy]);
-    let Buffer::Activation { offset, len } = plan.outputs[step.node] else { unreachable!("outputs are never the input") };
+    let Buffer::Activation { offset, len } = plan.outputs[step.node] else {
+        unreachable!("outputs are never the input")
+    };
     let output = range(offset, offset + len);
     let activation = |v: usize| match plan.buffer(v) {
         Buffer::Input => quote!(input),
@@ -1029,8 +1031,18 @@ pub fn generate(net: &Network) -> TokenStream {
         all_params: &[F], all_buffers: &mut [F], rng: &mut rt::rng::Rng, training: bool, for_backward: bool,
         activations: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], input: &[F], batch: usize,
     };
-    let forward_arguments =
-        quote!(all_params, all_buffers, rng, training, for_backward, activations, scratch, all_batch_stats, input, batch);
+    let forward_arguments = quote!(
+        all_params,
+        all_buffers,
+        rng,
+        training,
+        for_backward,
+        activations,
+        scratch,
+        all_batch_stats,
+        input,
+        batch
+    );
     let (forward, forward_fns) = split(
         forward_steps(net, &plan, &groups, &training_layout, true),
         "__forward",

@@ -217,7 +217,10 @@ impl Parse for BlockDef {
             parenthesized!(content in input);
             while !content.is_empty() {
                 params.push(content.parse::<Ident>().map_err(|e| {
-                    syn::Error::new(e.span(), "a block's parameters are names, e.g. `block Down(cin, cout, stride) = …`")
+                    syn::Error::new(
+                        e.span(),
+                        "a block's parameters are names, e.g. `block Down(cin, cout, stride) = …`",
+                    )
                 })?);
                 if content.is_empty() {
                     break;
@@ -226,7 +229,10 @@ impl Parse for BlockDef {
             }
         }
         input.parse::<Token![=]>().map_err(|e| {
-            syn::Error::new(e.span(), format!("expected `=` and the block's chain, e.g. `block {name}(c) = conv(c, c, 3) -> relu`"))
+            syn::Error::new(
+                e.span(),
+                format!("expected `=` and the block's chain, e.g. `block {name}(c) = conv(c, c, 3) -> relu`"),
+            )
         })?;
         let chain = input.parse()?;
         Ok(BlockDef { name, params, chain })
@@ -332,7 +338,10 @@ impl Parse for Element {
             let content;
             let parens = parenthesized!(content in input);
             if content.is_empty() {
-                return Err(syn::Error::new(parens.span.join(), "expected a chain between the parentheses, e.g. `(conv(3, 8, 3) -> relu)`"));
+                return Err(syn::Error::new(
+                    parens.span.join(),
+                    "expected a chain between the parentheses, e.g. `(conv(3, 8, 3) -> relu)`",
+                ));
             }
             let chain: Chain = content.parse()?;
             if !content.is_empty() {

@@ -27,7 +27,9 @@ pub fn build(def: &MergeDef, shapes: &[Shape], sources: &[String], has_shortcut:
                     "change the shortcut or the body so that both give the same shape".to_string()
                 } else {
                     match shortcut_fix(shortcut, body) {
-                        Some(fix) => format!("add a shortcut that maps one onto the other: `residual(…, shortcut = {fix})`"),
+                        Some(fix) => {
+                            format!("add a shortcut that maps one onto the other: `residual(…, shortcut = {fix})`")
+                        }
                         None => "make the body keep its input's shape, or add `shortcut = …` giving the body's shape"
                             .to_string(),
                     }
@@ -71,9 +73,7 @@ pub fn build(def: &MergeDef, shapes: &[Shape], sources: &[String], has_shortcut:
                 let example = if input.len() == 3 {
                     let c = input[0];
                     let r = (c / 4).max(1);
-                    format!(
-                        "`scale(global_avgpool -> conv({c}, {r}, 1) -> relu -> conv({r}, {c}, 1) -> sigmoid)`"
-                    )
+                    format!("`scale(global_avgpool -> conv({c}, {r}, 1) -> relu -> conv({r}, {c}, 1) -> sigmoid)`")
                 } else {
                     let f = input[0];
                     format!("`scale(linear({f}, {f}) -> sigmoid)`")

@@ -8,7 +8,13 @@ use crate::float::Float;
 
 /// `y = a + b`, element by element.
 pub fn add<F: Float>(a: &[F], b: &[F], y: &mut [F]) {
-    assert!(a.len() == y.len() && b.len() == y.len(), "add: operands of {}, {} and {} elements", a.len(), b.len(), y.len());
+    assert!(
+        a.len() == y.len() && b.len() == y.len(),
+        "add: operands of {}, {} and {} elements",
+        a.len(),
+        b.len(),
+        y.len()
+    );
     for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
         *y = a + b;
     }
