@@ -240,7 +240,7 @@ impl Activation for Hardswish {
 const ONE_SIXTH_F32: f32 = 1.0 / 6.0;
 
 /// `min(max(x + 3, 0), 6) / 6`, as `nn.Hardsigmoid`. The derivative is 1/6 (as PyTorch
-/// has it: [`ONE_SIXTH_F32`]) strictly inside (−3, 3) and 0 elsewhere, ±3 included, as
+/// has it: `1.0f32 / 6.0`) strictly inside (−3, 3) and 0 elsewhere, ±3 included, as
 /// PyTorch's `hardsigmoid_backward`. It needs the input: just below 3, `x + 3` rounds to
 /// 6 and the output to 1, where PyTorch's derivative is still 1/6.
 pub struct Hardsigmoid;
