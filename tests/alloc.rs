@@ -55,7 +55,13 @@ network! {
         -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
     Mlp: [784] => linear(784, 128) -> relu -> linear(128, 64) -> sigmoid -> linear(64, 10) -> log_softmax;
     /// Wide enough that its first layer goes to matrixmultiply.
-    Wide: [1024] => linear(1024, 1024) -> relu -> linear(1024, 10)
+    Wide: [1024] => linear(1024, 1024) -> relu -> linear(1024, 10);
+    /// A graph: a residual block with batch norm, a concat with the identity, a gate.
+    Graph: [3, 8, 8] => conv(3, 8, 3, padding = 1) -> relu
+        -> residual(conv(8, 8, 3, padding = 1, bias = false) -> batchnorm(8) -> relu -> conv(8, 8, 3, padding = 1)) -> relu
+        -> concat(identity, conv(8, 4, 1) -> tanh)
+        -> scale(global_avgpool -> conv(12, 3, 1) -> relu -> conv(3, 12, 1) -> sigmoid)
+        -> global_avgpool -> flatten -> linear(12, 10)
 }
 
 /// Where the packing-free kernels run, LeNet-5 calls matrixmultiply not at all.
@@ -141,6 +147,33 @@ fn mlp_with_adam_allocates_only_matrixmultiply_packing_buffers() {
         }
     });
     assert_eq!(allocs, gemms, "{allocs} allocations for {gemms} matrixmultiply calls");
+}
+
+#[test]
+fn graph_steady_state_steps_allocate_nothing_of_ours() {
+    let mut net = Graph::new(4);
+    let mut adam = Adam::new(1e-3);
+    let x = vec![0.3f32; 16 * Graph::INPUT_LEN];
+    let labels: Vec<usize> = (0..16).map(|i| i % 10).collect();
+    nn::runtime::exec::threads::set(1);
+    net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
+    net.forward(&x).unwrap();
+    for (what, counts) in [
+        (
+            "forward",
+            measure(|| {
+                net.forward(&x).unwrap();
+            }),
+        ),
+        (
+            "training step",
+            measure(|| {
+                net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
+            }),
+        ),
+    ] {
+        assert_eq!(counts.0, counts.1, "{what}: {} allocations for {} matrixmultiply calls", counts.0, counts.1);
+    }
 }
 
 #[test]
