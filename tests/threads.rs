@@ -10,7 +10,11 @@ network! {
         -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
         -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
     Regressor: [6] => linear(6, 8) -> dropout(0.3) -> elu -> linear(8, 3);
-    Normed: [6] => linear(6, 8) -> batchnorm(8) -> linear(8, 3)
+    Normed: [6] => linear(6, 8) -> batchnorm(8) -> linear(8, 3);
+    /// A graph without batch norm: splits like a chain.
+    Graph: [2, 6, 6] => conv(2, 4, 3, padding = 1) -> relu
+        -> residual(conv(4, 4, 3, padding = 1) -> tanh, shortcut = conv(4, 4, 1))
+        -> concat(identity, maxpool(3, stride = 1, padding = 1)) -> flatten -> linear(288, 5)
 }
 
 fn sample(len: usize, seed: u64) -> Vec<f64> {
@@ -92,6 +96,21 @@ fn split_batches_are_thread_count_independent_and_match_the_whole_batch() {
     for (i, chunk) in images.chunks(1024).enumerate() {
         assert_eq!(lenet.forward(chunk).unwrap(), &outputs[0][i * 10..(i + 1) * 10], "sample {i}");
     }
+
+    // A graph splits as a chain does, and its inference too.
+    let graph_x = sample(19 * Graph::INPUT_LEN, 5);
+    let graph_labels: Vec<usize> = (0..19).map(|i| i % 5).collect();
+    let mut graph_runs = Vec::new();
+    for t in [1, 2] {
+        threads::set(t);
+        let mut net = Graph::<f64>::with_seed(9);
+        let value = net.loss_and_grads(&graph_x, &graph_labels, &SoftmaxCrossEntropy).unwrap();
+        graph_runs.push((value, net.grads().to_vec(), net.forward(&graph_x).unwrap().to_vec()));
+    }
+    assert_eq!(graph_runs[0], graph_runs[1], "1 and 2 threads give bit-identical results");
+    let (value, grads) = whole_batch(&mut Graph::<f64>::with_seed(9), &graph_x, &graph_labels, &SoftmaxCrossEntropy);
+    assert!((graph_runs[0].0 - value).abs() < 1e-12, "{} vs {value}", graph_runs[0].0);
+    assert!(close(&graph_runs[0].1, &grads));
 
     // Batch norm never splits: its statistics need the whole batch.
     const { assert!(!<Normed<f64> as Network<f64>>::SPLITTABLE) };
