@@ -3,13 +3,20 @@ taskset -c 0 .venv-peers/bin/python bench/peers/graph_seq_peers.py ...; resnet18
 torchvision, installed with --no-deps, and pillow):
 
     python graph_seq_peers.py resnet18      # ResNet-18 inference, 224x224, batch 1 and 8: PyTorch eager, torch.compile, ONNX Runtime
+    python graph_seq_peers.py smallresnet   # small ResNet (small_resnet.py, 16/32/64, 1x28x28): training step at batch 32
+                                            # (cross-entropy, SGD lr 0.01 momentum 0.9), PyTorch eager and torch.compile
     python graph_seq_peers.py lstm          # row-by-row MNIST LSTM (28 steps x 28, hidden 128, last step, linear 10):
                                             # training step (SGD lr 0.01) at batch 1/8/32/128 and inference of 10,000, PyTorch eager and torch.compile
 
-Same timing method as peers.py (median of >= 20 calls and >= 1 s; inference median of 5 passes).
-Prints one RESULT line of JSON.
+Same timing method as peers.py (median of >= 20 calls and >= 1 s; inference median of 5 passes;
+ResNet-18 median of >= 10 calls and >= 2 s). Every mode also reports the CPU model and, in
+the same run, the machine's single-thread SGEMM rate (numpy 2048x2048 float32 matmul through
+its OpenBLAS limited to 1 thread, peers.run_matmul), and each peer's rate as GFLOP/s (the
+convolutions' and linear layers' multiply-adds, 2 FLOPs each; a training step counted as 3x
+the forward) and as a share of that SGEMM rate. Prints one RESULT line of JSON.
 """
 import json
+import os
 import sys
 import tempfile
 import warnings
@@ -22,19 +29,46 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import summarize, time_calls, warm_up  # noqa: E402
+from peers import cpu_audit, run_matmul, summarize, time_calls, warm_up  # noqa: E402
+from small_resnet import SmallResNet, forward_flops, params  # noqa: E402
 
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
 
 
-def resnet18():
+def machine():
+    """The CPU model (/proc/cpuinfo) and the single-thread SGEMM rate, measured now."""
+    info = {}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("model name", "cpu family", "model") and key not in info:
+                info[key] = value.strip()
+            if key == "flags" and "flags" not in info:
+                info["flags"] = " ".join(x for x in value.split() if x.startswith(("avx512f", "avx512_bf16", "amx")))
+    info["cpus"] = os.cpu_count()
+    mm = run_matmul(1)
+    return {"cpu": info, "sgemm_1thread": {"numpy_gflops": round(mm["numpy"]["gflops"], 1),
+                                             "torch_gflops": round(mm["torch"]["gflops"], 1),
+                                             "blas": mm["numpy"]["blas"]}}
+
+
+def with_share(rates, flop_per_image, sgemm_gflops):
+    """images/s -> also GFLOP/s and the share of the SGEMM rate."""
+    return {name: {"images_per_s": round(r, 2), "gflops": round(r * flop_per_image / 1e9, 1),
+                   "share_of_sgemm": round(r * flop_per_image / 1e9 / sgemm_gflops, 3)}
+            for name, r in rates.items()}
+
+
+def resnet18(sgemm_gflops):
     import onnxruntime as ort
     from torchvision import models
 
     torch.manual_seed(0)
     model = models.resnet18().eval()
-    out = {}
+    flop = forward_flops(model, (3, 224, 224))
+    out = {"forward_gflop_per_image": round(flop / 1e9, 3)}
     for batch in (1, 8):
         x = torch.rand(batch, 3, 224, 224)
         res = {}
@@ -57,7 +91,41 @@ def resnet18():
         warm_up(call, calls=3)
         t = summarize(time_calls(call, min_calls=10, min_seconds=2.0))
         res["onnxruntime"] = batch / t["median_s"]
-        out[f"infer_b{batch}_images_per_s"] = res
+        out[f"infer_b{batch}"] = with_share(res, flop, sgemm_gflops)
+    return out
+
+
+def smallresnet(sgemm_gflops, batch=32):
+    out = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = SmallResNet()
+        out["params"] = params(model)
+        flop = 3 * forward_flops(model)
+        out["train_gflop_per_image"] = round(flop / 1e9, 4)
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def forward_loss(x, y):
+            return F.cross_entropy(model(x), y)
+
+        fl = torch.compile(forward_loss, dynamic=False) if compiled else forward_loss
+        rng = np.random.default_rng(batch)
+        x = torch.from_numpy(rng.random((batch, 1, 28, 28), dtype=np.float32))
+        y = torch.from_numpy(rng.integers(0, 10, size=batch).astype(np.int64))
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            fl(x, y).backward()
+            opt.step()
+
+        first = warm_up(step)
+        t = summarize(time_calls(step))
+        name = "torch-compile" if compiled else "torch-eager"
+        res = with_share({name: batch / t["median_s"]}, flop, sgemm_gflops)[name]
+        res.update(step_ms=round(1e3 * t["median_s"], 3), min_step_ms=round(1e3 * t["min_s"], 3), steps=t["n"],
+                   first_step_s=round(first, 2))
+        out[f"train_b{batch}_{name}"] = res
     return out
 
 
@@ -113,5 +181,15 @@ def lstm():
 
 if __name__ == "__main__":
     what = sys.argv[1]
-    result = resnet18() if what == "resnet18" else lstm()
-    print("RESULT " + json.dumps({what: result}), flush=True)
+    if what not in ("resnet18", "smallresnet", "lstm"):
+        raise SystemExit(f"usage: graph_seq_peers.py resnet18|smallresnet|lstm (got {what!r})")
+    mach = machine()
+    sgemm = mach["sgemm_1thread"]["numpy_gflops"]
+    if what == "resnet18":
+        result = resnet18(sgemm)
+    elif what == "smallresnet":
+        result = smallresnet(sgemm)
+    else:
+        result = lstm()
+    print("RESULT " + json.dumps({what: result, "machine": mach, "torch": torch.__version__,
+                                  "affinity": sorted(os.sched_getaffinity(0)), "cpu_audit": cpu_audit()}), flush=True)
