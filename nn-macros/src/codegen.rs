@@ -1,6 +1,9 @@
-//! Phase 3: the checked IR into Rust. Per layer, one straight-line call into a runtime
-//! kernel whose every dimension is a literal const generic; backward is the same
-//! sequence reversed. Buffers are planned here, once, as per-sample offsets.
+//! Phase 3: the checked graph into Rust. Per node, in topological order, one
+//! straight-line call into a runtime kernel whose every dimension is a literal const
+//! generic; backward runs the nodes in reverse. Memory is planned here, once, as
+//! per-sample offsets: training keeps every value for backward, inference shares memory
+//! between values not alive at once, and backward's gradients live in one arena planned
+//! by liveness, where a value read several times gets its readers' gradients summed.
 
 use crate::ir::{CheckedLayer, Network};
 use crate::layers::{lit, Init};
@@ -177,7 +180,7 @@ struct ForwardGroup {
 }
 
 /// The forward steps in order. A layer followed by an activation whose derivative
-/// reads only its output (relu, tanh, sigmoid) runs that activation in its own epilogue
+/// reads only its output (relu, relu6, tanh, sigmoid) runs that activation in its own epilogue
 /// where its kernel has one, writing the activation's output directly: one pass over
 /// memory fewer. The layer's own output buffer is then never written; nothing reads it
 /// (its backward reads its input, the activation's backward its output). A pooling
