@@ -80,7 +80,7 @@ pub struct Args {
     cnn_epochs: usize,
     #[arg(long, default_value_t = 20)]
     mlp_epochs: usize,
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 8)]
     resnet_epochs: usize,
     #[arg(long, default_value_t = 64)]
     batch: usize,
