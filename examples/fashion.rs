@@ -22,6 +22,12 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+// The small ResNet, shared with the benchmark and profiling examples.
+#[allow(dead_code)]
+#[path = "support/networks.rs"]
+mod networks;
+use networks::SmallResNet as FashionResNet;
+
 network! {
     /// Two 3×3 convolution blocks (batch norm, ReLU, 2×2 max pooling), then a 128-unit
     /// hidden layer with dropout: the classic small CNN for 28×28 images.
@@ -29,24 +35,7 @@ network! {
         -> conv(16, 32, 3, padding = 1, bias = false) -> batchnorm(32) -> relu -> maxpool(2)
         -> flatten -> dropout(0.25) -> linear(1568, 128) -> relu -> dropout(0.25) -> linear(128, 10);
     /// Two hidden layers of 256 and 128 ReLU units on the flattened pixels.
-    pub FashionMlp: [784] => linear(784, 256) -> relu -> dropout(0.2) -> linear(256, 128) -> relu -> linear(128, 10);
-
-    /// torchvision's BasicBlock without and with its projection shortcut.
-    block Basic(c) = residual(
-            conv1: conv(c, c, 3, padding = 1, bias = false) -> bn1: batchnorm(c) -> relu
-            -> conv2: conv(c, c, 3, padding = 1, bias = false) -> bn2: batchnorm(c))
-        -> relu;
-    block Down(cin, cout, stride) = residual(
-            conv1: conv(cin, cout, 3, stride = stride, padding = 1, bias = false) -> bn1: batchnorm(cout) -> relu
-            -> conv2: conv(cout, cout, 3, padding = 1, bias = false) -> bn2: batchnorm(cout),
-            shortcut = downsample: (conv(cin, cout, 1, stride = stride, bias = false) -> batchnorm(cout)))
-        -> relu;
-    /// A small ResNet: a 3×3 stem, one basic block at 28×28 and one downsampling block
-    /// at each of 14×14 and 7×7, global average pooling and a linear classifier
-    /// (bench/peers/fashion_resnet_torch.py is the same model in PyTorch).
-    pub FashionResNet: [1, 28, 28] => conv1: conv(1, 16, 3, padding = 1, bias = false) -> bn1: batchnorm(16) -> relu
-        -> layer1: Basic(16) -> layer2: Down(16, 32, 2) -> layer3: Down(32, 64, 2)
-        -> avgpool: global_avgpool -> flatten -> fc: linear(64, 10)
+    pub FashionMlp: [784] => linear(784, 256) -> relu -> dropout(0.2) -> linear(256, 128) -> relu -> linear(128, 10)
 }
 
 const CLASSES: [&str; 10] =
