@@ -92,6 +92,11 @@ pub fn names(defs: &[NetworkDef]) -> Vec<Option<syn::Error>> {
 /// How many of the shape-preserving layers since the last change of shape messages name.
 const THROUGH_NAMED: usize = 3;
 
+/// The most layers a network may expand to. Blocks that instantiate blocks several times
+/// grow exponentially with their nesting: past this, expanding further would only make
+/// the compiler run out of memory or time.
+const MAX_LAYERS: usize = 100_000;
+
 /// Who produced a value, for messages: the layer that last changed its shape and the
 /// shape-preserving layers (activations) it went through since — where the user looks.
 #[derive(Clone)]
@@ -167,6 +172,7 @@ struct Lowering<'d> {
     keys: HashMap<String, String>,
     params: u64,
     flops: u64,
+    /// Whether a size limit was reported (once).
     overflow: bool,
 }
 
@@ -449,6 +455,18 @@ impl<'d> Lowering<'d> {
         let key = format!("{}{segment}", level.prefix);
         if let Some(n) = &layer.name {
             self.register_key(level, n, &key, index);
+        }
+        if self.layers.len() >= MAX_LAYERS {
+            if !self.overflow {
+                self.overflow = true;
+                let message = format!(
+                    "the network expands to more than {} layers here, in block `{name}`; blocks that use blocks several \
+                     times grow exponentially with their nesting",
+                    crate::diag::thousands(MAX_LAYERS as u64)
+                );
+                self.error(level, syn::Error::new_spanned(&layer.kind, message));
+            }
+            return None;
         }
         if let Some(first) = self.expanding.iter().position(|b| *b == name) {
             let cycle: Vec<&str> = self.expanding[first..].iter().map(String::as_str).chain([name.as_str()]).collect();

@@ -138,6 +138,26 @@ mod tests {
     }
 
     #[test]
+    fn exponential_block_nesting_is_one_error_not_a_hang() {
+        let out = expand(quote! {
+            block A(c) = relu -> relu;
+            block B(c) = A(c) -> A(c) -> A(c) -> A(c);
+            block C(c) = B(c) -> B(c) -> B(c) -> B(c);
+            block D(c) = C(c) -> C(c) -> C(c) -> C(c);
+            block E(c) = D(c) -> D(c) -> D(c) -> D(c);
+            block G(c) = E(c) -> E(c) -> E(c) -> E(c);
+            block H(c) = G(c) -> G(c) -> G(c) -> G(c);
+            block I(c) = H(c) -> H(c) -> H(c) -> H(c);
+            block J(c) = I(c) -> I(c) -> I(c) -> I(c);
+            block K(c) = J(c) -> J(c) -> J(c) -> J(c);
+            Net: [4] => K(1) -> K(1) -> K(1) -> K(1)
+        })
+        .to_string();
+        assert_eq!(out.matches("compile_error").count(), 1, "{}", &out[..out.len().min(2000)]);
+        assert!(out.contains("more than 100,000 layers"), "{}", &out[..out.len().min(2000)]);
+    }
+
+    #[test]
     fn a_network_with_mistakes_expands_to_errors_and_a_stub() {
         let out = expand(quote! { Net: [1, 28, 28] => conv(1, 8, 5) -> conv(6, 16, 5) }).to_string();
         assert!(out.contains("compile_error"), "{out}");
