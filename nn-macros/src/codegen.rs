@@ -260,55 +260,44 @@ fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> P
             root[i] = plan.producer[net.layers[i].inputs[0]].map_or(i, |p| root[p]);
         }
     }
-    // The last step reading each root's buffer.
+    // The step running each node (fused nodes run in their group's step).
     let mut step_of = vec![usize::MAX; n];
     for (s, group) in groups.iter().enumerate() {
         step_of[group.first..=group.pooled.unwrap_or(group.last)].fill(s);
     }
+    // The last step reading each root's buffer. An aliased view has no step: its
+    // readers read its root, which `root` already resolves.
     let mut last_read = vec![0usize; n];
-    for (i, layer) in net.layers.iter().enumerate() {
-        // An aliased view has no step: its readers read its root.
-        let reader = if plan.aliased[i] { continue } else { step_of[i] };
+    for (i, layer) in net.layers.iter().enumerate().filter(|&(i, _)| !plan.aliased[i]) {
         for &v in &layer.inputs {
             if let Some(p) = plan.producer[v] {
-                last_read[root[p]] = last_read[root[p]].max(reader);
+                last_read[root[p]] = last_read[root[p]].max(step_of[i]);
             }
         }
     }
-    // Views read through: a view's readers count for its root.
-    for (i, layer) in net.layers.iter().enumerate() {
-        if plan.aliased[i] {
-            for (j, reader) in net.layers.iter().enumerate().skip(i + 1) {
-                if reader.inputs.contains(&layer.value) && !plan.aliased[j] {
-                    last_read[root[i]] = last_read[root[i]].max(step_of[j]);
-                }
-            }
-        }
-    }
-    let output_root = root[n - 1];
-    last_read[output_root] = usize::MAX;
+    last_read[root[n - 1]] = usize::MAX;
     let mut outputs = vec![Buffer::Input; n];
     let mut saved = vec![(0, 0); n];
     let mut arena = Arena::default();
-    let mut offsets: Vec<Option<u64>> = vec![None; n];
+    // The buffers allocated now: (node, offset).
+    let mut live: Vec<(usize, u64)> = Vec::new();
     for (s, group) in groups.iter().enumerate() {
         // The values this step writes: the pooled one, else the last one (with its saved
         // values right after it).
         let written = group.pooled.unwrap_or(group.last);
         let len = net.layers[written].output_len + net.layers[written].saved;
         let at = arena.alloc(len);
-        offsets[written] = Some(at);
         outputs[written] = Buffer::Activation { offset: at, len: net.layers[written].output_len };
         saved[written] = (at + net.layers[written].output_len, at + len);
         // Free what this step read for the last time.
-        for (node, offset) in offsets.iter_mut().enumerate() {
-            if let Some(at) = *offset {
-                if node != written && last_read[node] <= s {
-                    arena.free(at);
-                    *offset = None;
-                }
+        live.retain(|&(node, at)| {
+            let done = last_read[node] <= s;
+            if done {
+                arena.free(at);
             }
-        }
+            !done
+        });
+        live.push((written, at));
     }
     // Aliased views: their root's buffer.
     for i in 0..n {
