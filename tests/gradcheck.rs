@@ -84,16 +84,7 @@ network! {
     PoolSame: [2, 5, 6] => avgpool((2, 3), stride = 1, padding = same) -> maxpool(4, stride = 1, padding = same)
 }
 
-macro_rules! gradient_tests {
-    ($($test:ident: $net:ty, batch $batch:expr;)*) => {$(
-        #[test]
-        fn $test() {
-            check_gradients::<$net>($batch, 400);
-        }
-    )*};
-}
-
-gradient_tests! {
+common::gradient_tests! {
     linear: Linear<f64>, batch 3;
     linear_without_bias: LinearNoBias<f64>, batch 2;
     conv: Conv<f64>, batch 2;

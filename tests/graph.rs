@@ -3,7 +3,7 @@
 //! tensors, and the parameter counts of the torchvision architectures they express.
 
 mod common;
-use common::{check_gradients, check_gradients_in};
+use common::check_gradients_in;
 use nn::network;
 use nn::Network;
 
@@ -100,16 +100,7 @@ network! {
         -> avgpool: global_avgpool -> flatten -> dropout: dropout(0.2) -> fc: linear(1024, 1000)
 }
 
-macro_rules! gradient_tests {
-    ($($test:ident: $net:ty, batch $batch:expr;)*) => {$(
-        #[test]
-        fn $test() {
-            check_gradients::<$net>($batch, 400);
-        }
-    )*};
-}
-
-gradient_tests! {
+common::gradient_tests! {
     residual_without_shortcut: Residual<f64>, batch 2;
     residual_with_shortcut: ResidualShortcut<f64>, batch 2;
     residual_on_the_network_input: ResidualOnInput<f64>, batch 3;

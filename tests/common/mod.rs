@@ -117,3 +117,17 @@ pub fn check_gradients_scaled<N: Network<f64>>(batch: usize, limit: usize, train
     }
     assert!(failures.is_empty(), "{} gradient mismatches in {}:\n{}", failures.len(), N::NAME, failures.join("\n"));
 }
+
+/// `name: Network<f64>, batch N;` rows, each a test of [`check_gradients`] (400 probes
+/// per tensor).
+#[allow(unused_macros)]
+macro_rules! gradient_tests {
+    ($($test:ident: $net:ty, batch $batch:expr;)*) => {$(
+        #[test]
+        fn $test() {
+            $crate::common::check_gradients::<$net>($batch, 400);
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use gradient_tests;
