@@ -18,28 +18,12 @@ use std::time::Instant;
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
+#[path = "support/timing.rs"]
+mod timing;
 use networks::{KerasNet, LeNet5, Mlp};
+use timing::median_seconds;
 
 const TRAIN_BATCHES: [usize; 4] = [1, 8, 32, 128];
-
-/// Median over `rounds` of the mean seconds per call, each round at least `min_s` long.
-fn median_seconds(rounds: usize, min_s: f64, mut f: impl FnMut()) -> f64 {
-    for _ in 0..5 {
-        f();
-    }
-    let mut times: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let (start, mut calls) = (Instant::now(), 0u32);
-            while calls < 20 || start.elapsed().as_secs_f64() < min_s {
-                f();
-                calls += 1;
-            }
-            start.elapsed().as_secs_f64() / calls as f64
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[rounds / 2]
-}
 
 /// Training images/s per batch size and inference images/s for one network.
 fn measure<N: Network<f32>>(rounds: usize) -> (Vec<(usize, f64)>, f64) {
@@ -51,7 +35,7 @@ fn measure<N: Network<f32>>(rounds: usize) -> (Vec<(usize, f64)>, f64) {
         let labels: Vec<usize> = (0..batch).map(|i| i % N::OUTPUT_LEN).collect();
         let mut net = N::with_seed(0);
         let mut sgd = Sgd::new(0.01);
-        let seconds = median_seconds(rounds, 0.3, || {
+        let seconds = median_seconds(rounds, 0.3, 20, 5, || {
             net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut sgd).expect("finite loss");
         });
         train.push((batch, batch as f64 / seconds));
@@ -59,7 +43,7 @@ fn measure<N: Network<f32>>(rounds: usize) -> (Vec<(usize, f64)>, f64) {
     let images = sample(10_000 * N::INPUT_LEN);
     let mut net = N::with_seed(0);
     net.eval();
-    let seconds = median_seconds(rounds, 0.3, || {
+    let seconds = median_seconds(rounds, 0.3, 20, 5, || {
         for chunk in images.chunks(256 * N::INPUT_LEN) {
             std::hint::black_box(net.forward(chunk).expect("valid batch"));
         }

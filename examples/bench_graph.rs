@@ -6,32 +6,14 @@
 //!     NN_THREADS=1 taskset -c 0 cargo run --release --example bench_graph -- [--rounds 5]
 
 use nn::prelude::*;
-use std::time::Instant;
 
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
+#[path = "support/timing.rs"]
+mod timing;
 use networks::{ResNet18, SmallResNet};
-
-/// Median over `rounds` of the mean seconds per call, each round at least `min_s` long
-/// and at least `min_calls` calls.
-fn median_seconds(rounds: usize, min_s: f64, min_calls: u32, mut f: impl FnMut()) -> f64 {
-    for _ in 0..2 {
-        f();
-    }
-    let mut times: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let (start, mut calls) = (Instant::now(), 0u32);
-            while calls < min_calls || start.elapsed().as_secs_f64() < min_s {
-                f();
-                calls += 1;
-            }
-            start.elapsed().as_secs_f64() / calls as f64
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[rounds / 2]
-}
+use timing::median_seconds;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -49,7 +31,7 @@ fn main() {
     let gflop = ResNet18::FLOPS as f64 / 1e9;
     for batch in [1usize, 8] {
         let x = sample(batch * ResNet18::INPUT_LEN);
-        let s = median_seconds(rounds, 1.0, 3, || {
+        let s = median_seconds(rounds, 1.0, 3, 2, || {
             std::hint::black_box(resnet.forward(&x).expect("valid batch"));
         });
         let rate = batch as f64 / s;
@@ -61,7 +43,7 @@ fn main() {
     let batch = 32;
     let x = sample(batch * SmallResNet::INPUT_LEN);
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
-    let s = median_seconds(rounds, 1.0, 20, || {
+    let s = median_seconds(rounds, 1.0, 20, 2, || {
         small.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut optimizer).expect("valid batch");
     });
     let rate = batch as f64 / s;
