@@ -101,22 +101,30 @@ const MAX_LAYERS: usize = 100_000;
 /// shape-preserving layers (activations) it went through since — where the user looks.
 #[derive(Clone)]
 struct Source {
+    /// "`conv(1, 6, 5)` (layer 0", its parenthesis closed when rendered; or "the
+    /// network input", which has none.
     origin: String,
     through: Vec<String>,
     through_more: usize,
 }
+
+/// The network input's origin, which renders as it is.
+const NETWORK_INPUT: &str = "the network input";
 
 impl Source {
     fn new(origin: String) -> Source {
         Source { origin, through: Vec::new(), through_more: 0 }
     }
     fn render(&self) -> String {
+        let close = if self.origin == NETWORK_INPUT { "" } else { ")" };
         match self.through_more {
-            _ if self.through.is_empty() => format!("{})", self.origin),
-            0 => format!("{}, through {})", self.origin, self.through.join(", ")),
-            more => {
-                format!("{}, through {} and {more} more that keep its shape)", self.origin, self.through.join(", "))
-            }
+            _ if self.through.is_empty() => format!("{}{close}", self.origin),
+            0 => format!("{}, through {}{close}", self.origin, self.through.join(", ")),
+            more => format!(
+                "{}, through {} and {more} more that keep its shape{close}",
+                self.origin,
+                self.through.join(", ")
+            ),
         }
     }
 }
@@ -125,8 +133,7 @@ impl Source {
 /// mistake may have no producing node (their shape assumed); no code is generated then.
 struct ValueInfo {
     shape: Shape,
-    source: String,
-    structured: Source,
+    source: Source,
 }
 
 /// One level of the key path (SPEC §5): the network, a parenthesized chain, a block
@@ -200,8 +207,8 @@ impl<'d> Lowering<'d> {
         }
     }
 
-    fn value(&mut self, shape: Shape, structured: Source) -> usize {
-        self.values.push(ValueInfo { shape, source: structured.render(), structured });
+    fn value(&mut self, shape: Shape, source: Source) -> usize {
+        self.values.push(ValueInfo { shape, source });
         self.values.len() - 1
     }
 
@@ -325,7 +332,7 @@ impl<'d> Lowering<'d> {
         // its own syntax and arguments above, but not for shapes.
         let input = input?;
         let input_shape = self.values[input].shape.clone();
-        let source = self.values[input].source.clone();
+        let source = self.values[input].source.render();
         let written = bound.written();
         let described = match &layer.name {
             Some(name) => format!("`{name}: {written}`"),
@@ -346,7 +353,7 @@ impl<'d> Lowering<'d> {
         };
         let output = op.output_shape();
         let structured = if output == input_shape && !(level.prefix.is_empty() && index == 0) {
-            let mut s = self.values[input].structured.clone();
+            let mut s = self.values[input].source.clone();
             // At most a few by name: a description as long as the chain would make
             // checking quadratic in its length, and the message unreadable.
             if s.through.len() < THROUGH_NAMED {
@@ -602,7 +609,7 @@ impl<'d> Lowering<'d> {
             inputs.insert(0, input);
         }
         let shapes: Vec<Shape> = inputs.iter().map(|&v| self.values[v].shape.clone()).collect();
-        let sources: Vec<String> = inputs.iter().map(|&v| self.values[v].source.clone()).collect();
+        let sources: Vec<String> = inputs.iter().map(|&v| self.values[v].source.render()).collect();
         let checked = merge::build(def, &shapes, &sources, def.shortcut.is_some());
         let op = match checked {
             Ok(op) => op,
@@ -719,15 +726,13 @@ pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Resu
         overflow: false,
     };
     let start = match &input {
-        Ok(dims) => Some(lowering.value(dims.clone(), Source::new("the network input".to_string()))),
+        Ok(dims) => Some(lowering.value(dims.clone(), Source::new(NETWORK_INPUT.to_string()))),
         Err(e) => {
             errors.push(e.clone());
             lowering.value(Vec::new(), Source::new(String::new()));
             None
         }
     };
-    // "the network input" reads without the parenthesis the other sources close.
-    lowering.values[0].source = "the network input".to_string();
     let mut level = Level { prefix: String::new(), counter: 0, env: HashMap::new(), block: None };
     let output = lowering.chain(&def.chain, start, &mut level, false);
     if let Some(e) = lowering.errors.first_take() {

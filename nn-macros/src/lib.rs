@@ -138,6 +138,16 @@ mod tests {
     }
 
     #[test]
+    fn the_network_input_through_an_activation_reads_without_a_stray_parenthesis() {
+        let out = expand(quote! {
+            block B(c) = relu -> conv(2, 4, 1);
+            Net: [3, 4, 4] => B(3)
+        })
+        .to_string();
+        assert!(out.contains("but the network input, through `relu` produces 3 channels"), "{out}");
+    }
+
+    #[test]
     fn exponential_block_nesting_is_one_error_not_a_hang() {
         let out = expand(quote! {
             block A(c) = relu -> relu;
