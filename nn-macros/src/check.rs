@@ -4,14 +4,16 @@
 use crate::args::bind;
 use crate::diag::{did_you_mean, Errors};
 use crate::ir::{CheckedLayer, Network};
-use crate::layers::{self, merge, product, Context, Shape};
+use crate::layers::{self, merge, product, Axes, Context, Shape, NETWORK_INPUT};
 use crate::parse::{BlockDef, Chain, Element, Expr, ExprError, LayerDef, MergeDef, MergeKind, NetworkDef, ValueKind};
 use proc_macro2::{Span, TokenStream};
 use std::collections::{HashMap, HashSet};
 use syn::ext::IdentExt;
 
-/// The input shape: one or three positive sizes.
-fn input_shape(def: &NetworkDef) -> syn::Result<Vec<u64>> {
+/// The input shape and what its axes mean: `[F]`, `[C, H, W]`, or rank 2 with its axes
+/// named (`[T = 28, F = 28]` or `[C = 4, L = 100]`, SPEC §6). Letters are optional at
+/// ranks 1 and 3, where they must be the usual ones.
+fn input_shape(def: &NetworkDef) -> syn::Result<(Vec<u64>, Axes)> {
     let mut dims = Vec::new();
     for value in &def.input {
         match value.kind {
@@ -22,19 +24,50 @@ fn input_shape(def: &NetworkDef) -> syn::Result<Vec<u64>> {
             _ => return Err(syn::Error::new_spanned(value, "input sizes are positive integers, e.g. `[1, 28, 28]`")),
         }
     }
-    if dims.len() != 1 && dims.len() != 3 {
+    if !(1..=3).contains(&dims.len()) {
         return Err(syn::Error::new_spanned(
             &def.input_tokens,
             format!(
-                "the input shape is per sample: `[channels, height, width]` for images or `[features]`; found {} dimensions",
+                "the input shape is per sample: `[channels, height, width]` for images, `[T = steps, F = features]` \
+                 for sequences, `[C = channels, L = length]` for signals, or `[features]`; found {} dimensions",
                 dims.len()
             ),
         ));
     }
+    let letters: Vec<Option<String>> = def.input_labels.iter().map(|l| l.as_ref().map(|l| l.to_string())).collect();
+    let written: Vec<&str> = letters.iter().flatten().map(String::as_str).collect();
+    let axes = match Axes::of_rank(dims.len()) {
+        Some(axes) if written.is_empty() || written == axes.letters() => axes,
+        Some(axes) => {
+            return Err(syn::Error::new_spanned(
+                &def.input_tokens,
+                format!(
+                    "a rank-{} input's axes are `{}`; write the letters in that order, or none",
+                    dims.len(),
+                    axes.letters().join(", ")
+                ),
+            ))
+        }
+        None => match written.as_slice() {
+            ["T", "F"] => Axes::Sequence,
+            ["C", "L"] => Axes::Signal,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &def.input_tokens,
+                    format!(
+                        "a two-dimensional input must name its axes: `[T = {0}, F = {1}]` for a sequence of {0} \
+                         steps of {1} features (recurrent layers, PyTorch's `batch_first=True`), or \
+                         `[C = {0}, L = {1}]` for {0} channels of length {1} (`conv1d`)",
+                        dims[0], dims[1]
+                    ),
+                ))
+            }
+        },
+    };
     if product(&dims).is_none() {
         return Err(syn::Error::new_spanned(&def.input_tokens, "the input has more elements than fit in 64 bits"));
     }
-    Ok(dims)
+    Ok((dims, axes))
 }
 
 /// Names the generated code gives meanings of its own, next to the network's.
@@ -108,8 +141,6 @@ struct Source {
     through_more: usize,
 }
 
-/// The network input's origin, which renders as it is.
-const NETWORK_INPUT: &str = "the network input";
 
 impl Source {
     fn new(origin: String) -> Source {
@@ -133,6 +164,7 @@ impl Source {
 /// mistake may have no producing node (their shape assumed); no code is generated then.
 struct ValueInfo {
     shape: Shape,
+    axes: Axes,
     source: Source,
 }
 
@@ -207,8 +239,8 @@ impl<'d> Lowering<'d> {
         }
     }
 
-    fn value(&mut self, shape: Shape, source: Source) -> usize {
-        self.values.push(ValueInfo { shape, source });
+    fn value(&mut self, shape: Shape, axes: Axes, source: Source) -> usize {
+        self.values.push(ValueInfo { shape, axes, source });
         self.values.len() - 1
     }
 
@@ -332,6 +364,7 @@ impl<'d> Lowering<'d> {
         // its own syntax and arguments above, but not for shapes.
         let input = input?;
         let input_shape = self.values[input].shape.clone();
+        let input_axes = self.values[input].axes;
         let source = self.values[input].source.render();
         let written = bound.written();
         let described = match &layer.name {
@@ -340,7 +373,7 @@ impl<'d> Lowering<'d> {
         };
         let location = level.location(index, &key);
         let node = self.layers.len();
-        let cx = Context { index: node, input: &input_shape, source: &source };
+        let cx = Context { index: node, input: &input_shape, axes: input_axes, source: &source };
         let op = match (kind.build)(&bound, &cx) {
             Ok(op) => op,
             Err(e) => {
@@ -348,11 +381,12 @@ impl<'d> Lowering<'d> {
                 // Recover by assuming the input this layer declares, so that later,
                 // independent mistakes are reported in the same build.
                 let shape = kind.recover(&bound, &cx)?;
-                return Some(self.value(shape, Source::new(format!("{described} ({location}"))));
+                let axes = kind.recover_axes(&shape, input_axes);
+                return Some(self.value(shape, axes, Source::new(format!("{described} ({location}"))));
             }
         };
         let output = op.output_shape();
-        let structured = if output == input_shape && !(level.prefix.is_empty() && index == 0) {
+        let structured = if output == input_shape && op.output_axes().is_none_or(|a| a == input_axes) && !(level.prefix.is_empty() && index == 0) {
             let mut s = self.values[input].source.clone();
             // At most a few by name: a description as long as the chain would make
             // checking quadratic in its length, and the message unreadable.
@@ -364,11 +398,12 @@ impl<'d> Lowering<'d> {
             s
         } else if op.is_view() && output.len() < input_shape.len() {
             // A reshape: say what it reshaped, since that is where the number comes from.
-            Source::new(format!("{described} ({location}, of {}", crate::diag::shape(&input_shape)))
+            Source::new(format!("{described} ({location}, of {}", input_axes.render(&input_shape)))
         } else {
             Source::new(format!("{described} ({location}"))
         };
-        self.push_node(level, layer.span(), &concrete.tokens, key, kind.name, written, vec![input], op, structured)
+        let axes = layers::output_axes(&*op, input_axes);
+        self.push_node(level, layer.span(), &concrete.tokens, key, kind.name, written, vec![input], axes, op, structured)
             .inspect(|&value| {
                 if let Some(name) = &layer.name {
                     self.named.push((name.to_string(), value));
@@ -380,7 +415,7 @@ impl<'d> Lowering<'d> {
     #[allow(clippy::too_many_arguments)]
     fn push_node(
         &mut self, level: &Level, span: Span, tokens: &TokenStream, key: String, kind: &'static str, written: String,
-        inputs: Vec<usize>, op: Box<dyn layers::Layer>, structured: Source,
+        inputs: Vec<usize>, axes: Axes, op: Box<dyn layers::Layer>, structured: Source,
     ) -> Option<usize> {
         let output = op.output_shape();
         let tensors = op.params();
@@ -414,7 +449,7 @@ impl<'d> Lowering<'d> {
             return None;
         };
         (self.params, self.flops) = (p, f);
-        let value = self.value(output.clone(), structured);
+        let value = self.value(output.clone(), axes, structured);
         self.layers.push(CheckedLayer {
             key,
             kind,
@@ -422,6 +457,7 @@ impl<'d> Lowering<'d> {
             inputs,
             value,
             output,
+            axes,
             output_len,
             tensors,
             buffers,
@@ -609,8 +645,9 @@ impl<'d> Lowering<'d> {
             inputs.insert(0, input);
         }
         let shapes: Vec<Shape> = inputs.iter().map(|&v| self.values[v].shape.clone()).collect();
+        let axes: Vec<Axes> = inputs.iter().map(|&v| self.values[v].axes).collect();
         let sources: Vec<String> = inputs.iter().map(|&v| self.values[v].source.render()).collect();
-        let checked = merge::build(def, &shapes, &sources, def.shortcut.is_some());
+        let checked = merge::build(def, &shapes, &axes, &sources, def.shortcut.is_some());
         let op = match checked {
             Ok(op) => op,
             Err(e) => {
@@ -629,7 +666,8 @@ impl<'d> Lowering<'d> {
             if key.is_empty() { kind.to_string() } else { format!("at `{key}`") }
         ));
         let span = def.keyword.span();
-        let out = self.push_node(level, span, &def.tokens, key, kind, written, inputs, op, origin);
+        let out_axes = layers::output_axes(&*op, axes[0]);
+        let out = self.push_node(level, span, &def.tokens, key, kind, written, inputs, out_axes, op, origin);
         if let (Some(name), Some(out)) = (&def.name, out) {
             self.named.push((name.to_string(), out));
         }
@@ -726,10 +764,10 @@ pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Resu
         overflow: false,
     };
     let start = match &input {
-        Ok(dims) => Some(lowering.value(dims.clone(), Source::new(NETWORK_INPUT.to_string()))),
+        Ok((dims, axes)) => Some(lowering.value(dims.clone(), *axes, Source::new(NETWORK_INPUT.to_string()))),
         Err(e) => {
             errors.push(e.clone());
-            lowering.value(Vec::new(), Source::new(String::new()));
+            lowering.value(Vec::new(), Axes::Features, Source::new(String::new()));
             None
         }
     };
@@ -739,7 +777,7 @@ pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Resu
         errors.push(e);
     }
     errors.finish()?;
-    let Ok(input) = input else { unreachable!("input errors are reported above") };
+    let Ok((input, input_axes)) = input else { unreachable!("input errors are reported above") };
     let Lowering { layers, params, flops, .. } = lowering;
     match output {
         Some(value) if value > 0 && layers.last().is_some_and(|l| l.value == value) => {}
@@ -751,5 +789,14 @@ pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Resu
     if layers.iter().try_fold(0u64, |acc, l| acc.checked_add(l.output_len)?.checked_add(l.saved)).is_none() {
         return Err(syn::Error::new_spanned(&def.name, "the network's activations overflow 64 bits"));
     }
-    Ok(Network { attrs: def.attrs.clone(), vis: def.vis.clone(), name: def.name.clone(), input, layers, params, flops })
+    Ok(Network {
+        attrs: def.attrs.clone(),
+        vis: def.vis.clone(),
+        name: def.name.clone(),
+        input,
+        input_axes,
+        layers,
+        params,
+        flops,
+    })
 }

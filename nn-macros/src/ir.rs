@@ -1,7 +1,7 @@
 //! Phase 2's result: a network whose every shape, parameter count and buffer size is
 //! known, with each layer's place in the source.
 
-use crate::layers::{Layer, ParamTensor, Shape};
+use crate::layers::{Axes, Layer, ParamTensor, Shape};
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Visibility};
 
@@ -10,6 +10,7 @@ pub struct Network {
     pub vis: Visibility,
     pub name: Ident,
     pub input: Shape,
+    pub input_axes: Axes,
     pub layers: Vec<CheckedLayer>,
     pub params: u64,
     pub flops: u64,
@@ -29,6 +30,7 @@ pub struct CheckedLayer {
     /// The value it produces.
     pub value: usize,
     pub output: Shape,
+    pub axes: Axes,
     /// Elements of one sample's output.
     pub output_len: u64,
     pub tensors: Vec<ParamTensor>,

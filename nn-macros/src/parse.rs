@@ -19,6 +19,8 @@ pub struct NetworkDef {
     pub vis: Visibility,
     pub name: Ident,
     pub input: Vec<Value>,
+    /// Each size's axis letter where written: `[T = 28, F = 28]`.
+    pub input_labels: Vec<Option<Ident>>,
     /// The whole `[..]` input shape, for errors about it.
     pub input_tokens: TokenStream,
     pub chain: Chain,
@@ -258,8 +260,16 @@ impl Parse for NetworkDef {
         let content;
         bracketed!(content in input);
         let input_tokens = tokens_between(begin, input.cursor());
-        let mut dims = Vec::new();
+        let (mut dims, mut labels) = (Vec::new(), Vec::new());
         while !content.is_empty() {
+            let label = if content.peek(Ident) && content.peek2(Token![=]) {
+                let letter: Ident = content.parse()?;
+                content.parse::<Token![=]>()?;
+                Some(letter)
+            } else {
+                None
+            };
+            labels.push(label);
             dims.push(content.parse::<Value>()?);
             if content.is_empty() {
                 break;
@@ -270,7 +280,7 @@ impl Parse for NetworkDef {
             .parse::<Token![=>]>()
             .map_err(|e| syn::Error::new(e.span(), "expected `=>` between the input shape and the first layer"))?;
         let chain = input.parse()?;
-        Ok(NetworkDef { attrs, vis, name, input: dims, input_tokens, chain })
+        Ok(NetworkDef { attrs, vis, name, input: dims, input_labels: labels, input_tokens, chain })
     }
 }
 

@@ -96,3 +96,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// A loss's error about targets counted in rows of the loss (a sequence's steps),
+    /// restated for the caller's `batch` of samples.
+    pub(crate) fn per_sample(self, batch: usize) -> Error {
+        match self {
+            Error::TargetLength { what, expected, found, .. } => Error::TargetLength { what, expected, found, batch },
+            other => other,
+        }
+    }
+}

@@ -1,6 +1,7 @@
-//! `linear(in, out, bias = true)`: `nn.Linear`.
+//! `linear(in, out, bias = true)`: `nn.Linear`, on flat features or on each time step
+//! of a `[T, F]` sequence (as `nn.Linear` on the last axis).
 
-use super::{lit, Context, Init, Kind, Layer, ParamTensor, Recover, Shape};
+use super::{lit, Axes, Context, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use crate::diag;
 use proc_macro2::TokenStream;
@@ -17,8 +18,23 @@ pub static LINEAR: Kind =
 
 fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
     let (inputs, outputs, bias) = (args.int("in"), args.int("out"), args.bool("bias"));
-    let features = match *cx.input {
-        [f] => f,
+    let (steps, features) = match (cx.input, cx.axes) {
+        (&[f], _) => (None, f),
+        (&[t, f], Axes::Sequence) => (Some(t), f),
+        (&[c, l], Axes::Signal) => {
+            return Err(syn::Error::new_spanned(
+                &args.layer.tokens,
+                format!(
+                    "`{}` needs flat features or a [T, F] sequence (applied per step), but {} produces the signal {}; \
+                     insert `flatten` for {} features, or `transpose` to apply it at each of the {l} positions to \
+                     their {c} channels",
+                    args.written(),
+                    cx.source,
+                    cx.shape(),
+                    diag::thousands(c * l),
+                ),
+            ));
+        }
         _ => {
             let flat = super::product(cx.input).unwrap_or(0);
             return Err(syn::Error::new_spanned(
@@ -28,7 +44,7 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
                      it will produce {} features: `flatten -> {}`",
                     args.written(),
                     cx.source,
-                    diag::shape(cx.input),
+                    cx.shape(),
                     args.layer.kind,
                     diag::thousands(flat),
                     args.written_with(&[("in", flat.to_string())]),
@@ -49,18 +65,23 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
             ),
         ));
     }
-    Ok(Box::new(LinearLayer { inputs, outputs, bias }))
+    Ok(Box::new(LinearLayer { inputs, outputs, bias, steps }))
 }
 
 struct LinearLayer {
     inputs: u64,
     outputs: u64,
     bias: bool,
+    /// On a sequence, its steps: the product runs over `batch × steps` rows.
+    steps: Option<u64>,
 }
 
 impl Layer for LinearLayer {
     fn output_shape(&self) -> Shape {
-        vec![self.outputs]
+        match self.steps {
+            Some(t) => vec![t, self.outputs],
+            None => vec![self.outputs],
+        }
     }
     fn params(&self) -> Vec<ParamTensor> {
         let init = Init::PytorchDefault { fan_in: self.inputs };
@@ -71,14 +92,14 @@ impl Layer for LinearLayer {
         tensors
     }
     fn flops(&self) -> Option<u64> {
-        self.inputs.checked_mul(self.outputs)?.checked_mul(2)
+        self.inputs.checked_mul(self.outputs)?.checked_mul(2)?.checked_mul(self.steps.unwrap_or(1))
     }
     fn forward(&self) -> TokenStream {
-        let (i, o, b) = (lit(self.inputs), lit(self.outputs), self.bias);
-        quote!(rt::linear::forward::<F, #i, #o, #b>(batch, x, params, y))
+        let (i, o, b, rows) = (lit(self.inputs), lit(self.outputs), self.bias, super::rows(self.steps));
+        quote!(rt::linear::forward::<F, #i, #o, #b>(#rows, x, params, y))
     }
     fn backward(&self) -> TokenStream {
-        let (i, o, b) = (lit(self.inputs), lit(self.outputs), self.bias);
-        quote!(rt::linear::backward::<F, #i, #o, #b>(batch, x, params, dy, grads, dx))
+        let (i, o, b, rows) = (lit(self.inputs), lit(self.outputs), self.bias, super::rows(self.steps));
+        quote!(rt::linear::backward::<F, #i, #o, #b>(#rows, x, params, dy, grads, dx))
     }
 }

@@ -3,17 +3,36 @@
 //! (`x * gate(x)`, squeeze-and-excitation) — as graph nodes with several inputs. Their
 //! shape checks name every branch's shape and where it comes from, and the fix.
 
-use super::{lit, Layer, Shape};
-use crate::diag::shape;
+use super::{lit, Axes, Layer, Shape};
 use crate::parse::{MergeDef, MergeKind};
 use proc_macro2::TokenStream;
 use quote::quote;
 
 /// Checks the branches' shapes (`shapes`, from `sources`, in the node's input order:
 /// `residual` body then shortcut, `concat` branches, `scale` input then gate) and
-/// makes the node.
-pub fn build(def: &MergeDef, shapes: &[Shape], sources: &[String], has_shortcut: bool) -> syn::Result<Box<dyn Layer>> {
+/// makes the node. `axes` says what each input's axes mean: a sequence joins a
+/// sequence, a signal a signal.
+pub fn build(
+    def: &MergeDef, shapes: &[Shape], axes: &[Axes], sources: &[String], has_shortcut: bool,
+) -> syn::Result<Box<dyn Layer>> {
     let error = |message: String| Err(syn::Error::new_spanned(&def.keyword, message));
+    let rank2 = |a: Axes| matches!(a, Axes::Sequence | Axes::Signal);
+    if let Some(i) = axes.iter().position(|&a| a != axes[0] && (rank2(a) || rank2(axes[0]))) {
+        let (j, render) = (0, |i: usize| axes[i].render(&shapes[i]));
+        return error(format!(
+            "`{}`: input {} is {} (from {}) but input {} is {} (from {}); values with different axes cannot be \
+             joined (a [T, F] sequence becomes a [C, L] signal and back through `transpose`)",
+            def.kind.name(),
+            j + 1,
+            render(j),
+            sources[j],
+            i + 1,
+            render(i),
+            sources[i],
+        ));
+    }
+    // Every input has the first one's axes where rank 2 is involved, so one renders all.
+    let shape = |s: &Shape| axes[0].render(s);
     match def.kind {
         MergeKind::Residual => {
             let (body, shortcut) = (&shapes[0], &shapes[1]);
@@ -55,17 +74,37 @@ pub fn build(def: &MergeDef, shapes: &[Shape], sources: &[String], has_shortcut:
             }
             if let Some(i) = shapes.iter().position(|s| s[1..] != first[1..]) {
                 return error(format!(
-                    "`concat` joins its branches along channels, so their heights and widths must agree: {} but {}; \
+                    "`concat` joins its branches along channels, so their other sizes must agree: {} but {}; \
                      make every branch keep the same size (stride 1 and `padding = same`, or the same pooling)",
                     describe(0),
                     describe(i)
                 ));
             }
+            if axes[0] == Axes::Sequence {
+                // Per time step, along features: `torch.cat(…, dim=2)` on `(N, T, F)`.
+                if let Some(i) = shapes.iter().position(|s| s[0] != first[0]) {
+                    return error(format!(
+                        "`concat` joins sequences along their features, step by step, so their steps must agree: \
+                         {} but {}",
+                        describe(0),
+                        describe(i)
+                    ));
+                }
+                let lens: Vec<u64> = shapes.iter().map(|s| s[1]).collect();
+                let output = vec![first[0], lens.iter().sum()];
+                return Ok(Box::new(Concat { lens, output, steps: Some(first[0]) }));
+            }
             let lens: Vec<u64> = shapes.iter().map(|s| s.iter().product()).collect();
             let mut output = first.clone();
             output[0] = shapes.iter().map(|s| s[0]).sum();
-            Ok(Box::new(Concat { lens, output }))
+            Ok(Box::new(Concat { lens, output, steps: None }))
         }
+        MergeKind::Scale if rank2(axes[0]) => error(format!(
+            "`scale` gates images ([C, H, W], a factor per channel) and flat features; its input is {} (from {}): \
+             `flatten` it first, or use `residual` to combine sequence branches",
+            shape(&shapes[0]),
+            sources[0]
+        )),
         MergeKind::Scale => {
             let (input, gate) = (&shapes[0], &shapes[1]);
             let wanted: Shape = if input.len() == 3 { vec![input[0], 1, 1] } else { input.clone() };
@@ -141,10 +180,12 @@ impl Layer for Add {
     }
 }
 
-/// `concat`'s join: each sample's output is its branches' samples one after another.
+/// `concat`'s join: each sample's output is its branches' samples one after another
+/// (for sequences, each time step's: `rows` = T rows per sample).
 struct Concat {
     lens: Vec<u64>,
     output: Shape,
+    steps: Option<u64>,
 }
 
 impl Concat {
@@ -166,7 +207,8 @@ impl Layer for Concat {
         let parts = (0..self.lens.len()).map(|i| {
             let (len, total, offset) = self.part(i);
             let x = quote::format_ident!("x{i}");
-            quote!(rt::merge::concat_part::<F, #len, #total, #offset>(#x, y, batch);)
+            let rows = super::rows(self.steps);
+            quote!(rt::merge::concat_part::<F, #len, #total, #offset>(#x, y, #rows);)
         });
         quote!(#(#parts)*)
     }
@@ -174,8 +216,8 @@ impl Layer for Concat {
         TokenStream::new()
     }
     fn backward_input(&self, input: usize, accumulate: bool) -> TokenStream {
-        let (len, total, offset) = self.part(input);
-        quote!(rt::merge::split_part::<F, #len, #total, #offset>(dy, dx, batch, #accumulate))
+        let ((len, total, offset), rows) = (self.part(input), super::rows(self.steps));
+        quote!(rt::merge::split_part::<F, #len, #total, #offset>(dy, dx, #rows, #accumulate))
     }
 }
 

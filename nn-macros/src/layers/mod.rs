@@ -21,6 +21,7 @@ pub mod merge;
 mod pool;
 mod prelu;
 mod separable_conv;
+mod sequence;
 mod softmax;
 mod upsample;
 mod view;
@@ -32,6 +33,51 @@ use crate::diag;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 
 pub type Shape = Vec<u64>;
+
+/// What a value's axes mean (SPEC §6). Rank alone says it for `[F]` and `[C, H, W]`;
+/// rank 2 is either a sequence or a signal, and the two must never be confused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Axes {
+    /// `[F]`
+    Features,
+    /// `[C, H, W]`
+    Image,
+    /// `[T, F]`: time steps of feature vectors (PyTorch's `batch_first=True`).
+    Sequence,
+    /// `[C, L]`: channels along a length (`nn.Conv1d`).
+    Signal,
+}
+
+impl Axes {
+    /// The axes a value of `rank` has when the rank says it; `None` for rank 2.
+    pub fn of_rank(rank: usize) -> Option<Axes> {
+        match rank {
+            1 => Some(Axes::Features),
+            3 => Some(Axes::Image),
+            _ => None,
+        }
+    }
+
+    /// The letters that name the axes, as the network input writes them.
+    pub fn letters(self) -> &'static [&'static str] {
+        match self {
+            Axes::Features => &["F"],
+            Axes::Image => &["C", "H", "W"],
+            Axes::Sequence => &["T", "F"],
+            Axes::Signal => &["C", "L"],
+        }
+    }
+
+    /// `[T = 28, F = 128]` for rank 2, where the letters are what tells the two apart;
+    /// `[6, 28, 28]` otherwise.
+    pub fn render(self, dims: &[u64]) -> String {
+        if dims.len() != 2 {
+            return diag::shape(dims);
+        }
+        let named: Vec<String> = self.letters().iter().zip(dims).map(|(l, d)| format!("{l} = {d}")).collect();
+        format!("[{}]", named.join(", "))
+    }
+}
 
 /// Every layer kind the language knows.
 static REGISTRY: &[&Kind] = &[
@@ -58,6 +104,8 @@ static REGISTRY: &[&Kind] = &[
     &activation::HARDSWISH,
     &activation::HARDSIGMOID,
     &view::IDENTITY,
+    &sequence::TRANSPOSE,
+    &sequence::LAST,
     &prelu::PRELU,
     &softmax::SOFTMAX,
     &softmax::LOG_SOFTMAX,
@@ -76,6 +124,7 @@ pub struct Context<'a> {
     /// The layer's position in the chain: names the types its code defines.
     pub index: usize,
     pub input: &'a [u64],
+    pub axes: Axes,
     /// Who produces the input, for messages: "`avgpool(2)` (layer 5)" or "the network input".
     pub source: &'a str,
 }
@@ -92,6 +141,11 @@ impl Context<'_> {
         Ident::new(&format!("{RESERVED_PREFIX}{kind}{}", self.index), Span::call_site())
     }
 
+    /// The input's shape as messages write it: `[T = 28, F = 128]` for rank 2.
+    pub fn shape(&self) -> String {
+        self.axes.render(self.input)
+    }
+
     /// The input as `(channels, height, width)`, or an error saying this layer needs an image.
     pub fn image(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64, u64)> {
         match *self.input {
@@ -102,19 +156,82 @@ impl Context<'_> {
                     "`{}` {what} an image [C, H, W], but {} produces {}; {}",
                     args.written(),
                     self.source,
-                    diag::shape(self.input),
+                    self.shape(),
                     if self.input.len() == 1 && self.source == "the network input" {
-                        "declare the input as an image, e.g. `[1, 28, 28]`"
+                        "declare the input as an image, e.g. `[1, 28, 28]`".to_string()
                     } else if self.input.len() == 1 {
-                        "image layers must come before `flatten`"
+                        "image layers must come before `flatten`".to_string()
                     } else {
-                        "only [C, H, W] and [features] shapes are supported"
+                        let one_d = format!("{}1d", args.layer.kind);
+                        match (lookup(&one_d).is_some(), self.axes) {
+                            (true, Axes::Signal) => format!("for a [C, L] signal use `{one_d}`"),
+                            (true, _) => format!(
+                                "for a sequence use `{one_d}` after `transpose`, which makes the [T, F] sequence                                  a [C = F, L = T] signal"
+                            ),
+                            (false, _) => "this layer works on images only".to_string(),
+                        }
+                    }
+                ),
+            )),
+        }
+    }
+
+    /// The input as `(steps, features)`, or an error saying this layer needs a sequence.
+    pub fn sequence(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64)> {
+        match (self.input, self.axes) {
+            (&[t, f], Axes::Sequence) => Ok((t, f)),
+            _ => Err(syn::Error::new_spanned(
+                &args.layer.tokens,
+                format!(
+                    "`{}` {what} a sequence [T, F], but {} produces {}; {}",
+                    args.written(),
+                    self.source,
+                    self.shape(),
+                    match self.axes {
+                        Axes::Signal => "write `transpose` before it to make the [C, L] signal a [T = L, F = C]                                          sequence"
+                            .to_string(),
+                        Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
+                            "declare the input as a sequence, e.g. `[T = 28, F = 28]`".to_string()
+                        }
+                        Axes::Image => "sequence layers take [T, F] values: an image has no time axis".to_string(),
+                        _ => "sequence layers take [T, F] values, not flat features".to_string(),
+                    }
+                ),
+            )),
+        }
+    }
+
+    /// The input as `(channels, length)`, or an error saying this layer needs a signal.
+    pub fn signal(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64)> {
+        match (self.input, self.axes) {
+            (&[c, l], Axes::Signal) => Ok((c, l)),
+            _ => Err(syn::Error::new_spanned(
+                &args.layer.tokens,
+                format!(
+                    "`{}` {what} a signal [C, L], but {} produces {}; {}",
+                    args.written(),
+                    self.source,
+                    self.shape(),
+                    match self.axes {
+                        Axes::Sequence => "write `transpose` before it to make the [T, F] sequence a [C = F, L = T]                                            signal, as `x.transpose(1, 2)` before `nn.Conv1d`"
+                            .to_string(),
+                        Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
+                            "declare the input as a signal, e.g. `[C = 4, L = 100]`".to_string()
+                        }
+                        Axes::Image => {
+                            let two_d = args.layer.kind.to_string().trim_end_matches("1d").to_string();
+                            format!("for an image use `{two_d}`")
+                        }
+                        _ => "1-D layers take [C, L] values, not flat features".to_string(),
                     }
                 ),
             )),
         }
     }
 }
+
+/// How messages name the network input.
+pub const NETWORK_INPUT: &str = "the network input";
 
 /// How a parameter tensor starts out.
 #[derive(Clone, Copy)]
@@ -165,6 +282,11 @@ impl Kind {
         Kind { name, aliases: &[], schema, build, recover: Recover::Unknown }
     }
 
+    /// The axes of the output [`Kind::recover`] assumed.
+    pub fn recover_axes(&self, shape: &[u64], input: Axes) -> Axes {
+        Axes::of_rank(shape.len()).unwrap_or(input)
+    }
+
     /// See [`Recover`].
     pub fn recover(&self, args: &Bound, cx: &Context) -> Option<Shape> {
         match self.recover {
@@ -176,16 +298,27 @@ impl Kind {
                     return None;
                 }
                 assumed[0] = args.int("in");
-                let cx = Context { index: cx.index, input: &assumed, source: cx.source };
+                let cx = Context { index: cx.index, input: &assumed, axes: cx.axes, source: cx.source };
                 (self.build)(args, &cx).ok().map(|op| op.output_shape())
             }
         }
     }
 }
 
+/// The axes of `op`'s output on input axes `input`: its own say, else those its rank
+/// implies, else (rank 2 from rank 2) the input's.
+pub fn output_axes(op: &dyn Layer, input: Axes) -> Axes {
+    op.output_axes().or_else(|| Axes::of_rank(op.output_shape().len())).unwrap_or(input)
+}
+
 /// A checked layer: its facts and its code.
 pub trait Layer {
     fn output_shape(&self) -> Shape;
+    /// What the output's axes mean, where the rank does not say it or the layer changes
+    /// it (`transpose`, `conv1d`); `None` keeps the input's.
+    fn output_axes(&self) -> Option<Axes> {
+        None
+    }
     fn params(&self) -> Vec<ParamTensor> {
         Vec::new()
     }
@@ -274,6 +407,18 @@ pub fn marker_type(name: &Ident, trait_path: TokenStream, consts: &[(&str, u64)]
             #(#consts)*
             #bias
         }
+    }
+}
+
+/// The rows a per-row kernel runs over: `batch`, or `batch * T` for a layer applied at
+/// each of a sequence's `T` steps.
+pub fn rows(steps: Option<u64>) -> TokenStream {
+    match steps {
+        Some(t) => {
+            let t = lit(t);
+            quote::quote!(batch * #t)
+        }
+        None => quote::quote!(batch),
     }
 }
 
@@ -382,6 +527,21 @@ pub fn fit_hint(input: (u64, u64), kernel: (u64, u64), padding: (u64, u64), dila
 /// A layer that declares its channel count (argument `arg`: conv's `in`, batch norm's
 /// and PReLU's `c`) must get that many.
 pub fn check_channels(args: &Bound, cx: &Context, arg: &str) -> syn::Result<()> {
+    if cx.axes == Axes::Sequence {
+        return Err(syn::Error::new_spanned(
+            &args.layer.tokens,
+            format!(
+                "`{}` works per channel, but {} produces the sequence {}, whose axes are steps and features; as \
+                 PyTorch's (N, C, L) layers, it takes a [C, L] signal: write `transpose -> {} -> transpose` to apply \
+                 it to the {} features",
+                args.written(),
+                cx.source,
+                cx.shape(),
+                args.written(),
+                cx.input[1],
+            ),
+        ));
+    }
     let (declared, channels) = (args.int(arg), cx.input[0]);
     if declared == channels {
         return Ok(());
@@ -395,7 +555,7 @@ pub fn check_channels(args: &Bound, cx: &Context, arg: &str) -> syn::Result<()> 
             diag::count(declared, noun),
             cx.source,
             diag::count(channels, "channel"),
-            diag::shape(cx.input),
+            cx.shape(),
             args.written_with(&[(arg, channels.to_string())]),
         ),
     ))
@@ -421,14 +581,18 @@ mod tests {
     use super::*;
     use quote::quote;
 
-    /// Builds one layer as written on an input of this shape.
+    /// Builds one layer as written on an input of this shape (rank 2: a sequence).
     fn build(layer: TokenStream, input: &[u64]) -> syn::Result<Box<dyn Layer>> {
+        build_on(layer, input, Axes::of_rank(input.len()).unwrap_or(Axes::Sequence))
+    }
+
+    fn build_on(layer: TokenStream, input: &[u64], axes: Axes) -> syn::Result<Box<dyn Layer>> {
         let crate::parse::Element::Layer(def) = syn::parse2(layer).expect("the layer parses") else {
             panic!("not a layer")
         };
         let kind = lookup(&def.kind.to_string()).expect("a known layer");
         let args = crate::args::bind(&def, kind.schema)?;
-        (kind.build)(&args, &Context { index: 3, input, source: "the network input" })
+        (kind.build)(&args, &Context { index: 3, input, axes, source: "the network input" })
     }
 
     fn error(layer: TokenStream, input: &[u64]) -> String {

@@ -93,6 +93,11 @@ pub trait Network<F: Float>: Sized {
     const INPUT_SHAPE: &'static [usize];
     /// One sample's output shape.
     const OUTPUT_SHAPE: &'static [usize];
+    /// Rows of [`Network::LOSS_SHAPE`] in one output sample: the losses see a sequence's
+    /// `[T, C]` output as T samples of `[C]`, one label per step (SPEC §6); 1 otherwise.
+    const LOSS_ROWS: usize = 1;
+    /// One row's shape as the losses see it (classes first).
+    const LOSS_SHAPE: &'static [usize] = Self::OUTPUT_SHAPE;
     /// Elements in one input sample.
     const INPUT_LEN: usize;
     /// Elements in one output sample.
@@ -306,7 +311,9 @@ pub trait Network<F: Float>: Sized {
         &mut self, input: &[F], target: &T, loss: &L,
     ) -> Result<F, Error> {
         let batch = self.__run_forward(input, false)?;
-        loss.evaluate(self.__output(batch, false).0, Self::OUTPUT_SHAPE, target.as_ref(), batch, None)
+        let rows = batch * Self::LOSS_ROWS;
+        loss.evaluate(self.__output(batch, false).0, Self::LOSS_SHAPE, target.as_ref(), rows, None)
+            .map_err(|e| e.per_sample(batch))
     }
 
     /// Forward, loss and backward: leaves `∂loss/∂params` in [`Network::grads`] and
@@ -319,7 +326,7 @@ pub trait Network<F: Float>: Sized {
     ) -> Result<F, Error> {
         // Everything that can be checked before the step changes anything.
         let batch = self.__checked_batch(input)?;
-        loss.check(target.as_ref(), Self::OUTPUT_SHAPE, batch)?;
+        loss.check(target.as_ref(), Self::LOSS_SHAPE, batch * Self::LOSS_ROWS).map_err(|e| e.per_sample(batch))?;
         let split = Self::SPLITTABLE && batch >= SPLIT_BATCH;
         if split {
             self.__prepare_halves(batch, true)?;
@@ -366,7 +373,7 @@ pub trait Network<F: Float>: Sized {
     ) -> Result<F, Error> {
         self.__forward(input, batch, true);
         let (output, output_grad) = self.__output(batch, true);
-        let value = loss.evaluate(output, Self::OUTPUT_SHAPE, target, batch, Some(output_grad))?;
+        let value = loss.evaluate(output, Self::LOSS_SHAPE, target, batch * Self::LOSS_ROWS, Some(output_grad))?;
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss { network: Self::NAME, loss: L::NAME, value: value.to_f64() });
         }
@@ -405,7 +412,8 @@ pub trait Network<F: Float>: Sized {
             let start = Self::LAYOUT.output_offset * samples;
             let len = Self::OUTPUT_LEN * samples;
             let (output, output_grad) = (&workspace.activations[start..start + len], &mut workspace.gradients[..len]);
-            let value = loss.evaluate(output, Self::OUTPUT_SHAPE, target, samples, Some(&mut *output_grad))?;
+            let rows = samples * Self::LOSS_ROWS;
+            let value = loss.evaluate(output, Self::LOSS_SHAPE, target, rows, Some(&mut *output_grad))?;
             // Each half's mean, weighted by its share: the sum is the whole batch's mean.
             let share = F::from_f64(samples as f64 / batch as f64);
             for g in output_grad.iter_mut() {

@@ -9,5 +9,6 @@ pub mod dropout;
 pub mod linear;
 pub mod merge;
 pub mod pool2d;
+pub mod sequence;
 pub mod softmax;
 pub mod upsample;
