@@ -23,6 +23,8 @@ pub enum ArgType {
     Probability,
     /// Any number.
     Float,
+    /// A recurrent layer's activation: `tanh` or `relu` (`nn.RNN`'s `nonlinearity`).
+    Nonlinearity,
 }
 
 impl ArgType {
@@ -35,6 +37,7 @@ impl ArgType {
             ArgType::Bool => "`true` or `false`",
             ArgType::Probability => "a probability in [0, 1), e.g. `0.5`",
             ArgType::Float => "a number, e.g. `0.01`",
+            ArgType::Nonlinearity => "`tanh` or `relu`",
         }
     }
 }
@@ -47,6 +50,8 @@ pub enum Default {
     Int(u64),
     Bool(bool),
     Float(f64),
+    /// A keyword value (`nonlinearity = tanh`).
+    Word(&'static str),
     SameAs(&'static str),
 }
 
@@ -84,6 +89,7 @@ pub fn signature(kind: &str, schema: &[Param]) -> String {
             Default::Int(v) => format!("{} = {v}", p.name),
             Default::Bool(v) => format!("{} = {v}", p.name),
             Default::Float(v) => format!("{} = {}", p.name, crate::parse::format_float(v)),
+            Default::Word(w) => format!("{} = {w}", p.name),
             Default::SameAs(other) => format!("{} = {other}", p.name),
         })
         .collect();
@@ -249,6 +255,8 @@ fn resolve(
         (ArgType::Padding, ValueKind::Int(v)) => Ok(Resolved::Int(non_negative(*v)?)),
         (ArgType::Padding, ValueKind::Word(w)) if w == "same" => Ok(Resolved::Word("same")),
         (ArgType::Padding, ValueKind::Word(w)) if w == "valid" => Ok(Resolved::Word("valid")),
+        (ArgType::Nonlinearity, ValueKind::Word(w)) if w == "tanh" => Ok(Resolved::Word("tanh")),
+        (ArgType::Nonlinearity, ValueKind::Word(w)) if w == "relu" => Ok(Resolved::Word("relu")),
         (ArgType::Bool, ValueKind::Bool(b)) => Ok(Resolved::Bool(*b)),
         (ArgType::Float, ValueKind::Float(f)) => Ok(Resolved::Float(*f)),
         (ArgType::Float, ValueKind::Int(v)) => Ok(Resolved::Float(*v as f64)),
@@ -354,6 +362,7 @@ pub fn bind<'a>(layer: &'a LayerDef, schema: &'static [Param]) -> Result<Bound<'
             (None, Default::Int(v)) => Resolved::Int(v),
             (None, Default::Bool(v)) => Resolved::Bool(v),
             (None, Default::Float(v)) => Resolved::Float(v),
+            (None, Default::Word(w)) => Resolved::Word(w),
             (None, Default::SameAs(other)) => {
                 let j = schema
                     .iter()

@@ -676,7 +676,7 @@ impl<'d> Lowering<'d> {
 }
 
 /// Words that are values in their own right (`padding = same`), not block parameters.
-const KEYWORD_VALUES: &[&str] = &["same", "valid"];
+const KEYWORD_VALUES: &[&str] = &["same", "valid", "tanh", "relu"];
 
 /// A written value with the block parameters in scope substituted and arithmetic done.
 fn evaluate(value: &ValueKind, level: &Level) -> Result<ValueKind, String> {

@@ -40,16 +40,16 @@ impl Layer for BatchNormLayer {
     fn params(&self) -> Vec<ParamTensor> {
         let c = self.shape[0];
         vec![
-            ParamTensor { suffix: "weight", shape: vec![c], init: Init::Constant(1.0) },
-            ParamTensor { suffix: "bias", shape: vec![c], init: Init::Constant(0.0) },
+            ParamTensor { suffix: "weight".into(), shape: vec![c], init: Init::Constant(1.0) },
+            ParamTensor { suffix: "bias".into(), shape: vec![c], init: Init::Constant(0.0) },
         ]
     }
     fn buffers(&self) -> Vec<ParamTensor> {
         let c = self.shape[0];
         vec![
-            ParamTensor { suffix: "running_mean", shape: vec![c], init: Init::Constant(0.0) },
-            ParamTensor { suffix: "running_var", shape: vec![c], init: Init::Constant(1.0) },
-            ParamTensor { suffix: "num_batches_tracked", shape: vec![], init: Init::Constant(0.0) },
+            ParamTensor { suffix: "running_mean".into(), shape: vec![c], init: Init::Constant(0.0) },
+            ParamTensor { suffix: "running_var".into(), shape: vec![c], init: Init::Constant(1.0) },
+            ParamTensor { suffix: "num_batches_tracked".into(), shape: vec![], init: Init::Constant(0.0) },
         ]
     }
     fn flops(&self) -> Option<u64> {

@@ -154,9 +154,9 @@ impl Layer for ConvLayer {
             self.geometry.kernel.0,
             self.geometry.kernel.1,
         ];
-        let mut tensors = vec![ParamTensor { suffix: "weight", shape: weight, init }];
+        let mut tensors = vec![ParamTensor { suffix: "weight".into(), shape: weight, init }];
         if self.geometry.bias {
-            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.geometry.outputs], init });
+            tensors.push(ParamTensor { suffix: "bias".into(), shape: vec![self.geometry.outputs], init });
         }
         tensors
     }

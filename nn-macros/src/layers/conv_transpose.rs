@@ -126,9 +126,9 @@ impl Layer for ConvTransposeLayer {
         let g = &self.adjoint;
         let init = Init::PytorchDefault { fan_in: self.fan_in() };
         let weight = vec![g.outputs, g.input.0 / g.groups, g.kernel.0, g.kernel.1];
-        let mut tensors = vec![ParamTensor { suffix: "weight", shape: weight, init }];
+        let mut tensors = vec![ParamTensor { suffix: "weight".into(), shape: weight, init }];
         if g.bias {
-            tensors.push(ParamTensor { suffix: "bias", shape: vec![g.input.0], init });
+            tensors.push(ParamTensor { suffix: "bias".into(), shape: vec![g.input.0], init });
         }
         tensors
     }

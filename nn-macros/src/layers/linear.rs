@@ -85,9 +85,9 @@ impl Layer for LinearLayer {
     }
     fn params(&self) -> Vec<ParamTensor> {
         let init = Init::PytorchDefault { fan_in: self.inputs };
-        let mut tensors = vec![ParamTensor { suffix: "weight", shape: vec![self.outputs, self.inputs], init }];
+        let mut tensors = vec![ParamTensor { suffix: "weight".into(), shape: vec![self.outputs, self.inputs], init }];
         if self.bias {
-            tensors.push(ParamTensor { suffix: "bias", shape: vec![self.outputs], init });
+            tensors.push(ParamTensor { suffix: "bias".into(), shape: vec![self.outputs], init });
         }
         tensors
     }

@@ -72,14 +72,6 @@ pub fn build(
                     describe(i)
                 ));
             }
-            if let Some(i) = shapes.iter().position(|s| s[1..] != first[1..]) {
-                return error(format!(
-                    "`concat` joins its branches along channels, so their other sizes must agree: {} but {}; \
-                     make every branch keep the same size (stride 1 and `padding = same`, or the same pooling)",
-                    describe(0),
-                    describe(i)
-                ));
-            }
             if axes[0] == Axes::Sequence {
                 // Per time step, along features: `torch.cat(…, dim=2)` on `(N, T, F)`.
                 if let Some(i) = shapes.iter().position(|s| s[0] != first[0]) {
@@ -93,6 +85,14 @@ pub fn build(
                 let lens: Vec<u64> = shapes.iter().map(|s| s[1]).collect();
                 let output = vec![first[0], lens.iter().sum()];
                 return Ok(Box::new(Concat { lens, output, steps: Some(first[0]) }));
+            }
+            if let Some(i) = shapes.iter().position(|s| s[1..] != first[1..]) {
+                return error(format!(
+                    "`concat` joins its branches along channels, so their other sizes must agree: {} but {}; \
+                     make every branch keep the same size (stride 1 and `padding = same`, or the same pooling)",
+                    describe(0),
+                    describe(i)
+                ));
             }
             let lens: Vec<u64> = shapes.iter().map(|s| s.iter().product()).collect();
             let mut output = first.clone();

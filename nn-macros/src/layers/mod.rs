@@ -20,6 +20,7 @@ mod linear;
 pub mod merge;
 mod pool;
 mod prelu;
+mod recurrent;
 mod separable_conv;
 mod sequence;
 mod softmax;
@@ -104,6 +105,9 @@ static REGISTRY: &[&Kind] = &[
     &activation::HARDSWISH,
     &activation::HARDSIGMOID,
     &view::IDENTITY,
+    &recurrent::RNN,
+    &recurrent::LSTM,
+    &recurrent::GRU,
     &sequence::TRANSPOSE,
     &sequence::LAST,
     &prelu::PRELU,
@@ -244,7 +248,7 @@ pub enum Init {
 
 /// A parameter tensor: key suffix (`weight`, `bias`), PyTorch shape, initialization.
 pub struct ParamTensor {
-    pub suffix: &'static str,
+    pub suffix: std::borrow::Cow<'static, str>,
     pub shape: Shape,
     pub init: Init,
 }
@@ -269,7 +273,7 @@ pub enum Recover {
     Unknown,
     /// The input's shape (a layer that keeps it, whatever its arguments say).
     SameAsInput,
-    /// Build again as if the input had the channels (`in`) the layer declares, on an
+    /// Build again as if the input had the channels (`in`; a sequence's features) the layer declares, on an
     /// input of this rank.
     DeclaredChannels { rank: usize },
 }
@@ -297,7 +301,9 @@ impl Kind {
                 if assumed.len() != rank {
                     return None;
                 }
-                assumed[0] = args.int("in");
+                // A sequence's features are its last axis; everything else's channels its first.
+                let axis = if cx.axes == Axes::Sequence { rank - 1 } else { 0 };
+                assumed[axis] = args.int("in");
                 let cx = Context { index: cx.index, input: &assumed, axes: cx.axes, source: cx.source };
                 (self.build)(args, &cx).ok().map(|op| op.output_shape())
             }

@@ -23,7 +23,7 @@ impl Layer for PreluLayer {
         self.shape.clone()
     }
     fn params(&self) -> Vec<ParamTensor> {
-        vec![ParamTensor { suffix: "weight", shape: vec![self.shape[0]], init: Init::Constant(0.25) }]
+        vec![ParamTensor { suffix: "weight".into(), shape: vec![self.shape[0]], init: Init::Constant(0.25) }]
     }
     fn flops(&self) -> Option<u64> {
         product(&self.shape)

@@ -113,9 +113,9 @@ impl Layer for SeparableLayer {
         let depthwise = Init::PytorchDefault { fan_in: kernel.0.saturating_mul(kernel.1) };
         let pointwise = Init::PytorchDefault { fan_in: c };
         vec![
-            ParamTensor { suffix: "depthwise.weight", shape: vec![c, 1, kernel.0, kernel.1], init: depthwise },
-            ParamTensor { suffix: "pointwise.weight", shape: vec![o, c, 1, 1], init: pointwise },
-            ParamTensor { suffix: "pointwise.bias", shape: vec![o], init: pointwise },
+            ParamTensor { suffix: "depthwise.weight".into(), shape: vec![c, 1, kernel.0, kernel.1], init: depthwise },
+            ParamTensor { suffix: "pointwise.weight".into(), shape: vec![o, c, 1, 1], init: pointwise },
+            ParamTensor { suffix: "pointwise.bias".into(), shape: vec![o], init: pointwise },
         ]
     }
     fn flops(&self) -> Option<u64> {

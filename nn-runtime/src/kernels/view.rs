@@ -16,6 +16,10 @@ impl<'a, F> Mat<'a, F> {
     pub fn row_major(data: &'a [F], rows: usize, cols: usize) -> Self {
         Mat { data, rows, cols, row_stride: cols, col_stride: 1 }
     }
+    /// Rows `row_stride` apart, columns `col_stride` apart.
+    pub fn strided(data: &'a [F], rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Self {
+        Mat { data, rows, cols, row_stride, col_stride }
+    }
     /// The transpose of a row-major `cols × rows` matrix, without moving data.
     pub fn transposed(data: &'a [F], rows: usize, cols: usize) -> Self {
         Mat { data, rows, cols, row_stride: 1, col_stride: rows }

@@ -9,6 +9,7 @@ pub mod dropout;
 pub mod linear;
 pub mod merge;
 pub mod pool2d;
+pub mod recurrent;
 pub mod sequence;
 pub mod softmax;
 pub mod upsample;

@@ -1,0 +1,542 @@
+//! Recurrent layers — `rnn`, `lstm` and `gru` as PyTorch's `nn.RNN`, `nn.LSTM` and
+//! `nn.GRU` with `batch_first=True` — stacked and bidirectional, forward and
+//! backpropagation through time. The time loop runs inside the kernel over `STEPS`, a
+//! constant.
+//!
+//! Per layer and direction, the input projections of all steps are one product
+//! (`rows·T × in` by `in × G·H`, the biases added first), then each step adds the
+//! recurrent product of the previous hidden state (one product over the chunk's rows)
+//! and applies the gates. Backward runs the steps in reverse to get each step's gate
+//! gradients, then forms the weight gradients and the input gradient as three products
+//! over all steps at once. Samples are processed in chunks of [`CHUNK`] so that a
+//! chunk's gates stay in cache across its steps.
+//!
+//! Parameters in PyTorch's order and layout: per layer `l`, per direction (`_reverse`
+//! second), `weight_ih_l{l}` `[G·H, in]`, `weight_hh_l{l}` `[G·H, H]`, then (with
+//! `BIAS`) `bias_ih_l{l}` and `bias_hh_l{l}` `[G·H]`; gates stacked in PyTorch's order
+//! (LSTM i, f, g, o; GRU r, z, n).
+
+use crate::float::Float;
+use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::simd::as_f32_mut;
+use crate::kernels::tanh;
+
+/// The recurrent cell.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Cell {
+    /// `h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`
+    RnnTanh,
+    /// `h' = relu(W_ih x + b_ih + W_hh h + b_hh)`
+    RnnRelu,
+    /// Gates i, f, g, o; `c' = f c + i g`, `h' = o tanh(c')`.
+    Lstm,
+    /// Gates r, z, n; `n = tanh(W_in x + b_in + r (W_hn h + b_hn))`, `h' = (1 − z) n + z h`.
+    Gru,
+}
+
+impl Cell {
+    /// Gates per hidden unit.
+    pub const fn gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+            Cell::RnnTanh | Cell::RnnRelu => 1,
+        }
+    }
+
+    /// Values per step and hidden unit kept besides the gates: the LSTM's cell state,
+    /// the GRU's `W_hn h + b_hn`.
+    pub const fn state(self) -> usize {
+        match self {
+            Cell::Lstm | Cell::Gru => 1,
+            Cell::RnnTanh | Cell::RnnRelu => 0,
+        }
+    }
+}
+
+/// Samples processed together: their gates for every step stay in cache.
+pub const CHUNK: usize = 32;
+
+/// A recurrent layer's shape, implemented by the marker type `network!` emits for it.
+pub trait Recurrent {
+    const CELL: Cell;
+    const STEPS: usize;
+    const INPUT: usize;
+    const HIDDEN: usize;
+    const LAYERS: usize;
+    const DIRECTIONS: usize;
+    const BIAS: bool;
+}
+
+/// Layer `l`'s input features.
+const fn layer_input<R: Recurrent>(l: usize) -> usize {
+    if l == 0 {
+        R::INPUT
+    } else {
+        R::HIDDEN * R::DIRECTIONS
+    }
+}
+
+/// `G·H`: one step's gate values.
+const fn gate_width<R: Recurrent>() -> usize {
+    R::CELL.gates() * R::HIDDEN
+}
+
+/// Parameters of one direction of layer `l`.
+const fn direction_params<R: Recurrent>(l: usize) -> usize {
+    let gh = gate_width::<R>();
+    gh * (layer_input::<R>(l) + R::HIDDEN) + if R::BIAS { 2 * gh } else { 0 }
+}
+
+/// Where direction `d` of layer `l` starts in the layer's parameters.
+const fn params_offset<R: Recurrent>(l: usize, d: usize) -> usize {
+    let mut offset = 0;
+    let mut i = 0;
+    while i < l {
+        offset += R::DIRECTIONS * direction_params::<R>(i);
+        i += 1;
+    }
+    offset + d * direction_params::<R>(l)
+}
+
+/// One sample's saved values of one direction: its gates and state for every step.
+const fn direction_saved<R: Recurrent>() -> usize {
+    R::STEPS * (R::CELL.gates() + R::CELL.state()) * R::HIDDEN
+}
+
+/// One sample's output of one layer, both directions: `T × H·D`.
+const fn layer_output<R: Recurrent>() -> usize {
+    R::STEPS * R::HIDDEN * R::DIRECTIONS
+}
+
+/// Per-sample values forward keeps for backward (what `network!` reserves as `saved`):
+/// every direction's gates and state, then every layer's output but the last (which is
+/// the layer's own output).
+pub const fn saved_len<R: Recurrent>() -> usize {
+    R::LAYERS * R::DIRECTIONS * direction_saved::<R>() + (R::LAYERS - 1) * layer_output::<R>()
+}
+
+/// Scratch elements, independent of the batch: the GRU's recurrent products, and
+/// backward's gate gradients, shifted hidden states, carried gradients and the
+/// gradients of the stacked layers' outputs.
+pub const fn scratch_len<R: Recurrent>() -> usize {
+    let (t, h, gh) = (R::STEPS, R::HIDDEN, gate_width::<R>());
+    let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
+    let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
+    CHUNK * gh + CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked
+}
+
+/// One direction's parameters as slices.
+struct Weights<'a, F> {
+    ih: &'a [F],
+    hh: &'a [F],
+    bias_ih: Option<&'a [F]>,
+    bias_hh: Option<&'a [F]>,
+}
+
+fn weights<F: Float, R: Recurrent>(params: &[F], l: usize, d: usize) -> Weights<'_, F> {
+    let (gh, input) = (gate_width::<R>(), layer_input::<R>(l));
+    let p = &params[params_offset::<R>(l, d)..][..direction_params::<R>(l)];
+    let (ih, rest) = p.split_at(gh * input);
+    let (hh, rest) = rest.split_at(gh * R::HIDDEN);
+    let (bias_ih, bias_hh) = if R::BIAS { (Some(&rest[..gh]), Some(&rest[gh..2 * gh])) } else { (None, None) };
+    Weights { ih, hh, bias_ih, bias_hh }
+}
+
+/// The time index of processing step `s` in direction `d`.
+#[inline(always)]
+fn time<R: Recurrent>(s: usize, d: usize) -> usize {
+    if d == 0 {
+        s
+    } else {
+        R::STEPS - 1 - s
+    }
+}
+
+/// `v = σ(v)`: f32 through the vector `tanh` (`σ(x) = (1 + tanh(x/2)) / 2`), f64 exactly.
+fn sigmoid_in_place<F: Float>(values: &mut [F]) {
+    if let Some(v32) = as_f32_mut(values) {
+        v32.iter_mut().for_each(|v| *v *= 0.5);
+        tanh::in_place(v32);
+        v32.iter_mut().for_each(|v| *v = 0.5 + 0.5 * *v);
+        return;
+    }
+    for v in values {
+        *v = if *v >= F::ZERO {
+            F::ONE / (F::ONE + (-*v).exp())
+        } else {
+            let e = v.exp();
+            e / (F::ONE + e)
+        };
+    }
+}
+
+/// `v = tanh(v)`, f32 through the vector kernel.
+fn tanh_in_place<F: Float>(values: &mut [F]) {
+    if let Some(v32) = as_f32_mut(values) {
+        tanh::in_place(v32);
+        return;
+    }
+    values.iter_mut().for_each(|v| *v = v.tanh());
+}
+
+/// Every row of `rows × width` `out` set to `bias`, or to zero.
+fn fill_rows<F: Float>(out: &mut [F], width: usize, bias: Option<&[F]>) {
+    match bias {
+        Some(b) => out.chunks_exact_mut(width).for_each(|row| row.copy_from_slice(b)),
+        None => out.fill(F::ZERO),
+    }
+}
+
+/// Forward for a batch: `x` `[batch, T, INPUT]`, `y` `[batch, T, H·D]`, `saved`
+/// [`saved_len`]`::<R>() · batch` values (read by [`backward`]), `scratch` at least
+/// [`scratch_len`]`::<R>()`.
+pub fn forward<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mut [F], saved: &mut [F], scratch: &mut [F]) {
+    let (t, out_width) = (R::STEPS, R::HIDDEN * R::DIRECTIONS);
+    assert!(x.len() >= batch * t * R::INPUT, "recurrent: input too short for {batch} samples");
+    assert!(y.len() >= batch * t * out_width, "recurrent: output too short for {batch} samples");
+    assert!(saved.len() >= batch * saved_len::<R>(), "recurrent: saved values too short for {batch} samples");
+    assert!(scratch.len() >= scratch_len::<R>(), "recurrent: scratch too short");
+    let per_direction = batch * direction_saved::<R>();
+    let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
+    let hidden_products = &mut scratch[..CHUNK * gate_width::<R>()];
+    for start in (0..batch).step_by(CHUNK) {
+        let rows = CHUNK.min(batch - start);
+        for l in 0..R::LAYERS {
+            // Layer l reads layer l − 1's output (kept in `outputs`) and writes its own
+            // there, or to `y` for the last layer.
+            let output_len = batch * layer_output::<R>();
+            let (below, rest) = outputs.split_at_mut(l * output_len);
+            let input: &[F] = if l == 0 { x } else { &below[(l - 1) * output_len..] };
+            let input = &input[start * t * layer_input::<R>(l)..][..rows * t * layer_input::<R>(l)];
+            let output: &mut [F] = if l + 1 == R::LAYERS { &mut *y } else { &mut rest[..output_len] };
+            let output = &mut output[start * t * out_width..][..rows * t * out_width];
+            for d in 0..R::DIRECTIONS {
+                let region = &mut cells[(l * R::DIRECTIONS + d) * per_direction..][..per_direction];
+                let (gates, state) = region.split_at_mut(batch * t * gate_width::<R>());
+                let gates = &mut gates[start * t * gate_width::<R>()..][..rows * t * gate_width::<R>()];
+                let state = &mut state[start * t * R::CELL.state() * R::HIDDEN..];
+                let w = weights::<F, R>(params, l, d);
+                direction_forward::<F, R>(rows, l, d, input, &w, gates, state, output, hidden_products);
+            }
+        }
+    }
+}
+
+/// One direction of one layer over `rows` samples: `input` `[rows, T, in]`, its gates
+/// and state written to `gates` `[rows, T, G·H]` and `state` `[rows, T, H]`, its hidden
+/// states to columns `d·H..(d + 1)·H` of `output` `[rows, T, H·D]`.
+#[allow(clippy::too_many_arguments)]
+fn direction_forward<F: Float, R: Recurrent>(
+    rows: usize, l: usize, d: usize, input: &[F], w: &Weights<F>, gates: &mut [F], state: &mut [F],
+    output: &mut [F], hidden_products: &mut [F],
+) {
+    let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
+    let out_width = h * R::DIRECTIONS;
+    let column = d * h;
+    // All steps' input projections in one product; the LSTM's and RNN's recurrent bias
+    // is added here too (the GRU's is inside its reset gate).
+    fill_rows(gates, gh, w.bias_ih);
+    if R::CELL != Cell::Gru {
+        if let Some(b) = w.bias_hh {
+            gates.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(b).for_each(|(g, &b)| *g += b));
+        }
+    }
+    let beta = if w.bias_ih.is_some() { F::ONE } else { F::ZERO };
+    gemm(F::ONE, Mat::row_major(input, rows * t, input_width), Mat::transposed(w.ih, input_width, gh), beta, gates, gh);
+
+    let hidden_products = &mut hidden_products[..rows * gh];
+    for s in 0..t {
+        let now = time::<R>(s, d);
+        let before = (s > 0).then(|| time::<R>(s - 1, d));
+        // The previous hidden state, read where it was written: column block `d` of the output.
+        let previous = before.map(|p| Mat::strided(&output[p * out_width + column..], rows, h, t * out_width, 1));
+        match R::CELL {
+            Cell::Gru => {
+                fill_rows(hidden_products, gh, w.bias_hh);
+                if let Some(prev) = previous {
+                    gemm(F::ONE, prev, Mat::transposed(w.hh, h, gh), F::ONE, hidden_products, gh);
+                }
+            }
+            _ => {
+                if let Some(prev) = previous {
+                    gemm(F::ONE, prev, Mat::transposed(w.hh, h, gh), F::ONE, &mut gates[now * gh..], t * gh);
+                }
+            }
+        }
+        for b in 0..rows {
+            let g = &mut gates[(b * t + now) * gh..][..gh];
+            let out_at = (b * t + now) * out_width + column;
+            match R::CELL {
+                Cell::RnnTanh | Cell::RnnRelu => {
+                    if R::CELL == Cell::RnnTanh {
+                        tanh_in_place(g);
+                    } else {
+                        g.iter_mut().for_each(|v| *v = if *v < F::ZERO { F::ZERO } else { *v });
+                    }
+                    output[out_at..out_at + h].copy_from_slice(g);
+                }
+                Cell::Lstm => {
+                    sigmoid_in_place(&mut g[..2 * h]);
+                    tanh_in_place(&mut g[2 * h..3 * h]);
+                    sigmoid_in_place(&mut g[3 * h..]);
+                    let (i, rest) = g.split_at(h);
+                    let (f, rest) = rest.split_at(h);
+                    let (gg, o) = rest.split_at(h);
+                    let c_at = (b * t + now) * h;
+                    match before {
+                        Some(p) => {
+                            let p_at = (b * t + p) * h;
+                            for j in 0..h {
+                                state[c_at + j] = f[j] * state[p_at + j] + i[j] * gg[j];
+                            }
+                        }
+                        None => {
+                            for j in 0..h {
+                                state[c_at + j] = i[j] * gg[j];
+                            }
+                        }
+                    }
+                    let out = &mut output[out_at..out_at + h];
+                    out.copy_from_slice(&state[c_at..c_at + h]);
+                    tanh_in_place(out);
+                    out.iter_mut().zip(o).for_each(|(v, &o)| *v *= o);
+                }
+                Cell::Gru => {
+                    let hp = &hidden_products[b * gh..][..gh];
+                    for j in 0..2 * h {
+                        g[j] += hp[j];
+                    }
+                    sigmoid_in_place(&mut g[..2 * h]);
+                    let hn = &mut state[(b * t + now) * h..][..h];
+                    hn.copy_from_slice(&hp[2 * h..]);
+                    let (rz, n) = g.split_at_mut(2 * h);
+                    for j in 0..h {
+                        n[j] += rz[j] * hn[j];
+                    }
+                    tanh_in_place(n);
+                    let (z, n) = (&rz[h..], &*n);
+                    for j in 0..h {
+                        let previous = match before {
+                            Some(p) => output[(b * t + p) * out_width + column + j],
+                            None => F::ZERO,
+                        };
+                        output[out_at + j] = (F::ONE - z[j]) * n[j] + z[j] * previous;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Backward: parameter gradients (overwritten) and, if asked, the input gradient, from
+/// what [`forward`] kept.
+#[allow(clippy::too_many_arguments)]
+pub fn backward<F: Float, R: Recurrent>(
+    batch: usize, x: &[F], params: &[F], y: &[F], dy: &[F], grads: &mut [F], mut dx: Option<&mut [F]>,
+    saved: &[F], scratch: &mut [F],
+) {
+    let (t, h, gh, out_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), R::HIDDEN * R::DIRECTIONS);
+    assert!(dy.len() >= batch * t * out_width && y.len() >= batch * t * out_width, "recurrent: gradient too short");
+    assert!(saved.len() >= batch * saved_len::<R>(), "recurrent: saved values too short for {batch} samples");
+    assert!(scratch.len() >= scratch_len::<R>(), "recurrent: scratch too short");
+    grads.fill(F::ZERO);
+    let per_direction = batch * direction_saved::<R>();
+    let (cells, outputs) = saved.split_at(R::LAYERS * R::DIRECTIONS * per_direction);
+    let output_len = batch * layer_output::<R>();
+    let (_, scratch) = scratch.split_at_mut(CHUNK * gh);
+    let gru = R::CELL == Cell::Gru;
+    let (gate_grads, scratch) = scratch.split_at_mut(CHUNK * t * gh);
+    let (hidden_gate_grads, scratch) = scratch.split_at_mut(if gru { CHUNK * t * gh } else { 0 });
+    let (shifted, scratch) = scratch.split_at_mut(CHUNK * t * h);
+    let (carry_h, scratch) = scratch.split_at_mut(CHUNK * h);
+    let (carry_c, scratch) = scratch.split_at_mut(CHUNK * h);
+    let (tanh_c, scratch) = scratch.split_at_mut(h);
+    let stacked = if R::LAYERS > 1 { CHUNK * layer_output::<R>() } else { 0 };
+    let (mut upper, scratch) = scratch.split_at_mut(stacked);
+    let mut lower = &mut scratch[..stacked];
+    let mut bufs = Buffers { gate_grads, hidden_gate_grads, shifted, carry_h, carry_c, tanh_c };
+
+    for start in (0..batch).step_by(CHUNK) {
+        let rows = CHUNK.min(batch - start);
+        for l in (0..R::LAYERS).rev() {
+            let input_width = layer_input::<R>(l);
+            let input: &[F] = if l == 0 { x } else { &outputs[(l - 1) * output_len..] };
+            let input = &input[start * t * input_width..][..rows * t * input_width];
+            let output: &[F] = if l + 1 == R::LAYERS { y } else { &outputs[l * output_len..] };
+            let output = &output[start * t * out_width..][..rows * t * out_width];
+            // The gradient of this layer's output: the network's, or what the layer
+            // above wrote; this layer's input gradient goes to `dx` or to the layer below.
+            let output_grad: &[F] =
+                if l + 1 == R::LAYERS { &dy[start * t * out_width..][..rows * t * out_width] } else { &upper[..rows * t * out_width] };
+            let mut input_grad: Option<&mut [F]> = if l == 0 {
+                dx.as_deref_mut().map(|dx| &mut dx[start * t * input_width..][..rows * t * input_width])
+            } else {
+                Some(&mut lower[..rows * t * input_width])
+            };
+            for d in 0..R::DIRECTIONS {
+                let region = &cells[(l * R::DIRECTIONS + d) * per_direction..][..per_direction];
+                let (gates, state) = region.split_at(batch * t * gh);
+                let gates = &gates[start * t * gh..][..rows * t * gh];
+                let state = &state[start * t * R::CELL.state() * h..];
+                let w = weights::<F, R>(params, l, d);
+                let offset = params_offset::<R>(l, d);
+                let g = &mut grads[offset..offset + direction_params::<R>(l)];
+                direction_backward::<F, R>(
+                    rows, l, d, input, output, output_grad, gates, state, &w, g, input_grad.as_deref_mut(), &mut bufs,
+                );
+            }
+            if l > 0 {
+                std::mem::swap(&mut upper, &mut lower);
+            }
+        }
+    }
+}
+
+/// Backward's scratch, cut once.
+struct Buffers<'a, F> {
+    /// `[rows, T, G·H]`: the gradients of the gates' pre-activations.
+    gate_grads: &'a mut [F],
+    /// The GRU's: the same but for the recurrent side, whose `n` part differs.
+    hidden_gate_grads: &'a mut [F],
+    /// `[rows, T, H]`: each step's previous hidden state (zero before the first).
+    shifted: &'a mut [F],
+    /// `[rows, H]`: the hidden state's gradient carried to the previous step.
+    carry_h: &'a mut [F],
+    /// `[rows, H]`: the LSTM cell state's.
+    carry_c: &'a mut [F],
+    /// `[H]`: `tanh(c)` of one row.
+    tanh_c: &'a mut [F],
+}
+
+/// One direction of one layer: gate gradients step by step in reverse, then the
+/// weight, bias and input gradients (added to `input_grad`'s after the first
+/// direction) as products over all steps.
+#[allow(clippy::too_many_arguments)]
+fn direction_backward<F: Float, R: Recurrent>(
+    rows: usize, l: usize, d: usize, input: &[F], output: &[F], output_grad: &[F], gates: &[F], state: &[F],
+    w: &Weights<F>, grads: &mut [F], input_grad: Option<&mut [F]>, bufs: &mut Buffers<F>,
+) {
+    let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
+    let (out_width, column) = (h * R::DIRECTIONS, d * h);
+    let gru = R::CELL == Cell::Gru;
+    let dgates = &mut bufs.gate_grads[..rows * t * gh];
+    let dhidden = &mut bufs.hidden_gate_grads[..if gru { rows * t * gh } else { 0 }];
+    let carry_h = &mut bufs.carry_h[..rows * h];
+    let carry_c = &mut bufs.carry_c[..rows * h];
+    let tanh_c = &mut *bufs.tanh_c;
+    carry_h.fill(F::ZERO);
+    carry_c.fill(F::ZERO);
+    for s in (0..t).rev() {
+        let now = time::<R>(s, d);
+        let before = (s > 0).then(|| time::<R>(s - 1, d));
+        for b in 0..rows {
+            let row = b * t + now;
+            let g = &gates[row * gh..][..gh];
+            let da = &mut dgates[row * gh..][..gh];
+            let dh_carry = &mut carry_h[b * h..][..h];
+            let dy = &output_grad[row * out_width + column..][..h];
+            match R::CELL {
+                Cell::RnnTanh => {
+                    for j in 0..h {
+                        da[j] = (dy[j] + dh_carry[j]) * (F::ONE - g[j] * g[j]);
+                    }
+                    dh_carry.fill(F::ZERO);
+                }
+                Cell::RnnRelu => {
+                    for j in 0..h {
+                        da[j] = if g[j] > F::ZERO { dy[j] + dh_carry[j] } else { F::ZERO };
+                    }
+                    dh_carry.fill(F::ZERO);
+                }
+                Cell::Lstm => {
+                    let c = &state[row * h..][..h];
+                    tanh_c.copy_from_slice(c);
+                    tanh_in_place(tanh_c);
+                    let dc_carry = &mut carry_c[b * h..][..h];
+                    for j in 0..h {
+                        let (i, f, gg, o) = (g[j], g[h + j], g[2 * h + j], g[3 * h + j]);
+                        let dh = dy[j] + dh_carry[j];
+                        let tc = tanh_c[j];
+                        let dc = dh * o * (F::ONE - tc * tc) + dc_carry[j];
+                        let c_prev = match before {
+                            Some(p) => state[(b * t + p) * h + j],
+                            None => F::ZERO,
+                        };
+                        da[j] = dc * gg * i * (F::ONE - i);
+                        da[h + j] = dc * c_prev * f * (F::ONE - f);
+                        da[2 * h + j] = dc * i * (F::ONE - gg * gg);
+                        da[3 * h + j] = dh * tc * o * (F::ONE - o);
+                        dc_carry[j] = dc * f;
+                    }
+                    dh_carry.fill(F::ZERO);
+                }
+                Cell::Gru => {
+                    let hn = &state[row * h..][..h];
+                    let dah = &mut dhidden[row * gh..][..gh];
+                    for j in 0..h {
+                        let (r, z, n) = (g[j], g[h + j], g[2 * h + j]);
+                        let previous = match before {
+                            Some(p) => output[(b * t + p) * out_width + column + j],
+                            None => F::ZERO,
+                        };
+                        let dh = dy[j] + dh_carry[j];
+                        let dn = dh * (F::ONE - z);
+                        let dz = dh * (previous - n);
+                        let dan = dn * (F::ONE - n * n);
+                        let dr = dan * hn[j];
+                        let dar = dr * r * (F::ONE - r);
+                        let daz = dz * z * (F::ONE - z);
+                        da[j] = dar;
+                        da[h + j] = daz;
+                        da[2 * h + j] = dan;
+                        dah[j] = dar;
+                        dah[h + j] = daz;
+                        dah[2 * h + j] = dan * r;
+                        dh_carry[j] = dh * z;
+                    }
+                }
+            }
+        }
+        if s > 0 {
+            // The previous step's hidden state feeds every gate through W_hh.
+            let recurrent: &[F] = if gru { dhidden } else { dgates };
+            let a = Mat::strided(&recurrent[now * gh..], rows, gh, t * gh, 1);
+            gemm(F::ONE, a, Mat::row_major(w.hh, gh, h), F::ONE, carry_h, h);
+        }
+    }
+
+    // Each step's previous hidden state, in step order, zero before the first step.
+    let shifted = &mut bufs.shifted[..rows * t * h];
+    for b in 0..rows {
+        for s in 0..t {
+            let row = &mut shifted[(b * t + time::<R>(s, d)) * h..][..h];
+            if s == 0 {
+                row.fill(F::ZERO);
+            } else {
+                let p = time::<R>(s - 1, d);
+                row.copy_from_slice(&output[(b * t + p) * out_width + column..][..h]);
+            }
+        }
+    }
+    let recurrent: &[F] = if gru { dhidden } else { dgates };
+    let (dw_ih, rest) = grads.split_at_mut(gh * input_width);
+    let (dw_hh, rest) = rest.split_at_mut(gh * h);
+    // dW_ih[G·H, in] += dAᵀ · X, dW_hh[G·H, H] += dA_hᵀ · H_prev, over all rows and steps.
+    gemm(F::ONE, Mat::transposed(dgates, gh, rows * t), Mat::row_major(input, rows * t, input_width), F::ONE, dw_ih, input_width);
+    gemm(F::ONE, Mat::transposed(recurrent, gh, rows * t), Mat::row_major(shifted, rows * t, h), F::ONE, dw_hh, h);
+    if R::BIAS {
+        let (db_ih, db_hh) = rest.split_at_mut(gh);
+        for row in dgates.chunks_exact(gh) {
+            db_ih.iter_mut().zip(row).for_each(|(acc, &g)| *acc += g);
+        }
+        for row in recurrent.chunks_exact(gh) {
+            db_hh.iter_mut().zip(row).for_each(|(acc, &g)| *acc += g);
+        }
+    }
+    if let Some(dx) = input_grad {
+        // dX[rows·T, in] (+)= dA · W_ih; the second direction adds to the first's.
+        let beta = if d == 0 { F::ZERO } else { F::ONE };
+        gemm(F::ONE, Mat::row_major(dgates, rows * t, gh), Mat::row_major(w.ih, gh, input_width), beta, dx, input_width);
+    }
+}
