@@ -6,6 +6,12 @@
 //! Adam step. Here the same networks, written with `network!`, start from PyTorch's
 //! initial weights through the public `load` and must agree to a relative 1e-9 in f64 and
 //! 1e-4 in f32.
+//!
+//! Sequences too: an input `[T, F]` is PyTorch's batch-first `(batch, T, F)` and `[C, L]`
+//! `nn.Conv1d`'s `(batch, C, L)`; `rnn`, `lstm` and `gru` (stacked, bidirectional, relu,
+//! without biases) are `nn.RNN`, `nn.LSTM` and `nn.GRU` with `batch_first=True`, keyed as
+//! PyTorch keys them (`0.weight_ih_l0`, `1.weight_hh_l1_reverse`), and `Lstmnet`, whose
+//! output is a sequence of scores, takes a label per time step (batch-major, then time).
 
 use nn::prelude::*;
 use nn::{Float, Loss};
@@ -33,6 +39,14 @@ network! {
         -> down: residual(conv(10, 6, 3, stride = 2, padding = 1, bias = false) -> batchnorm(6) -> relu -> conv(6, 6, 3, padding = 1),
             shortcut = proj: conv(10, 6, 1, stride = 2))
         -> relu -> global_avgpool -> flatten -> fc: linear(6, 5);
+    Rnnnet: [T = 5, F = 4] => rnn(4, 6) -> rnn(6, 3, nonlinearity = relu, layers = 2, bidirectional = true)
+        -> last -> linear(6, 3);
+    Lstmnet: [T = 5, F = 4] => lstm(4, 6, layers = 2, bidirectional = true) -> linear(12, 3);
+    Grunet: [T = 5, F = 4] => gru(4, 5, bias = false) -> tanh -> gru(5, 4, layers = 2, bidirectional = true)
+        -> last -> linear(8, 3);
+    Conv1dnet: [C = 3, L = 16] => conv1d(3, 4, 3, stride = 2, padding = 1) -> relu
+        -> maxpool1d(2, stride = 1, padding = 1) -> conv1d(4, 6, 3, dilation = 2, groups = 2) -> tanh
+        -> avgpool1d(2) -> transpose -> lstm(6, 4) -> last -> linear(4, 3);
     block Res(c) = residual(conv1: conv(c, c, 3, padding = 1, bias = false) -> bn1: batchnorm(c) -> relu
         -> conv2: conv(c, c, 3, padding = 1)) -> relu
 }
@@ -186,6 +200,14 @@ parity! {
     mobile_eval: Mobile, "mobile", "eval", labels;
     graphnet_train: Graphnet, "graphnet", "train", labels;
     graphnet_eval: Graphnet, "graphnet", "eval", labels;
+    rnnnet_train: Rnnnet, "rnnnet", "train", labels;
+    rnnnet_eval: Rnnnet, "rnnnet", "eval", labels;
+    lstmnet_train: Lstmnet, "lstmnet", "train", labels;
+    lstmnet_eval: Lstmnet, "lstmnet", "eval", labels;
+    grunet_train: Grunet, "grunet", "train", labels;
+    grunet_eval: Grunet, "grunet", "eval", labels;
+    conv1dnet_train: Conv1dnet, "conv1dnet", "train", labels;
+    conv1dnet_eval: Conv1dnet, "conv1dnet", "eval", labels;
 }
 
 /// A state dict PyTorch saved with `safetensors.torch.save_file` loads as it is.
@@ -197,6 +219,10 @@ fn pytorch_state_dicts_load_without_renaming() {
     Decoder::new(0).load(dir.join("decoder_pytorch_state_dict.safetensors")).unwrap();
     Mobile::new(0).load(dir.join("mobile_pytorch_state_dict.safetensors")).unwrap();
     Graphnet::new(0).load(dir.join("graphnet_pytorch_state_dict.safetensors")).unwrap();
+    Rnnnet::new(0).load(dir.join("rnnnet_pytorch_state_dict.safetensors")).unwrap();
+    Lstmnet::new(0).load(dir.join("lstmnet_pytorch_state_dict.safetensors")).unwrap();
+    Grunet::new(0).load(dir.join("grunet_pytorch_state_dict.safetensors")).unwrap();
+    Conv1dnet::new(0).load(dir.join("conv1dnet_pytorch_state_dict.safetensors")).unwrap();
     let mut mlp = Mlp::<f64>::with_seed(0);
     mlp.load(dir.join("mlp_pytorch_state_dict.safetensors")).unwrap();
     assert_eq!(mlp.buffers()[32], 3.0, "num_batches_tracked, an int64 in PyTorch");

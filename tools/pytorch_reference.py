@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch reference fixtures for the parity tests (tests/parity.rs).
 
-Builds, as PyTorch `nn.Sequential`s (and, for the graph network, a module tree with the
-same keys), the networks that tests/parity.rs declares with
+Builds, as PyTorch `nn.Sequential`s (for the sequence networks a `Chain`, the same with
+recurrent layers' tuples reduced to their output sequence; for the graph network a
+module tree with the same keys), the networks that tests/parity.rs declares with
 `network!` (together they use every layer the compiler has; pooling's `padding = same`,
 which PyTorch lacks, aside), and writes for each network, precision (float64, float32)
 and mode (train, eval) a safetensors file with:
@@ -11,6 +12,13 @@ the loss, every parameter gradient, the input gradient, the buffers after the fo
 pass, and the parameters after one SGD step and after one Adam step. The initial state
 dict is also written on its own, exactly as `safetensors.torch.save_file` writes a
 PyTorch model, to show such a file loads with no renaming.
+
+Sequences: an input `[T, F]` is PyTorch's batch-first `(batch, T, F)`, and a `[C, L]` one
+`nn.Conv1d`'s `(batch, C, L)`; `rnn`, `lstm` and `gru` are `nn.RNN`, `nn.LSTM` and
+`nn.GRU` with `batch_first=True`, their value the whole output sequence. A network whose
+output is a sequence of class scores `(batch, T, classes)` (lstmnet) has one label per
+time step: its cross-entropy is the mean over batch × T, and its target is saved
+flattened, batch-major then time, as the Rust side passes it.
 
     python3 -m venv .venv-peers && .venv-peers/bin/pip install torch safetensors
     .venv-peers/bin/python tools/pytorch_reference.py     # writes tests/fixtures/parity/
@@ -160,6 +168,74 @@ def mlp():
     )
 
 
+class Chain(nn.Sequential):
+    """An `nn.Sequential` (keys `<index>.<name>`, every element counted) through which a
+    recurrent layer passes its output sequence, the `[0]` of the tuple it returns."""
+
+    def forward(self, x):
+        for m in self:
+            x = m(x)
+            if isinstance(x, tuple):
+                x = x[0]
+        return x
+
+
+class Last(nn.Module):
+    """`last`: the sequence's final step, `(batch, T, F) -> (batch, F)`."""
+
+    def forward(self, x):
+        return x[:, -1, :]
+
+
+class Transpose(nn.Module):
+    """`transpose`: `(batch, C, L) -> (batch, L, C)`, channels into features per step."""
+
+    def forward(self, x):
+        return x.transpose(1, 2)
+
+
+def rnnnet():
+    # [5, 4] -> rnn 6 -> [5, 6] -> 2-layer bidirectional relu rnn 3 -> [5, 6] -> last -> 6 -> 3
+    # `last` of a bidirectional layer takes the reverse direction's first step, computed from
+    # h0 = 0: `1.weight_hh_l1_reverse` has a gradient of exactly zero (so has grunet's
+    # `2.weight_hh_l1_reverse`). With these weights three of relu's six last-step features
+    # are zero for the whole batch.
+    return Chain(
+        nn.RNN(4, 6, batch_first=True),
+        nn.RNN(6, 3, num_layers=2, nonlinearity="relu", bidirectional=True, batch_first=True),
+        Last(), nn.Linear(6, 3),
+    )
+
+
+def lstmnet():
+    # [5, 4] -> 2-layer bidirectional lstm 6 -> [5, 12] -> linear per step -> [5, 3]
+    return Chain(
+        nn.LSTM(4, 6, num_layers=2, bidirectional=True, batch_first=True),
+        nn.Linear(12, 3),
+    )
+
+
+def grunet():
+    # [5, 4] -> gru 5, no biases -> [5, 5] -> tanh -> 2-layer bidirectional gru 4 -> [5, 8]
+    # -> last -> 8 -> 3
+    return Chain(
+        nn.GRU(4, 5, bias=False, batch_first=True), nn.Tanh(),
+        nn.GRU(5, 4, num_layers=2, bidirectional=True, batch_first=True),
+        Last(), nn.Linear(8, 3),
+    )
+
+
+def conv1dnet():
+    # [3, 16] -> conv1d s2 p1 -> [4, 8] -> maxpool1d(2, 1, 1) -> [4, 9] -> conv1d dil 2 g2
+    # -> [6, 5] -> avgpool1d(2) -> [6, 2] -> transpose -> [2, 6] -> lstm 4 -> [2, 4]
+    # -> last -> 4 -> 3
+    return Chain(
+        nn.Conv1d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.MaxPool1d(2, stride=1, padding=1),
+        nn.Conv1d(4, 6, 3, dilation=2, groups=2), nn.Tanh(), nn.AvgPool1d(2),
+        Transpose(), nn.LSTM(6, 4, batch_first=True), Last(), nn.Linear(4, 3),
+    )
+
+
 # name -> (builder, input shape, loss, modes, input scale)
 NETWORKS = {
     "convnet": (convnet, (3, 12, 12), "cross_entropy", ("train", "eval"), 1.0),
@@ -170,12 +246,20 @@ NETWORKS = {
     # Inputs of standard deviation 4, so that relu6 reaches 6 and hardswish ±3.
     "mobile": (mobile, (3, 11, 11), "cross_entropy", ("train", "eval"), 4.0),
     "graphnet": (graphnet, (3, 8, 8), "cross_entropy", ("train", "eval"), 1.0),
+    # Sequences, batch-first: [T, F] = [5, 4]; conv1dnet's [C, L] = [3, 16].
+    "rnnnet": (rnnnet, (5, 4), "cross_entropy", ("train", "eval"), 1.0),
+    # Scores per time step, (batch, 5, 3): a label per step.
+    "lstmnet": (lstmnet, (5, 4), "cross_entropy", ("train", "eval"), 1.0),
+    "grunet": (grunet, (5, 4), "cross_entropy", ("train", "eval"), 1.0),
+    "conv1dnet": (conv1dnet, (3, 16), "cross_entropy", ("train", "eval"), 1.0),
 }
 BATCH = 4
 
 
 def loss_of(kind, out, target):
     if kind == "cross_entropy":
+        if out.dim() > 2:  # scores per time step, (batch, T, classes): a label per step
+            return F.cross_entropy(out.reshape(-1, out.shape[-1]), target)
         return F.cross_entropy(out, target)
     if kind == "mse":
         return F.mse_loss(out, target)
@@ -203,9 +287,12 @@ def main(names):
         gen = torch.Generator().manual_seed(1)
         x64 = torch.randn(BATCH, *shape, generator=gen, dtype=torch.float64) * scale
         with torch.no_grad():
-            out_len = base.eval()(x64).shape[1]  # eval: no side effect on the running statistics
+            out_shape = base.eval()(x64).shape  # eval: no side effect on the running statistics
+        out_len = out_shape[1]
         if loss_kind == "cross_entropy":
-            target64 = torch.randint(0, out_len, (BATCH,), generator=gen)
+            # One label per row of scores: (batch,), or (batch, T) flattened batch-major.
+            labels = out_shape[:-1].numel()
+            target64 = torch.randint(0, out_shape[-1], (labels,), generator=gen)
         else:
             target64 = torch.rand(BATCH, out_len, generator=gen, dtype=torch.float64)
         save_file({k: v.float() if v.is_floating_point() else v for k, v in base.state_dict().items()},
