@@ -2,7 +2,7 @@
 //! batches of 8 at 224×224, `passes` of them):
 //!
 //!     cargo build --release --example profile_infer
-//!     perf record -g target/release/examples/profile_infer lenet5|kerasnet|resnet18 20
+//!     perf record -g target/release/examples/profile_infer lenet5|kerasnet|rowlstm|resnet18 20
 
 use nn::prelude::*;
 
@@ -10,7 +10,7 @@ use nn::prelude::*;
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
-use networks::{KerasNet, LeNet5, ResNet18};
+use networks::{KerasNet, LeNet5, ResNet18, RowLstm};
 
 fn run<N: Network<f32>>(passes: usize) {
     let mut rng = nn::runtime::rng::Rng::new(0);
@@ -30,6 +30,7 @@ fn main() {
     let passes = args.next().and_then(|v| v.parse().ok()).unwrap_or(20);
     match which.as_str() {
         "kerasnet" => run::<KerasNet>(passes),
+        "rowlstm" => run::<RowLstm>(passes),
         "resnet18" => {
             let mut rng = nn::runtime::rng::Rng::new(0);
             let images: Vec<f32> = (0..8 * ResNet18::INPUT_LEN).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();

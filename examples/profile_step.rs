@@ -1,7 +1,7 @@
 //! A loop of training steps at a fixed batch, for profilers:
 //!
 //!     cargo build --release --example profile_step
-//!     perf record -g target/release/examples/profile_step 32 2000 [lenet5|kerasnet]
+//!     perf record -g target/release/examples/profile_step 32 2000 [lenet5|kerasnet|smallresnet|rowlstm]
 
 use nn::prelude::*;
 
@@ -9,7 +9,7 @@ use nn::prelude::*;
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
-use networks::{KerasNet, LeNet5, SmallResNet};
+use networks::{KerasNet, LeNet5, RowLstm, SmallResNet};
 
 fn run<N: Network<f32>>(batch: usize, steps: usize) {
     let mut rng = nn::runtime::rng::Rng::new(0);
@@ -30,6 +30,7 @@ fn main() {
     match std::env::args().nth(3).as_deref() {
         Some("kerasnet") => run::<KerasNet>(batch, steps),
         Some("smallresnet") => run::<SmallResNet>(batch, steps),
+        Some("rowlstm") => run::<RowLstm>(batch, steps),
         _ => run::<LeNet5>(batch, steps),
     }
 }

@@ -61,7 +61,10 @@ network! {
         -> residual(conv(8, 8, 3, padding = 1, bias = false) -> batchnorm(8) -> relu -> conv(8, 8, 3, padding = 1)) -> relu
         -> concat(identity, conv(8, 4, 1) -> tanh)
         -> scale(global_avgpool -> conv(12, 3, 1) -> relu -> conv(3, 12, 1) -> sigmoid)
-        -> global_avgpool -> flatten -> linear(12, 10)
+        -> global_avgpool -> flatten -> linear(12, 10);
+    /// A sequence network: a stacked bidirectional LSTM, a GRU, per-step and last-step heads.
+    Recurrent: [T = 12, F = 6] => lstm(6, 16, layers = 2, bidirectional = true) -> gru(32, 8) -> linear(8, 8)
+        -> tanh -> last -> linear(8, 10)
 }
 
 /// Where the packing-free kernels run, LeNet-5 calls matrixmultiply not at all.
@@ -173,6 +176,31 @@ fn graph_steady_state_steps_allocate_nothing_of_ours() {
         ),
     ] {
         assert_eq!(counts.0, counts.1, "{what}: {} allocations for {} matrixmultiply calls", counts.0, counts.1);
+    }
+}
+
+/// Recurrent layers work in the buffers the plan gives them (their saved gates and a
+/// fixed scratch), over batches larger than the runtime's chunk of samples.
+#[test]
+fn recurrent_steady_state_steps_allocate_nothing_of_ours() {
+    let mut net = Recurrent::new(5);
+    let mut adam = Adam::new(1e-3);
+    let x = vec![0.2f32; 40 * Recurrent::INPUT_LEN];
+    let labels: Vec<usize> = (0..40).map(|i| i % 10).collect();
+    nn::runtime::exec::threads::set(1);
+    net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
+    net.forward(&x).unwrap();
+    for batch in [40, 1] {
+        let (x, labels) = (&x[..batch * Recurrent::INPUT_LEN], &labels[..batch]);
+        let forward = measure(|| {
+            net.forward(x).unwrap();
+        });
+        let step = measure(|| {
+            net.train_step(x, labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
+        });
+        for (what, (allocs, gemms)) in [("forward", forward), ("training step", step)] {
+            assert_eq!(allocs, gemms, "batch {batch}, {what}: {allocs} allocations for {gemms} matrixmultiply calls");
+        }
     }
 }
 

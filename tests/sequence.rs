@@ -47,11 +47,8 @@ fn gradients_over_several_chunks() {
 #[test]
 fn shapes_keys_and_parameter_counts_as_pytorch() {
     assert_eq!(LstmStackedBidirectional::<f32>::OUTPUT_SHAPE, [4, 6]);
-    let keys: Vec<(&str, Vec<usize>)> = LstmStackedBidirectional::<f32>::LAYERS[0]
-        .tensors
-        .iter()
-        .map(|t| (t.key, t.shape.to_vec()))
-        .collect();
+    let keys: Vec<(&str, Vec<usize>)> =
+        LstmStackedBidirectional::<f32>::LAYERS[0].tensors.iter().map(|t| (t.key, t.shape.to_vec())).collect();
     assert_eq!(
         keys,
         [

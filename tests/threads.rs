@@ -14,7 +14,9 @@ network! {
     /// A graph without batch norm: splits like a chain.
     Graph: [2, 6, 6] => conv(2, 4, 3, padding = 1) -> relu
         -> residual(conv(4, 4, 3, padding = 1) -> tanh, shortcut = conv(4, 4, 1))
-        -> concat(identity, maxpool(3, stride = 1, padding = 1)) -> flatten -> linear(288, 5)
+        -> concat(identity, maxpool(3, stride = 1, padding = 1)) -> flatten -> linear(288, 5);
+    /// A sequence network, one label per step: splits like a chain.
+    Tagger: [T = 5, F = 3] => lstm(3, 6, bidirectional = true) -> gru(12, 4) -> linear(4, 3)
 }
 
 fn sample(len: usize, seed: u64) -> Vec<f64> {
@@ -30,7 +32,7 @@ fn whole_batch<N: Network<f64>, L: Loss<f64, Target = [T]>, T>(
     let batch = x.len() / N::INPUT_LEN;
     let output = net.forward(x).unwrap().to_vec();
     let mut grad = vec![0.0; output.len()];
-    let value = loss.evaluate(&output, N::OUTPUT_SHAPE, target, batch, Some(&mut grad)).unwrap();
+    let value = loss.evaluate(&output, N::LOSS_SHAPE, target, batch * N::LOSS_ROWS, Some(&mut grad)).unwrap();
     net.backward(x, &grad).unwrap();
     (value, net.grads().to_vec())
 }
@@ -111,6 +113,21 @@ fn split_batches_are_thread_count_independent_and_match_the_whole_batch() {
     let (value, grads) = whole_batch(&mut Graph::<f64>::with_seed(9), &graph_x, &graph_labels, &SoftmaxCrossEntropy);
     assert!((graph_runs[0].0 - value).abs() < 1e-12, "{} vs {value}", graph_runs[0].0);
     assert!(close(&graph_runs[0].1, &grads));
+
+    // So does a sequence network, with one label per step.
+    let tagger_x = sample(37 * Tagger::INPUT_LEN, 6);
+    let tagger_labels: Vec<usize> = (0..37 * 5).map(|i| i % 3).collect();
+    let mut tagger_runs = Vec::new();
+    for t in [1, 2] {
+        threads::set(t);
+        let mut net = Tagger::<f64>::with_seed(2);
+        let value = net.loss_and_grads(&tagger_x, &tagger_labels, &SoftmaxCrossEntropy).unwrap();
+        tagger_runs.push((value, net.grads().to_vec(), net.forward(&tagger_x).unwrap().to_vec()));
+    }
+    assert_eq!(tagger_runs[0], tagger_runs[1], "1 and 2 threads give bit-identical results");
+    let (value, grads) = whole_batch(&mut Tagger::<f64>::with_seed(2), &tagger_x, &tagger_labels, &SoftmaxCrossEntropy);
+    assert!((tagger_runs[0].0 - value).abs() < 1e-12, "{} vs {value}", tagger_runs[0].0);
+    assert!(close(&tagger_runs[0].1, &grads));
 
     // Batch norm never splits: its statistics need the whole batch.
     const { assert!(!<Normed<f64> as Network<f64>>::SPLITTABLE) };

@@ -1,5 +1,6 @@
 //! The networks the benchmark and the profiling examples measure, defined once: LeNet-5,
-//! the course notes' Keras network (8,586 parameters) and a 784-256-128-10 MLP, as the
+//! the course notes' Keras network (8,586 parameters), a 784-256-128-10 MLP and the row-by-row
+//! MNIST LSTM, as the
 //! peer scripts in bench/peers define them.
 
 use nn::network;
@@ -10,7 +11,9 @@ network! {
         -> flatten -> linear(120, 84) -> tanh -> linear(84, 10);
     pub KerasNet: [1, 28, 28] => conv(1, 8, 7, stride = 2) -> conv(8, 16, 5, stride = 2) -> conv(16, 32, 3)
         -> global_avgpool -> flatten -> linear(32, 10);
-    pub Mlp: [784] => linear(784, 256) -> relu -> linear(256, 128) -> relu -> linear(128, 10)
+    pub Mlp: [784] => linear(784, 256) -> relu -> linear(256, 128) -> relu -> linear(128, 10);
+    /// MNIST read row by row (28 steps of 28 pixels), as `bench/peers/graph_seq_peers.py lstm`.
+    pub RowLstm: [T = 28, F = 28] => lstm(28, 128) -> last -> linear(128, 10)
 }
 
 network! {

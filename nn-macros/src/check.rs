@@ -57,7 +57,8 @@ fn input_shape(def: &NetworkDef) -> syn::Result<(Vec<u64>, Axes)> {
                     format!(
                         "a two-dimensional input must name its axes: `[T = {0}, F = {1}]` for a sequence of {0} \
                          steps of {1} features (recurrent layers, PyTorch's `batch_first=True`), or \
-                         `[C = {0}, L = {1}]` for {0} channels of length {1} (`conv1d`)",
+                         `[C = {0}, L = {1}]` for {0} channels of length {1} (`conv1d`); a one-channel image is \
+                         `[1, {0}, {1}]`",
                         dims[0], dims[1]
                     ),
                 ))
@@ -140,7 +141,6 @@ struct Source {
     through: Vec<String>,
     through_more: usize,
 }
-
 
 impl Source {
     fn new(origin: String) -> Source {
@@ -386,7 +386,10 @@ impl<'d> Lowering<'d> {
             }
         };
         let output = op.output_shape();
-        let structured = if output == input_shape && op.output_axes().is_none_or(|a| a == input_axes) && !(level.prefix.is_empty() && index == 0) {
+        let structured = if output == input_shape
+            && op.output_axes().is_none_or(|a| a == input_axes)
+            && !(level.prefix.is_empty() && index == 0)
+        {
             let mut s = self.values[input].source.clone();
             // At most a few by name: a description as long as the chain would make
             // checking quadratic in its length, and the message unreadable.
@@ -403,12 +406,23 @@ impl<'d> Lowering<'d> {
             Source::new(format!("{described} ({location}"))
         };
         let axes = layers::output_axes(&*op, input_axes);
-        self.push_node(level, layer.span(), &concrete.tokens, key, kind.name, written, vec![input], axes, op, structured)
-            .inspect(|&value| {
-                if let Some(name) = &layer.name {
-                    self.named.push((name.to_string(), value));
-                }
-            })
+        self.push_node(
+            level,
+            layer.span(),
+            &concrete.tokens,
+            key,
+            kind.name,
+            written,
+            vec![input],
+            axes,
+            op,
+            structured,
+        )
+        .inspect(|&value| {
+            if let Some(name) = &layer.name {
+                self.named.push((name.to_string(), value));
+            }
+        })
     }
 
     /// Adds a checked node; its output value, unless its sizes overflow.

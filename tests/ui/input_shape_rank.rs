@@ -1,7 +1,7 @@
 use nn::network;
 
 network! {
-    Net: [28, 28] => flatten -> linear(784, 10)
+    Net: [1, 1, 28, 28] => flatten -> linear(784, 10)
 }
 
 fn main() {}

@@ -152,7 +152,8 @@ impl Layer for RecurrentLayer {
         // Per step and direction: the two products, 2·G·H·(in + H).
         let mut total = 0u64;
         for l in 0..self.layers {
-            let per_step = 2u64.checked_mul(self.gates() * self.hidden)?.checked_mul(self.layer_input(l) + self.hidden)?;
+            let per_step =
+                2u64.checked_mul(self.gates() * self.hidden)?.checked_mul(self.layer_input(l) + self.hidden)?;
             total = total.checked_add(per_step.checked_mul(self.steps)?.checked_mul(self.directions)?)?;
         }
         Some(total)
@@ -171,13 +172,21 @@ impl Layer for RecurrentLayer {
         let gru = if self.cell == Cell::Gru { 2 } else { 1 };
         let stacked = if self.layers > 1 { CHUNK.checked_mul(2)?.checked_mul(self.layer_output()?)? } else { 0 };
         let gate_grads = CHUNK.checked_mul(t)?.checked_mul(gh)?.checked_mul(gru)?;
-        CHUNK
+        // As the runtime: a chunk's recurrent products, every W_hhᵀ and every W_ihᵀ.
+        let input_weights = self
+            .directions
             .checked_mul(gh)?
-            .checked_add(gate_grads)?
+            .checked_mul(self.inputs.checked_add((self.layers - 1).checked_mul(h)?.checked_mul(self.directions)?)?)?;
+        let forward = CHUNK
+            .checked_mul(gh)?
+            .checked_add(self.layers.checked_mul(self.directions)?.checked_mul(h)?.checked_mul(gh)?)?
+            .checked_add(input_weights)?;
+        let backward = gate_grads
             .checked_add(CHUNK.checked_mul(t)?.checked_mul(h)?)?
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(h)?)?
             .checked_add(h)?
-            .checked_add(stacked)
+            .checked_add(stacked)?;
+        Some(forward.max(backward))
     }
     fn items(&self) -> TokenStream {
         let name = &self.marker;

@@ -109,6 +109,21 @@ const fn layer_output<R: Recurrent>() -> usize {
     R::STEPS * R::HIDDEN * R::DIRECTIONS
 }
 
+/// Elements of every direction's W_ih together.
+const fn input_weights<R: Recurrent>() -> usize {
+    R::DIRECTIONS * gate_width::<R>() * (R::INPUT + (R::LAYERS - 1) * R::HIDDEN * R::DIRECTIONS)
+}
+
+/// Where direction `d` of layer `l`'s W_ih starts among them.
+const fn input_weights_offset<R: Recurrent>(l: usize, d: usize) -> usize {
+    let gh = gate_width::<R>();
+    if l == 0 {
+        d * gh * R::INPUT
+    } else {
+        R::DIRECTIONS * gh * (R::INPUT + (l - 1) * R::HIDDEN * R::DIRECTIONS) + d * gh * R::HIDDEN * R::DIRECTIONS
+    }
+}
+
 /// Per-sample values forward keeps for backward (what `network!` reserves as `saved`):
 /// every direction's gates and state, then every layer's output but the last (which is
 /// the layer's own output).
@@ -123,7 +138,30 @@ pub const fn scratch_len<R: Recurrent>() -> usize {
     let (t, h, gh) = (R::STEPS, R::HIDDEN, gate_width::<R>());
     let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
     let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    CHUNK * gh + CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked
+    let forward = CHUNK * gh + R::LAYERS * R::DIRECTIONS * h * gh + input_weights::<R>();
+    let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked;
+    if forward > backward {
+        forward
+    } else {
+        backward
+    }
+}
+
+/// Batches from which forward multiplies by a transposed copy of W_hh.
+const TRANSPOSED_FROM: usize = 4;
+
+/// `out[c][r] = m[r][c]` for `m` row-major `rows × cols`, in tiles that keep both in cache.
+fn transpose_into<F: Float>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
+    const TILE: usize = 16;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
 }
 
 /// One direction's parameters as slices.
@@ -191,7 +229,9 @@ fn fill_rows<F: Float>(out: &mut [F], width: usize, bias: Option<&[F]>) {
 /// Forward for a batch: `x` `[batch, T, INPUT]`, `y` `[batch, T, H·D]`, `saved`
 /// [`saved_len`]`::<R>() · batch` values (read by [`backward`]), `scratch` at least
 /// [`scratch_len`]`::<R>()`.
-pub fn forward<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mut [F], saved: &mut [F], scratch: &mut [F]) {
+pub fn forward<F: Float, R: Recurrent>(
+    batch: usize, x: &[F], params: &[F], y: &mut [F], saved: &mut [F], scratch: &mut [F],
+) {
     let (t, out_width) = (R::STEPS, R::HIDDEN * R::DIRECTIONS);
     assert!(x.len() >= batch * t * R::INPUT, "recurrent: input too short for {batch} samples");
     assert!(y.len() >= batch * t * out_width, "recurrent: output too short for {batch} samples");
@@ -199,7 +239,26 @@ pub fn forward<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &
     assert!(scratch.len() >= scratch_len::<R>(), "recurrent: scratch too short");
     let per_direction = batch * direction_saved::<R>();
     let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
-    let hidden_products = &mut scratch[..CHUNK * gate_width::<R>()];
+    let (h, gh) = (R::HIDDEN, gate_width::<R>());
+    let (hidden_products, transposed) = scratch.split_at_mut(CHUNK * gh);
+    let (transposed_hh, transposed_ih) = transposed.split_at_mut(R::LAYERS * R::DIRECTIONS * h * gh);
+    // W_ihᵀ `[in, G·H]`, and W_hhᵀ `[H, G·H]` where the chunks are large enough, once
+    // per call, so that the products stream their rows through the packing-free kernel
+    // (it beat dot products against the weights' rows from 4 rows up; below, the
+    // transpose costs more than it saves).
+    let transpose = batch >= TRANSPOSED_FROM;
+    for l in 0..R::LAYERS {
+        for d in 0..R::DIRECTIONS {
+            let w = weights::<F, R>(params, l, d);
+            let input_width = layer_input::<R>(l);
+            let ih = &mut transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh];
+            transpose_into(w.ih, gh, input_width, ih);
+            if transpose {
+                let hh = &mut transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
+                transpose_into(w.hh, gh, h, hh);
+            }
+        }
+    }
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -217,7 +276,15 @@ pub fn forward<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &
                 let gates = &mut gates[start * t * gate_width::<R>()..][..rows * t * gate_width::<R>()];
                 let state = &mut state[start * t * R::CELL.state() * R::HIDDEN..];
                 let w = weights::<F, R>(params, l, d);
-                direction_forward::<F, R>(rows, l, d, input, &w, gates, state, output, hidden_products);
+                let wt = &transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
+                let hh = if transpose { Mat::row_major(wt, h, gh) } else { Mat::transposed(w.hh, h, gh) };
+                let input_width = layer_input::<R>(l);
+                let ih = Mat::row_major(
+                    &transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh],
+                    input_width,
+                    gh,
+                );
+                direction_forward::<F, R>(rows, l, d, input, &w, ih, hh, gates, state, output, hidden_products);
             }
         }
     }
@@ -228,8 +295,8 @@ pub fn forward<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &
 /// states to columns `d·H..(d + 1)·H` of `output` `[rows, T, H·D]`.
 #[allow(clippy::too_many_arguments)]
 fn direction_forward<F: Float, R: Recurrent>(
-    rows: usize, l: usize, d: usize, input: &[F], w: &Weights<F>, gates: &mut [F], state: &mut [F],
-    output: &mut [F], hidden_products: &mut [F],
+    rows: usize, l: usize, d: usize, input: &[F], w: &Weights<F>, ih: Mat<F>, hh: Mat<F>, gates: &mut [F],
+    state: &mut [F], output: &mut [F], hidden_products: &mut [F],
 ) {
     let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
     let out_width = h * R::DIRECTIONS;
@@ -243,7 +310,7 @@ fn direction_forward<F: Float, R: Recurrent>(
         }
     }
     let beta = if w.bias_ih.is_some() { F::ONE } else { F::ZERO };
-    gemm(F::ONE, Mat::row_major(input, rows * t, input_width), Mat::transposed(w.ih, input_width, gh), beta, gates, gh);
+    gemm(F::ONE, Mat::row_major(input, rows * t, input_width), ih, beta, gates, gh);
 
     let hidden_products = &mut hidden_products[..rows * gh];
     for s in 0..t {
@@ -255,12 +322,12 @@ fn direction_forward<F: Float, R: Recurrent>(
             Cell::Gru => {
                 fill_rows(hidden_products, gh, w.bias_hh);
                 if let Some(prev) = previous {
-                    gemm(F::ONE, prev, Mat::transposed(w.hh, h, gh), F::ONE, hidden_products, gh);
+                    gemm(F::ONE, prev, hh, F::ONE, hidden_products, gh);
                 }
             }
             _ => {
                 if let Some(prev) = previous {
-                    gemm(F::ONE, prev, Mat::transposed(w.hh, h, gh), F::ONE, &mut gates[now * gh..], t * gh);
+                    gemm(F::ONE, prev, hh, F::ONE, &mut gates[now * gh..], t * gh);
                 }
             }
         }
@@ -333,8 +400,8 @@ fn direction_forward<F: Float, R: Recurrent>(
 /// what [`forward`] kept.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<F: Float, R: Recurrent>(
-    batch: usize, x: &[F], params: &[F], y: &[F], dy: &[F], grads: &mut [F], mut dx: Option<&mut [F]>,
-    saved: &[F], scratch: &mut [F],
+    batch: usize, x: &[F], params: &[F], y: &[F], dy: &[F], grads: &mut [F], mut dx: Option<&mut [F]>, saved: &[F],
+    scratch: &mut [F],
 ) {
     let (t, h, gh, out_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), R::HIDDEN * R::DIRECTIONS);
     assert!(dy.len() >= batch * t * out_width && y.len() >= batch * t * out_width, "recurrent: gradient too short");
@@ -344,7 +411,6 @@ pub fn backward<F: Float, R: Recurrent>(
     let per_direction = batch * direction_saved::<R>();
     let (cells, outputs) = saved.split_at(R::LAYERS * R::DIRECTIONS * per_direction);
     let output_len = batch * layer_output::<R>();
-    let (_, scratch) = scratch.split_at_mut(CHUNK * gh);
     let gru = R::CELL == Cell::Gru;
     let (gate_grads, scratch) = scratch.split_at_mut(CHUNK * t * gh);
     let (hidden_gate_grads, scratch) = scratch.split_at_mut(if gru { CHUNK * t * gh } else { 0 });
@@ -367,8 +433,11 @@ pub fn backward<F: Float, R: Recurrent>(
             let output = &output[start * t * out_width..][..rows * t * out_width];
             // The gradient of this layer's output: the network's, or what the layer
             // above wrote; this layer's input gradient goes to `dx` or to the layer below.
-            let output_grad: &[F] =
-                if l + 1 == R::LAYERS { &dy[start * t * out_width..][..rows * t * out_width] } else { &upper[..rows * t * out_width] };
+            let output_grad: &[F] = if l + 1 == R::LAYERS {
+                &dy[start * t * out_width..][..rows * t * out_width]
+            } else {
+                &upper[..rows * t * out_width]
+            };
             let mut input_grad: Option<&mut [F]> = if l == 0 {
                 dx.as_deref_mut().map(|dx| &mut dx[start * t * input_width..][..rows * t * input_width])
             } else {
@@ -383,7 +452,18 @@ pub fn backward<F: Float, R: Recurrent>(
                 let offset = params_offset::<R>(l, d);
                 let g = &mut grads[offset..offset + direction_params::<R>(l)];
                 direction_backward::<F, R>(
-                    rows, l, d, input, output, output_grad, gates, state, &w, g, input_grad.as_deref_mut(), &mut bufs,
+                    rows,
+                    l,
+                    d,
+                    input,
+                    output,
+                    output_grad,
+                    gates,
+                    state,
+                    &w,
+                    g,
+                    input_grad.as_deref_mut(),
+                    &mut bufs,
                 );
             }
             if l > 0 {
@@ -523,7 +603,14 @@ fn direction_backward<F: Float, R: Recurrent>(
     let (dw_ih, rest) = grads.split_at_mut(gh * input_width);
     let (dw_hh, rest) = rest.split_at_mut(gh * h);
     // dW_ih[G·H, in] += dAᵀ · X, dW_hh[G·H, H] += dA_hᵀ · H_prev, over all rows and steps.
-    gemm(F::ONE, Mat::transposed(dgates, gh, rows * t), Mat::row_major(input, rows * t, input_width), F::ONE, dw_ih, input_width);
+    gemm(
+        F::ONE,
+        Mat::transposed(dgates, gh, rows * t),
+        Mat::row_major(input, rows * t, input_width),
+        F::ONE,
+        dw_ih,
+        input_width,
+    );
     gemm(F::ONE, Mat::transposed(recurrent, gh, rows * t), Mat::row_major(shifted, rows * t, h), F::ONE, dw_hh, h);
     if R::BIAS {
         let (db_ih, db_hh) = rest.split_at_mut(gh);
@@ -537,6 +624,13 @@ fn direction_backward<F: Float, R: Recurrent>(
     if let Some(dx) = input_grad {
         // dX[rows·T, in] (+)= dA · W_ih; the second direction adds to the first's.
         let beta = if d == 0 { F::ZERO } else { F::ONE };
-        gemm(F::ONE, Mat::row_major(dgates, rows * t, gh), Mat::row_major(w.ih, gh, input_width), beta, dx, input_width);
+        gemm(
+            F::ONE,
+            Mat::row_major(dgates, rows * t, gh),
+            Mat::row_major(w.ih, gh, input_width),
+            beta,
+            dx,
+            input_width,
+        );
     }
 }
