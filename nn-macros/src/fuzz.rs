@@ -2,7 +2,8 @@
 //! kind in the registry, its arguments drawn from its schema, positionally or by name,
 //! mostly fitting their type and sometimes not; typos of kinds and keywords; zero,
 //! negative, huge and 2³²-sized numbers, floats where integers belong, words (`same`,
-//! `valid`) where they belong and where they do not; deep chains; nested `residual`,
+//! `valid`, `tanh`) where they belong and where they do not; input shapes of every rank,
+//! rank 2 with its axes named right and wrong; deep chains; nested `residual`,
 //! `concat`, `scale` and parenthesized chains, references, block definitions and
 //! instances with arithmetic over their parameters, recursion),
 //! then word-level mutations of those and of valid networks (dropped, duplicated,
@@ -50,6 +51,9 @@ const SEEDS: &[&str] = &[
      -> separable_conv(8, 8, (2, 3), padding = same) -> hardswish -> avgpool(3, 2, 1, true) \
      -> conv(8, 4, 3, padding = valid) -> hardsigmoid -> maxpool(2, stride = 1, padding = same) \
      -> conv_transpose(4, 2, 2, padding = valid)",
+    "Seq: [T = 6, F = 3] => rnn(3, 4, nonlinearity = relu) -> lstm(4, 4, layers = 2, bidirectional = true) \
+     -> gru(in = 8, hidden = 2, bias = false) -> concat(identity, rnn(2, 2)) -> residual(linear(4, 4)) -> softmax; \
+     Tail: [T = 4, F = 2] => transpose -> transpose -> lstm(2, 3) -> last -> linear(3, 2)",
 ];
 
 /// Block names the generated networks define and instantiate (and one they do not).
@@ -80,6 +84,9 @@ const REPLACEMENTS: &[&str] = &[
     "c",
     "same",
     "valid",
+    "T = 3",
+    "lstm(3, 3)",
+    "transpose",
 ];
 
 /// What a mutation may put in place of the digits inside a word.
@@ -162,6 +169,7 @@ fn value_for(ty: ArgType) -> BoxedStrategy<String> {
         ArgType::Float => {
             prop::sample::select(&["0.01", "0.2", "1e-5", "-0.5", "2", "1.0"][..]).prop_map(str::to_string).boxed()
         }
+        ArgType::Nonlinearity => prop::sample::select(&["tanh", "relu"][..]).prop_map(str::to_string).boxed(),
     };
     prop_oneof![5 => fitting, 1 => value()].boxed()
 }
@@ -253,9 +261,16 @@ fn block() -> impl Strategy<Value = String> {
 }
 
 fn network() -> impl Strategy<Value = String> {
+    // Rank-2 inputs name their axes (`[T = 5, F = 3]`), mostly as the language wants.
+    let letters = prop::sample::select(&["T, F", "C, L", "T, F", "C, L", "F, T", "C, H", "x, y"][..]);
     let shape = prop_oneof![
         3 => (size(), number(), number()).prop_map(|(c, h, w)| format!("[{c}, {h}, {w}]")),
         2 => size().prop_map(|f| format!("[{f}]")),
+        2 => (letters, size(), size()).prop_map(|(letters, a, b)| {
+            let (first, second) = letters.split_once(", ").unwrap_or((letters, letters));
+            format!("[{first} = {a}, {second} = {b}]")
+        }),
+        1 => Just("[C = 1, H = 4, W = 4]".to_string()),
         1 => prop::collection::vec(number(), 0..5).prop_map(|d| format!("[{}]", d.join(", "))),
     ];
     // Short chains pass the checks often enough to exercise code generation.

@@ -403,8 +403,10 @@ impl Parse for Element {
 impl Parse for Arg {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let begin = input.cursor();
-        let key = if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
-            let key = input.parse()?;
+        // `in` is a Rust keyword but a parameter name (`linear(in = 784, out = 10)`).
+        let key = if (input.peek(Ident) || input.peek(Token![in])) && input.peek2(Token![=]) && !input.peek2(Token![==])
+        {
+            let key = input.call(syn::ext::IdentExt::parse_any)?;
             input.parse::<Token![=]>()?;
             Some(key)
         } else {
