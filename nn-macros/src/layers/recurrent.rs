@@ -172,14 +172,14 @@ impl Layer for RecurrentLayer {
         let gru = if self.cell == Cell::Gru { 2 } else { 1 };
         let stacked = if self.layers > 1 { CHUNK.checked_mul(2)?.checked_mul(self.layer_output()?)? } else { 0 };
         let gate_grads = CHUNK.checked_mul(t)?.checked_mul(gh)?.checked_mul(gru)?;
-        // As the runtime: a chunk's recurrent products, every W_hhᵀ and every W_ihᵀ.
+        // As the runtime: a chunk's recurrent products, every W_hhᵀ, bias and W_ihᵀ.
         let input_weights = self
             .directions
             .checked_mul(gh)?
             .checked_mul(self.inputs.checked_add((self.layers - 1).checked_mul(h)?.checked_mul(self.directions)?)?)?;
         let forward = CHUNK
             .checked_mul(gh)?
-            .checked_add(self.layers.checked_mul(self.directions)?.checked_mul(h)?.checked_mul(gh)?)?
+            .checked_add(self.layers.checked_mul(self.directions)?.checked_mul(h + 1)?.checked_mul(gh)?)?
             .checked_add(input_weights)?;
         let backward = gate_grads
             .checked_add(CHUNK.checked_mul(t)?.checked_mul(h)?)?

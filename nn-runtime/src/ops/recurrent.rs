@@ -138,7 +138,7 @@ pub const fn scratch_len<R: Recurrent>() -> usize {
     let (t, h, gh) = (R::STEPS, R::HIDDEN, gate_width::<R>());
     let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
     let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    let forward = CHUNK * gh + R::LAYERS * R::DIRECTIONS * h * gh + input_weights::<R>();
+    let forward = CHUNK * gh + R::LAYERS * R::DIRECTIONS * (h + 1) * gh + input_weights::<R>();
     let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked;
     if forward > backward {
         forward
@@ -162,6 +162,15 @@ fn transpose_into<F: Float>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
             }
         }
     }
+}
+
+/// What one direction's forward multiplies by and adds: W_ihᵀ and W_hh (transposed
+/// or not, as views), the bias added to the input projection, the GRU's recurrent bias.
+struct Step<'a, F> {
+    ih: Mat<'a, F>,
+    hh: Mat<'a, F>,
+    bias: Option<&'a [F]>,
+    bias_hh: Option<&'a [F]>,
 }
 
 /// One direction's parameters as slices.
@@ -241,7 +250,8 @@ pub fn forward<F: Float, R: Recurrent>(
     let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
     let (h, gh) = (R::HIDDEN, gate_width::<R>());
     let (hidden_products, transposed) = scratch.split_at_mut(CHUNK * gh);
-    let (transposed_hh, transposed_ih) = transposed.split_at_mut(R::LAYERS * R::DIRECTIONS * h * gh);
+    let (transposed_hh, transposed) = transposed.split_at_mut(R::LAYERS * R::DIRECTIONS * h * gh);
+    let (biases, transposed_ih) = transposed.split_at_mut(R::LAYERS * R::DIRECTIONS * gh);
     // W_ihᵀ `[in, G·H]`, and W_hhᵀ `[H, G·H]` where the chunks are large enough, once
     // per call, so that the products stream their rows through the packing-free kernel
     // (it beat dot products against the weights' rows from 4 rows up; below, the
@@ -253,6 +263,15 @@ pub fn forward<F: Float, R: Recurrent>(
             let input_width = layer_input::<R>(l);
             let ih = &mut transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh];
             transpose_into(w.ih, gh, input_width, ih);
+            // The bias each step adds to the input projection: both of the LSTM's and
+            // RNN's; the GRU's recurrent one stays inside its reset gate.
+            if let (Some(bias_ih), Some(bias_hh)) = (w.bias_ih, w.bias_hh) {
+                let bias = &mut biases[(l * R::DIRECTIONS + d) * gh..][..gh];
+                bias.copy_from_slice(bias_ih);
+                if R::CELL != Cell::Gru {
+                    bias.iter_mut().zip(bias_hh).for_each(|(b, &hh)| *b += hh);
+                }
+            }
             if transpose {
                 let hh = &mut transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
                 transpose_into(w.hh, gh, h, hh);
@@ -284,7 +303,9 @@ pub fn forward<F: Float, R: Recurrent>(
                     input_width,
                     gh,
                 );
-                direction_forward::<F, R>(rows, l, d, input, &w, ih, hh, gates, state, output, hidden_products);
+                let bias = R::BIAS.then(|| &biases[(l * R::DIRECTIONS + d) * gh..][..gh]);
+                let weights = Step { ih, hh, bias, bias_hh: w.bias_hh };
+                direction_forward::<F, R>(rows, l, d, input, &weights, gates, state, output, hidden_products);
             }
         }
     }
@@ -295,22 +316,14 @@ pub fn forward<F: Float, R: Recurrent>(
 /// states to columns `d·H..(d + 1)·H` of `output` `[rows, T, H·D]`.
 #[allow(clippy::too_many_arguments)]
 fn direction_forward<F: Float, R: Recurrent>(
-    rows: usize, l: usize, d: usize, input: &[F], w: &Weights<F>, ih: Mat<F>, hh: Mat<F>, gates: &mut [F],
-    state: &mut [F], output: &mut [F], hidden_products: &mut [F],
+    rows: usize, l: usize, d: usize, input: &[F], w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F], hidden_products: &mut [F],
 ) {
     let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
     let out_width = h * R::DIRECTIONS;
     let column = d * h;
-    // All steps' input projections in one product; the LSTM's and RNN's recurrent bias
-    // is added here too (the GRU's is inside its reset gate).
-    fill_rows(gates, gh, w.bias_ih);
-    if R::CELL != Cell::Gru {
-        if let Some(b) = w.bias_hh {
-            gates.chunks_exact_mut(gh).for_each(|row| row.iter_mut().zip(b).for_each(|(g, &b)| *g += b));
-        }
-    }
-    let beta = if w.bias_ih.is_some() { F::ONE } else { F::ZERO };
-    gemm(F::ONE, Mat::row_major(input, rows * t, input_width), ih, beta, gates, gh);
+    // All steps' input projections in one product; each step adds the bias with its
+    // gates, while they are in cache.
+    gemm(F::ONE, Mat::row_major(input, rows * t, input_width), w.ih, F::ZERO, gates, gh);
 
     let hidden_products = &mut hidden_products[..rows * gh];
     for s in 0..t {
@@ -322,17 +335,20 @@ fn direction_forward<F: Float, R: Recurrent>(
             Cell::Gru => {
                 fill_rows(hidden_products, gh, w.bias_hh);
                 if let Some(prev) = previous {
-                    gemm(F::ONE, prev, hh, F::ONE, hidden_products, gh);
+                    gemm(F::ONE, prev, w.hh, F::ONE, hidden_products, gh);
                 }
             }
             _ => {
                 if let Some(prev) = previous {
-                    gemm(F::ONE, prev, hh, F::ONE, &mut gates[now * gh..], t * gh);
+                    gemm(F::ONE, prev, w.hh, F::ONE, &mut gates[now * gh..], t * gh);
                 }
             }
         }
         for b in 0..rows {
             let g = &mut gates[(b * t + now) * gh..][..gh];
+            if let Some(bias) = w.bias {
+                g.iter_mut().zip(bias).for_each(|(g, &b)| *g += b);
+            }
             let out_at = (b * t + now) * out_width + column;
             match R::CELL {
                 Cell::RnnTanh | Cell::RnnRelu => {
