@@ -81,7 +81,40 @@ network! {
     MaxPoolCeilDecrement: [2, 3, 3] => maxpool(2, stride = 2, padding = 1, ceil_mode = true);
     AvgPoolCeil: [2, 6, 5] => avgpool((3, 2), stride = 2, padding = 1, ceil_mode = true);
     AvgPoolCeilUnpadded: [2, 5, 7] => avgpool(2, ceil_mode = true);
-    PoolSame: [2, 5, 6] => avgpool((2, 3), stride = 1, padding = same) -> maxpool(4, stride = 1, padding = same)
+    PoolSame: [2, 5, 6] => avgpool((2, 3), stride = 1, padding = same) -> maxpool(4, stride = 1, padding = same);
+    // The 1-D layers run as their 2-D counterparts on a unit-height image: each
+    // convolution strategy with a 1×k kernel (im2col strided, shifted at unit stride with
+    // 5 channels, direct with 8 per group, dense when the kernel covers the signal), with
+    // dilation, groups, no bias, `same` padding (odd totals: one more after) and fused
+    // activations and poolings; the poolings' padding and ceil mode.
+    Conv1d: [C = 3, L = 16] => conv1d(3, 4, 3);
+    Conv1dStridedPadded: [C = 3, L = 17] => conv1d(3, 4, 3, stride = 2, padding = 1);
+    Conv1dDilatedGrouped: [C = 4, L = 16] => conv1d(4, 6, 3, dilation = 2, groups = 2, padding = 1);
+    Conv1dShiftedNoBias: [C = 3, L = 16] => conv1d(3, 5, 3, padding = 1, bias = false) -> tanh;
+    Conv1dDirect: [C = 3, L = 20] => conv1d(3, 8, 5, stride = 2, padding = 2) -> relu
+        -> conv1d(8, 16, 3, dilation = 2, groups = 2, bias = false) -> sigmoid;
+    Conv1dDense: [C = 3, L = 5] => conv1d(3, 6, 5) -> conv1d(6, 2, 1, bias = false);
+    Conv1dSameDirect: [C = 2, L = 11] => conv1d(2, 8, 4, padding = same);
+    Conv1dSameShifted: [C = 2, L = 16] => conv1d(2, 5, 4, padding = same, dilation = 1);
+    Conv1dSameIm2col: [C = 2, L = 4] => conv1d(2, 3, 4, padding = same, dilation = 1, bias = false);
+    Conv1dSameDilated: [C = 3, L = 9] => conv1d(3, 4, 3, padding = same, dilation = 3, groups = 1);
+    Conv1dFusedMaxPool: [C = 3, L = 16] => conv1d(3, 8, 3, padding = 1) -> relu -> maxpool1d(2);
+    Conv1dFusedAvgPool: [C = 2, L = 16] => conv1d(2, 5, 3, padding = 1) -> tanh
+        -> avgpool1d(3, stride = 2, padding = 1, ceil_mode = true);
+    MaxPool1d: [C = 2, L = 9] => maxpool1d(2);
+    MaxPool1dStridedPadded: [C = 2, L = 9] => maxpool1d(3, stride = 2, padding = 1);
+    MaxPool1dCeil: [C = 2, L = 10] => maxpool1d(3, stride = 2, padding = 1, ceil_mode = true);
+    MaxPool1dCeilDecrement: [C = 2, L = 3] => maxpool1d(2, stride = 2, padding = 1, ceil_mode = true);
+    AvgPool1d: [C = 2, L = 9] => avgpool1d(2);
+    AvgPool1dStridedPadded: [C = 2, L = 9] => avgpool1d(3, stride = 2, padding = 1);
+    AvgPool1dCeil: [C = 2, L = 10] => avgpool1d(3, stride = 2, padding = 1, ceil_mode = true);
+    AvgPool1dCeilUnpadded: [C = 2, L = 7] => avgpool1d(2, ceil_mode = true);
+    Pool1dSame: [C = 2, L = 7] => avgpool1d(2, stride = 1, padding = same) -> maxpool1d(3, stride = 1, padding = same);
+    // A sequence through the 1-D layers and back: per-step linear on the result, and
+    // flattened into a classifier.
+    SequenceConv1d: [T = 12, F = 3] => transpose -> conv1d(3, 4, 3, padding = 1) -> relu -> maxpool1d(2)
+        -> transpose -> linear(4, 5);
+    SignalClassifier: [C = 2, L = 12] => conv1d(2, 4, 5) -> relu -> avgpool1d(2) -> flatten -> linear(16, 3)
 }
 
 common::gradient_tests! {
@@ -139,6 +172,29 @@ common::gradient_tests! {
     avgpool_ceil_mode: AvgPoolCeil<f64>, batch 2;
     avgpool_ceil_mode_unpadded: AvgPoolCeilUnpadded<f64>, batch 2;
     pooling_with_same_padding: PoolSame<f64>, batch 2;
+    conv1d: Conv1d<f64>, batch 2;
+    conv1d_strided_padded: Conv1dStridedPadded<f64>, batch 2;
+    conv1d_dilated_grouped: Conv1dDilatedGrouped<f64>, batch 2;
+    conv1d_shifted_strategy_without_bias: Conv1dShiftedNoBias<f64>, batch 2;
+    conv1d_direct_strategy_with_fused_activations: Conv1dDirect<f64>, batch 2;
+    conv1d_covering_the_signal_runs_as_linear: Conv1dDense<f64>, batch 3;
+    conv1d_same_direct_asymmetric: Conv1dSameDirect<f64>, batch 2;
+    conv1d_same_shifted_asymmetric: Conv1dSameShifted<f64>, batch 2;
+    conv1d_same_im2col_asymmetric: Conv1dSameIm2col<f64>, batch 2;
+    conv1d_same_dilated: Conv1dSameDilated<f64>, batch 2;
+    conv1d_with_fused_relu_and_maxpool1d: Conv1dFusedMaxPool<f64>, batch 2;
+    conv1d_with_fused_tanh_and_avgpool1d: Conv1dFusedAvgPool<f64>, batch 2;
+    maxpool1d: MaxPool1d<f64>, batch 2;
+    maxpool1d_strided_padded: MaxPool1dStridedPadded<f64>, batch 2;
+    maxpool1d_ceil_mode: MaxPool1dCeil<f64>, batch 2;
+    maxpool1d_ceil_mode_decrement: MaxPool1dCeilDecrement<f64>, batch 2;
+    avgpool1d: AvgPool1d<f64>, batch 2;
+    avgpool1d_strided_padded: AvgPool1dStridedPadded<f64>, batch 2;
+    avgpool1d_ceil_mode: AvgPool1dCeil<f64>, batch 2;
+    avgpool1d_ceil_mode_unpadded: AvgPool1dCeilUnpadded<f64>, batch 2;
+    pooling1d_with_same_padding: Pool1dSame<f64>, batch 2;
+    sequence_through_conv1d_and_back: SequenceConv1d<f64>, batch 2;
+    signal_classifier: SignalClassifier<f64>, batch 3;
 }
 
 /// The piecewise activations on inputs in (−8, 8), so every piece is crossed (relu6's 0

@@ -45,6 +45,9 @@ network! {
     Grunet: [T = 5, F = 4] => gru(4, 5, bias = false) -> tanh -> gru(5, 4, layers = 2, bidirectional = true)
         -> last -> linear(8, 3);
 
+    Conv1dnet: [C = 3, L = 16] => conv1d(3, 4, 3, stride = 2, padding = 1) -> relu
+        -> maxpool1d(2, stride = 1, padding = 1) -> conv1d(4, 6, 3, dilation = 2, groups = 2) -> tanh
+        -> avgpool1d(2) -> transpose -> lstm(6, 4) -> last -> linear(4, 3);
     block Res(c) = residual(conv1: conv(c, c, 3, padding = 1, bias = false) -> bn1: batchnorm(c) -> relu
         -> conv2: conv(c, c, 3, padding = 1)) -> relu
 }
@@ -204,6 +207,8 @@ parity! {
     lstmnet_eval: Lstmnet, "lstmnet", "eval", labels;
     grunet_train: Grunet, "grunet", "train", labels;
     grunet_eval: Grunet, "grunet", "eval", labels;
+    conv1dnet_train: Conv1dnet, "conv1dnet", "train", labels;
+    conv1dnet_eval: Conv1dnet, "conv1dnet", "eval", labels;
 }
 
 /// A state dict PyTorch saved with `safetensors.torch.save_file` loads as it is.
@@ -218,6 +223,7 @@ fn pytorch_state_dicts_load_without_renaming() {
     Rnnnet::new(0).load(dir.join("rnnnet_pytorch_state_dict.safetensors")).unwrap();
     Lstmnet::new(0).load(dir.join("lstmnet_pytorch_state_dict.safetensors")).unwrap();
     Grunet::new(0).load(dir.join("grunet_pytorch_state_dict.safetensors")).unwrap();
+    Conv1dnet::new(0).load(dir.join("conv1dnet_pytorch_state_dict.safetensors")).unwrap();
     let mut mlp = Mlp::<f64>::with_seed(0);
     mlp.load(dir.join("mlp_pytorch_state_dict.safetensors")).unwrap();
     assert_eq!(mlp.buffers()[32], 3.0, "num_batches_tracked, an int64 in PyTorch");

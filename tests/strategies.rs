@@ -4,7 +4,7 @@
 //! in f32 it runs the AVX2 kernels (where the processor has them), in f64 the portable
 //! loops; outputs, loss and every parameter gradient must agree. A second network
 //! fuses pooling into each strategy's epilogue, a third does so with `padding = same`,
-//! relu6 and ceil-mode pooling.
+//! relu6 and ceil-mode pooling, a fourth with the 1-D layers.
 
 use nn::prelude::*;
 
@@ -52,6 +52,17 @@ network! {
         -> conv(6, 8, 2, padding = same) -> hardsigmoid -> global_maxpool -> flatten -> linear(8, 3)
 }
 
+network! {
+    // The 1-D layers, which run as the 2-D ones on unit-height images: a strided, dilated
+    // direct convolution with relu and a padded max pooling fused into its epilogue; a
+    // shifted one with tanh and a ceil-mode average pooling; a strided im2col one; one
+    // covering the whole signal (dense).
+    Signal: [C = 3, L = 40] => conv1d(3, 16, 5, stride = 2, padding = 4, dilation = 2) -> relu
+        -> maxpool1d(3, stride = 2, padding = 1) -> conv1d(16, 5, 3, padding = 1) -> tanh
+        -> avgpool1d(2, ceil_mode = true) -> conv1d(5, 6, 3, stride = 2) -> sigmoid -> conv1d(6, 8, 2)
+        -> flatten -> linear(8, 3)
+}
+
 /// Inference writes only the pooled planes, training also the planes before pooling:
 /// both give the same outputs, bit for bit, and the vector kernels agree with the
 /// portable ones.
@@ -85,4 +96,9 @@ fn fused_pooling_gives_the_same_outputs_in_inference_and_training() {
 #[test]
 fn same_padding_relu6_and_ceil_mode_pooling_in_inference_and_training() {
     fused_pooling_agrees::<Mobile<f64>, Mobile<f32>>();
+}
+
+#[test]
+fn one_dimensional_layers_through_every_strategy_in_inference_and_training() {
+    fused_pooling_agrees::<Signal<f64>, Signal<f32>>();
 }

@@ -18,6 +18,8 @@ pub enum ArgType {
     PaddingPair,
     /// As [`ArgType::PaddingPair`], or `same` / `valid` (PyTorch's `padding='same'`).
     Padding,
+    /// One axis's padding (the 1-D layers): an integer ≥ 0, `same` or `valid`.
+    LengthPadding,
     Bool,
     /// A float in [0, 1).
     Probability,
@@ -34,6 +36,7 @@ impl ArgType {
             ArgType::SizePair => "a positive integer or a `(height, width)` pair",
             ArgType::PaddingPair => "a non-negative integer or a `(height, width)` pair",
             ArgType::Padding => "a non-negative integer, a `(height, width)` pair, `same` or `valid`",
+            ArgType::LengthPadding => "a non-negative integer, `same` or `valid`",
             ArgType::Bool => "`true` or `false`",
             ArgType::Probability => "a probability in [0, 1), e.g. `0.5`",
             ArgType::Float => "a number, e.g. `0.01`",
@@ -252,9 +255,9 @@ fn resolve(
         (ArgType::PaddingPair | ArgType::Padding, ValueKind::Pair(h, w)) => {
             Ok(Resolved::Pair(non_negative(*h)?, non_negative(*w)?))
         }
-        (ArgType::Padding, ValueKind::Int(v)) => Ok(Resolved::Int(non_negative(*v)?)),
-        (ArgType::Padding, ValueKind::Word(w)) if w == "same" => Ok(Resolved::Word("same")),
-        (ArgType::Padding, ValueKind::Word(w)) if w == "valid" => Ok(Resolved::Word("valid")),
+        (ArgType::Padding | ArgType::LengthPadding, ValueKind::Int(v)) => Ok(Resolved::Int(non_negative(*v)?)),
+        (ArgType::Padding | ArgType::LengthPadding, ValueKind::Word(w)) if w == "same" => Ok(Resolved::Word("same")),
+        (ArgType::Padding | ArgType::LengthPadding, ValueKind::Word(w)) if w == "valid" => Ok(Resolved::Word("valid")),
         (ArgType::Nonlinearity, ValueKind::Word(w)) if w == "tanh" => Ok(Resolved::Word("tanh")),
         (ArgType::Nonlinearity, ValueKind::Word(w)) if w == "relu" => Ok(Resolved::Word("relu")),
         (ArgType::Bool, ValueKind::Bool(b)) => Ok(Resolved::Bool(*b)),

@@ -54,6 +54,10 @@ const SEEDS: &[&str] = &[
     "Seq: [T = 6, F = 3] => rnn(3, 4, nonlinearity = relu) -> lstm(4, 4, layers = 2, bidirectional = true) \
      -> gru(in = 8, hidden = 2, bias = false) -> concat(identity, rnn(2, 2)) -> residual(linear(4, 4)) -> softmax; \
      Tail: [T = 4, F = 2] => transpose -> transpose -> lstm(2, 3) -> last -> linear(3, 2)",
+    "Wave: [C = 3, L = 40] => conv1d(3, 8, 5, stride = 2, padding = 2, dilation = 2, groups = 1, bias = false) -> relu \
+     -> maxpool1d(3, stride = 2, padding = 1, ceil_mode = true) -> conv1d(8, 8, 3, padding = same, groups = 4) \
+     -> avgpool1d(2) -> transpose -> linear(8, 4) -> transpose -> flatten; \
+     Steps: [T = 12, F = 3] => transpose -> conv1d(3, 4, 3, padding = valid) -> avgpool1d(2, padding = 1)",
 ];
 
 /// Block names the generated networks define and instantiate (and one they do not).
@@ -164,6 +168,11 @@ fn value_for(ty: ArgType) -> BoxedStrategy<String> {
             2 => prop::sample::select(&["same", "valid"][..]).prop_map(str::to_string),
         ]
         .boxed(),
+        ArgType::LengthPadding => prop_oneof![
+            3 => small(0..3),
+            2 => prop::sample::select(&["same", "valid"][..]).prop_map(str::to_string),
+        ]
+        .boxed(),
         ArgType::Bool => prop::sample::select(&["true", "false"][..]).prop_map(str::to_string).boxed(),
         ArgType::Probability => (0u32..100).prop_map(|p| format!("0.{p:02}")).boxed(),
         ArgType::Float => {
@@ -271,6 +280,7 @@ fn network() -> impl Strategy<Value = String> {
             format!("[{first} = {a}, {second} = {b}]")
         }),
         1 => Just("[C = 1, H = 4, W = 4]".to_string()),
+        1 => (size(), number()).prop_map(|(c, l)| format!("[C = {c}, L = {l}]")),
         1 => prop::collection::vec(number(), 0..5).prop_map(|d| format!("[{}]", d.join(", "))),
     ];
     // Short chains pass the checks often enough to exercise code generation.

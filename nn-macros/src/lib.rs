@@ -96,6 +96,17 @@ mod tests {
         }));
     }
 
+    /// The 1-D layers as the 2-D kernels on unit-height images, relu and the max pooling
+    /// fused into the direct convolution's epilogue, the average pooling after a shifted
+    /// one.
+    #[test]
+    fn signal_layers_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            Wave: [C = 3, L = 32] => conv1d(3, 8, 5, padding = 2) -> relu -> maxpool1d(2)
+                -> conv1d(8, 5, 3, padding = same, bias = false) -> avgpool1d(3, stride = 2, padding = 1, ceil_mode = true)
+        }));
+    }
+
     #[test]
     fn layers_with_state_and_saved_values_expansion() {
         insta::assert_snapshot!(pretty(quote! {

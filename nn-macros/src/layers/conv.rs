@@ -54,7 +54,13 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         ));
     };
     let geometry = ConvGeometry::new(args, (c, h, w), pads, (out_h, out_w));
-    Ok(Box::new(ConvLayer { geometry, name: cx.item_name("Conv"), written: args.written() }))
+    Ok(from_geometry(geometry, cx, args.written()))
+}
+
+/// The convolution `geometry` describes, checked already, as layer `cx.index` (written
+/// `written` in messages): `conv1d` runs a [C, L] signal as a [C, 1, L] image this way.
+pub(super) fn from_geometry(geometry: ConvGeometry, cx: &Context, written: String) -> Box<dyn Layer> {
+    Box::new(ConvLayer { geometry, name: cx.item_name("Conv"), written })
 }
 
 struct ConvLayer {

@@ -23,6 +23,7 @@ mod prelu;
 mod recurrent;
 mod separable_conv;
 mod sequence;
+mod signal;
 mod softmax;
 mod upsample;
 mod view;
@@ -90,6 +91,9 @@ static REGISTRY: &[&Kind] = &[
     &pool::AVGPOOL,
     &pool::GLOBAL_AVGPOOL,
     &pool::GLOBAL_MAXPOOL,
+    &signal::CONV1D,
+    &signal::MAXPOOL1D,
+    &signal::AVGPOOL1D,
     &upsample::UPSAMPLE,
     &view::FLATTEN,
     &batchnorm::BATCHNORM,
@@ -168,10 +172,14 @@ impl Context<'_> {
                     } else {
                         let one_d = format!("{}1d", args.layer.kind);
                         match (lookup(&one_d).is_some(), self.axes) {
-                            (true, Axes::Signal) => format!("for a [C, L] signal use `{one_d}`"),
-                            (true, _) => format!(
-                                "for a sequence use `{one_d}` after `transpose`, which makes the [T, F] sequence                                  a [C = F, L = T] signal"
-                            ),
+                            (true, Axes::Signal) => match as_one_d(args, &one_d, self.input[0]) {
+                                Some(layer) => format!("for a [C, L] signal write `{layer}`"),
+                                None => format!("for a [C, L] signal use `{one_d}`"),
+                            },
+                            (true, _) => match as_one_d(args, &one_d, self.input[1]) {
+                                Some(layer) => self.transpose_first(&layer),
+                                None => format!("for a sequence use `{one_d}` after `transpose`"),
+                            },
                             (false, _) => "this layer works on images only".to_string(),
                         }
                     }
@@ -192,8 +200,18 @@ impl Context<'_> {
                     self.source,
                     self.shape(),
                     match self.axes {
-                        Axes::Signal => "write `transpose` before it to make the [C, L] signal a [T = L, F = C]                                          sequence"
-                            .to_string(),
+                        Axes::Signal => {
+                            let fixed = if args.has("in") {
+                                args.written_with(&[("in", self.input[0].to_string())])
+                            } else {
+                                args.written()
+                            };
+                            format!(
+                                "write `transpose -> {fixed}`: `transpose` makes the signal a [T = {}, F = {}] \
+                                 sequence (the positions as steps, the channels as features)",
+                                self.input[1], self.input[0]
+                            )
+                        }
                         Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
                             "declare the input as a sequence, e.g. `[T = 28, F = 28]`".to_string()
                         }
@@ -203,6 +221,16 @@ impl Context<'_> {
                 ),
             )),
         }
+    }
+
+    /// The fix for the 1-D layer `layer` (its channels those of the signal to come) on
+    /// this `[T, F]` sequence: `transpose` first.
+    fn transpose_first(&self, layer: &str) -> String {
+        let (steps, features) = (self.input[0], self.input[1]);
+        format!(
+            "write `transpose -> {layer}`: `transpose` makes the sequence a [C = {features}, L = {steps}] signal (the \
+             features as channels, the steps along the length), as `x.transpose(1, 2)` does in PyTorch"
+        )
     }
 
     /// The input as `(channels, length)`, or an error saying this layer needs a signal.
@@ -217,8 +245,12 @@ impl Context<'_> {
                     self.source,
                     self.shape(),
                     match self.axes {
-                        Axes::Sequence => "write `transpose` before it to make the [T, F] sequence a [C = F, L = T]                                            signal, as `x.transpose(1, 2)` before `nn.Conv1d`"
-                            .to_string(),
+                        Axes::Sequence => {
+                            let kind = args.layer.kind.to_string();
+                            self.transpose_first(
+                                &as_one_d(args, &kind, self.input[1]).unwrap_or_else(|| args.written()),
+                            )
+                        }
                         Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
                             "declare the input as a signal, e.g. `[C = 4, L = 100]`".to_string()
                         }
@@ -232,6 +264,21 @@ impl Context<'_> {
             )),
         }
     }
+}
+
+/// The layer `args` binds, written as the 1-D layer `one_d` with the same arguments and
+/// its `in` (where it has one) set to `channels`: `conv(3, 8, 5)` as `conv1d(4, 8, 5)`.
+/// `None` where an argument is a `(height, width)` pair, which no 1-D layer takes.
+fn as_one_d(args: &Bound, one_d: &str, channels: u64) -> Option<String> {
+    use crate::parse::ValueKind;
+    if args.layer.args.iter().any(|a| matches!(a.value.kind, ValueKind::Pair(..) | ValueKind::PairExpr(..))) {
+        return None;
+    }
+    let written = match args.has("in") {
+        true => args.written_with(&[("in", channels.to_string())]),
+        false => args.written(),
+    };
+    Some(format!("{one_d}{}", &written[args.layer.kind.to_string().len()..]))
 }
 
 /// How messages name the network input.

@@ -33,19 +33,7 @@ fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Laye
     let (c, h, w) = cx.image(args, "pools")?;
     let (kernel, stride, ceil_mode) = (args.pair("k"), args.pair("stride"), args.bool("ceil_mode"));
     let padding = super::paddings(args, kernel, (1, 1), "pooling")?;
-    let widest = (padding[0].max(padding[1]), padding[2].max(padding[3]));
-    if widest.0 > kernel.0 / 2 || widest.1 > kernel.1 / 2 {
-        return Err(syn::Error::new_spanned(
-            args.tokens("padding"),
-            format!(
-                "`{}`: padding {} is more than half the window {}; PyTorch rejects this too — use padding ≤ {}",
-                args.written(),
-                pair_str(widest),
-                pair_str(kernel),
-                pair_str((kernel.0 / 2, kernel.1 / 2)),
-            ),
-        ));
-    }
+    check_padding(args, kernel, padding)?;
     let out_h = window_output(h, kernel.0, stride.0, (padding[0], padding[1]), 1, ceil_mode);
     let out_w = window_output(w, kernel.1, stride.1, (padding[2], padding[3]), 1, ceil_mode);
     let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
@@ -66,15 +54,41 @@ fn build(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Laye
             ),
         ));
     };
-    let name = cx.item_name("Pool");
-    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride, padding, output: (out_h, out_w), name }))
+    Ok(from_window(reduce, (c, h, w), kernel, stride, padding, (out_h, out_w), cx))
+}
+
+/// PyTorch's rule: no side's padding (top, bottom, left, right) more than half the window.
+pub(super) fn check_padding(args: &Bound, kernel: (u64, u64), padding: [u64; 4]) -> syn::Result<()> {
+    let widest = (padding[0].max(padding[1]), padding[2].max(padding[3]));
+    if widest.0 <= kernel.0 / 2 && widest.1 <= kernel.1 / 2 {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        args.tokens("padding"),
+        format!(
+            "`{}`: padding {} is more than half the window {}; PyTorch rejects this too — use padding ≤ {}",
+            args.written(),
+            pair_str(widest),
+            pair_str(kernel),
+            pair_str((kernel.0 / 2, kernel.1 / 2)),
+        ),
+    ))
+}
+
+/// The pooling of `input` (channels, height, width) with these windows (padding: top,
+/// bottom, left, right), checked already, producing `output`, as layer `cx.index`:
+/// `maxpool1d` and `avgpool1d` pool a [C, L] signal as a [C, 1, L] image this way.
+pub(super) fn from_window(
+    reduce: Reduce, input: (u64, u64, u64), kernel: (u64, u64), stride: (u64, u64), padding: [u64; 4],
+    output: (u64, u64), cx: &Context,
+) -> Box<dyn Layer> {
+    Box::new(PoolLayer { reduce, input, kernel, stride, padding, output, name: cx.item_name("Pool") })
 }
 
 fn build_global(args: &Bound, cx: &Context, reduce: Reduce) -> syn::Result<Box<dyn Layer>> {
     let (c, h, w) = cx.image(args, "pools")?;
-    let (kernel, padding) = ((h, w), [0; 4]);
-    let name = cx.item_name("Pool");
-    Ok(Box::new(PoolLayer { reduce, input: (c, h, w), kernel, stride: kernel, padding, output: (1, 1), name }))
+    let kernel = (h, w);
+    Ok(from_window(reduce, (c, h, w), kernel, kernel, [0; 4], (1, 1), cx))
 }
 
 struct PoolLayer {

@@ -316,7 +316,8 @@ pub fn forward<F: Float, R: Recurrent>(
 /// states to columns `d·H..(d + 1)·H` of `output` `[rows, T, H·D]`.
 #[allow(clippy::too_many_arguments)]
 fn direction_forward<F: Float, R: Recurrent>(
-    rows: usize, l: usize, d: usize, input: &[F], w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F], hidden_products: &mut [F],
+    rows: usize, l: usize, d: usize, input: &[F], w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
+    hidden_products: &mut [F],
 ) {
     let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
     let out_width = h * R::DIRECTIONS;
