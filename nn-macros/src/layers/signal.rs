@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn conv1d_parameters_as_pytorch() {
         let tensors = signal(quote!(conv1d(6, 4, 5, groups = 2)), &[6, 20]).params();
-        let shapes: Vec<(&str, Shape)> = tensors.iter().map(|t| (t.suffix, t.shape.clone())).collect();
+        let shapes: Vec<(&str, Shape)> = tensors.iter().map(|t| (t.suffix.as_ref(), t.shape.clone())).collect();
         assert_eq!(shapes, [("weight", vec![4, 3, 5]), ("bias", vec![4])]);
         for tensor in &tensors {
             assert!(matches!(tensor.init, Init::PytorchDefault { fan_in: 15 }));
