@@ -1,4 +1,5 @@
-//! GEMM strategies on the products LeNet-5's training step makes at batch 32, side by
+//! GEMM strategies on the products LeNet-5's training step makes at batch 32 (and the
+//! row-by-row LSTM's, per chunk of 32 sequences and at batch 1), side by
 //! side in one process: `matrixmultiply` (packs both operands) against the packing-free
 //! AVX2+FMA kernels of `small_gemm`. GFLOP/s, 1 thread, median of 15 rounds.
 //!
@@ -26,6 +27,14 @@ fn main() {
         ("fc1 fwd", "nt", 32, 120, 84, false),
         ("fc1 dW", "nn", 84, 32, 120, true),
         ("fc1 dX", "nn", 32, 84, 120, false),
+        // The row-by-row MNIST LSTM (H = 128, 4 gates) on a chunk of 32 sequences:
+        // each step's recurrent product, its gradient, and the input projection.
+        ("lstm step", "nn", 32, 128, 512, false),
+        ("lstm step", "nt", 32, 128, 512, false),
+        ("lstm dh", "nn", 32, 512, 128, false),
+        ("lstm b1 step", "nn", 1, 128, 512, false),
+        ("lstm b1 step", "nt", 1, 128, 512, false),
+        ("lstm proj", "nn", 896, 28, 512, false),
     ];
     println!("{:<10} {:>4} {:>14} {:>12} {:>12}", "product", "kind", "m×k×n", "matrixmul.", "small_gemm");
     for (name, kind, m, k, n, a_t) in shapes {

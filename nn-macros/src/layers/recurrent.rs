@@ -118,7 +118,7 @@ impl RecurrentLayer {
 }
 
 /// Samples the runtime processes together (`rt::recurrent::CHUNK`): scratch is sized for them.
-const CHUNK: u64 = 32;
+const CHUNK: u64 = 16;
 
 impl Layer for RecurrentLayer {
     fn output_shape(&self) -> Shape {

@@ -55,7 +55,7 @@ impl Cell {
 }
 
 /// Samples processed together: their gates for every step stay in cache.
-pub const CHUNK: usize = 32;
+pub const CHUNK: usize = 16;
 
 /// A recurrent layer's shape, implemented by the marker type `network!` emits for it.
 pub trait Recurrent {
@@ -146,6 +146,12 @@ pub const fn scratch_len<R: Recurrent>() -> usize {
         backward
     }
 }
+
+/// Rows (of a chunk) from which forward projects each step's input just before its
+/// recurrent product, while that step's gates are in cache, instead of all steps' in
+/// one product first (whose gates, written long before their step, come back from
+/// memory); below, the one product's efficiency wins.
+const PROJECT_EACH_STEP_FROM: usize = 4;
 
 /// Batches from which forward multiplies by a transposed copy of W_hh.
 const TRANSPOSED_FROM: usize = 4;
@@ -322,9 +328,12 @@ fn direction_forward<F: Float, R: Recurrent>(
     let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
     let out_width = h * R::DIRECTIONS;
     let column = d * h;
-    // All steps' input projections in one product; each step adds the bias with its
-    // gates, while they are in cache.
-    gemm(F::ONE, Mat::row_major(input, rows * t, input_width), w.ih, F::ZERO, gates, gh);
+    // All steps' input projections in one product, or each step's with its recurrent
+    // product; each step adds the bias with its gates, while they are in cache.
+    let each_step = rows >= PROJECT_EACH_STEP_FROM;
+    if !each_step {
+        gemm(F::ONE, Mat::row_major(input, rows * t, input_width), w.ih, F::ZERO, gates, gh);
+    }
 
     let hidden_products = &mut hidden_products[..rows * gh];
     for s in 0..t {
@@ -332,6 +341,10 @@ fn direction_forward<F: Float, R: Recurrent>(
         let before = (s > 0).then(|| time::<R>(s - 1, d));
         // The previous hidden state, read where it was written: column block `d` of the output.
         let previous = before.map(|p| Mat::strided(&output[p * out_width + column..], rows, h, t * out_width, 1));
+        if each_step {
+            let x = Mat::strided(&input[now * input_width..], rows, input_width, t * input_width, 1);
+            gemm(F::ONE, x, w.ih, F::ZERO, &mut gates[now * gh..], t * gh);
+        }
         match R::CELL {
             Cell::Gru => {
                 fill_rows(hidden_products, gh, w.bias_hh);
