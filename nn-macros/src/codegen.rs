@@ -229,6 +229,16 @@ fn forward_groups(net: &Network, plan: &Plan) -> Vec<ForwardGroup> {
     groups
 }
 
+/// The `saved` values inference reserves for a node: none where it has a forward of
+/// its own for inference.
+fn inference_saved(layer: &CheckedLayer) -> u64 {
+    if layer.op.inference_forward().is_some() {
+        0
+    } else {
+        layer.saved
+    }
+}
+
 /// Where forward writes: each node's output and its `saved` range right after it.
 struct Placement {
     outputs: Vec<Buffer>,
@@ -285,7 +295,7 @@ fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> P
         // The values this step writes: the pooled one, else the last one (with its saved
         // values right after it).
         let written = group.pooled.unwrap_or(group.last);
-        let len = net.layers[written].output_len + net.layers[written].saved;
+        let len = net.layers[written].output_len + inference_saved(&net.layers[written]);
         let at = arena.alloc(len);
         outputs[written] = Buffer::Activation { offset: at, len: net.layers[written].output_len };
         saved[written] = (at + net.layers[written].output_len, at + len);
@@ -362,7 +372,7 @@ fn inference_step(g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement
             let pooled = y;
             let y: &mut [F] = &mut [];
         }
-    } else if layer.saved > 0 {
+    } else if inference_saved(layer) > 0 {
         let len = lit(len);
         quote!(let (y, saved) = y.split_at_mut(#len * batch);)
     } else {
@@ -371,7 +381,8 @@ fn inference_step(g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement
     let params = bind_slice(quote!(params), quote!(all_params), plan.params[g.first], false);
     let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[g.first], true);
     let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[g.first], true);
-    let call = &g.call;
+    let own = (g.first == g.last && g.pooled.is_none()).then(|| layer.op.inference_forward()).flatten();
+    let call = own.as_ref().unwrap_or(&g.call);
     let step = quote! {
         {
             #params

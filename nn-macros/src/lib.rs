@@ -107,6 +107,18 @@ mod tests {
         }));
     }
 
+    /// A sequence network: the LSTM's shape as a marker type, its training forward
+    /// keeping every step's gates in `saved`, its inference forward (`infer`) without
+    /// them; `linear` per step over `batch * 6` rows, `last`, the losses' rows.
+    #[test]
+    fn sequence_expansion() {
+        insta::assert_snapshot!(pretty(quote! {
+            Tagger: [T = 6, F = 3] => lstm(3, 4, layers = 2, bidirectional = true) -> linear(8, 5)
+                -> log_softmax;
+            Reader: [T = 6, F = 3] => gru(3, 4) -> last -> linear(4, 2)
+        }));
+    }
+
     #[test]
     fn layers_with_state_and_saved_values_expansion() {
         insta::assert_snapshot!(pretty(quote! {

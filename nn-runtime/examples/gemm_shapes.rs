@@ -35,6 +35,7 @@ fn main() {
         ("lstm b1 step", "nn", 1, 128, 512, false),
         ("lstm b1 step", "nt", 1, 128, 512, false),
         ("lstm proj", "nn", 896, 28, 512, false),
+        ("lstm proj step", "nn", 32, 28, 512, false),
     ];
     println!("{:<10} {:>4} {:>14} {:>12} {:>12}", "product", "kind", "m×k×n", "matrixmul.", "small_gemm");
     for (name, kind, m, k, n, a_t) in shapes {

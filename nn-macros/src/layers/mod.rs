@@ -412,6 +412,12 @@ pub trait Layer {
         TokenStream::new()
     }
     fn forward(&self) -> TokenStream;
+    /// The forward to run when no backward follows, if it differs: it may not read or
+    /// write `saved`, which inference then does not reserve (a recurrent layer keeps
+    /// every step's gates for backward, and only the current step's otherwise).
+    fn inference_forward(&self) -> Option<TokenStream> {
+        None
+    }
     fn backward(&self) -> TokenStream;
     /// For a node with several inputs (a merge, whose forward reads them as `x0`, `x1`,
     /// …): the code writing input `input`'s gradient to

@@ -118,7 +118,7 @@ impl RecurrentLayer {
 }
 
 /// Samples the runtime processes together (`rt::recurrent::CHUNK`): scratch is sized for them.
-const CHUNK: u64 = 16;
+const CHUNK: u64 = 32;
 
 impl Layer for RecurrentLayer {
     fn output_shape(&self) -> Shape {
@@ -172,15 +172,19 @@ impl Layer for RecurrentLayer {
         let gru = if self.cell == Cell::Gru { 2 } else { 1 };
         let stacked = if self.layers > 1 { CHUNK.checked_mul(2)?.checked_mul(self.layer_output()?)? } else { 0 };
         let gate_grads = CHUNK.checked_mul(t)?.checked_mul(gh)?.checked_mul(gru)?;
-        // As the runtime: a chunk's recurrent products, every W_hhᵀ, bias and W_ihᵀ.
+        // As the runtime: the prepared weights (every W_hhᵀ, bias and W_ihᵀ), a chunk's
+        // recurrent products, one step's gates and state, and (inference) a stack's
+        // inner outputs for one chunk.
         let input_weights = self
             .directions
             .checked_mul(gh)?
             .checked_mul(self.inputs.checked_add((self.layers - 1).checked_mul(h)?.checked_mul(self.directions)?)?)?;
-        let forward = CHUNK
-            .checked_mul(gh)?
-            .checked_add(self.layers.checked_mul(self.directions)?.checked_mul(h + 1)?.checked_mul(gh)?)?
-            .checked_add(input_weights)?;
+        let prepared =
+            self.layers.checked_mul(self.directions)?.checked_mul(h + 1)?.checked_mul(gh)?.checked_add(input_weights)?;
+        let forward = prepared
+            .checked_add(CHUNK.checked_mul(2)?.checked_mul(gh)?)?
+            .checked_add(CHUNK.checked_mul(h)?)?
+            .checked_add(stacked)?;
         let backward = gate_grads
             .checked_add(CHUNK.checked_mul(t)?.checked_mul(h)?)?
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(h)?)?
@@ -217,6 +221,10 @@ impl Layer for RecurrentLayer {
     fn forward(&self) -> TokenStream {
         let name = &self.marker;
         quote!(rt::recurrent::forward::<F, #name>(batch, x, params, y, saved, scratch))
+    }
+    fn inference_forward(&self) -> Option<TokenStream> {
+        let name = &self.marker;
+        Some(quote!(rt::recurrent::infer::<F, #name>(batch, x, params, y, scratch)))
     }
     fn backward(&self) -> TokenStream {
         let name = &self.marker;

@@ -55,7 +55,7 @@ impl Cell {
 }
 
 /// Samples processed together: their gates for every step stay in cache.
-pub const CHUNK: usize = 16;
+pub const CHUNK: usize = 32;
 
 /// A recurrent layer's shape, implemented by the marker type `network!` emits for it.
 pub trait Recurrent {
@@ -138,7 +138,8 @@ pub const fn scratch_len<R: Recurrent>() -> usize {
     let (t, h, gh) = (R::STEPS, R::HIDDEN, gate_width::<R>());
     let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
     let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    let forward = CHUNK * gh + R::LAYERS * R::DIRECTIONS * (h + 1) * gh + input_weights::<R>();
+    let stacked_inference = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
+    let forward = prepared_len::<R>() + 2 * CHUNK * gh + CHUNK * h + stacked_inference;
     let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked;
     if forward > backward {
         forward
@@ -241,34 +242,45 @@ fn fill_rows<F: Float>(out: &mut [F], width: usize, bias: Option<&[F]>) {
     }
 }
 
-/// Forward for a batch: `x` `[batch, T, INPUT]`, `y` `[batch, T, H·D]`, `saved`
-/// [`saved_len`]`::<R>() · batch` values (read by [`backward`]), `scratch` at least
-/// [`scratch_len`]`::<R>()`.
-pub fn forward<F: Float, R: Recurrent>(
-    batch: usize, x: &[F], params: &[F], y: &mut [F], saved: &mut [F], scratch: &mut [F],
-) {
-    let (t, out_width) = (R::STEPS, R::HIDDEN * R::DIRECTIONS);
-    assert!(x.len() >= batch * t * R::INPUT, "recurrent: input too short for {batch} samples");
-    assert!(y.len() >= batch * t * out_width, "recurrent: output too short for {batch} samples");
-    assert!(saved.len() >= batch * saved_len::<R>(), "recurrent: saved values too short for {batch} samples");
-    assert!(scratch.len() >= scratch_len::<R>(), "recurrent: scratch too short");
-    let per_direction = batch * direction_saved::<R>();
-    let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
+/// The weights forward multiplies by, prepared once per call in scratch: every
+/// W_ihᵀ, every W_hhᵀ (for batches large enough) and every combined bias.
+struct Prepared<'a, F> {
+    params: &'a [F],
+    transposed_hh: &'a [F],
+    biases: &'a [F],
+    transposed_ih: &'a [F],
+    /// Whether the products stream the transposed copies' rows.
+    transposed: bool,
+}
+
+/// Elements of [`Prepared`] in scratch.
+const fn prepared_len<R: Recurrent>() -> usize {
+    R::LAYERS * R::DIRECTIONS * (R::HIDDEN + 1) * gate_width::<R>() + input_weights::<R>()
+}
+
+/// Prepares the weights of `params` in `scratch` (at least [`prepared_len`]); returns
+/// them and the rest of `scratch`.
+fn prepare<'a, F: Float, R: Recurrent>(
+    params: &'a [F], batch: usize, scratch: &'a mut [F],
+) -> (Prepared<'a, F>, &'a mut [F]) {
     let (h, gh) = (R::HIDDEN, gate_width::<R>());
-    let (hidden_products, transposed) = scratch.split_at_mut(CHUNK * gh);
-    let (transposed_hh, transposed) = transposed.split_at_mut(R::LAYERS * R::DIRECTIONS * h * gh);
-    let (biases, transposed_ih) = transposed.split_at_mut(R::LAYERS * R::DIRECTIONS * gh);
-    // W_ihᵀ `[in, G·H]`, and W_hhᵀ `[H, G·H]` where the chunks are large enough, once
-    // per call, so that the products stream their rows through the packing-free kernel
-    // (it beat dot products against the weights' rows from 4 rows up; below, the
-    // transpose costs more than it saves).
-    let transpose = batch >= TRANSPOSED_FROM;
+    let (prepared, rest) = scratch.split_at_mut(prepared_len::<R>());
+    let (transposed_hh, prepared) = prepared.split_at_mut(R::LAYERS * R::DIRECTIONS * h * gh);
+    let (biases, transposed_ih) = prepared.split_at_mut(R::LAYERS * R::DIRECTIONS * gh);
+    // W_ihᵀ `[in, G·H]` and W_hhᵀ `[H, G·H]`, so that the products stream their rows
+    // through the packing-free kernel (it beat dot products against the weights' rows
+    // from 4 rows up; below, the transposes cost more than they save).
+    let transposed = batch >= TRANSPOSED_FROM;
     for l in 0..R::LAYERS {
         for d in 0..R::DIRECTIONS {
             let w = weights::<F, R>(params, l, d);
             let input_width = layer_input::<R>(l);
-            let ih = &mut transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh];
-            transpose_into(w.ih, gh, input_width, ih);
+            if transposed {
+                let ih = &mut transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh];
+                transpose_into(w.ih, gh, input_width, ih);
+                let hh = &mut transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
+                transpose_into(w.hh, gh, h, hh);
+            }
             // The bias each step adds to the input projection: both of the LSTM's and
             // RNN's; the GRU's recurrent one stays inside its reset gate.
             if let (Some(bias_ih), Some(bias_hh)) = (w.bias_ih, w.bias_hh) {
@@ -278,12 +290,48 @@ pub fn forward<F: Float, R: Recurrent>(
                     bias.iter_mut().zip(bias_hh).for_each(|(b, &hh)| *b += hh);
                 }
             }
-            if transpose {
-                let hh = &mut transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
-                transpose_into(w.hh, gh, h, hh);
-            }
         }
     }
+    (Prepared { params, transposed_hh, biases, transposed_ih, transposed }, rest)
+}
+
+impl<F: Float> Prepared<'_, F> {
+    /// Direction `d` of layer `l`'s forward weights.
+    fn step<R: Recurrent>(&self, l: usize, d: usize) -> Step<'_, F> {
+        let (h, gh, input_width) = (R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
+        let w = weights::<F, R>(self.params, l, d);
+        let (ih, hh) = if self.transposed {
+            let ih = &self.transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh];
+            let hh = &self.transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
+            (Mat::row_major(ih, input_width, gh), Mat::row_major(hh, h, gh))
+        } else {
+            (Mat::transposed(w.ih, input_width, gh), Mat::transposed(w.hh, h, gh))
+        };
+        let bias = R::BIAS.then(|| &self.biases[(l * R::DIRECTIONS + d) * gh..][..gh]);
+        Step { ih, hh, bias, bias_hh: w.bias_hh }
+    }
+}
+
+fn check_buffers<F, R: Recurrent>(batch: usize, x: &[F], y: &[F], scratch: &[F]) {
+    let (t, out_width) = (R::STEPS, R::HIDDEN * R::DIRECTIONS);
+    assert!(x.len() >= batch * t * R::INPUT, "recurrent: input too short for {batch} samples");
+    assert!(y.len() >= batch * t * out_width, "recurrent: output too short for {batch} samples");
+    assert!(scratch.len() >= scratch_len::<R>(), "recurrent: scratch too short");
+}
+
+/// Forward for a batch that backward will follow: `x` `[batch, T, INPUT]`, `y`
+/// `[batch, T, H·D]`, `saved` [`saved_len`]`::<R>() · batch` values (every step's gates
+/// and state, read by [`backward`]), `scratch` at least [`scratch_len`]`::<R>()`.
+pub fn forward<F: Float, R: Recurrent>(
+    batch: usize, x: &[F], params: &[F], y: &mut [F], saved: &mut [F], scratch: &mut [F],
+) {
+    check_buffers::<F, R>(batch, x, y, scratch);
+    assert!(saved.len() >= batch * saved_len::<R>(), "recurrent: saved values too short for {batch} samples");
+    let (t, out_width, gh) = (R::STEPS, R::HIDDEN * R::DIRECTIONS, gate_width::<R>());
+    let per_direction = batch * direction_saved::<R>();
+    let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
+    let (prepared, scratch) = prepare::<F, R>(params, batch, scratch);
+    let hidden_products = &mut scratch[..CHUNK * gh];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -297,31 +345,56 @@ pub fn forward<F: Float, R: Recurrent>(
             let output = &mut output[start * t * out_width..][..rows * t * out_width];
             for d in 0..R::DIRECTIONS {
                 let region = &mut cells[(l * R::DIRECTIONS + d) * per_direction..][..per_direction];
-                let (gates, state) = region.split_at_mut(batch * t * gate_width::<R>());
-                let gates = &mut gates[start * t * gate_width::<R>()..][..rows * t * gate_width::<R>()];
+                let (gates, state) = region.split_at_mut(batch * t * gh);
+                let gates = &mut gates[start * t * gh..][..rows * t * gh];
                 let state = &mut state[start * t * R::CELL.state() * R::HIDDEN..];
-                let w = weights::<F, R>(params, l, d);
-                let wt = &transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
-                let hh = if transpose { Mat::row_major(wt, h, gh) } else { Mat::transposed(w.hh, h, gh) };
-                let input_width = layer_input::<R>(l);
-                let ih = Mat::row_major(
-                    &transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh],
-                    input_width,
-                    gh,
-                );
-                let bias = R::BIAS.then(|| &biases[(l * R::DIRECTIONS + d) * gh..][..gh]);
-                let weights = Step { ih, hh, bias, bias_hh: w.bias_hh };
-                direction_forward::<F, R>(rows, l, d, input, &weights, gates, state, output, hidden_products);
+                let step = prepared.step::<R>(l, d);
+                direction_forward::<F, R, true>(rows, l, d, input, &step, gates, state, output, hidden_products);
             }
         }
     }
 }
 
-/// One direction of one layer over `rows` samples: `input` `[rows, T, in]`, its gates
-/// and state written to `gates` `[rows, T, G·H]` and `state` `[rows, T, H]`, its hidden
-/// states to columns `d·H..(d + 1)·H` of `output` `[rows, T, H·D]`.
+/// Forward for a batch no backward follows: as [`forward`], keeping nothing but the
+/// output. Each step's gates and state live in scratch only while the step runs, and a
+/// stack's inner layers' outputs only for the chunk being computed.
+pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mut [F], scratch: &mut [F]) {
+    check_buffers::<F, R>(batch, x, y, scratch);
+    let (t, h, out_width, gh) = (R::STEPS, R::HIDDEN, R::HIDDEN * R::DIRECTIONS, gate_width::<R>());
+    let (prepared, scratch) = prepare::<F, R>(params, batch, scratch);
+    let (hidden_products, scratch) = scratch.split_at_mut(CHUNK * gh);
+    let (gates, scratch) = scratch.split_at_mut(CHUNK * gh);
+    let (state, scratch) = scratch.split_at_mut(CHUNK * h);
+    let stacked = if R::LAYERS > 1 { CHUNK * layer_output::<R>() } else { 0 };
+    let (mut below, scratch) = scratch.split_at_mut(stacked);
+    let mut above = &mut scratch[..stacked];
+    for start in (0..batch).step_by(CHUNK) {
+        let rows = CHUNK.min(batch - start);
+        for l in 0..R::LAYERS {
+            let input_width = layer_input::<R>(l);
+            let input: &[F] =
+                if l == 0 { &x[start * t * input_width..][..rows * t * input_width] } else { &below[..rows * t * input_width] };
+            let output: &mut [F] = if l + 1 == R::LAYERS {
+                &mut y[start * t * out_width..][..rows * t * out_width]
+            } else {
+                &mut above[..rows * t * out_width]
+            };
+            for d in 0..R::DIRECTIONS {
+                let step = prepared.step::<R>(l, d);
+                direction_forward::<F, R, false>(rows, l, d, input, &step, gates, state, output, hidden_products);
+            }
+            std::mem::swap(&mut below, &mut above);
+        }
+    }
+}
+
+/// One direction of one layer over `rows` samples: `input` `[rows, T, in]`, its hidden
+/// states written to columns `d·H..(d + 1)·H` of `output` `[rows, T, H·D]`. With `KEEP`,
+/// every step's gates and state go to `gates` `[rows, T, G·H]` and `state`
+/// `[rows, T, H]` for backward; without, each step's overwrite the last's in `gates`
+/// `[rows, G·H]` and `state` `[rows, H]`.
 #[allow(clippy::too_many_arguments)]
-fn direction_forward<F: Float, R: Recurrent>(
+fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
     rows: usize, l: usize, d: usize, input: &[F], w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
     hidden_products: &mut [F],
 ) {
@@ -330,20 +403,26 @@ fn direction_forward<F: Float, R: Recurrent>(
     let column = d * h;
     // All steps' input projections in one product, or each step's with its recurrent
     // product; each step adds the bias with its gates, while they are in cache.
-    let each_step = rows >= PROJECT_EACH_STEP_FROM;
+    // Where step `now`'s gates and state of row `b` are: every step its own row when
+    // kept, else one row per sample.
+    let (steps_kept, gate_stride) = if KEEP { (t, t * gh) } else { (1, gh) };
+    let at = |b: usize, step: usize| if KEEP { b * t + step } else { b };
+    let each_step = !KEEP || rows >= PROJECT_EACH_STEP_FROM;
     if !each_step {
         gemm(F::ONE, Mat::row_major(input, rows * t, input_width), w.ih, F::ZERO, gates, gh);
     }
 
     let hidden_products = &mut hidden_products[..rows * gh];
+    debug_assert!(gates.len() >= rows * steps_kept * gh);
     for s in 0..t {
         let now = time::<R>(s, d);
         let before = (s > 0).then(|| time::<R>(s - 1, d));
         // The previous hidden state, read where it was written: column block `d` of the output.
         let previous = before.map(|p| Mat::strided(&output[p * out_width + column..], rows, h, t * out_width, 1));
+        let step_gates = &mut gates[if KEEP { now * gh } else { 0 }..];
         if each_step {
             let x = Mat::strided(&input[now * input_width..], rows, input_width, t * input_width, 1);
-            gemm(F::ONE, x, w.ih, F::ZERO, &mut gates[now * gh..], t * gh);
+            gemm(F::ONE, x, w.ih, F::ZERO, step_gates, gate_stride);
         }
         match R::CELL {
             Cell::Gru => {
@@ -354,12 +433,12 @@ fn direction_forward<F: Float, R: Recurrent>(
             }
             _ => {
                 if let Some(prev) = previous {
-                    gemm(F::ONE, prev, w.hh, F::ONE, &mut gates[now * gh..], t * gh);
+                    gemm(F::ONE, prev, w.hh, F::ONE, step_gates, gate_stride);
                 }
             }
         }
         for b in 0..rows {
-            let g = &mut gates[(b * t + now) * gh..][..gh];
+            let g = &mut gates[at(b, now) * gh..][..gh];
             if let Some(bias) = w.bias {
                 g.iter_mut().zip(bias).for_each(|(g, &b)| *g += b);
             }
@@ -380,10 +459,11 @@ fn direction_forward<F: Float, R: Recurrent>(
                     let (i, rest) = g.split_at(h);
                     let (f, rest) = rest.split_at(h);
                     let (gg, o) = rest.split_at(h);
-                    let c_at = (b * t + now) * h;
+                    let c_at = at(b, now) * h;
                     match before {
                         Some(p) => {
-                            let p_at = (b * t + p) * h;
+                            // Unkept, the previous step's state is this one's, updated in place.
+                            let p_at = at(b, p) * h;
                             for j in 0..h {
                                 state[c_at + j] = f[j] * state[p_at + j] + i[j] * gg[j];
                             }
@@ -405,7 +485,7 @@ fn direction_forward<F: Float, R: Recurrent>(
                         g[j] += hp[j];
                     }
                     sigmoid_in_place(&mut g[..2 * h]);
-                    let hn = &mut state[(b * t + now) * h..][..h];
+                    let hn = &mut state[at(b, now) * h..][..h];
                     hn.copy_from_slice(&hp[2 * h..]);
                     let (rz, n) = g.split_at_mut(2 * h);
                     for j in 0..h {
