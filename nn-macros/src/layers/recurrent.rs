@@ -173,18 +173,20 @@ impl Layer for RecurrentLayer {
         let stacked = if self.layers > 1 { CHUNK.checked_mul(2)?.checked_mul(self.layer_output()?)? } else { 0 };
         let gate_grads = CHUNK.checked_mul(t)?.checked_mul(gh)?.checked_mul(gru)?;
         // As the runtime: the prepared weights (every W_hhᵀ, bias and W_ihᵀ), a chunk's
-        // recurrent products, one step's gates and state, and (inference) a stack's
-        // inner outputs for one chunk.
+        // recurrent products, one step's gates and state, (inference) a stack's inner
+        // outputs for one chunk, and a chunk's layer input time-major.
         let input_weights = self
             .directions
             .checked_mul(gh)?
             .checked_mul(self.inputs.checked_add((self.layers - 1).checked_mul(h)?.checked_mul(self.directions)?)?)?;
         let prepared =
             self.layers.checked_mul(self.directions)?.checked_mul(h + 1)?.checked_mul(gh)?.checked_add(input_weights)?;
+        let widest_input = if self.layers > 1 { self.inputs.max(h.checked_mul(self.directions)?) } else { self.inputs };
         let forward = prepared
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(gh)?)?
             .checked_add(CHUNK.checked_mul(h)?)?
-            .checked_add(stacked)?;
+            .checked_add(stacked)?
+            .checked_add(CHUNK.checked_mul(t)?.checked_mul(widest_input)?)?;
         let backward = gate_grads
             .checked_add(CHUNK.checked_mul(t)?.checked_mul(h)?)?
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(h)?)?

@@ -109,6 +109,27 @@ const fn layer_output<R: Recurrent>() -> usize {
     R::STEPS * R::HIDDEN * R::DIRECTIONS
 }
 
+/// The widest layer input: the first layer's, or the stacked ones'.
+const fn widest_input<R: Recurrent>() -> usize {
+    let stacked = if R::LAYERS > 1 { R::HIDDEN * R::DIRECTIONS } else { 0 };
+    if R::INPUT > stacked {
+        R::INPUT
+    } else {
+        stacked
+    }
+}
+
+/// `input` `[rows, T, width]` copied time-major into `out` `[T, rows, width]`: each
+/// step's rows then lie together, read from cache by that step's projection instead
+/// of a row from every sample's far-apart memory.
+fn time_major<F: Float>(input: &[F], rows: usize, steps: usize, width: usize, out: &mut [F]) {
+    for (b, sample) in input.chunks_exact(steps * width).take(rows).enumerate() {
+        for (s, step) in sample.chunks_exact(width).enumerate() {
+            out[(s * rows + b) * width..][..width].copy_from_slice(step);
+        }
+    }
+}
+
 /// Elements of every direction's W_ih together.
 const fn input_weights<R: Recurrent>() -> usize {
     R::DIRECTIONS * gate_width::<R>() * (R::INPUT + (R::LAYERS - 1) * R::HIDDEN * R::DIRECTIONS)
@@ -139,7 +160,7 @@ pub const fn scratch_len<R: Recurrent>() -> usize {
     let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
     let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
     let stacked_inference = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    let forward = prepared_len::<R>() + 2 * CHUNK * gh + CHUNK * h + stacked_inference;
+    let forward = prepared_len::<R>() + 2 * CHUNK * gh + CHUNK * h + stacked_inference + CHUNK * t * widest_input::<R>();
     let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked;
     if forward > backward {
         forward
@@ -169,6 +190,13 @@ fn transpose_into<F: Float>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
             }
         }
     }
+}
+
+/// A layer's input for one chunk: `[rows, T, in]` as the samples lie, and, where each
+/// step's input is projected on its own, the same time-major (`[T, rows, in]`).
+struct Input<'a, F> {
+    samples: &'a [F],
+    by_step: Option<&'a [F]>,
 }
 
 /// What one direction's forward multiplies by and adds: W_ihᵀ and W_hh (transposed
@@ -331,7 +359,8 @@ pub fn forward<F: Float, R: Recurrent>(
     let per_direction = batch * direction_saved::<R>();
     let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
     let (prepared, scratch) = prepare::<F, R>(params, batch, scratch);
-    let hidden_products = &mut scratch[..CHUNK * gh];
+    let (hidden_products, scratch) = scratch.split_at_mut(CHUNK * gh);
+    let steps_input = &mut scratch[..CHUNK * t * widest_input::<R>()];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -343,13 +372,19 @@ pub fn forward<F: Float, R: Recurrent>(
             let input = &input[start * t * layer_input::<R>(l)..][..rows * t * layer_input::<R>(l)];
             let output: &mut [F] = if l + 1 == R::LAYERS { &mut *y } else { &mut rest[..output_len] };
             let output = &mut output[start * t * out_width..][..rows * t * out_width];
+            let input_width = layer_input::<R>(l);
+            let by_step = (rows >= PROJECT_EACH_STEP_FROM).then(|| {
+                time_major(input, rows, t, input_width, steps_input);
+                &steps_input[..rows * t * input_width]
+            });
             for d in 0..R::DIRECTIONS {
                 let region = &mut cells[(l * R::DIRECTIONS + d) * per_direction..][..per_direction];
                 let (gates, state) = region.split_at_mut(batch * t * gh);
                 let gates = &mut gates[start * t * gh..][..rows * t * gh];
                 let state = &mut state[start * t * R::CELL.state() * R::HIDDEN..];
                 let step = prepared.step::<R>(l, d);
-                direction_forward::<F, R, true>(rows, l, d, input, &step, gates, state, output, hidden_products);
+                let input = Input { samples: input, by_step };
+                direction_forward::<F, R, true>(rows, l, d, &input, &step, gates, state, output, hidden_products);
             }
         }
     }
@@ -367,7 +402,8 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
     let (state, scratch) = scratch.split_at_mut(CHUNK * h);
     let stacked = if R::LAYERS > 1 { CHUNK * layer_output::<R>() } else { 0 };
     let (mut below, scratch) = scratch.split_at_mut(stacked);
-    let mut above = &mut scratch[..stacked];
+    let (mut above, scratch) = scratch.split_at_mut(stacked);
+    let steps_input = &mut scratch[..CHUNK * t * widest_input::<R>()];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -379,9 +415,11 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
             } else {
                 &mut above[..rows * t * out_width]
             };
+            time_major(input, rows, t, input_width, steps_input);
+            let input = Input { samples: input, by_step: Some(&steps_input[..rows * t * input_width]) };
             for d in 0..R::DIRECTIONS {
                 let step = prepared.step::<R>(l, d);
-                direction_forward::<F, R, false>(rows, l, d, input, &step, gates, state, output, hidden_products);
+                direction_forward::<F, R, false>(rows, l, d, &input, &step, gates, state, output, hidden_products);
             }
             std::mem::swap(&mut below, &mut above);
         }
@@ -395,7 +433,7 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
 /// `[rows, G·H]` and `state` `[rows, H]`.
 #[allow(clippy::too_many_arguments)]
 fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
-    rows: usize, l: usize, d: usize, input: &[F], w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
+    rows: usize, l: usize, d: usize, input: &Input<F>, w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
     hidden_products: &mut [F],
 ) {
     let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
@@ -407,9 +445,8 @@ fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
     // kept, else one row per sample.
     let (steps_kept, gate_stride) = if KEEP { (t, t * gh) } else { (1, gh) };
     let at = |b: usize, step: usize| if KEEP { b * t + step } else { b };
-    let each_step = !KEEP || rows >= PROJECT_EACH_STEP_FROM;
-    if !each_step {
-        gemm(F::ONE, Mat::row_major(input, rows * t, input_width), w.ih, F::ZERO, gates, gh);
+    if input.by_step.is_none() {
+        gemm(F::ONE, Mat::row_major(input.samples, rows * t, input_width), w.ih, F::ZERO, gates, gh);
     }
 
     let hidden_products = &mut hidden_products[..rows * gh];
@@ -420,8 +457,8 @@ fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
         // The previous hidden state, read where it was written: column block `d` of the output.
         let previous = before.map(|p| Mat::strided(&output[p * out_width + column..], rows, h, t * out_width, 1));
         let step_gates = &mut gates[if KEEP { now * gh } else { 0 }..];
-        if each_step {
-            let x = Mat::strided(&input[now * input_width..], rows, input_width, t * input_width, 1);
+        if let Some(by_step) = input.by_step {
+            let x = Mat::row_major(&by_step[now * rows * input_width..], rows, input_width);
             gemm(F::ONE, x, w.ih, F::ZERO, step_gates, gate_stride);
         }
         match R::CELL {
