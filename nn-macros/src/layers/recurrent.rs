@@ -179,8 +179,12 @@ impl Layer for RecurrentLayer {
             .directions
             .checked_mul(gh)?
             .checked_mul(self.inputs.checked_add((self.layers - 1).checked_mul(h)?.checked_mul(self.directions)?)?)?;
-        let prepared =
-            self.layers.checked_mul(self.directions)?.checked_mul(h + 1)?.checked_mul(gh)?.checked_add(input_weights)?;
+        let prepared = self
+            .layers
+            .checked_mul(self.directions)?
+            .checked_mul(h + 1)?
+            .checked_mul(gh)?
+            .checked_add(input_weights)?;
         let widest_input = if self.layers > 1 { self.inputs.max(h.checked_mul(self.directions)?) } else { self.inputs };
         let forward = prepared
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(gh)?)?
@@ -191,7 +195,8 @@ impl Layer for RecurrentLayer {
             .checked_add(CHUNK.checked_mul(t)?.checked_mul(h)?)?
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(h)?)?
             .checked_add(h)?
-            .checked_add(stacked)?;
+            .checked_add(stacked)?
+            .checked_add(h.checked_mul(gh)?)?;
         Some(forward.max(backward))
     }
     fn items(&self) -> TokenStream {

@@ -160,8 +160,9 @@ pub const fn scratch_len<R: Recurrent>() -> usize {
     let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
     let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
     let stacked_inference = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    let forward = prepared_len::<R>() + 2 * CHUNK * gh + CHUNK * h + stacked_inference + CHUNK * t * widest_input::<R>();
-    let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked;
+    let forward =
+        prepared_len::<R>() + 2 * CHUNK * gh + CHUNK * h + stacked_inference + CHUNK * t * widest_input::<R>();
+    let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked + h * gh;
     if forward > backward {
         forward
     } else {
@@ -178,15 +179,17 @@ const PROJECT_EACH_STEP_FROM: usize = 4;
 /// Batches from which forward multiplies by a transposed copy of W_hh.
 const TRANSPOSED_FROM: usize = 4;
 
-/// `out[c][r] = m[r][c]` for `m` row-major `rows × cols`, in tiles that keep both in cache.
+/// `out[c][r] = m[r][c]` for `m` row-major `rows × cols`: blocks of 8 rows, whose
+/// lines stay in cache while each column's 8 values are written together.
 fn transpose_into<F: Float>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
-    const TILE: usize = 16;
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    out[c * rows + r] = m[r * cols + c];
-                }
+    const BLOCK: usize = 8;
+    let (m, out) = (&m[..rows * cols], &mut out[..rows * cols]);
+    for r0 in (0..rows).step_by(BLOCK) {
+        let block = &m[r0 * cols..(r0 + BLOCK).min(rows) * cols];
+        for c in 0..cols {
+            let column = &mut out[c * rows + r0..][..block.len() / cols];
+            for (value, row) in column.iter_mut().zip(block.chunks_exact(cols)) {
+                *value = row[c];
             }
         }
     }
@@ -408,8 +411,11 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
             let input_width = layer_input::<R>(l);
-            let input: &[F] =
-                if l == 0 { &x[start * t * input_width..][..rows * t * input_width] } else { &below[..rows * t * input_width] };
+            let input: &[F] = if l == 0 {
+                &x[start * t * input_width..][..rows * t * input_width]
+            } else {
+                &below[..rows * t * input_width]
+            };
             let output: &mut [F] = if l + 1 == R::LAYERS {
                 &mut y[start * t * out_width..][..rows * t * out_width]
             } else {
@@ -565,10 +571,11 @@ pub fn backward<F: Float, R: Recurrent>(
     let (carry_h, scratch) = scratch.split_at_mut(CHUNK * h);
     let (carry_c, scratch) = scratch.split_at_mut(CHUNK * h);
     let (tanh_c, scratch) = scratch.split_at_mut(h);
+    let (transposed_hh, scratch) = scratch.split_at_mut(h * gh);
     let stacked = if R::LAYERS > 1 { CHUNK * layer_output::<R>() } else { 0 };
     let (mut upper, scratch) = scratch.split_at_mut(stacked);
     let mut lower = &mut scratch[..stacked];
-    let mut bufs = Buffers { gate_grads, hidden_gate_grads, shifted, carry_h, carry_c, tanh_c };
+    let mut bufs = Buffers { gate_grads, hidden_gate_grads, shifted, carry_h, carry_c, tanh_c, transposed_hh };
 
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
@@ -634,6 +641,8 @@ struct Buffers<'a, F> {
     carry_c: &'a mut [F],
     /// `[H]`: `tanh(c)` of one row.
     tanh_c: &'a mut [F],
+    /// `[H, G·H]`: W_hhᵀ, for products over fewer rows than [`TRANSPOSED_FROM`].
+    transposed_hh: &'a mut [F],
 }
 
 /// One direction of one layer: gate gradients step by step in reverse, then the
@@ -654,6 +663,14 @@ fn direction_backward<F: Float, R: Recurrent>(
     let tanh_c = &mut *bufs.tanh_c;
     carry_h.fill(F::ZERO);
     carry_c.fill(F::ZERO);
+    // Each step's gradient of the previous hidden state, dA · W_hh: over a few rows, dot
+    // products against W_hhᵀ's rows beat streaming W_hh's (as forward's products).
+    let hh = if rows < TRANSPOSED_FROM {
+        transpose_into(w.hh, gh, h, bufs.transposed_hh);
+        Mat::transposed(&*bufs.transposed_hh, gh, h)
+    } else {
+        Mat::row_major(w.hh, gh, h)
+    };
     for s in (0..t).rev() {
         let now = time::<R>(s, d);
         let before = (s > 0).then(|| time::<R>(s - 1, d));
@@ -729,7 +746,7 @@ fn direction_backward<F: Float, R: Recurrent>(
             // The previous step's hidden state feeds every gate through W_hh.
             let recurrent: &[F] = if gru { dhidden } else { dgates };
             let a = Mat::strided(&recurrent[now * gh..], rows, gh, t * gh, 1);
-            gemm(F::ONE, a, Mat::row_major(w.hh, gh, h), F::ONE, carry_h, h);
+            gemm(F::ONE, a, hh, F::ONE, carry_h, h);
         }
     }
 
