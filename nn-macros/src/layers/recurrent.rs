@@ -174,7 +174,8 @@ impl Layer for RecurrentLayer {
         let gate_grads = CHUNK.checked_mul(t)?.checked_mul(gh)?.checked_mul(gru)?;
         // As the runtime: the prepared weights (every W_hhᵀ, bias and W_ihᵀ), a chunk's
         // recurrent products, one step's gates and state, (inference) a stack's inner
-        // outputs for one chunk, and a chunk's layer input time-major.
+        // outputs for one chunk, a chunk's layer input time-major, and a step's joined input
+        // and hidden state.
         let input_weights = self
             .directions
             .checked_mul(gh)?
@@ -190,7 +191,8 @@ impl Layer for RecurrentLayer {
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(gh)?)?
             .checked_add(CHUNK.checked_mul(h)?)?
             .checked_add(stacked)?
-            .checked_add(CHUNK.checked_mul(t)?.checked_mul(widest_input)?)?;
+            .checked_add(CHUNK.checked_mul(t)?.checked_mul(widest_input)?)?
+            .checked_add(CHUNK.checked_mul(widest_input.checked_add(h)?)?)?;
         let backward = gate_grads
             .checked_add(CHUNK.checked_mul(t)?.checked_mul(h)?)?
             .checked_add(CHUNK.checked_mul(2)?.checked_mul(h)?)?

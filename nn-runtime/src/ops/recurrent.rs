@@ -207,6 +207,8 @@ struct Input<'a, F> {
 struct Step<'a, F> {
     ih: Mat<'a, F>,
     hh: Mat<'a, F>,
+    /// `[W_ihᵀ; W_hhᵀ]`, where each step multiplies its joined `[x_t, h_{t−1}]` once.
+    joined: Option<Mat<'a, F>>,
     bias: Option<&'a [F]>,
     bias_hh: Option<&'a [F]>,
 }
@@ -256,6 +258,32 @@ fn sigmoid_in_place<F: Float>(values: &mut [F]) {
     }
 }
 
+/// An LSTM step's gates of one sample, in place: `pre` (`[i, f, g, o]` before their
+/// bias) becomes `[σ(i), σ(f), tanh(g), σ(o)]`, all four through one call of the vector
+/// `tanh` (`σ(x) = (1 + tanh(x/2)) / 2`), the bias added in the same pass as the halving.
+fn lstm_cell<F: Float>(pre: &mut [F], bias: Option<&[F]>, h: usize) {
+    let half = F::from_f64(0.5);
+    let (sigmoids, rest) = pre.split_at_mut(2 * h);
+    let (cell, out_gate) = rest.split_at_mut(h);
+    match bias {
+        Some(bias) => {
+            let (b_if, rest) = bias.split_at(2 * h);
+            let (b_g, b_o) = rest.split_at(h);
+            sigmoids.iter_mut().zip(b_if).for_each(|(v, &b)| *v = (*v + b) * half);
+            cell.iter_mut().zip(b_g).for_each(|(v, &b)| *v += b);
+            out_gate.iter_mut().zip(b_o).for_each(|(v, &b)| *v = (*v + b) * half);
+        }
+        None => {
+            sigmoids.iter_mut().for_each(|v| *v *= half);
+            out_gate.iter_mut().for_each(|v| *v *= half);
+        }
+    }
+    tanh_in_place(pre);
+    let (sigmoids, rest) = pre.split_at_mut(2 * h);
+    let out_gate = &mut rest[h..];
+    sigmoids.iter_mut().chain(out_gate.iter_mut()).for_each(|v| *v = half + half * *v);
+}
+
 /// `v = tanh(v)`, f32 through the vector kernel.
 fn tanh_in_place<F: Float>(values: &mut [F]) {
     if let Some(v32) = as_f32_mut(values) {
@@ -273,20 +301,26 @@ fn fill_rows<F: Float>(out: &mut [F], width: usize, bias: Option<&[F]>) {
     }
 }
 
-/// The weights forward multiplies by, prepared once per call in scratch: every
-/// W_ihᵀ, every W_hhᵀ (for batches large enough) and every combined bias.
+/// The weights forward multiplies by, prepared once per call in scratch: per layer
+/// and direction W_ihᵀ `[in, G·H]` and W_hhᵀ `[H, G·H]` one after the other — together
+/// `[in + H, G·H]`, the matrix a step's joined input and hidden state multiply — (for
+/// batches large enough), and every combined bias.
 struct Prepared<'a, F> {
     params: &'a [F],
-    transposed_hh: &'a [F],
+    transposed: &'a [F],
     biases: &'a [F],
-    transposed_ih: &'a [F],
     /// Whether the products stream the transposed copies' rows.
-    transposed: bool,
+    is_transposed: bool,
 }
 
 /// Elements of [`Prepared`] in scratch.
 const fn prepared_len<R: Recurrent>() -> usize {
     R::LAYERS * R::DIRECTIONS * (R::HIDDEN + 1) * gate_width::<R>() + input_weights::<R>()
+}
+
+/// Where direction `d` of layer `l`'s `[in + H, G·H]` block starts.
+const fn transposed_offset<R: Recurrent>(l: usize, d: usize) -> usize {
+    input_weights_offset::<R>(l, d) + (l * R::DIRECTIONS + d) * R::HIDDEN * gate_width::<R>()
 }
 
 /// Prepares the weights of `params` in `scratch` (at least [`prepared_len`]); returns
@@ -296,20 +330,19 @@ fn prepare<'a, F: Float, R: Recurrent>(
 ) -> (Prepared<'a, F>, &'a mut [F]) {
     let (h, gh) = (R::HIDDEN, gate_width::<R>());
     let (prepared, rest) = scratch.split_at_mut(prepared_len::<R>());
-    let (transposed_hh, prepared) = prepared.split_at_mut(R::LAYERS * R::DIRECTIONS * h * gh);
-    let (biases, transposed_ih) = prepared.split_at_mut(R::LAYERS * R::DIRECTIONS * gh);
-    // W_ihᵀ `[in, G·H]` and W_hhᵀ `[H, G·H]`, so that the products stream their rows
-    // through the packing-free kernel (it beat dot products against the weights' rows
-    // from 4 rows up; below, the transposes cost more than they save).
-    let transposed = batch >= TRANSPOSED_FROM;
+    let (biases, transposed) = prepared.split_at_mut(R::LAYERS * R::DIRECTIONS * gh);
+    // The transposes let the products stream the weights' rows through the packing-free
+    // kernel (it beat dot products against the weights' rows from 4 rows up; below,
+    // the transposes cost more than they save).
+    let is_transposed = batch >= TRANSPOSED_FROM;
     for l in 0..R::LAYERS {
         for d in 0..R::DIRECTIONS {
             let w = weights::<F, R>(params, l, d);
             let input_width = layer_input::<R>(l);
-            if transposed {
-                let ih = &mut transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh];
+            if is_transposed {
+                let block = &mut transposed[transposed_offset::<R>(l, d)..][..(input_width + h) * gh];
+                let (ih, hh) = block.split_at_mut(input_width * gh);
                 transpose_into(w.ih, gh, input_width, ih);
-                let hh = &mut transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
                 transpose_into(w.hh, gh, h, hh);
             }
             // The bias each step adds to the input projection: both of the LSTM's and
@@ -323,7 +356,7 @@ fn prepare<'a, F: Float, R: Recurrent>(
             }
         }
     }
-    (Prepared { params, transposed_hh, biases, transposed_ih, transposed }, rest)
+    (Prepared { params, transposed, biases, is_transposed }, rest)
 }
 
 impl<F: Float> Prepared<'_, F> {
@@ -331,15 +364,22 @@ impl<F: Float> Prepared<'_, F> {
     fn step<R: Recurrent>(&self, l: usize, d: usize) -> Step<'_, F> {
         let (h, gh, input_width) = (R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
         let w = weights::<F, R>(self.params, l, d);
-        let (ih, hh) = if self.transposed {
-            let ih = &self.transposed_ih[input_weights_offset::<R>(l, d)..][..input_width * gh];
-            let hh = &self.transposed_hh[(l * R::DIRECTIONS + d) * h * gh..][..h * gh];
-            (Mat::row_major(ih, input_width, gh), Mat::row_major(hh, h, gh))
-        } else {
-            (Mat::transposed(w.ih, input_width, gh), Mat::transposed(w.hh, h, gh))
-        };
         let bias = R::BIAS.then(|| &self.biases[(l * R::DIRECTIONS + d) * gh..][..gh]);
-        Step { ih, hh, bias, bias_hh: w.bias_hh }
+        if !self.is_transposed {
+            let (ih, hh) = (Mat::transposed(w.ih, input_width, gh), Mat::transposed(w.hh, h, gh));
+            return Step { ih, hh, joined: None, bias, bias_hh: w.bias_hh };
+        }
+        let block = &self.transposed[transposed_offset::<R>(l, d)..][..(input_width + h) * gh];
+        let (ih, hh) = block.split_at(input_width * gh);
+        // The GRU's recurrent product stays apart: its `n` gate scales it by `r`.
+        let joined = (R::CELL != Cell::Gru).then(|| Mat::row_major(block, input_width + h, gh));
+        Step {
+            ih: Mat::row_major(ih, input_width, gh),
+            hh: Mat::row_major(hh, h, gh),
+            joined,
+            bias,
+            bias_hh: w.bias_hh,
+        }
     }
 }
 
@@ -363,7 +403,8 @@ pub fn forward<F: Float, R: Recurrent>(
     let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
     let (prepared, scratch) = prepare::<F, R>(params, batch, scratch);
     let (hidden_products, scratch) = scratch.split_at_mut(CHUNK * gh);
-    let steps_input = &mut scratch[..CHUNK * t * widest_input::<R>()];
+    let (steps_input, scratch) = scratch.split_at_mut(CHUNK * t * widest_input::<R>());
+    let joined = &mut scratch[..CHUNK * (widest_input::<R>() + R::HIDDEN)];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -387,7 +428,18 @@ pub fn forward<F: Float, R: Recurrent>(
                 let state = &mut state[start * t * R::CELL.state() * R::HIDDEN..];
                 let step = prepared.step::<R>(l, d);
                 let input = Input { samples: input, by_step };
-                direction_forward::<F, R, true>(rows, l, d, &input, &step, gates, state, output, hidden_products);
+                direction_forward::<F, R, true>(
+                    rows,
+                    l,
+                    d,
+                    &input,
+                    &step,
+                    gates,
+                    state,
+                    output,
+                    hidden_products,
+                    joined,
+                );
             }
         }
     }
@@ -406,7 +458,8 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
     let stacked = if R::LAYERS > 1 { CHUNK * layer_output::<R>() } else { 0 };
     let (mut below, scratch) = scratch.split_at_mut(stacked);
     let (mut above, scratch) = scratch.split_at_mut(stacked);
-    let steps_input = &mut scratch[..CHUNK * t * widest_input::<R>()];
+    let (steps_input, scratch) = scratch.split_at_mut(CHUNK * t * widest_input::<R>());
+    let joined = &mut scratch[..CHUNK * (widest_input::<R>() + R::HIDDEN)];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -425,7 +478,18 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
             let input = Input { samples: input, by_step: Some(&steps_input[..rows * t * input_width]) };
             for d in 0..R::DIRECTIONS {
                 let step = prepared.step::<R>(l, d);
-                direction_forward::<F, R, false>(rows, l, d, &input, &step, gates, state, output, hidden_products);
+                direction_forward::<F, R, false>(
+                    rows,
+                    l,
+                    d,
+                    &input,
+                    &step,
+                    gates,
+                    state,
+                    output,
+                    hidden_products,
+                    joined,
+                );
             }
             std::mem::swap(&mut below, &mut above);
         }
@@ -440,7 +504,7 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
 #[allow(clippy::too_many_arguments)]
 fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
     rows: usize, l: usize, d: usize, input: &Input<F>, w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
-    hidden_products: &mut [F],
+    hidden_products: &mut [F], joined: &mut [F],
 ) {
     let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
     let out_width = h * R::DIRECTIONS;
@@ -463,11 +527,30 @@ fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
         // The previous hidden state, read where it was written: column block `d` of the output.
         let previous = before.map(|p| Mat::strided(&output[p * out_width + column..], rows, h, t * out_width, 1));
         let step_gates = &mut gates[if KEEP { now * gh } else { 0 }..];
-        if let Some(by_step) = input.by_step {
-            let x = Mat::row_major(&by_step[now * rows * input_width..], rows, input_width);
-            gemm(F::ONE, x, w.ih, F::ZERO, step_gates, gate_stride);
+        match (input.by_step, w.joined) {
+            (Some(by_step), Some(weights)) => {
+                // `[x_t, h_{t−1}]` in one row per sample, times `[W_ihᵀ; W_hhᵀ]`: one
+                // product a step, its gates written once.
+                let width = input_width + h;
+                let x = &by_step[now * rows * input_width..][..rows * input_width];
+                for ((row, x), b) in joined.chunks_exact_mut(width).zip(x.chunks_exact(input_width)).zip(0..rows) {
+                    row[..input_width].copy_from_slice(x);
+                    match before {
+                        Some(p) => row[input_width..].copy_from_slice(&output[(b * t + p) * out_width + column..][..h]),
+                        None => row[input_width..].fill(F::ZERO),
+                    }
+                }
+                gemm(F::ONE, Mat::row_major(joined, rows, width), weights, F::ZERO, step_gates, gate_stride);
+            }
+            (Some(by_step), None) => {
+                let x = Mat::row_major(&by_step[now * rows * input_width..], rows, input_width);
+                gemm(F::ONE, x, w.ih, F::ZERO, step_gates, gate_stride);
+            }
+            (None, _) => {}
         }
+        let recurrent_done = input.by_step.is_some() && w.joined.is_some();
         match R::CELL {
+            _ if recurrent_done => {}
             Cell::Gru => {
                 fill_rows(hidden_products, gh, w.bias_hh);
                 if let Some(prev) = previous {
@@ -482,10 +565,36 @@ fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
         }
         for b in 0..rows {
             let g = &mut gates[at(b, now) * gh..][..gh];
+            let out_at = (b * t + now) * out_width + column;
+            if R::CELL == Cell::Lstm {
+                lstm_cell(g, w.bias, h);
+                let (i, rest) = g.split_at(h);
+                let (f, rest) = rest.split_at(h);
+                let (gg, o) = rest.split_at(h);
+                let c_at = at(b, now) * h;
+                match before {
+                    Some(p) => {
+                        // Unkept, the previous step's state is this one's, updated in place.
+                        let p_at = at(b, p) * h;
+                        for j in 0..h {
+                            state[c_at + j] = f[j] * state[p_at + j] + i[j] * gg[j];
+                        }
+                    }
+                    None => {
+                        for j in 0..h {
+                            state[c_at + j] = i[j] * gg[j];
+                        }
+                    }
+                }
+                let out = &mut output[out_at..out_at + h];
+                out.copy_from_slice(&state[c_at..c_at + h]);
+                tanh_in_place(out);
+                out.iter_mut().zip(o).for_each(|(v, &o)| *v *= o);
+                continue;
+            }
             if let Some(bias) = w.bias {
                 g.iter_mut().zip(bias).for_each(|(g, &b)| *g += b);
             }
-            let out_at = (b * t + now) * out_width + column;
             match R::CELL {
                 Cell::RnnTanh | Cell::RnnRelu => {
                     if R::CELL == Cell::RnnTanh {
@@ -495,33 +604,7 @@ fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
                     }
                     output[out_at..out_at + h].copy_from_slice(g);
                 }
-                Cell::Lstm => {
-                    sigmoid_in_place(&mut g[..2 * h]);
-                    tanh_in_place(&mut g[2 * h..3 * h]);
-                    sigmoid_in_place(&mut g[3 * h..]);
-                    let (i, rest) = g.split_at(h);
-                    let (f, rest) = rest.split_at(h);
-                    let (gg, o) = rest.split_at(h);
-                    let c_at = at(b, now) * h;
-                    match before {
-                        Some(p) => {
-                            // Unkept, the previous step's state is this one's, updated in place.
-                            let p_at = at(b, p) * h;
-                            for j in 0..h {
-                                state[c_at + j] = f[j] * state[p_at + j] + i[j] * gg[j];
-                            }
-                        }
-                        None => {
-                            for j in 0..h {
-                                state[c_at + j] = i[j] * gg[j];
-                            }
-                        }
-                    }
-                    let out = &mut output[out_at..out_at + h];
-                    out.copy_from_slice(&state[c_at..c_at + h]);
-                    tanh_in_place(out);
-                    out.iter_mut().zip(o).for_each(|(v, &o)| *v *= o);
-                }
+                Cell::Lstm => unreachable!("handled above"),
                 Cell::Gru => {
                     let hp = &hidden_products[b * gh..][..gh];
                     for j in 0..2 * h {
