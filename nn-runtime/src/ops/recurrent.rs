@@ -160,8 +160,12 @@ pub const fn scratch_len<R: Recurrent>() -> usize {
     let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
     let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
     let stacked_inference = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    let forward =
-        prepared_len::<R>() + 2 * CHUNK * gh + CHUNK * h + stacked_inference + CHUNK * t * widest_input::<R>();
+    let forward = prepared_len::<R>()
+        + 2 * CHUNK * gh
+        + CHUNK * h
+        + stacked_inference
+        + CHUNK * t * widest_input::<R>()
+        + CHUNK * (widest_input::<R>() + h);
     let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked + h * gh;
     if forward > backward {
         forward
@@ -879,5 +883,99 @@ fn direction_backward<F: Float, R: Recurrent>(
             dx,
             input_width,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Shape<const CELL: u8, const T: usize, const I: usize, const H: usize, const L: usize, const D: usize>;
+    impl<const CELL: u8, const T: usize, const I: usize, const H: usize, const L: usize, const D: usize> Recurrent
+        for Shape<CELL, T, I, H, L, D>
+    {
+        const CELL: Cell = match CELL {
+            0 => Cell::RnnTanh,
+            1 => Cell::RnnRelu,
+            2 => Cell::Lstm,
+            _ => Cell::Gru,
+        };
+        const STEPS: usize = T;
+        const INPUT: usize = I;
+        const HIDDEN: usize = H;
+        const LAYERS: usize = L;
+        const DIRECTIONS: usize = D;
+        const BIAS: bool = true;
+    }
+
+    fn values(n: usize, seed: f64) -> Vec<f64> {
+        (0..n).map(|i| ((i as f64 + 1.0) * seed).sin() * 0.8).collect()
+    }
+
+    fn params_len<R: Recurrent>() -> usize {
+        (0..R::LAYERS).map(|l| R::DIRECTIONS * direction_params::<R>(l)).sum()
+    }
+
+    /// Runs forward (keeping) and infer on `batch` samples; both outputs.
+    fn run<R: Recurrent>(batch: usize) -> (Vec<f64>, Vec<f64>) {
+        let x = values(batch * R::STEPS * R::INPUT, 0.37);
+        let params = values(params_len::<R>(), 0.11);
+        let out = batch * R::STEPS * R::HIDDEN * R::DIRECTIONS;
+        let (mut kept, mut inferred) = (vec![0.0; out], vec![0.0; out]);
+        let mut saved = vec![0.0; batch * saved_len::<R>()];
+        let mut scratch = vec![0.0; scratch_len::<R>()];
+        forward::<f64, R>(batch, &x, &params, &mut kept, &mut saved, &mut scratch);
+        infer::<f64, R>(batch, &x, &params, &mut inferred, &mut scratch);
+        (kept, inferred)
+    }
+
+    /// One LSTM step from a zero state, written out: c = σ(i)·tanh(g), h = σ(o)·tanh(c).
+    #[test]
+    fn one_lstm_step_as_written() {
+        type R = Shape<2, 1, 2, 1, 1, 1>;
+        let x = [0.5, -1.0];
+        // W_ih rows i, f, g, o; W_hh (unused at the first step); b_ih; b_hh.
+        let params =
+            [0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, 0.0, 0.0, 0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.01, 0.02, 0.03, 0.04];
+        let (mut y, mut saved, mut scratch) = ([0.0], vec![0.0; saved_len::<R>()], vec![0.0; scratch_len::<R>()]);
+        forward::<f64, R>(1, &x, &params, &mut y, &mut saved, &mut scratch);
+        let pre = |w: &[f64], b: f64| w[0] * x[0] + w[1] * x[1] + b;
+        let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+        let i = sigmoid(pre(&params[0..2], 0.11));
+        let g = pre(&params[4..6], 0.33).tanh();
+        let o = sigmoid(pre(&params[6..8], 0.44));
+        let c = i * g;
+        assert!((y[0] - o * c.tanh()).abs() < 1e-15, "{} vs {}", y[0], o * c.tanh());
+        // Saved: the gates after their activations, then the cell state.
+        assert!((saved[4] - c).abs() < 1e-15);
+    }
+
+    /// Forward for backward and inference agree, for every cell, stacked and
+    /// bidirectional, over more samples than a chunk (and the tail of one, whose few
+    /// rows forward projects all steps at once: the sums round differently).
+    #[test]
+    fn inference_matches_the_forward_backward_keeps() {
+        let batch = if cfg!(miri) { 5 } else { CHUNK + 3 };
+        fn same((a, b): (Vec<f64>, Vec<f64>)) {
+            assert_eq!(a.len(), b.len());
+            for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+                assert!((a - b).abs() < 1e-14, "output {i}: {a} vs {b}");
+            }
+        }
+        same(run::<Shape<0, 3, 2, 3, 2, 2>>(batch));
+        same(run::<Shape<1, 3, 2, 3, 1, 1>>(batch));
+        same(run::<Shape<2, 4, 3, 2, 2, 2>>(batch));
+        same(run::<Shape<3, 3, 2, 3, 2, 2>>(batch));
+    }
+
+    /// A sample's output does not depend on the batch around it (chunks are independent).
+    #[test]
+    fn a_sample_alone_gives_what_it_gives_in_a_batch() {
+        type R = Shape<2, 3, 2, 3, 2, 2>;
+        let (batched, _) = run::<R>(if cfg!(miri) { 5 } else { CHUNK + 3 });
+        let (alone, _) = run::<R>(1);
+        for (a, b) in alone.iter().zip(&batched) {
+            assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+        }
     }
 }
