@@ -832,14 +832,23 @@ fn layer_table(net: &Network) -> TokenStream {
             quote!(&[#(#rows),*])
         };
         let (tensors, buffers) = (info(&l.tensors), info(&l.buffers));
+        let axes = axis_letters(l.axes);
         quote! {
             rt::LayerInfo {
-                key: #key, kind: #kind, written: #written, output_shape: &#shape, params: #params,
-                flops: #flops, tensors: #tensors, buffers: #buffers,
+                key: #key, kind: #kind, written: #written, output_shape: &#shape, output_axes: #axes,
+                params: #params, flops: #flops, tensors: #tensors, buffers: #buffers,
             }
         }
     });
     quote!(&[#(#rows),*])
+}
+
+/// The letters `rt::LayerInfo::output_axes` carries: those of a rank-2 value only.
+fn axis_letters(axes: Axes) -> String {
+    match axes {
+        Axes::Sequence | Axes::Signal => axes.letters().concat(),
+        Axes::Features | Axes::Image => String::new(),
+    }
 }
 
 /// The most forward or backward steps one generated function holds. Compile time grows
@@ -998,6 +1007,7 @@ pub fn generate(net: &Network) -> TokenStream {
 
     let input_shape = usize_array(&net.input);
     let output_shape = usize_array(&last.output);
+    let input_axes = axis_letters(net.input_axes);
     // A sequence's output is, to the losses, one sample per step (SPEC §6).
     let loss_rows = match (last.axes, last.output.as_slice()) {
         (Axes::Sequence, &[steps, classes]) => {
@@ -1136,6 +1146,7 @@ pub fn generate(net: &Network) -> TokenStream {
                 const NAME: &'static str = #name_str;
                 const INPUT_SHAPE: &'static [usize] = &#input_shape;
                 const OUTPUT_SHAPE: &'static [usize] = &#output_shape;
+                const INPUT_AXES: &'static str = #input_axes;
                 #loss_rows
                 const INPUT_LEN: usize = #input_len;
                 const OUTPUT_LEN: usize = #output_len;

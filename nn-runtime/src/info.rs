@@ -12,6 +12,9 @@ pub struct LayerInfo {
     pub written: &'static str,
     /// Per-sample output shape.
     pub output_shape: &'static [usize],
+    /// The output's axis letters where its rank does not say what they mean: `"TF"` for
+    /// a `[T, F]` sequence, `"CL"` for a `[C, L]` signal; empty otherwise.
+    pub output_axes: &'static str,
     /// Trainable parameters.
     pub params: usize,
     /// Forward FLOPs per sample.

@@ -93,6 +93,9 @@ pub trait Network<F: Float>: Sized {
     const INPUT_SHAPE: &'static [usize];
     /// One sample's output shape.
     const OUTPUT_SHAPE: &'static [usize];
+    /// The input's axis letters where its rank does not say what they mean (`"TF"`,
+    /// `"CL"`); empty otherwise.
+    const INPUT_AXES: &'static str = "";
     /// Rows of [`Network::LOSS_SHAPE`] in one output sample: the losses see a sequence's
     /// `[T, C]` output as T samples of `[C]`, one label per step (SPEC §6); 1 otherwise.
     const LOSS_ROWS: usize = 1;
@@ -188,6 +191,7 @@ pub trait Network<F: Float>: Sized {
         Summary {
             name: Self::NAME,
             input_shape: Self::INPUT_SHAPE,
+            input_axes: Self::INPUT_AXES,
             layers: Self::LAYERS,
             params: Self::PARAMS,
             flops: Self::FLOPS,

@@ -8,6 +8,8 @@ use std::fmt;
 pub struct Summary {
     pub name: &'static str,
     pub input_shape: &'static [usize],
+    /// The input's axis letters (see [`LayerInfo::output_axes`]).
+    pub input_axes: &'static str,
     pub layers: &'static [LayerInfo],
     pub params: usize,
     pub flops: u64,
@@ -28,8 +30,13 @@ pub fn thousands(n: u128) -> String {
     out
 }
 
-fn shape(dims: &[usize]) -> String {
-    let inner: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+/// `[6, 28, 28]`, or with its axis letters where given: `[T = 28, F = 128]`.
+fn shape(dims: &[usize], axes: &str) -> String {
+    let inner: Vec<String> = if axes.chars().count() == dims.len() {
+        axes.chars().zip(dims).map(|(a, d)| format!("{a} = {d}")).collect()
+    } else {
+        dims.iter().map(|d| d.to_string()).collect()
+    };
     format!("[{}]", inner.join(", "))
 }
 
@@ -110,14 +117,14 @@ fn push_rows(layers: &[LayerInfo], entry: Entry<'_>, depth: usize, rows: &mut Ve
             let l = &layers[i];
             rows.push([
                 format!("{indent}{}", layer_label(l, depth)),
-                shape(l.output_shape),
+                shape(l.output_shape, l.output_axes),
                 thousands(l.params as u128),
             ]);
         }
         Entry::Block(part, members) => {
             let last = &layers[members[members.len() - 1]];
             let params: u128 = members.iter().map(|&i| layers[i].params as u128).sum();
-            rows.push([format!("{indent}{part}"), shape(last.output_shape), thousands(params)]);
+            rows.push([format!("{indent}{part}"), shape(last.output_shape, last.output_axes), thousands(params)]);
             for entry in entries(layers, &members, depth + 1) {
                 push_rows(layers, entry, depth + 1, rows);
             }
@@ -150,7 +157,7 @@ impl fmt::Display for Summary {
             }
         }
         let total = widths.iter().sum::<usize>() + 6;
-        writeln!(f, "Model: \"{}\"   input {}", self.name, shape(self.input_shape))?;
+        writeln!(f, "Model: \"{}\"   input {}", self.name, shape(self.input_shape, self.input_axes))?;
         let row = |f: &mut fmt::Formatter<'_>, cells: [&str; 3]| {
             let [w0, w1, w2] = widths;
             writeln!(f, " {:<w0$}  {:<w1$}  {:>w2$}", cells[0], cells[1], cells[2])
@@ -197,13 +204,14 @@ mod tests {
     const fn layer(
         key: &'static str, kind: &'static str, written: &'static str, output_shape: &'static [usize], params: usize,
     ) -> LayerInfo {
-        LayerInfo { key, kind, written, output_shape, params, flops: 0, tensors: &[], buffers: &[] }
+        LayerInfo { key, kind, written, output_shape, output_axes: "", params, flops: 0, tensors: &[], buffers: &[] }
     }
 
     fn summary(layers: &'static [LayerInfo]) -> String {
         Summary {
             name: "Net",
             input_shape: &[3, 8, 8],
+            input_axes: "",
             layers,
             params: layers.iter().map(|l| l.params).sum(),
             flops: 1234,

@@ -685,6 +685,7 @@ mod tests {
         key: "0",
         kind: "test",
         written: "test",
+        output_axes: "",
         output_shape: &[2],
         params: 2,
         flops: 0,
