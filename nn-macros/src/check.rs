@@ -131,6 +131,10 @@ const THROUGH_NAMED: usize = 3;
 /// the compiler run out of memory or time.
 const MAX_LAYERS: usize = 100_000;
 
+/// The most parameter tensors a network may have: each is a row of the layer table and
+/// a weight-file key in the generated code (stacked recurrent layers have up to 8,000).
+const MAX_TENSORS: usize = 400_000;
+
 /// Who produced a value, for messages: the layer that last changed its shape and the
 /// shape-preserving layers (activations) it went through since — where the user looks.
 #[derive(Clone)]
@@ -211,6 +215,8 @@ struct Lowering<'d> {
     keys: HashMap<String, String>,
     params: u64,
     flops: u64,
+    /// Parameter tensors so far (see [`MAX_TENSORS`]).
+    tensors: usize,
     /// Whether a size limit was reported (once).
     overflow: bool,
 }
@@ -433,6 +439,18 @@ impl<'d> Lowering<'d> {
     ) -> Option<usize> {
         let output = op.output_shape();
         let tensors = op.params();
+        self.tensors += tensors.len();
+        if self.tensors > MAX_TENSORS {
+            if !self.overflow {
+                self.overflow = true;
+                let message = format!(
+                    "`{written}`: the network has more than {} parameter tensors here",
+                    crate::diag::thousands(MAX_TENSORS as u64)
+                );
+                self.error(level, syn::Error::new_spanned(tokens, message));
+            }
+            return None;
+        }
         let overflow =
             |what: &str| syn::Error::new_spanned(tokens, format!("`{written}`: its {what} overflows 64 bits"));
         let Some(output_len) = product(&output) else {
@@ -775,6 +793,7 @@ pub fn check(def: &NetworkDef, blocks: &HashMap<String, &BlockDef>) -> syn::Resu
         keys: HashMap::new(),
         params: 0,
         flops: 0,
+        tensors: 0,
         overflow: false,
     };
     let start = match &input {

@@ -377,6 +377,11 @@ fn seeds_expand_without_errors() {
 const PAST_CRASHES: &[&str] = &[
     // A kernel of 2³² on a padded 1×1 image: the fan-in overflowed before the fix.
     "Net: [1, 1, 1] => conv(1, 1, (4294967296, 4294967296), padding = (4294967296, 4294967296))",
+    // 2³² stacked layers: a tensor list per layer exhausted memory before the cap.
+    "Net: [T = 2, F = 3] => lstm(3, 4, layers = 4294967296)",
+    // 64 of the largest stacks, 8,000 tensors each: capped by the network's tensor count.
+    "block A = lstm(3, 3, layers = 1000, bidirectional = true) -> linear(6, 3); block B = A -> A -> A -> A; \
+     block C = B -> B -> B -> B; Net: [T = 2, F = 3] => C -> C -> C -> C",
 ];
 
 #[test]

@@ -26,6 +26,11 @@ static GATED_SCHEMA: [Param; 5] = [
     optional("bias", ArgType::Bool, Default::Bool(true)),
 ];
 
+/// The most layers one recurrent layer may stack: the layer table, the weight keys and
+/// the generated items grow with them (a stray `layers = 100000000` would otherwise
+/// exhaust the compiler's memory).
+const MAX_STACKED: u64 = 1_000;
+
 /// Recovering as if the input had the declared features: a sequence of `in`.
 const RECOVER: Recover = Recover::DeclaredChannels { rank: 2 };
 
@@ -54,6 +59,17 @@ fn build(args: &Bound, cx: &Context, cell: Cell) -> syn::Result<Box<dyn Layer>> 
                 diag::count(features, "feature"),
                 cx.shape(),
                 args.written_with(&[("in", features.to_string())]),
+            ),
+        ));
+    }
+    if layers > MAX_STACKED {
+        return Err(syn::Error::new_spanned(
+            args.tokens("layers"),
+            format!(
+                "`{}`: at most {} stacked layers (each has its own weights, keys and code), found {}",
+                args.written(),
+                diag::thousands(MAX_STACKED),
+                diag::thousands(layers)
             ),
         ));
     }
