@@ -473,6 +473,11 @@ impl<'d> Lowering<'d> {
             self.error(level, overflow("parameter count, FLOP count or working memory"));
             return None;
         };
+        let (Some(chunk_scratch), Some(inference_chunk_scratch)) = (op.chunk_scratch(true), op.chunk_scratch(false))
+        else {
+            self.error(level, overflow("working memory"));
+            return None;
+        };
         let (Some(p), Some(f)) = (self.params.checked_add(layer_params), self.flops.checked_add(layer_flops)) else {
             if !self.overflow {
                 self.overflow = true;
@@ -497,6 +502,8 @@ impl<'d> Lowering<'d> {
             saved,
             batch_stats: op.batch_stats(),
             scratch_per_sample,
+            chunk_scratch,
+            inference_chunk_scratch,
             params: layer_params,
             flops: layer_flops,
             scratch,

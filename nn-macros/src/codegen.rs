@@ -62,6 +62,8 @@ struct Plan {
     activations: u64,
     scratch: u64,
     scratch_per_sample: u64,
+    chunk_scratch: u64,
+    inference_chunk_scratch: u64,
     /// Each node's range in the parameters, the buffers and the batch statistics.
     params: Vec<(u64, u64)>,
     buffers: Vec<(u64, u64)>,
@@ -90,6 +92,8 @@ fn plan(net: &Network) -> Plan {
         activations: 0,
         scratch: net.layers.iter().map(|l| l.scratch).max().unwrap_or(0),
         scratch_per_sample: net.layers.iter().map(|l| l.scratch_per_sample).max().unwrap_or(0),
+        chunk_scratch: net.layers.iter().map(|l| l.chunk_scratch).max().unwrap_or(0),
+        inference_chunk_scratch: net.layers.iter().map(|l| l.inference_chunk_scratch).max().unwrap_or(0),
         params: Vec::new(),
         buffers: Vec::new(),
         batch_stats: Vec::new(),
@@ -1028,6 +1032,7 @@ pub fn generate(net: &Network) -> TokenStream {
     let gradient = lit(grads.len);
     let scratch = lit(plan.scratch);
     let scratch_per_sample = lit(plan.scratch_per_sample);
+    let (chunk_scratch, inference_chunk_scratch) = (lit(plan.chunk_scratch), lit(plan.inference_chunk_scratch));
     let batch_stats = lit(plan.batch_stats_len);
     let buffers_len = lit(plan.buffers_len);
     let output_offset = lit(output_offset);
@@ -1162,6 +1167,8 @@ pub fn generate(net: &Network) -> TokenStream {
                     gradient: #gradient,
                     scratch: #scratch,
                     scratch_per_sample: #scratch_per_sample,
+                    chunk_scratch: #chunk_scratch,
+                    inference_chunk_scratch: #inference_chunk_scratch,
                     batch_stats: #batch_stats,
                 };
                 const BUFFERS: usize = #buffers_len;

@@ -68,7 +68,7 @@ impl Stub {
                     const SPLITTABLE: bool = false;
                     const MIN_TRAINING_BATCH: (usize, &'static str) = (1, "");
                     const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
-                        activations: 0, output_offset: 0, inference: 0, inference_output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, batch_stats: 0,
+                        activations: 0, output_offset: 0, inference: 0, inference_output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, chunk_scratch: 0, inference_chunk_scratch: 0, batch_stats: 0,
                     };
                     fn try_with_seed(_seed: u64) -> ::core::result::Result<Self, rt::Error> {
                         ::core::unreachable!("`network!` reported errors for this network")

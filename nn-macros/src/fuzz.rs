@@ -123,6 +123,7 @@ fn number() -> impl Strategy<Value = String> {
         1 => Just("-3".to_string()),
         1 => Just("4294967296".to_string()),
         1 => Just("18446744073709551615".to_string()),
+        1 => Just("4611686018427387904".to_string()),
         1 => Just("99999999999999999999999".to_string()),
     ]
 }
@@ -379,6 +380,8 @@ const PAST_CRASHES: &[&str] = &[
     "Net: [1, 1, 1] => conv(1, 1, (4294967296, 4294967296), padding = (4294967296, 4294967296))",
     // 2³² stacked layers: a tensor list per layer exhausted memory before the cap.
     "Net: [T = 2, F = 3] => lstm(3, 4, layers = 4294967296)",
+    // A hidden size of 2⁶²: four gates of it overflowed unchecked before the check.
+    "Net: [T = 2, F = 3] => lstm(3, 4611686018427387904) -> rnn(4611686018427387904, 9223372036854775808, bidirectional = true)",
     // 64 of the largest stacks, 8,000 tensors each: capped by the network's tensor count.
     "block A = lstm(3, 3, layers = 1000, bidirectional = true) -> linear(6, 3); block B = A -> A -> A -> A; \
      block C = B -> B -> B -> B; Net: [T = 2, F = 3] => C -> C -> C -> C",

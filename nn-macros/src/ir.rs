@@ -41,6 +41,10 @@ pub struct CheckedLayer {
     pub saved: u64,
     pub batch_stats: u64,
     pub scratch_per_sample: u64,
+    /// Scratch per sample of a chunk (see `Layer::chunk_scratch`), for training and for
+    /// inference.
+    pub chunk_scratch: u64,
+    pub inference_chunk_scratch: u64,
     /// Trainable parameters.
     pub params: u64,
     pub flops: u64,

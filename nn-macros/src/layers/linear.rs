@@ -56,11 +56,12 @@ fn build(args: &Bound, cx: &Context) -> syn::Result<Box<dyn Layer>> {
         return Err(syn::Error::new_spanned(
             args.tokens("in"),
             format!(
-                "`{}` expects {}, but {} produces {}; write `{}`",
+                "`{}` expects {}, but {} produces {}{}; write `{}`",
                 args.written(),
                 diag::count(inputs, "input feature"),
                 cx.source,
                 diag::count(features, "feature"),
+                if steps.is_some() { format!(" per step ({})", cx.shape()) } else { String::new() },
                 args.written_with(&[("in", features.to_string())]),
             ),
         ));

@@ -344,12 +344,14 @@ impl Kind {
             Recover::Unknown => None,
             Recover::SameAsInput => Some(cx.input.to_vec()),
             Recover::DeclaredChannels { rank } => {
-                let mut assumed = if rank == 1 { vec![0] } else { cx.input.to_vec() };
-                if assumed.len() != rank {
+                // A layer of flat features applies per step on a sequence (`linear`).
+                let per_step = rank == 1 && cx.axes == Axes::Sequence;
+                let mut assumed = if rank == 1 && !per_step { vec![0] } else { cx.input.to_vec() };
+                if assumed.len() != rank && !per_step {
                     return None;
                 }
                 // A sequence's features are its last axis; everything else's channels its first.
-                let axis = if cx.axes == Axes::Sequence { rank - 1 } else { 0 };
+                let axis = if cx.axes == Axes::Sequence { assumed.len() - 1 } else { 0 };
                 assumed[axis] = args.int("in");
                 let cx = Context { index: cx.index, input: &assumed, axes: cx.axes, source: cx.source };
                 (self.build)(args, &cx).ok().map(|op| op.output_shape())
@@ -387,6 +389,12 @@ pub trait Layer {
     }
     /// Scratch elements per sample, on top of [`Layer::scratch`] (`scratch` holds both).
     fn scratch_per_sample(&self) -> Option<u64> {
+        Some(0)
+    }
+    /// Scratch elements per sample of a chunk of at most `rt::recurrent::CHUNK` samples
+    /// (the runtime reserves them for `min(batch, CHUNK)` samples), for a training step
+    /// (`keep`) or for inference: a recurrent layer's per-chunk buffers.
+    fn chunk_scratch(&self, _keep: bool) -> Option<u64> {
         Some(0)
     }
     /// Elements per sample kept from forward to backward besides the output, bound
@@ -596,7 +604,7 @@ pub fn check_channels(args: &Bound, cx: &Context, arg: &str) -> syn::Result<()> 
                 args.written(),
                 cx.source,
                 cx.shape(),
-                args.written(),
+                args.written_with(&[(arg, cx.input[1].to_string())]),
                 cx.input[1],
             ),
         ));

@@ -62,6 +62,24 @@ fn build(args: &Bound, cx: &Context, cell: Cell) -> syn::Result<Box<dyn Layer>> 
             ),
         ));
     }
+    let directions: u64 = if args.bool("bidirectional") { 2 } else { 1 };
+    let gates: u64 = match cell {
+        Cell::Rnn => 1,
+        Cell::Lstm => 4,
+        Cell::Gru => 3,
+    };
+    // Every size the layer computes from these without checking fits in 64 bits.
+    let fits = gates
+        .checked_mul(hidden)
+        .and(hidden.checked_mul(directions + 1))
+        .and(inputs.checked_add(hidden))
+        .and(hidden.checked_mul(directions).and_then(|width| steps.checked_mul(width)));
+    if fits.is_none() {
+        return Err(syn::Error::new_spanned(
+            args.tokens("hidden"),
+            format!("`{}`: its sizes overflow 64 bits", args.written()),
+        ));
+    }
     if layers > MAX_STACKED {
         return Err(syn::Error::new_spanned(
             args.tokens("layers"),
@@ -81,7 +99,7 @@ fn build(args: &Bound, cx: &Context, cell: Cell) -> syn::Result<Box<dyn Layer>> 
         inputs,
         hidden,
         layers,
-        directions: if args.bool("bidirectional") { 2 } else { 1 },
+        directions,
         bias: args.bool("bias"),
         marker: cx.item_name(match cell {
             Cell::Rnn => "Rnn",
@@ -133,9 +151,6 @@ impl RecurrentLayer {
     }
 }
 
-/// Samples the runtime processes together (`rt::recurrent::CHUNK`): scratch is sized for them.
-const CHUNK: u64 = 32;
-
 impl Layer for RecurrentLayer {
     fn output_shape(&self) -> Shape {
         vec![self.steps, self.hidden * self.directions]
@@ -182,39 +197,35 @@ impl Layer for RecurrentLayer {
         directions.checked_add((self.layers - 1).checked_mul(self.layer_output()?)?)
     }
     fn scratch(&self) -> Option<u64> {
-        // As `rt::recurrent::scratch_len`.
-        let (t, h) = (self.steps, self.hidden);
-        let gh = self.gates().checked_mul(h)?;
-        let gru = if self.cell == Cell::Gru { 2 } else { 1 };
-        let stacked = if self.layers > 1 { CHUNK.checked_mul(2)?.checked_mul(self.layer_output()?)? } else { 0 };
-        let gate_grads = CHUNK.checked_mul(t)?.checked_mul(gh)?.checked_mul(gru)?;
-        // As the runtime: the prepared weights (every W_hhᵀ, bias and W_ihᵀ), a chunk's
-        // recurrent products, one step's gates and state, (inference) a stack's inner
-        // outputs for one chunk, a chunk's layer input time-major, and a step's joined input
-        // and hidden state.
+        // As `rt::recurrent::fixed_scratch`: the prepared weights (every W_ihᵀ, W_hhᵀ
+        // and bias), which also hold backward's W_hhᵀ and `tanh(c)` row.
+        let (h, gh) = (self.hidden, self.gates().checked_mul(self.hidden)?);
         let input_weights = self
             .directions
             .checked_mul(gh)?
             .checked_mul(self.inputs.checked_add((self.layers - 1).checked_mul(h)?.checked_mul(self.directions)?)?)?;
-        let prepared = self
-            .layers
+        self.layers
             .checked_mul(self.directions)?
-            .checked_mul(h + 1)?
+            .checked_mul(h.checked_add(1)?)?
             .checked_mul(gh)?
-            .checked_add(input_weights)?;
-        let widest_input = if self.layers > 1 { self.inputs.max(h.checked_mul(self.directions)?) } else { self.inputs };
-        let forward = prepared
-            .checked_add(CHUNK.checked_mul(2)?.checked_mul(gh)?)?
-            .checked_add(CHUNK.checked_mul(h)?)?
-            .checked_add(stacked)?
-            .checked_add(CHUNK.checked_mul(t)?.checked_mul(widest_input)?)?
-            .checked_add(CHUNK.checked_mul(widest_input.checked_add(h)?)?)?;
-        let backward = gate_grads
-            .checked_add(CHUNK.checked_mul(t)?.checked_mul(h)?)?
-            .checked_add(CHUNK.checked_mul(2)?.checked_mul(h)?)?
-            .checked_add(h)?
-            .checked_add(stacked)?
-            .checked_add(h.checked_mul(gh)?)?;
+            .checked_add(input_weights)
+    }
+    fn chunk_scratch(&self, keep: bool) -> Option<u64> {
+        // As `rt::recurrent::chunk_scratch`, per sample of a chunk: forward's recurrent
+        // products, the input time-major and the joined input and hidden state; for
+        // inference each step's gates and state and the stacked layers' outputs; for
+        // training the larger of that and backward's gate gradients, shifted hidden
+        // states, carried gradients and stacked output gradients.
+        let (t, h, gh) = (self.steps, self.hidden, self.gates().checked_mul(self.hidden)?);
+        let widest = if self.layers > 1 { self.inputs.max(h.checked_mul(self.directions)?) } else { self.inputs };
+        let stacked = if self.layers > 1 { self.layer_output()?.checked_mul(2)? } else { 0 };
+        let forward = gh.checked_add(t.checked_mul(widest)?)?.checked_add(widest)?.checked_add(h)?;
+        if !keep {
+            return forward.checked_add(gh)?.checked_add(h)?.checked_add(stacked);
+        }
+        let gate_grads = t.checked_mul(gh)?.checked_mul(if self.cell == Cell::Gru { 2 } else { 1 })?;
+        let backward =
+            gate_grads.checked_add(t.checked_mul(h)?)?.checked_add(h.checked_mul(2)?)?.checked_add(stacked)?;
         Some(forward.max(backward))
     }
     fn items(&self) -> TokenStream {

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::float::Float;
+use crate::ops::recurrent::CHUNK;
 
 /// Per-sample buffer sizes the macro computed for one network. Element counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,11 @@ pub struct Layout {
     pub scratch: usize,
     /// Scratch per sample, on top of `scratch`.
     pub scratch_per_sample: usize,
+    /// Scratch per sample of a chunk of at most [`CHUNK`] samples, on top of the
+    /// others, for a training step: a recurrent layer's per-chunk buffers.
+    pub chunk_scratch: usize,
+    /// The same for inference.
+    pub inference_chunk_scratch: usize,
     /// Per-batch statistics kept from forward to backward (batch norm's mean and
     /// inverse standard deviation), independent of the batch size.
     pub batch_stats: usize,
@@ -65,10 +71,12 @@ impl<F: Float> Workspace<F> {
         let per_sample = if for_backward { layout.activations } else { layout.inference };
         let activations = per_sample.checked_mul(batch).ok_or_else(too_large)?;
         let gradient = if for_backward { layout.gradient } else { 0 }.checked_mul(batch).ok_or_else(too_large)?;
+        let chunk = if for_backward { layout.chunk_scratch } else { layout.inference_chunk_scratch };
         let scratch = layout
             .scratch_per_sample
             .checked_mul(batch)
             .and_then(|s| s.checked_add(layout.scratch))
+            .and_then(|s| s.checked_add(chunk.checked_mul(batch.min(CHUNK))?))
             .ok_or_else(too_large)?;
         activations
             .checked_mul(std::mem::size_of::<F>())

@@ -3,13 +3,15 @@
 //! backpropagation through time. The time loop runs inside the kernel over `STEPS`, a
 //! constant.
 //!
-//! Per layer and direction, the input projections of all steps are one product
-//! (`rows·T × in` by `in × G·H`, the biases added first), then each step adds the
-//! recurrent product of the previous hidden state (one product over the chunk's rows)
-//! and applies the gates. Backward runs the steps in reverse to get each step's gate
-//! gradients, then forms the weight gradients and the input gradient as three products
-//! over all steps at once. Samples are processed in chunks of [`CHUNK`] so that a
-//! chunk's gates stay in cache across its steps.
+//! Samples go in chunks of [`CHUNK`]. Per layer and direction, each step multiplies the
+//! chunk's joined `[x_t, h_{t−1}]` by `[W_ihᵀ; W_hhᵀ]` in one product (the GRU keeps its
+//! recurrent product apart: its `n` gate scales it by `r`), adds the bias with the gates
+//! and applies them through the vector `tanh`; below 4 rows the input projections of all
+//! steps are one product first and each step multiplies `h_{t−1}` by W_hh with dot
+//! products. [`forward`] keeps every step's gates (and state) for [`backward`], which
+//! runs the steps in reverse for the gate gradients, then forms the weight gradients and
+//! the input gradient as three products over all steps; [`infer`] keeps nothing but
+//! the current step's.
 //!
 //! Parameters in PyTorch's order and layout: per layer `l`, per direction (`_reverse`
 //! second), `weight_ih_l{l}` `[G·H, in]`, `weight_hh_l{l}` `[G·H, H]`, then (with
@@ -152,26 +154,39 @@ pub const fn saved_len<R: Recurrent>() -> usize {
     R::LAYERS * R::DIRECTIONS * direction_saved::<R>() + (R::LAYERS - 1) * layer_output::<R>()
 }
 
-/// Scratch elements, independent of the batch: the GRU's recurrent products, and
-/// backward's gate gradients, shifted hidden states, carried gradients and the
-/// gradients of the stacked layers' outputs.
-pub const fn scratch_len<R: Recurrent>() -> usize {
-    let (t, h, gh) = (R::STEPS, R::HIDDEN, gate_width::<R>());
+/// Scratch elements independent of the batch: the prepared weights (forward), W_hhᵀ
+/// and one row of `tanh(c)` (backward).
+pub const fn fixed_scratch<R: Recurrent>() -> usize {
+    prepared_len::<R>()
+}
+
+/// Scratch elements per sample of a chunk (at most [`CHUNK`] samples, so a batch of one
+/// reserves one row's): for training (`keep`), the larger of forward's and backward's —
+/// the GRU's recurrent products, the chunk's input time-major, the joined input and
+/// hidden state; backward's gate gradients, shifted hidden states, carried gradients
+/// and the stacked layers' output gradients — and for inference, forward's with each
+/// step's gates and state and the stacked layers' outputs.
+pub const fn chunk_scratch<R: Recurrent>(keep: bool) -> usize {
+    let (t, h, gh, widest) = (R::STEPS, R::HIDDEN, gate_width::<R>(), widest_input::<R>());
+    let stacked = if R::LAYERS > 1 { 2 * layer_output::<R>() } else { 0 };
+    let forward = gh + t * widest + widest + h;
+    if !keep {
+        return forward + gh + h + stacked;
+    }
     let gru = if matches!(R::CELL, Cell::Gru) { 1 } else { 0 };
-    let stacked = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    let stacked_inference = if R::LAYERS > 1 { 2 * CHUNK * layer_output::<R>() } else { 0 };
-    let forward = prepared_len::<R>()
-        + 2 * CHUNK * gh
-        + CHUNK * h
-        + stacked_inference
-        + CHUNK * t * widest_input::<R>()
-        + CHUNK * (widest_input::<R>() + h);
-    let backward = CHUNK * t * gh * (1 + gru) + CHUNK * t * h + 2 * CHUNK * h + h + stacked + h * gh;
+    let backward = t * gh * (1 + gru) + t * h + 2 * h + stacked;
     if forward > backward {
         forward
     } else {
         backward
     }
+}
+
+/// The scratch a batch needs: [`fixed_scratch`] and [`chunk_scratch`] for each sample
+/// of the largest chunk.
+pub const fn scratch_len<R: Recurrent>(batch: usize, keep: bool) -> usize {
+    let rows = if batch < CHUNK { batch } else { CHUNK };
+    fixed_scratch::<R>() + rows * chunk_scratch::<R>(keep)
 }
 
 /// Rows (of a chunk) from which forward projects each step's input just before its
@@ -387,11 +402,11 @@ impl<F: Float> Prepared<'_, F> {
     }
 }
 
-fn check_buffers<F, R: Recurrent>(batch: usize, x: &[F], y: &[F], scratch: &[F]) {
+fn check_buffers<F, R: Recurrent>(batch: usize, x: &[F], y: &[F], scratch: &[F], keep: bool) {
     let (t, out_width) = (R::STEPS, R::HIDDEN * R::DIRECTIONS);
     assert!(x.len() >= batch * t * R::INPUT, "recurrent: input too short for {batch} samples");
     assert!(y.len() >= batch * t * out_width, "recurrent: output too short for {batch} samples");
-    assert!(scratch.len() >= scratch_len::<R>(), "recurrent: scratch too short");
+    assert!(scratch.len() >= scratch_len::<R>(batch, keep), "recurrent: scratch too short");
 }
 
 /// Forward for a batch that backward will follow: `x` `[batch, T, INPUT]`, `y`
@@ -400,15 +415,16 @@ fn check_buffers<F, R: Recurrent>(batch: usize, x: &[F], y: &[F], scratch: &[F])
 pub fn forward<F: Float, R: Recurrent>(
     batch: usize, x: &[F], params: &[F], y: &mut [F], saved: &mut [F], scratch: &mut [F],
 ) {
-    check_buffers::<F, R>(batch, x, y, scratch);
+    check_buffers::<F, R>(batch, x, y, scratch, true);
     assert!(saved.len() >= batch * saved_len::<R>(), "recurrent: saved values too short for {batch} samples");
     let (t, out_width, gh) = (R::STEPS, R::HIDDEN * R::DIRECTIONS, gate_width::<R>());
     let per_direction = batch * direction_saved::<R>();
     let (cells, outputs) = saved.split_at_mut(R::LAYERS * R::DIRECTIONS * per_direction);
     let (prepared, scratch) = prepare::<F, R>(params, batch, scratch);
-    let (hidden_products, scratch) = scratch.split_at_mut(CHUNK * gh);
-    let (steps_input, scratch) = scratch.split_at_mut(CHUNK * t * widest_input::<R>());
-    let joined = &mut scratch[..CHUNK * (widest_input::<R>() + R::HIDDEN)];
+    let cap = CHUNK.min(batch);
+    let (hidden_products, scratch) = scratch.split_at_mut(cap * gh);
+    let (steps_input, scratch) = scratch.split_at_mut(cap * t * widest_input::<R>());
+    let joined = &mut scratch[..cap * (widest_input::<R>() + R::HIDDEN)];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -453,17 +469,18 @@ pub fn forward<F: Float, R: Recurrent>(
 /// output. Each step's gates and state live in scratch only while the step runs, and a
 /// stack's inner layers' outputs only for the chunk being computed.
 pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mut [F], scratch: &mut [F]) {
-    check_buffers::<F, R>(batch, x, y, scratch);
+    check_buffers::<F, R>(batch, x, y, scratch, false);
     let (t, h, out_width, gh) = (R::STEPS, R::HIDDEN, R::HIDDEN * R::DIRECTIONS, gate_width::<R>());
     let (prepared, scratch) = prepare::<F, R>(params, batch, scratch);
-    let (hidden_products, scratch) = scratch.split_at_mut(CHUNK * gh);
-    let (gates, scratch) = scratch.split_at_mut(CHUNK * gh);
-    let (state, scratch) = scratch.split_at_mut(CHUNK * h);
-    let stacked = if R::LAYERS > 1 { CHUNK * layer_output::<R>() } else { 0 };
+    let cap = CHUNK.min(batch);
+    let (hidden_products, scratch) = scratch.split_at_mut(cap * gh);
+    let (gates, scratch) = scratch.split_at_mut(cap * gh);
+    let (state, scratch) = scratch.split_at_mut(cap * h);
+    let stacked = if R::LAYERS > 1 { cap * layer_output::<R>() } else { 0 };
     let (mut below, scratch) = scratch.split_at_mut(stacked);
     let (mut above, scratch) = scratch.split_at_mut(stacked);
-    let (steps_input, scratch) = scratch.split_at_mut(CHUNK * t * widest_input::<R>());
-    let joined = &mut scratch[..CHUNK * (widest_input::<R>() + R::HIDDEN)];
+    let (steps_input, scratch) = scratch.split_at_mut(cap * t * widest_input::<R>());
+    let joined = &mut scratch[..cap * (widest_input::<R>() + R::HIDDEN)];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
         for l in 0..R::LAYERS {
@@ -646,20 +663,21 @@ pub fn backward<F: Float, R: Recurrent>(
     let (t, h, gh, out_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), R::HIDDEN * R::DIRECTIONS);
     assert!(dy.len() >= batch * t * out_width && y.len() >= batch * t * out_width, "recurrent: gradient too short");
     assert!(saved.len() >= batch * saved_len::<R>(), "recurrent: saved values too short for {batch} samples");
-    assert!(scratch.len() >= scratch_len::<R>(), "recurrent: scratch too short");
+    assert!(scratch.len() >= scratch_len::<R>(batch, true), "recurrent: scratch too short");
     grads.fill(F::ZERO);
     let per_direction = batch * direction_saved::<R>();
     let (cells, outputs) = saved.split_at(R::LAYERS * R::DIRECTIONS * per_direction);
     let output_len = batch * layer_output::<R>();
     let gru = R::CELL == Cell::Gru;
-    let (gate_grads, scratch) = scratch.split_at_mut(CHUNK * t * gh);
-    let (hidden_gate_grads, scratch) = scratch.split_at_mut(if gru { CHUNK * t * gh } else { 0 });
-    let (shifted, scratch) = scratch.split_at_mut(CHUNK * t * h);
-    let (carry_h, scratch) = scratch.split_at_mut(CHUNK * h);
-    let (carry_c, scratch) = scratch.split_at_mut(CHUNK * h);
+    let cap = CHUNK.min(batch);
     let (tanh_c, scratch) = scratch.split_at_mut(h);
     let (transposed_hh, scratch) = scratch.split_at_mut(h * gh);
-    let stacked = if R::LAYERS > 1 { CHUNK * layer_output::<R>() } else { 0 };
+    let (gate_grads, scratch) = scratch.split_at_mut(cap * t * gh);
+    let (hidden_gate_grads, scratch) = scratch.split_at_mut(if gru { cap * t * gh } else { 0 });
+    let (shifted, scratch) = scratch.split_at_mut(cap * t * h);
+    let (carry_h, scratch) = scratch.split_at_mut(cap * h);
+    let (carry_c, scratch) = scratch.split_at_mut(cap * h);
+    let stacked = if R::LAYERS > 1 { cap * layer_output::<R>() } else { 0 };
     let (mut upper, scratch) = scratch.split_at_mut(stacked);
     let mut lower = &mut scratch[..stacked];
     let mut bufs = Buffers { gate_grads, hidden_gate_grads, shifted, carry_h, carry_c, tanh_c, transposed_hh };
@@ -923,7 +941,7 @@ mod tests {
         let out = batch * R::STEPS * R::HIDDEN * R::DIRECTIONS;
         let (mut kept, mut inferred) = (vec![0.0; out], vec![0.0; out]);
         let mut saved = vec![0.0; batch * saved_len::<R>()];
-        let mut scratch = vec![0.0; scratch_len::<R>()];
+        let mut scratch = vec![0.0; scratch_len::<R>(batch, true).max(scratch_len::<R>(batch, false))];
         forward::<f64, R>(batch, &x, &params, &mut kept, &mut saved, &mut scratch);
         infer::<f64, R>(batch, &x, &params, &mut inferred, &mut scratch);
         (kept, inferred)
@@ -937,7 +955,8 @@ mod tests {
         // W_ih rows i, f, g, o; W_hh (unused at the first step); b_ih; b_hh.
         let params =
             [0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, 0.0, 0.0, 0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.01, 0.02, 0.03, 0.04];
-        let (mut y, mut saved, mut scratch) = ([0.0], vec![0.0; saved_len::<R>()], vec![0.0; scratch_len::<R>()]);
+        let (mut y, mut saved, mut scratch) =
+            ([0.0], vec![0.0; saved_len::<R>()], vec![0.0; scratch_len::<R>(1, true)]);
         forward::<f64, R>(1, &x, &params, &mut y, &mut saved, &mut scratch);
         let pre = |w: &[f64], b: f64| w[0] * x[0] + w[1] * x[1] + b;
         let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
