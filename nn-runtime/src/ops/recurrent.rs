@@ -57,7 +57,7 @@ impl Cell {
 }
 
 /// Samples processed together: their gates for every step stay in cache.
-pub const CHUNK: usize = 32;
+pub const CHUNK: usize = 16;
 
 /// A recurrent layer's shape, implemented by the marker type `network!` emits for it.
 pub trait Recurrent {
