@@ -18,6 +18,7 @@ use std::time::Instant;
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
+#[allow(dead_code)]
 #[path = "support/timing.rs"]
 mod timing;
 use networks::{KerasNet, LeNet5, Mlp};

@@ -15,18 +15,11 @@ mod networks;
 #[path = "support/timing.rs"]
 mod timing;
 use networks::RowLstm;
-use timing::median_seconds;
+use timing::{median_seconds, rounds_argument, uniform_samples};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rounds = args
-        .iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    let mut rng = nn::runtime::rng::Rng::new(0);
-    let mut sample = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect() };
+    let rounds = rounds_argument(5);
+    let mut sample = uniform_samples();
     // A training sequence costs three forwards (the peers count it the same way).
     let train_gflop = 3.0 * RowLstm::FLOPS as f64 / 1e9;
     let mut net = RowLstm::new(0);

@@ -37,6 +37,24 @@ fn whole_batch<N: Network<f64>, L: Loss<f64, Target = [T]>, T>(
     (value, net.grads().to_vec())
 }
 
+/// On 1 and 2 threads, a split batch's loss, gradients and outputs are bit-identical,
+/// and the loss and gradients those of the whole batch.
+fn splits_as_the_whole_batch<N: Network<f64>>(seed: u64, x: &[f64], labels: &[usize]) {
+    let runs: Vec<_> = [1, 2]
+        .into_iter()
+        .map(|t| {
+            threads::set(t);
+            let mut net = N::with_seed(seed);
+            let value = net.loss_and_grads(x, labels, &SoftmaxCrossEntropy).unwrap();
+            (value, net.grads().to_vec(), net.forward(x).unwrap().to_vec())
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1], "{}: 1 and 2 threads give bit-identical results", N::NAME);
+    let (value, grads) = whole_batch(&mut N::with_seed(seed), x, labels, &SoftmaxCrossEntropy);
+    assert!((runs[0].0 - value).abs() < 1e-12, "{}: {} vs {value}", N::NAME, runs[0].0);
+    assert!(close(&runs[0].1, &grads), "{}", N::NAME);
+}
+
 fn close(a: &[f64], b: &[f64]) -> bool {
     let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * scale.max(1.0))
@@ -99,35 +117,11 @@ fn split_batches_are_thread_count_independent_and_match_the_whole_batch() {
         assert_eq!(lenet.forward(chunk).unwrap(), &outputs[0][i * 10..(i + 1) * 10], "sample {i}");
     }
 
-    // A graph splits as a chain does, and its inference too.
-    let graph_x = sample(19 * Graph::INPUT_LEN, 5);
-    let graph_labels: Vec<usize> = (0..19).map(|i| i % 5).collect();
-    let mut graph_runs = Vec::new();
-    for t in [1, 2] {
-        threads::set(t);
-        let mut net = Graph::<f64>::with_seed(9);
-        let value = net.loss_and_grads(&graph_x, &graph_labels, &SoftmaxCrossEntropy).unwrap();
-        graph_runs.push((value, net.grads().to_vec(), net.forward(&graph_x).unwrap().to_vec()));
-    }
-    assert_eq!(graph_runs[0], graph_runs[1], "1 and 2 threads give bit-identical results");
-    let (value, grads) = whole_batch(&mut Graph::<f64>::with_seed(9), &graph_x, &graph_labels, &SoftmaxCrossEntropy);
-    assert!((graph_runs[0].0 - value).abs() < 1e-12, "{} vs {value}", graph_runs[0].0);
-    assert!(close(&graph_runs[0].1, &grads));
-
-    // So does a sequence network, with one label per step.
-    let tagger_x = sample(37 * Tagger::INPUT_LEN, 6);
-    let tagger_labels: Vec<usize> = (0..37 * 5).map(|i| i % 3).collect();
-    let mut tagger_runs = Vec::new();
-    for t in [1, 2] {
-        threads::set(t);
-        let mut net = Tagger::<f64>::with_seed(2);
-        let value = net.loss_and_grads(&tagger_x, &tagger_labels, &SoftmaxCrossEntropy).unwrap();
-        tagger_runs.push((value, net.grads().to_vec(), net.forward(&tagger_x).unwrap().to_vec()));
-    }
-    assert_eq!(tagger_runs[0], tagger_runs[1], "1 and 2 threads give bit-identical results");
-    let (value, grads) = whole_batch(&mut Tagger::<f64>::with_seed(2), &tagger_x, &tagger_labels, &SoftmaxCrossEntropy);
-    assert!((tagger_runs[0].0 - value).abs() < 1e-12, "{} vs {value}", tagger_runs[0].0);
-    assert!(close(&tagger_runs[0].1, &grads));
+    // A graph splits as a chain does, and its inference too; so does a sequence
+    // network, with one label per step.
+    let labels = |count: usize, classes: usize| -> Vec<usize> { (0..count).map(|i| i % classes).collect() };
+    splits_as_the_whole_batch::<Graph<f64>>(9, &sample(19 * Graph::INPUT_LEN, 5), &labels(19, 5));
+    splits_as_the_whole_batch::<Tagger<f64>>(2, &sample(37 * Tagger::INPUT_LEN, 6), &labels(37 * 5, 3));
 
     // Batch norm never splits: its statistics need the whole batch.
     const { assert!(!<Normed<f64> as Network<f64>>::SPLITTABLE) };

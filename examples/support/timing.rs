@@ -21,3 +21,19 @@ pub fn median_seconds(rounds: usize, min_s: f64, min_calls: u32, warm_up: usize,
     times.sort_by(f64::total_cmp);
     times[rounds / 2]
 }
+
+/// The value of `--rounds N` among the program's arguments, or `default`.
+pub fn rounds_argument(default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `n` values drawn uniformly from (−1, 1), from a generator seeded with 0.
+pub fn uniform_samples() -> impl FnMut(usize) -> Vec<f32> {
+    let mut rng = nn::runtime::rng::Rng::new(0);
+    move |n| (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect()
+}

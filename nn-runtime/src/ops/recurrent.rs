@@ -214,6 +214,13 @@ fn transpose_into<F: Float>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
     }
 }
 
+/// A step's working rows: the GRU's recurrent products `[rows, G·H]` and the joined
+/// `[x_t, h_{t−1}]` `[rows, in + H]`.
+struct StepScratch<'a, F> {
+    hidden_products: &'a mut [F],
+    joined: &'a mut [F],
+}
+
 /// A layer's input for one chunk: `[rows, T, in]` as the samples lie, and, where each
 /// step's input is projected on its own, the same time-major (`[T, rows, in]`).
 struct Input<'a, F> {
@@ -448,18 +455,8 @@ pub fn forward<F: Float, R: Recurrent>(
                 let state = &mut state[start * t * R::CELL.state() * R::HIDDEN..];
                 let step = prepared.step::<R>(l, d);
                 let input = Input { samples: input, by_step };
-                direction_forward::<F, R, true>(
-                    rows,
-                    l,
-                    d,
-                    &input,
-                    &step,
-                    gates,
-                    state,
-                    output,
-                    hidden_products,
-                    joined,
-                );
+                let scratch = StepScratch { hidden_products: &mut *hidden_products, joined: &mut *joined };
+                direction_forward::<F, R, true>(rows, l, d, &input, &step, gates, state, output, scratch);
             }
         }
     }
@@ -499,18 +496,8 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
             let input = Input { samples: input, by_step: Some(&steps_input[..rows * t * input_width]) };
             for d in 0..R::DIRECTIONS {
                 let step = prepared.step::<R>(l, d);
-                direction_forward::<F, R, false>(
-                    rows,
-                    l,
-                    d,
-                    &input,
-                    &step,
-                    gates,
-                    state,
-                    output,
-                    hidden_products,
-                    joined,
-                );
+                let scratch = StepScratch { hidden_products: &mut *hidden_products, joined: &mut *joined };
+                direction_forward::<F, R, false>(rows, l, d, &input, &step, gates, state, output, scratch);
             }
             std::mem::swap(&mut below, &mut above);
         }
@@ -525,8 +512,9 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
 #[allow(clippy::too_many_arguments)]
 fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
     rows: usize, l: usize, d: usize, input: &Input<F>, w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
-    hidden_products: &mut [F], joined: &mut [F],
+    scratch: StepScratch<F>,
 ) {
+    let StepScratch { hidden_products, joined } = scratch;
     let (t, h, gh, input_width) = (R::STEPS, R::HIDDEN, gate_width::<R>(), layer_input::<R>(l));
     let out_width = h * R::DIRECTIONS;
     let column = d * h;
