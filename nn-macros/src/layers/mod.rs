@@ -215,7 +215,11 @@ impl Context<'_> {
                         Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
                             "declare the input as a sequence, e.g. `[T = 28, F = 28]`".to_string()
                         }
-                        Axes::Image => "sequence layers take [T, F] values: an image has no time axis".to_string(),
+                        Axes::Image => "sequence layers take [T, F] values, and an image has no time axis; the \
+                                        language has no reshape from [C, H, W] to [T, F] yet, but a one-channel \
+                                        image can be read row by row from the start: declare the network input \
+                                        `[T = height, F = width]`"
+                            .to_string(),
                         _ => "sequence layers take [T, F] values, not flat features".to_string(),
                     }
                 ),
