@@ -212,14 +212,14 @@ impl Layer for RecurrentLayer {
     }
     fn chunk_scratch(&self, keep: bool) -> Option<u64> {
         // As `rt::recurrent::chunk_scratch`, per sample of a chunk: forward's recurrent
-        // products, the input time-major and the joined input and hidden state; for
+        // products and the joined input and hidden state; for
         // inference each step's gates and state and the stacked layers' outputs; for
         // training the larger of that and backward's gate gradients, shifted hidden
         // states, carried gradients and stacked output gradients.
         let (t, h, gh) = (self.steps, self.hidden, self.gates().checked_mul(self.hidden)?);
         let widest = if self.layers > 1 { self.inputs.max(h.checked_mul(self.directions)?) } else { self.inputs };
         let stacked = if self.layers > 1 { self.layer_output()?.checked_mul(2)? } else { 0 };
-        let forward = gh.checked_add(t.checked_mul(widest)?)?.checked_add(widest)?.checked_add(h)?;
+        let forward = gh.checked_add(widest)?.checked_add(h)?;
         if !keep {
             return forward.checked_add(gh)?.checked_add(h)?.checked_add(stacked);
         }

@@ -121,17 +121,6 @@ const fn widest_input<R: Recurrent>() -> usize {
     }
 }
 
-/// `input` `[rows, T, width]` copied time-major into `out` `[T, rows, width]`: each
-/// step's rows then lie together, read from cache by that step's projection instead
-/// of a row from every sample's far-apart memory.
-fn time_major<F: Float>(input: &[F], rows: usize, steps: usize, width: usize, out: &mut [F]) {
-    for (b, sample) in input.chunks_exact(steps * width).take(rows).enumerate() {
-        for (s, step) in sample.chunks_exact(width).enumerate() {
-            out[(s * rows + b) * width..][..width].copy_from_slice(step);
-        }
-    }
-}
-
 /// Elements of every direction's W_ih together.
 const fn input_weights<R: Recurrent>() -> usize {
     R::DIRECTIONS * gate_width::<R>() * (R::INPUT + (R::LAYERS - 1) * R::HIDDEN * R::DIRECTIONS)
@@ -162,14 +151,14 @@ pub const fn fixed_scratch<R: Recurrent>() -> usize {
 
 /// Scratch elements per sample of a chunk (at most [`CHUNK`] samples, so a batch of one
 /// reserves one row's): for training (`keep`), the larger of forward's and backward's —
-/// the GRU's recurrent products, the chunk's input time-major, the joined input and
+/// the GRU's recurrent products and the joined input and
 /// hidden state; backward's gate gradients, shifted hidden states, carried gradients
 /// and the stacked layers' output gradients — and for inference, forward's with each
 /// step's gates and state and the stacked layers' outputs.
 pub const fn chunk_scratch<R: Recurrent>(keep: bool) -> usize {
     let (t, h, gh, widest) = (R::STEPS, R::HIDDEN, gate_width::<R>(), widest_input::<R>());
     let stacked = if R::LAYERS > 1 { 2 * layer_output::<R>() } else { 0 };
-    let forward = gh + t * widest + widest + h;
+    let forward = gh + widest + h;
     if !keep {
         return forward + gh + h + stacked;
     }
@@ -219,13 +208,6 @@ fn transpose_into<F: Float>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
 struct StepScratch<'a, F> {
     hidden_products: &'a mut [F],
     joined: &'a mut [F],
-}
-
-/// A layer's input for one chunk: `[rows, T, in]` as the samples lie, and, where each
-/// step's input is projected on its own, the same time-major (`[T, rows, in]`).
-struct Input<'a, F> {
-    samples: &'a [F],
-    by_step: Option<&'a [F]>,
 }
 
 /// What one direction's forward multiplies by and adds: W_ihᵀ and W_hh (transposed
@@ -430,7 +412,6 @@ pub fn forward<F: Float, R: Recurrent>(
     let (prepared, scratch) = prepare::<F, R>(params, batch, scratch);
     let cap = CHUNK.min(batch);
     let (hidden_products, scratch) = scratch.split_at_mut(cap * gh);
-    let (steps_input, scratch) = scratch.split_at_mut(cap * t * widest_input::<R>());
     let joined = &mut scratch[..cap * (widest_input::<R>() + R::HIDDEN)];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
@@ -443,20 +424,14 @@ pub fn forward<F: Float, R: Recurrent>(
             let input = &input[start * t * layer_input::<R>(l)..][..rows * t * layer_input::<R>(l)];
             let output: &mut [F] = if l + 1 == R::LAYERS { &mut *y } else { &mut rest[..output_len] };
             let output = &mut output[start * t * out_width..][..rows * t * out_width];
-            let input_width = layer_input::<R>(l);
-            let by_step = (rows >= PROJECT_EACH_STEP_FROM).then(|| {
-                time_major(input, rows, t, input_width, steps_input);
-                &steps_input[..rows * t * input_width]
-            });
             for d in 0..R::DIRECTIONS {
                 let region = &mut cells[(l * R::DIRECTIONS + d) * per_direction..][..per_direction];
                 let (gates, state) = region.split_at_mut(batch * t * gh);
                 let gates = &mut gates[start * t * gh..][..rows * t * gh];
                 let state = &mut state[start * t * R::CELL.state() * R::HIDDEN..];
                 let step = prepared.step::<R>(l, d);
-                let input = Input { samples: input, by_step };
                 let scratch = StepScratch { hidden_products: &mut *hidden_products, joined: &mut *joined };
-                direction_forward::<F, R, true>(rows, l, d, &input, &step, gates, state, output, scratch);
+                direction_forward::<F, R, true>(rows, l, d, input, &step, gates, state, output, scratch);
             }
         }
     }
@@ -476,7 +451,6 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
     let stacked = if R::LAYERS > 1 { cap * layer_output::<R>() } else { 0 };
     let (mut below, scratch) = scratch.split_at_mut(stacked);
     let (mut above, scratch) = scratch.split_at_mut(stacked);
-    let (steps_input, scratch) = scratch.split_at_mut(cap * t * widest_input::<R>());
     let joined = &mut scratch[..cap * (widest_input::<R>() + R::HIDDEN)];
     for start in (0..batch).step_by(CHUNK) {
         let rows = CHUNK.min(batch - start);
@@ -492,12 +466,10 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
             } else {
                 &mut above[..rows * t * out_width]
             };
-            time_major(input, rows, t, input_width, steps_input);
-            let input = Input { samples: input, by_step: Some(&steps_input[..rows * t * input_width]) };
             for d in 0..R::DIRECTIONS {
                 let step = prepared.step::<R>(l, d);
                 let scratch = StepScratch { hidden_products: &mut *hidden_products, joined: &mut *joined };
-                direction_forward::<F, R, false>(rows, l, d, &input, &step, gates, state, output, scratch);
+                direction_forward::<F, R, false>(rows, l, d, input, &step, gates, state, output, scratch);
             }
             std::mem::swap(&mut below, &mut above);
         }
@@ -511,7 +483,7 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
 /// `[rows, G·H]` and `state` `[rows, H]`.
 #[allow(clippy::too_many_arguments)]
 fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
-    rows: usize, l: usize, d: usize, input: &Input<F>, w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
+    rows: usize, l: usize, d: usize, input: &[F], w: &Step<F>, gates: &mut [F], state: &mut [F], output: &mut [F],
     scratch: StepScratch<F>,
 ) {
     let StepScratch { hidden_products, joined } = scratch;
@@ -524,8 +496,12 @@ fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
     // kept, else one row per sample.
     let (steps_kept, gate_stride) = if KEEP { (t, t * gh) } else { (1, gh) };
     let at = |b: usize, step: usize| if KEEP { b * t + step } else { b };
-    if input.by_step.is_none() {
-        gemm(F::ONE, Mat::row_major(input.samples, rows * t, input_width), w.ih, F::ZERO, gates, gh);
+    let each_step = !KEEP || rows >= PROJECT_EACH_STEP_FROM;
+    // Each step's `[x_t, h_{t−1}]` times `[W_ihᵀ; W_hhᵀ]` in one product, where the
+    // weights were prepared joined.
+    let joined_weights = w.joined.filter(|_| each_step);
+    if !each_step {
+        gemm(F::ONE, Mat::row_major(input, rows * t, input_width), w.ih, F::ZERO, gates, gh);
     }
 
     let hidden_products = &mut hidden_products[..rows * gh];
@@ -536,30 +512,23 @@ fn direction_forward<F: Float, R: Recurrent, const KEEP: bool>(
         // The previous hidden state, read where it was written: column block `d` of the output.
         let previous = before.map(|p| Mat::strided(&output[p * out_width + column..], rows, h, t * out_width, 1));
         let step_gates = &mut gates[if KEEP { now * gh } else { 0 }..];
-        match (input.by_step, w.joined) {
-            (Some(by_step), Some(weights)) => {
-                // `[x_t, h_{t−1}]` in one row per sample, times `[W_ihᵀ; W_hhᵀ]`: one
-                // product a step, its gates written once.
-                let width = input_width + h;
-                let x = &by_step[now * rows * input_width..][..rows * input_width];
-                for ((row, x), b) in joined.chunks_exact_mut(width).zip(x.chunks_exact(input_width)).zip(0..rows) {
-                    row[..input_width].copy_from_slice(x);
-                    match before {
-                        Some(p) => row[input_width..].copy_from_slice(&output[(b * t + p) * out_width + column..][..h]),
-                        None => row[input_width..].fill(F::ZERO),
-                    }
+        if let Some(weights) = joined_weights {
+            // One row per sample, its gates written once.
+            let width = input_width + h;
+            for (b, row) in joined.chunks_exact_mut(width).take(rows).enumerate() {
+                row[..input_width].copy_from_slice(&input[(b * t + now) * input_width..][..input_width]);
+                match before {
+                    Some(p) => row[input_width..].copy_from_slice(&output[(b * t + p) * out_width + column..][..h]),
+                    None => row[input_width..].fill(F::ZERO),
                 }
-                gemm(F::ONE, Mat::row_major(joined, rows, width), weights, F::ZERO, step_gates, gate_stride);
             }
-            (Some(by_step), None) => {
-                let x = Mat::row_major(&by_step[now * rows * input_width..], rows, input_width);
-                gemm(F::ONE, x, w.ih, F::ZERO, step_gates, gate_stride);
-            }
-            (None, _) => {}
+            gemm(F::ONE, Mat::row_major(joined, rows, width), weights, F::ZERO, step_gates, gate_stride);
+        } else if each_step {
+            let x = Mat::strided(&input[now * input_width..], rows, input_width, t * input_width, 1);
+            gemm(F::ONE, x, w.ih, F::ZERO, step_gates, gate_stride);
         }
-        let recurrent_done = input.by_step.is_some() && w.joined.is_some();
         match R::CELL {
-            _ if recurrent_done => {}
+            _ if joined_weights.is_some() => {}
             Cell::Gru => {
                 fill_rows(hidden_products, gh, w.bias_hh);
                 if let Some(prev) = previous {
