@@ -158,71 +158,70 @@ impl Context<'_> {
     pub fn image(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64, u64)> {
         match *self.input {
             [c, h, w] => Ok((c, h, w)),
-            _ => Err(syn::Error::new_spanned(
-                &args.layer.tokens,
-                format!(
-                    "`{}` {what} an image [C, H, W], but {} produces {}; {}",
-                    args.written(),
-                    self.source,
-                    self.shape(),
-                    if self.input.len() == 1 && self.source == "the network input" {
-                        "declare the input as an image, e.g. `[1, 28, 28]`".to_string()
-                    } else if self.input.len() == 1 {
-                        "image layers must come before `flatten`".to_string()
-                    } else {
-                        let one_d = format!("{}1d", args.layer.kind);
-                        match (lookup(&one_d).is_some(), self.axes) {
-                            (true, Axes::Signal) => match as_one_d(args, &one_d, self.input[0]) {
-                                Some(layer) => format!("for a [C, L] signal write `{layer}`"),
-                                None => format!("for a [C, L] signal use `{one_d}`"),
-                            },
-                            (true, _) => match as_one_d(args, &one_d, self.input[1]) {
-                                Some(layer) => self.transpose_first(&layer),
-                                None => format!("for a sequence use `{one_d}` after `transpose`"),
-                            },
-                            (false, _) => "this layer works on images only".to_string(),
-                        }
+            _ => Err(self.wrong_input(
+                args,
+                &format!("{what} an image [C, H, W]"),
+                if self.input.len() == 1 && self.source == "the network input" {
+                    "declare the input as an image, e.g. `[1, 28, 28]`".to_string()
+                } else if self.input.len() == 1 {
+                    "image layers must come before `flatten`".to_string()
+                } else {
+                    let one_d = format!("{}1d", args.layer.kind);
+                    match (lookup(&one_d).is_some(), self.axes) {
+                        (true, Axes::Signal) => match as_one_d(args, &one_d, self.input[0]) {
+                            Some(layer) => format!("for a [C, L] signal write `{layer}`"),
+                            None => format!("for a [C, L] signal use `{one_d}`"),
+                        },
+                        (true, _) => match as_one_d(args, &one_d, self.input[1]) {
+                            Some(layer) => self.transpose_first(&layer),
+                            None => format!("for a sequence use `{one_d}` after `transpose`"),
+                        },
+                        (false, _) => "this layer works on images only".to_string(),
                     }
-                ),
+                },
             )),
         }
+    }
+
+    /// The error for a layer that `expects` (`convolves an image [C, H, W]`) something
+    /// else than this input, with the `fix`.
+    fn wrong_input(&self, args: &Bound, expects: &str, fix: String) -> syn::Error {
+        syn::Error::new_spanned(
+            &args.layer.tokens,
+            format!("`{}` {expects}, but {} produces {}; {fix}", args.written(), self.source, self.shape()),
+        )
     }
 
     /// The input as `(steps, features)`, or an error saying this layer needs a sequence.
     pub fn sequence(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64)> {
         match (self.input, self.axes) {
             (&[t, f], Axes::Sequence) => Ok((t, f)),
-            _ => Err(syn::Error::new_spanned(
-                &args.layer.tokens,
-                format!(
-                    "`{}` {what} a sequence [T, F], but {} produces {}; {}",
-                    args.written(),
-                    self.source,
-                    self.shape(),
-                    match self.axes {
-                        Axes::Signal => {
-                            let fixed = if args.has("in") {
-                                args.written_with(&[("in", self.input[0].to_string())])
-                            } else {
-                                args.written()
-                            };
-                            format!(
-                                "write `transpose -> {fixed}`: `transpose` makes the signal a [T = {}, F = {}] \
+            _ => Err(self.wrong_input(
+                args,
+                &format!("{what} a sequence [T, F]"),
+                match self.axes {
+                    Axes::Signal => {
+                        let fixed = if args.has("in") {
+                            args.written_with(&[("in", self.input[0].to_string())])
+                        } else {
+                            args.written()
+                        };
+                        format!(
+                            "write `transpose -> {fixed}`: `transpose` makes the signal a [T = {}, F = {}] \
                                  sequence (the positions as steps, the channels as features)",
-                                self.input[1], self.input[0]
-                            )
-                        }
-                        Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
-                            "declare the input as a sequence, e.g. `[T = 28, F = 28]`".to_string()
-                        }
-                        Axes::Image => "sequence layers take [T, F] values, and an image has no time axis; the \
+                            self.input[1], self.input[0]
+                        )
+                    }
+                    Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
+                        "declare the input as a sequence, e.g. `[T = 28, F = 28]`".to_string()
+                    }
+                    Axes::Image => "sequence layers take [T, F] values, and an image has no time axis; the \
                                         language has no reshape from [C, H, W] to [T, F] yet, but a one-channel \
                                         image can be read row by row from the start: declare the network input \
                                         `[T = height, F = width]`"
-                            .to_string(),
-                        _ => "sequence layers take [T, F] values, not flat features".to_string(),
-                    }
-                ),
+                        .to_string(),
+                    _ => "sequence layers take [T, F] values, not flat features".to_string(),
+                },
             )),
         }
     }
@@ -241,30 +240,23 @@ impl Context<'_> {
     pub fn signal(&self, args: &Bound, what: &str) -> syn::Result<(u64, u64)> {
         match (self.input, self.axes) {
             (&[c, l], Axes::Signal) => Ok((c, l)),
-            _ => Err(syn::Error::new_spanned(
-                &args.layer.tokens,
-                format!(
-                    "`{}` {what} a signal [C, L], but {} produces {}; {}",
-                    args.written(),
-                    self.source,
-                    self.shape(),
-                    match self.axes {
-                        Axes::Sequence => {
-                            let kind = args.layer.kind.to_string();
-                            self.transpose_first(
-                                &as_one_d(args, &kind, self.input[1]).unwrap_or_else(|| args.written()),
-                            )
-                        }
-                        Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
-                            "declare the input as a signal, e.g. `[C = 4, L = 100]`".to_string()
-                        }
-                        Axes::Image => {
-                            let two_d = args.layer.kind.to_string().trim_end_matches("1d").to_string();
-                            format!("for an image use `{two_d}`")
-                        }
-                        _ => "1-D layers take [C, L] values, not flat features".to_string(),
+            _ => Err(self.wrong_input(
+                args,
+                &format!("{what} a signal [C, L]"),
+                match self.axes {
+                    Axes::Sequence => {
+                        let kind = args.layer.kind.to_string();
+                        self.transpose_first(&as_one_d(args, &kind, self.input[1]).unwrap_or_else(|| args.written()))
                     }
-                ),
+                    Axes::Image | Axes::Features if self.source == NETWORK_INPUT => {
+                        "declare the input as a signal, e.g. `[C = 4, L = 100]`".to_string()
+                    }
+                    Axes::Image => {
+                        let two_d = args.layer.kind.to_string().trim_end_matches("1d").to_string();
+                        format!("for an image use `{two_d}`")
+                    }
+                    _ => "1-D layers take [C, L] values, not flat features".to_string(),
+                },
             )),
         }
     }
