@@ -152,46 +152,18 @@ fn mlp_with_adam_allocates_only_matrixmultiply_packing_buffers() {
     assert_eq!(allocs, gemms, "{allocs} allocations for {gemms} matrixmultiply calls");
 }
 
-#[test]
-fn graph_steady_state_steps_allocate_nothing_of_ours() {
-    let mut net = Graph::new(4);
+/// After a warm-up at `batch`, steady-state forwards and Adam steps at each of `batches`
+/// (none larger) allocate nothing but matrixmultiply's packing buffers.
+fn steady_state_allocates_nothing_of_ours<N: Network<f32>>(seed: u64, batch: usize, batches: &[usize]) {
+    let mut net = N::with_seed(seed);
     let mut adam = Adam::new(1e-3);
-    let x = vec![0.3f32; 16 * Graph::INPUT_LEN];
-    let labels: Vec<usize> = (0..16).map(|i| i % 10).collect();
+    let x = vec![0.3f32; batch * N::INPUT_LEN];
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
     nn::runtime::exec::threads::set(1);
     net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
     net.forward(&x).unwrap();
-    for (what, counts) in [
-        (
-            "forward",
-            measure(|| {
-                net.forward(&x).unwrap();
-            }),
-        ),
-        (
-            "training step",
-            measure(|| {
-                net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
-            }),
-        ),
-    ] {
-        assert_eq!(counts.0, counts.1, "{what}: {} allocations for {} matrixmultiply calls", counts.0, counts.1);
-    }
-}
-
-/// Recurrent layers work in the buffers the plan gives them (their saved gates and a
-/// fixed scratch), over batches larger than the runtime's chunk of samples.
-#[test]
-fn recurrent_steady_state_steps_allocate_nothing_of_ours() {
-    let mut net = Recurrent::new(5);
-    let mut adam = Adam::new(1e-3);
-    let x = vec![0.2f32; 40 * Recurrent::INPUT_LEN];
-    let labels: Vec<usize> = (0..40).map(|i| i % 10).collect();
-    nn::runtime::exec::threads::set(1);
-    net.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
-    net.forward(&x).unwrap();
-    for batch in [40, 1] {
-        let (x, labels) = (&x[..batch * Recurrent::INPUT_LEN], &labels[..batch]);
+    for &batch in batches {
+        let (x, labels) = (&x[..batch * N::INPUT_LEN], &labels[..batch]);
         let forward = measure(|| {
             net.forward(x).unwrap();
         });
@@ -199,9 +171,26 @@ fn recurrent_steady_state_steps_allocate_nothing_of_ours() {
             net.train_step(x, labels, &SoftmaxCrossEntropy, &mut adam).unwrap();
         });
         for (what, (allocs, gemms)) in [("forward", forward), ("training step", step)] {
-            assert_eq!(allocs, gemms, "batch {batch}, {what}: {allocs} allocations for {gemms} matrixmultiply calls");
+            assert_eq!(
+                allocs,
+                gemms,
+                "{}, batch {batch}, {what}: {allocs} allocations for {gemms} matrixmultiply calls",
+                N::NAME
+            );
         }
     }
+}
+
+#[test]
+fn graph_steady_state_steps_allocate_nothing_of_ours() {
+    steady_state_allocates_nothing_of_ours::<Graph>(4, 16, &[16]);
+}
+
+/// Recurrent layers work in the buffers the plan gives them (their saved gates and
+/// scratch for a chunk of samples), over batches larger than the runtime's chunk.
+#[test]
+fn recurrent_steady_state_steps_allocate_nothing_of_ours() {
+    steady_state_allocates_nothing_of_ours::<Recurrent>(5, 40, &[40, 1]);
 }
 
 #[test]
