@@ -3,7 +3,12 @@
 //! tensors, and the parameter counts of the torchvision architectures they express.
 
 mod common;
+// The benchmarks' ResNet-18, so the tests below check the network they time.
+#[allow(dead_code)]
+#[path = "../examples/support/networks.rs"]
+mod networks;
 use common::check_gradients_in;
+use networks::ResNet18;
 use nn::network;
 use nn::Network;
 
@@ -59,14 +64,6 @@ network! {
             -> conv2: conv(width, width, 3, padding = 1, bias = false) -> bn2: batchnorm(width) -> relu
             -> conv3: conv(width, width * 4, 1, bias = false) -> bn3: batchnorm(width * 4))
         -> relu;
-
-    pub ResNet18: [3, 224, 224] => conv1: conv(3, 64, 7, stride = 2, padding = 3, bias = false)
-        -> bn1: batchnorm(64) -> relu -> maxpool: maxpool(3, stride = 2, padding = 1)
-        -> layer1: (Basic(64) -> Basic(64))
-        -> layer2: (Down(64, 128, 2) -> Basic(128))
-        -> layer3: (Down(128, 256, 2) -> Basic(256))
-        -> layer4: (Down(256, 512, 2) -> Basic(512))
-        -> avgpool: global_avgpool -> flatten -> fc: linear(512, 1000);
 
     pub ResNet50: [3, 224, 224] => conv1: conv(3, 64, 7, stride = 2, padding = 3, bias = false)
         -> bn1: batchnorm(64) -> relu -> maxpool: maxpool(3, stride = 2, padding = 1)
