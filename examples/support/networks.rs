@@ -1,8 +1,7 @@
-//! The networks the benchmark and the profiling examples measure (and tests/graph.rs checks
-//! ResNet-18 of), defined once: LeNet-5,
-//! the course notes' Keras network (8,586 parameters), a 784-256-128-10 MLP and the row-by-row
-//! MNIST LSTM, as the
-//! peer scripts in bench/peers define them.
+//! The networks the benchmark and the profiling examples measure, defined once (and
+//! tests/graph.rs checks this ResNet-18): LeNet-5, the course notes' Keras network (8,586
+//! parameters), a 784-256-128-10 MLP, the row-by-row MNIST LSTM, ResNet-18 and the small
+//! Fashion-MNIST ResNet, as the peer scripts in bench/peers define them.
 
 use nn::network;
 
