@@ -5,7 +5,11 @@
 //! 10,000 images in batches of 256 (eval mode). Each figure is the median over rounds of
 //! batch / step time, after warm-up steps.
 //!
-//!     cargo run --release --example bench -- [--rounds 3] [--json FILE]
+//!     cargo run --release --example bench -- [--rounds 3] [--json FILE] [--nets lenet5,mlp]
+//!
+//! It prints first the processor and the kernels chosen for it
+//! (`nn::runtime::kernels::simd::selection()`). `--precision bf16` runs the inference
+//! figures in bfloat16 (AVX-512 BF16 only); training is always f32.
 //!
 //! With `--scaling` it measures instead 2 threads against 1 on the same work, rounds
 //! interleaved (run it unpinned, on a machine with two cores free).
@@ -27,7 +31,7 @@ use timing::median_seconds;
 const TRAIN_BATCHES: [usize; 4] = [1, 8, 32, 128];
 
 /// Training images/s per batch size and inference images/s for one network.
-fn measure<N: Network<f32>>(rounds: usize) -> (Vec<(usize, f64)>, f64) {
+fn measure<N: Network<f32>>(rounds: usize, precision: nn::Precision) -> (Vec<(usize, f64)>, f64) {
     let mut rng = nn::runtime::rng::Rng::new(0);
     let mut sample = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect() };
     let mut train = Vec::new();
@@ -44,6 +48,7 @@ fn measure<N: Network<f32>>(rounds: usize) -> (Vec<(usize, f64)>, f64) {
     let images = sample(10_000 * N::INPUT_LEN);
     let mut net = N::with_seed(0);
     net.eval();
+    net.set_precision(precision).expect("--precision bf16 needs AVX-512 BF16");
     let seconds = median_seconds(rounds, 0.3, 20, 5, || {
         for chunk in images.chunks(256 * N::INPUT_LEN) {
             std::hint::black_box(net.forward(chunk).expect("valid batch"));
@@ -116,26 +121,49 @@ fn interleaved(rounds: usize, mut f: impl FnMut(usize)) -> (f64, f64) {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut rounds, mut json, mut thread_scaling) = (3usize, None, false);
+    let mut nets = String::from("lenet5,kerasnet,mlp");
+    let mut precision = nn::Precision::F32;
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).expect("--rounds N"),
             "--json" => json = args.next(),
+            "--nets" => nets = args.next().expect("--nets lenet5,kerasnet,mlp"),
             "--scaling" => thread_scaling = true,
-            _ => panic!("usage: bench [--rounds N] [--json FILE] [--scaling]"),
+            "--precision" => {
+                precision = match args.next().as_deref() {
+                    Some("bf16") => nn::Precision::Bf16,
+                    Some("f32") => nn::Precision::F32,
+                    _ => panic!("--precision f32|bf16"),
+                }
+            }
+            _ => panic!("usage: bench [--rounds N] [--json FILE] [--nets LIST] [--precision f32|bf16] [--scaling]"),
         }
     }
+    println!("{}\n", nn::runtime::kernels::simd::selection());
+    let wanted = |name: &str| nets.split(',').any(|n| n.trim() == name);
     if thread_scaling {
         println!("nn, f32, 1 → 2 threads, rounds interleaved, median of {rounds} (images/s)\n");
-        scaling::<LeNet5>("lenet5", rounds);
-        scaling::<KerasNet>("kerasnet", rounds);
-        scaling::<Mlp>("mlp", rounds);
+        if wanted("lenet5") {
+            scaling::<LeNet5>("lenet5", rounds);
+        }
+        if wanted("kerasnet") {
+            scaling::<KerasNet>("kerasnet", rounds);
+        }
+        if wanted("mlp") {
+            scaling::<Mlp>("mlp", rounds);
+        }
         return;
     }
-    let results = [
-        ("lenet5", measure::<LeNet5>(rounds)),
-        ("kerasnet", measure::<KerasNet>(rounds)),
-        ("mlp", measure::<Mlp>(rounds)),
-    ];
+    let mut results = Vec::new();
+    if wanted("lenet5") {
+        results.push(("lenet5", measure::<LeNet5>(rounds, precision)));
+    }
+    if wanted("kerasnet") {
+        results.push(("kerasnet", measure::<KerasNet>(rounds, precision)));
+    }
+    if wanted("mlp") {
+        results.push(("mlp", measure::<Mlp>(rounds, precision)));
+    }
     let threads = nn::runtime::exec::threads::count();
     println!("nn, f32, {threads} thread(s), median of {rounds} rounds (images/s)\n");
     println!("{:<9} {:>9} {:>9} {:>9} {:>9} {:>14}", "network", "train b1", "b8", "b32", "b128", "infer 10k/256");

@@ -150,6 +150,19 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         test.len(),
         start.elapsed().as_secs_f64()
     );
+    // The opt-in bfloat16 inference (AVX-512 BF16) on the same weights and digits.
+    match net.set_precision(nn::Precision::Bf16) {
+        Ok(()) => {
+            let bf16_accuracy = accuracy(&mut net, &test)?;
+            println!(
+                "bfloat16 inference: test accuracy {:.2}% ({:+.2} points against f32)",
+                100.0 * bf16_accuracy,
+                100.0 * (bf16_accuracy - final_accuracy)
+            );
+            net.set_precision(nn::Precision::F32)?;
+        }
+        Err(e) => println!("bfloat16 inference: not run ({e})"),
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! batches of 8 at 224×224, `passes` of them):
 //!
 //!     cargo build --release --example profile_infer
-//!     perf record -g target/release/examples/profile_infer lenet5|kerasnet|rowlstm|resnet18 20
+//!     perf record -g target/release/examples/profile_infer lenet5|kerasnet|rowlstm|resnet18 20 [bf16]
 
 use nn::prelude::*;
 
@@ -12,11 +12,12 @@ use nn::prelude::*;
 mod networks;
 use networks::{KerasNet, LeNet5, ResNet18, RowLstm};
 
-fn run<N: Network<f32>>(passes: usize) {
+fn run<N: Network<f32>>(passes: usize, precision: nn::Precision) {
     let mut rng = nn::runtime::rng::Rng::new(0);
     let images: Vec<f32> = (0..10_000 * N::INPUT_LEN).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
     let mut net = N::with_seed(0);
     net.eval();
+    net.set_precision(precision).expect("bf16 needs AVX-512 BF16");
     for _ in 0..passes {
         for chunk in images.chunks(256 * N::INPUT_LEN) {
             std::hint::black_box(net.forward(chunk).expect("valid batch"));
@@ -28,18 +29,20 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "lenet5".into());
     let passes = args.next().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let precision = if args.next().as_deref() == Some("bf16") { nn::Precision::Bf16 } else { nn::Precision::F32 };
     match which.as_str() {
-        "kerasnet" => run::<KerasNet>(passes),
-        "rowlstm" => run::<RowLstm>(passes),
+        "kerasnet" => run::<KerasNet>(passes, precision),
+        "rowlstm" => run::<RowLstm>(passes, precision),
         "resnet18" => {
             let mut rng = nn::runtime::rng::Rng::new(0);
             let images: Vec<f32> = (0..8 * ResNet18::INPUT_LEN).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
             let mut net = ResNet18::new(0);
             net.eval();
+            net.set_precision(precision).expect("bf16 needs AVX-512 BF16");
             for _ in 0..passes {
                 std::hint::black_box(net.forward(&images).expect("valid batch"));
             }
         }
-        _ => run::<LeNet5>(passes),
+        _ => run::<LeNet5>(passes, precision),
     }
 }

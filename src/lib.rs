@@ -9,7 +9,7 @@ pub use nn_macros::network;
 pub use nn_runtime as runtime;
 pub use nn_runtime::{
     argmax_rows, data, idx, Adam, BinaryCrossEntropyWithLogits, Error, Float, LayerInfo, LoadReport, Loss,
-    MeanSquaredError, Network, Optimizer, Sgd, SoftmaxCrossEntropy, Summary,
+    MeanSquaredError, Network, Optimizer, Precision, Sgd, SoftmaxCrossEntropy, Summary,
 };
 
 /// Everything a program that trains a network needs in scope.

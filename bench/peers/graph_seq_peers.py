@@ -51,7 +51,7 @@ def machine():
             if key in ("model name", "cpu family", "model") and key not in info:
                 info[key] = value.strip()
             if key == "flags" and "flags" not in info:
-                info["flags"] = " ".join(x for x in value.split() if x.startswith(("avx512f", "avx512_bf16", "amx")))
+                info["flags"] = " ".join(x for x in value.split() if x in ("avx2", "fma") or x.startswith(("avx512", "amx")))
     info["cpus"] = os.cpu_count()
     mm = run_matmul(1)
     return {"cpu": info, "sgemm_1thread": {"numpy_gflops": round(mm["numpy"]["gflops"], 1),
@@ -302,9 +302,12 @@ def lstm(sgemm_gflops):
 
 if __name__ == "__main__":
     what = sys.argv[1]
-    if what not in ("resnet18", "smallresnet", "lstm"):
-        raise SystemExit(f"usage: graph_seq_peers.py resnet18|smallresnet|lstm (got {what!r})")
+    if what not in ("resnet18", "smallresnet", "lstm", "machine"):
+        raise SystemExit(f"usage: graph_seq_peers.py resnet18|smallresnet|lstm|machine (got {what!r})")
     mach = machine()
+    if what == "machine":
+        print("RESULT " + json.dumps({"machine": mach}), flush=True)
+        raise SystemExit(0)
     sgemm = mach["sgemm_1thread"]["numpy_gflops"]
     if what == "resnet18":
         result = resnet18(sgemm)

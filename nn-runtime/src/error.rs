@@ -38,6 +38,8 @@ pub enum Error {
     /// A network's parameters, gradients and buffers (`bytes` in all) could not be
     /// allocated.
     Allocation { network: &'static str, bytes: u128 },
+    /// A precision or kernel this processor cannot run was asked for; nothing changed.
+    Unsupported { network: &'static str, message: String },
 }
 
 impl fmt::Display for Error {
@@ -91,6 +93,7 @@ impl fmt::Display for Error {
                  be allocated",
                 *bytes as f64 / (1u64 << 30) as f64
             ),
+            Error::Unsupported { network, message } => write!(f, "{network}: {message}; nothing was changed"),
         }
     }
 }

@@ -33,5 +33,6 @@ pub use info::{LayerInfo, TensorInfo};
 pub use io::metrics::argmax_rows;
 pub use io::weights::LoadReport;
 pub use io::{data, idx};
+pub use kernels::bf16::Precision;
 pub use train::loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy};
 pub use train::optim::{Adam, Optimizer, Sgd};

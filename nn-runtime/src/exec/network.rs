@@ -8,6 +8,7 @@ use crate::exec::workspace::{Layout, Workspace};
 use crate::float::Float;
 use crate::info::LayerInfo;
 use crate::io::weights;
+use crate::kernels::bf16::{self, Precision};
 use crate::rng::Rng;
 use crate::train::loss::Loss;
 use crate::train::optim::Optimizer;
@@ -177,7 +178,11 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     fn __forward(&mut self, input: &[F], batch: usize, for_backward: bool) {
         let p = self.__parts();
-        Self::__forward_in(p.params, p.buffers, p.rng, p.training, for_backward, p.workspace, input, batch)
+        // Inference products in the network's precision; training's always in F.
+        let precision = if for_backward { Precision::F32 } else { p.workspace.precision };
+        bf16::with(precision, || {
+            Self::__forward_in(p.params, p.buffers, p.rng, p.training, for_backward, p.workspace, input, batch)
+        })
     }
 
     #[doc(hidden)]
@@ -211,6 +216,35 @@ pub trait Network<F: Float>: Sized {
     }
 
     /// The number of samples in `input`, or an error if it is not a whole number.
+    /// The arithmetic of this network's inference products (forward without backward,
+    /// `loss`): [`Precision::F32`] unless [`Network::set_precision`] chose otherwise.
+    fn precision(&mut self) -> Precision {
+        self.__parts().workspace.precision
+    }
+
+    /// Chooses the arithmetic of inference products. [`Precision::Bf16`] rounds their
+    /// operands to bfloat16 and accumulates in f32 (AVX-512 BF16; about 3 significant
+    /// digits per operand: measure your accuracy, bench/README.md reports LeNet-5's);
+    /// training always runs in full precision. Refused, leaving the network as it was,
+    /// on a processor without AVX512_BF16 (or with `NN_SIMD` capping below AVX-512):
+    /// emulated bfloat16 would be slower than f32.
+    fn set_precision(&mut self, precision: Precision) -> Result<(), Error> {
+        if precision == Precision::Bf16 && !bf16::available() {
+            let cpu = crate::kernels::simd::cpu();
+            let message = if cpu.features.avx512_bf16 {
+                format!(
+                    "bfloat16 inference needs AVX-512 BF16, which NN_SIMD={:?} disables",
+                    std::env::var("NN_SIMD").unwrap_or_default()
+                )
+            } else {
+                format!("bfloat16 inference needs AVX-512 BF16, which this processor ({}) does not have", cpu.brand)
+            };
+            return Err(Error::Unsupported { network: Self::NAME, message });
+        }
+        self.__parts().workspace.precision = precision;
+        Ok(())
+    }
+
     fn batch_size_of(input: &[F]) -> Result<usize, Error> {
         if input.is_empty() {
             return Err(Error::EmptyBatch { network: Self::NAME });
@@ -291,8 +325,11 @@ pub trait Network<F: Float>: Sized {
         let p = self.__parts();
         let (params, training): (&[F], bool) = (p.params, p.training);
         let (workspace, rng, second) = (p.workspace, p.rng, &mut p.step.half);
+        let precision = workspace.precision;
         let run = |workspace: &mut Workspace<F>, rng: &mut Rng, input: &[F], samples: usize| {
-            Self::__forward_in(params, &mut [], rng, training, false, workspace, input, samples)
+            bf16::with(precision, || {
+                Self::__forward_in(params, &mut [], rng, training, false, workspace, input, samples)
+            })
         };
         crate::exec::threads::both(
             || run(workspace, rng, first_input, half),

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::float::Float;
+use crate::kernels::bf16::Precision;
 use crate::ops::recurrent::CHUNK;
 
 /// Per-sample buffer sizes the macro computed for one network. Element counts.
@@ -48,6 +49,8 @@ pub struct Workspace<F> {
     pub input_grad: Vec<F>,
     /// A split batch's outputs, gathered from its two halves.
     pub output: Vec<F>,
+    /// The arithmetic of inference products (`Network::set_precision`).
+    pub precision: Precision,
 }
 
 fn grow<F: Float>(buffer: &mut Vec<F>, len: usize) {

@@ -3,16 +3,22 @@
 //! GEMM.
 
 use crate::float::Float;
-use crate::kernels::small_gemm;
 pub use crate::kernels::view::Mat;
+use crate::kernels::{bf16, simd, small_gemm};
 use std::cell::Cell;
 
 /// Products whose A has at most this many elements go to [`small_gemm::nn`]: A is
-/// re-read for every 16-column strip of B, so it must stay in cache.
-const NN_LIMIT: usize = 64 * 1024;
+/// re-read for every strip of B, so it must stay in cache. A sixteenth of the L2's
+/// bytes as elements (65,536 for 1 MiB, the size the routing was measured at).
+fn nn_limit() -> usize {
+    simd::caches().l2 / 16
+}
+
 /// Products whose two operands together have at most this many elements go to
-/// [`small_gemm::nt`], which re-reads both.
-const NT_LIMIT: usize = 256 * 1024;
+/// [`small_gemm::nt`], which re-reads both: a quarter of the L2's bytes as elements.
+fn nt_limit() -> usize {
+    simd::caches().l2 / 4
+}
 
 thread_local! {
     static GEMM_CALLS: Cell<u64> = const { Cell::new(0) };
@@ -49,12 +55,16 @@ pub fn gemm<F: Float>(alpha: F, a: Mat<'_, F>, b: Mat<'_, F>, beta: F, c: &mut [
     }
     if alpha == F::ONE && (beta == F::ZERO || beta == F::ONE) {
         let add = beta == F::ONE;
-        if b.col_stride == 1 && m * k <= NN_LIMIT && small_gemm::nn(a, b.data, b.row_stride, n, c, c_row_stride, add) {
+        if bf16::gemm(a, b, c, c_row_stride, add) {
+            return;
+        }
+        if b.col_stride == 1 && m * k <= nn_limit() && small_gemm::nn(a, b.data, b.row_stride, n, c, c_row_stride, add)
+        {
             return;
         }
         if b.row_stride == 1
             && a.col_stride == 1
-            && (m + n) * k <= NT_LIMIT
+            && (m + n) * k <= nt_limit()
             && small_gemm::nt(m, n, k, a.data, a.row_stride, b.data, b.col_stride, c, c_row_stride, add)
         {
             return;

@@ -7,9 +7,10 @@
 //! register tile that holds 6 (or 8) rows by 16 (or 8) output channels.
 //!
 //! B and C have `np` columns, a multiple of 8 (callers pad the channel count), so every
-//! column strip is whole vectors. f32 on AVX2+FMA runs `gathered_avx2`; everything else
-//! the portable loop below, which adds in the same order with the same fused
-//! multiply-adds, so the two agree bit for bit.
+//! column strip is whole vectors. f32 runs the register tiles [`simd::tiles`] picks
+//! (`avx2`: 8 lanes; `avx512`: 16 lanes, where 512-bit FMAs run at full width);
+//! everything else the portable loop below, which adds in the same order with the same
+//! fused multiply-adds, so all of them agree bit for bit.
 
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
@@ -17,12 +18,14 @@ pub use crate::kernels::view::Walk;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
 
 /// `C (+)= gather(x; rows, red) · B`, C `rows.len() × np`, B `red.len() × np`, both
 /// row-major. Panics if an offset falls outside `x` or `np` is not a multiple of 8:
 /// bugs in the caller, never user errors.
 pub fn product<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mut [F], add: bool) {
-    product_at(simd::level(), x, rows, red, b, np, c, add)
+    product_at(simd::tiles(), x, rows, red, b, np, c, add)
 }
 
 /// [`product`] on the kernels of `level` (at most what the processor runs).
@@ -43,15 +46,24 @@ fn product_at<F: Float>(level: Level, x: &[F], rows: Walk, red: Walk, b: &[F], n
     }
     assert!(rows.last() + red.last() < x.len(), "gathered: x out of bounds");
     assert!(b.len() >= k * np, "gathered: B out of bounds");
+    if crate::kernels::bf16::gathered(x, rows, red, b, np, c, add) {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if level >= Level::Avx2 {
         if let (Some(x32), Some(b32), Some(c32)) = (as_f32(x), as_f32(b), as_f32_mut(c)) {
-            // SAFETY: the processor has AVX2 and FMA (asserted above), the kernel's one
-            // target requirement; the asserts above prove that every offset the walks
-            // form lies in `x`, that B has `k` rows and C `m` rows of `np` values; `c`
-            // is a unique borrow, so C aliases neither x nor B. (An AVX-512 version of
-            // this kernel measured no faster on Zen 4: bench/README.md.)
-            unsafe { avx2::product(x32.as_ptr(), rows, red, b32.as_ptr(), np, c32.as_mut_ptr(), add) };
+            let (x, b, c) = (x32.as_ptr(), b32.as_ptr(), c32.as_mut_ptr());
+            // SAFETY: the processor has the level's features (asserted above), the
+            // kernels' one target requirement; the asserts above prove that every offset
+            // the walks form lies in `x`, that B has `k` rows and C `m` rows of `np`
+            // values; `c` is a unique borrow, so C aliases neither x nor B.
+            unsafe {
+                if level == Level::Avx512 {
+                    avx512::product(x, rows, red, b, np, c, add)
+                } else {
+                    avx2::product(x, rows, red, b, np, c, add)
+                }
+            };
             return;
         }
     }
@@ -90,7 +102,7 @@ fn portable<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c: &mu
 /// with the weights broadcast and the image streamed, no column matrix.
 #[allow(clippy::too_many_arguments)]
 pub fn shifted<F: Float>(a: &[F], m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool) {
-    shifted_at(simd::level(), a, m, red, x, n, c, ldc, add)
+    shifted_at(simd::tiles(), a, m, red, x, n, c, ldc, add)
 }
 
 /// [`shifted`] on the kernels of `level` (at most what the processor runs).
@@ -115,10 +127,18 @@ fn shifted_at<F: Float>(
     #[cfg(target_arch = "x86_64")]
     if level >= Level::Avx2 {
         if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {
-            // SAFETY: the processor has AVX2 and FMA (asserted above); the asserts above
-            // prove that A has `m` rows of `k`, that every offset plus `n - 1` lies in
-            // `x`, and that C has `m` rows of stride `ldc ≥ n`; `c` is a unique borrow.
-            unsafe { avx2::shifted(a32.as_ptr(), m, red, x32.as_ptr(), n, c32.as_mut_ptr(), ldc, add) };
+            let (a, x, c) = (a32.as_ptr(), x32.as_ptr(), c32.as_mut_ptr());
+            // SAFETY: the processor has the level's features (asserted above); the
+            // asserts above prove that A has `m` rows of `k`, that every offset plus
+            // `n - 1` lies in `x`, and that C has `m` rows of stride `ldc ≥ n`; `c` is a
+            // unique borrow.
+            unsafe {
+                if level == Level::Avx512 {
+                    avx512::shifted(a, m, red, x, n, c, ldc, add)
+                } else {
+                    avx2::shifted(a, m, red, x, n, c, ldc, add)
+                }
+            };
             return;
         }
     }
@@ -139,6 +159,15 @@ fn shifted_at<F: Float>(
 pub fn shifted_dots<F: Float>(
     a: &[F], lda: usize, m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool,
 ) {
+    shifted_dots_at(simd::tiles(), a, lda, m, red, x, n, c, ldc, add)
+}
+
+/// [`shifted_dots`] on the kernels of `level` (at most what the processor runs).
+#[allow(clippy::too_many_arguments)]
+fn shifted_dots_at<F: Float>(
+    level: Level, a: &[F], lda: usize, m: usize, red: Walk, x: &[F], n: usize, c: &mut [F], ldc: usize, add: bool,
+) {
+    assert!(level <= simd::detect(), "shifted_dots: {level:?} kernels on a processor without them");
     let k = red.len();
     if m == 0 || k == 0 {
         return;
@@ -153,13 +182,20 @@ pub fn shifted_dots<F: Float>(
     assert!(lda >= n && a.len() > (m - 1) * lda + n - 1, "shifted_dots: A out of bounds");
     assert!(red.last() + n <= x.len(), "shifted_dots: x out of bounds");
     #[cfg(target_arch = "x86_64")]
-    if simd::level() >= Level::Avx2 {
+    if level >= Level::Avx2 {
         if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {
-            // SAFETY: the processor has AVX2 and FMA (`simd::level` detected them); the asserts above
-            // prove that A has `m` rows of `n` values at stride `lda`, that every offset
-            // plus `n - 1` lies in `x`, and that C has `m` rows of `k` at stride `ldc`;
-            // `c` is a unique borrow.
-            unsafe { avx2::shifted_dots(a32.as_ptr(), lda, m, red, x32.as_ptr(), n, c32.as_mut_ptr(), ldc, add) };
+            let (a, x, c) = (a32.as_ptr(), x32.as_ptr(), c32.as_mut_ptr());
+            // SAFETY: the processor has the level's features (asserted above); the
+            // asserts above prove that A has `m` rows of `n` values at stride `lda`,
+            // that every offset plus `n - 1` lies in `x`, and that C has `m` rows of `k`
+            // at stride `ldc`; `c` is a unique borrow.
+            unsafe {
+                if level == Level::Avx512 {
+                    avx512::shifted_dots(a, lda, m, red, x, n, c, ldc, add)
+                } else {
+                    avx2::shifted_dots(a, lda, m, red, x, n, c, ldc, add)
+                }
+            };
             return;
         }
     }
@@ -201,7 +237,8 @@ mod tests {
         simd::levels_here()
     }
 
-    /// Every tile height (1–8 rows and more) and strip mix (8 to 64 columns), overwrite
+    /// Every tile height (1–8 rows and more for 8 lanes, 1–14 and more for 16) and strip
+    /// mix (8 to 64 columns: whole and half-masked 16-lane vectors), overwrite
     /// and add: the vector kernel (when this machine has one) equals the portable loop
     /// bit for bit, and the portable loop equals the definition in f64. B is exactly
     /// `red.len() × np`, so a pointer past its end is out of bounds for Miri.
@@ -215,7 +252,7 @@ mod tests {
         let (nps, max_m, red, x_len): (&[usize], usize, Walk, usize) = if cfg!(miri) {
             (&[8, 24, 40], 9, Walk { n: [2, 1, 2], step: [500, 31, 3] }, 1000)
         } else {
-            (&[8, 16, 24, 32, 40, 48, 64], 13, Walk { n: [3, 5, 4], step: [500, 31, 3] }, 4000)
+            (&[8, 16, 24, 32, 40, 48, 64], 15, Walk { n: [3, 5, 4], step: [500, 31, 3] }, 4000)
         };
         let x = values(x_len, 0.5);
         for &np in nps {
@@ -249,9 +286,10 @@ mod tests {
         }
     }
 
-    /// Every tile height (1–6 rows) and column mix (16s, an 8, a masked tail), overwrite
-    /// and add: f32 on each level this machine runs (the portable loop, the vector
-    /// kernel) equals the portable loop run in f64, and columns past `n` are left alone.
+    /// Every tile height (1–6 rows) and column mix (8 lanes: 16s, an 8, a masked tail;
+    /// 16 lanes: 1–4 vectors, the last whole or masked), overwrite and add: f32 on each
+    /// level this machine runs equals the portable f32 loop bit for bit and the
+    /// portable loop run in f64 closely, and columns past `n` are left alone.
     /// Under Miri fewer taps and widths, still every strip kind: a masked tail alone
     /// (7) or after a 16 and an 8 (29), a 16 alone.
     #[test]
@@ -259,7 +297,7 @@ mod tests {
         let (red, widths, x_len): (Walk, &[usize], usize) = if cfg!(miri) {
             (Walk { n: [2, 1, 2], step: [60, 40, 1] }, &[7, 16, 29], 100)
         } else {
-            (Walk { n: [2, 3, 5], step: [900, 40, 1] }, &[1, 7, 8, 13, 16, 29, 40, 64, 71, 150], 3000)
+            (Walk { n: [2, 3, 5], step: [900, 40, 1] }, &[1, 7, 8, 13, 16, 29, 32, 40, 48, 60, 64, 71, 150], 3000)
         };
         let x = values(x_len, 0.5);
         for m in 1..=7usize {
@@ -281,6 +319,10 @@ mod tests {
                     let mut slow = start.iter().map(|&v| v as f64).collect::<Vec<_>>();
                     shifted(&a64, m, red, &x64, n, &mut slow, ldc, add);
                     for fast in &vector {
+                        assert_eq!(
+                            fast, &vector[0],
+                            "m {m}, n {n}, add {add}: a vector kernel differs from the portable loop"
+                        );
                         for r in 0..m {
                             for j in 0..ldc {
                                 let (got, want) = (fast[r * ldc + j] as f64, slow[r * ldc + j]);
@@ -297,9 +339,11 @@ mod tests {
         }
     }
 
-    /// Every tile shape (1–3 rows, 1–3 windows: 18, 4 = 3 + 1 and 5 = 3 + 2 taps) and
-    /// column count (vector body and scalar tail), overwrite and add, against the
-    /// portable loop in f64 (under Miri fewer rows, widths and taps, every shape still).
+    /// Every tile shape (8 lanes: 1–3 rows, 1–3 windows from 18, 4 = 3 + 1, 5 = 3 + 2
+    /// and 7 taps; 16 lanes: 1–4 rows and windows, 18 = 4·4 + 2, 7 = 4 + 3, 5 = 4 + 1)
+    /// and column count (vector body and tail), overwrite and add, on every level this
+    /// machine runs, against the portable loop in f64 (under Miri fewer rows, widths and
+    /// taps, every 8-lane shape still).
     #[test]
     fn shifted_dots_equal_the_definition() {
         let (reds, max_m, widths, x_len): (&[Walk], usize, &[usize], usize) = if cfg!(miri) {
@@ -310,6 +354,7 @@ mod tests {
                     Walk { n: [2, 3, 3], step: [900, 40, 1] },
                     Walk { n: [1, 2, 2], step: [0, 40, 1] },
                     Walk { n: [1, 1, 5], step: [0, 0, 1] },
+                    Walk { n: [1, 1, 7], step: [0, 0, 1] },
                 ],
                 7,
                 &[1, 8, 13, 40, 61],
@@ -325,16 +370,19 @@ mod tests {
                     let ldc = red.len() + 1;
                     let start = values(m * ldc, 9.0);
                     for add in [false, true] {
-                        let mut fast = start.clone();
-                        shifted_dots(&a, lda, m, red, &x, n, &mut fast, ldc, add);
                         let widen = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<f64>>();
                         let mut slow = widen(&start);
                         shifted_dots(&widen(&a), lda, m, red, &widen(&x), n, &mut slow, ldc, add);
-                        for (i, (&got, &want)) in fast.iter().zip(&slow).enumerate() {
-                            if i % ldc == red.len() {
-                                assert_eq!(got as f64, want, "padding column untouched");
+                        for level in levels() {
+                            let mut fast = start.clone();
+                            shifted_dots_at(level, &a, lda, m, red, &x, n, &mut fast, ldc, add);
+                            for (i, (&got, &want)) in fast.iter().zip(&slow).enumerate() {
+                                if i % ldc == red.len() {
+                                    assert_eq!(got as f64, want, "padding column untouched");
+                                }
+                                let close = (got as f64 - want).abs() < 1e-4;
+                                assert!(close, "{level:?}: m {m}, n {n}, add {add}: {got} vs {want}");
                             }
-                            assert!((got as f64 - want).abs() < 1e-4, "m {m}, n {n}, add {add}: {got} vs {want}");
                         }
                     }
                 }

@@ -10,12 +10,25 @@
 //! `NN_SIMD=portable|avx2|avx512` caps the level: to compare the paths on one machine,
 //! or to get the same bits from machines with different vector units (each path is
 //! tested against the scalar reference, but they round differently in the last bits).
+//!
+//! The product kernels (the `gathered` and `small_gemm` families) come in 8-lane (AVX2)
+//! and 16-lane (AVX-512) register tiles; [`tiles`] picks 16 lanes only where the
+//! processor runs 512-bit FMAs at full width ([`Cpu::wide_fma`], from CPUID's vendor,
+//! family and model), and `NN_TILES=avx2|avx512` overrides that. Cache-sized budgets
+//! (how many samples' columns or staged outputs a chunk holds, which products skip
+//! packing) follow [`caches`]: CPUID's sizes, or `NN_CACHE=L1D,L2` (`48K,2M`).
+//! [`Selection`] reports all of it.
 
 use std::any::TypeId;
 use std::sync::OnceLock;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
+pub mod cpu;
+
+pub use cpu::{Caches, Cpu, Features};
 
 /// Vector instruction sets, in the order each extends the one before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,6 +70,86 @@ pub fn level() -> Level {
             Err(_) => detected,
         }
     })
+}
+
+/// The processor, read once.
+pub fn cpu() -> &'static Cpu {
+    static CPU: OnceLock<Cpu> = OnceLock::new();
+    CPU.get_or_init(Cpu::detect)
+}
+
+/// The register tiles of the product kernels: [`Level::Avx512`] means 16-lane tiles,
+/// [`Level::Avx2`] 8-lane ones, never above [`level`]. Decided once (see [`Selection`]).
+pub fn tiles() -> Level {
+    static TILES: OnceLock<Level> = OnceLock::new();
+    *TILES.get_or_init(|| choose_tiles(level(), std::env::var("NN_TILES").ok().as_deref()).0)
+}
+
+/// The tiles for `level` and an `NN_TILES` value, and why.
+fn choose_tiles(level: Level, requested: Option<&str>) -> (Level, String) {
+    if let Some(name) = requested {
+        match Level::parse(name) {
+            Some(asked) => return (asked.min(level), format!("NN_TILES={name}")),
+            None => eprintln!("nn: NN_TILES={name:?} is not one of portable, avx2, avx512; choosing from the CPU"),
+        }
+    }
+    if level < Level::Avx512 {
+        return (level, format!("{level:?} is the highest level allowed"));
+    }
+    match cpu().wide_fma() {
+        (true, why) => (Level::Avx512, why.to_string()),
+        (false, why) => (Level::Avx2, why.to_string()),
+    }
+}
+
+/// The cache sizes the kernels' budgets follow: CPUID's, or `NN_CACHE=L1D,L2`.
+pub fn caches() -> Caches {
+    static CACHES: OnceLock<Caches> = OnceLock::new();
+    *CACHES.get_or_init(|| {
+        let detected = cpu().caches;
+        match std::env::var("NN_CACHE") {
+            Ok(text) => detected.parse_override(&text).unwrap_or_else(|| {
+                eprintln!(
+                    "nn: NN_CACHE={text:?} is not `L1D,L2` (e.g. `48K,2M`); using L1d {}, L2 {}",
+                    cpu::human(detected.l1d),
+                    cpu::human(detected.l2)
+                );
+                detected
+            }),
+            Err(_) => detected,
+        }
+    })
+}
+
+/// What the kernels run on and why: the processor, the instruction level, the product
+/// tiles and the caches the budgets follow. `Display` gives the lines benchmark
+/// records and bug reports carry.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    pub cpu: Cpu,
+    pub level: Level,
+    pub tiles: Level,
+    pub tiles_reason: String,
+    pub caches: Caches,
+}
+
+/// The kernel selection of this process.
+pub fn selection() -> Selection {
+    let tiles_reason = choose_tiles(level(), std::env::var("NN_TILES").ok().as_deref()).1;
+    Selection { cpu: cpu().clone(), level: level(), tiles: tiles(), tiles_reason, caches: caches() }
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lanes = match self.tiles {
+            Level::Avx512 => "16-lane (AVX-512)",
+            Level::Avx2 => "8-lane (AVX2)",
+            Level::Portable => "portable",
+        };
+        writeln!(f, "cpu: {}", self.cpu)?;
+        writeln!(f, "kernels: {:?} instructions, {lanes} product tiles ({})", self.level, self.tiles_reason)?;
+        write!(f, "budgets: L1d {}, L2 {}", cpu::human(self.caches.l1d), cpu::human(self.caches.l2))
+    }
 }
 
 /// The highest level this processor runs (detected once: the kernels' safety checks
@@ -103,7 +196,7 @@ fn detect_now() -> Level {
     detect_at_run_time().max(compiled())
 }
 
-fn detect_at_run_time() -> Level {
+pub(crate) fn detect_at_run_time() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
@@ -133,6 +226,19 @@ mod tests {
         assert_eq!(Level::parse("sse"), None);
         assert!(Level::Portable < Level::Avx2 && Level::Avx2 < Level::Avx512);
         assert!(level() <= detect());
+        assert!(tiles() <= level());
+    }
+
+    #[test]
+    fn tiles_follow_the_override_within_the_level() {
+        assert_eq!(choose_tiles(Level::Avx2, Some("avx512")).0, Level::Avx2);
+        assert_eq!(choose_tiles(Level::Avx512, Some("avx512")).0, Level::Avx512);
+        assert_eq!(choose_tiles(Level::Avx512, Some("avx2")).0, Level::Avx2);
+        assert_eq!(choose_tiles(Level::Portable, None).0, Level::Portable);
+        let (chosen, why) = choose_tiles(Level::Avx512, None);
+        assert_eq!(chosen == Level::Avx512, cpu().wide_fma().0, "{why}");
+        let report = selection().to_string();
+        assert!(report.starts_with("cpu: ") && report.contains("product tiles") && report.contains("L2"), "{report}");
     }
 
     /// The checks that run the vector kernels (tools/miri.sh, tools/asan.sh) set

@@ -11,7 +11,8 @@
 //! - [`nt`]: `C = A · Bᵀ` with A's and B's rows contiguous: every output is a dot
 //!   product of two rows; a 2×4 tile of them accumulates 8 lanes at a time.
 //!
-//! They exist for f32 with AVX2 and FMA (`small_gemm_avx2`, chosen at run time); for
+//! They exist for f32 in 8-lane (AVX2 and FMA) and 16-lane (AVX-512) register tiles,
+//! the ones [`simd::tiles`] picks; for
 //! other element types and processors [`crate::kernels::gemm::gemm`] uses `matrixmultiply`,
 //! which has its own run-time-selected SSE2/AVX/FMA/AVX-512 kernels. Measured against
 //! it on LeNet-5's products: `cargo run --release -p nn-runtime --example gemm_shapes`.
@@ -22,18 +23,29 @@ use crate::kernels::view::Mat;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
-/// Whether the vector kernels (AVX2 and FMA) run: the processor has them and
+/// Whether the vector kernels run: the processor has AVX2 and FMA at least and
 /// `NN_SIMD` does not ask for the portable code (see [`crate::kernels::simd`]).
 pub fn available() -> bool {
-    simd::level() >= Level::Avx2
+    simd::tiles() >= Level::Avx2
 }
 
 /// `C (+)= A · B` for B with contiguous rows of stride `ldb` and `n` columns, C rows of
 /// stride `ldc`. Returns `false`, touching nothing, where no vector kernel applies.
 #[allow(clippy::too_many_arguments)]
 pub fn nn<F: Float>(a: Mat<'_, F>, b: &[F], ldb: usize, n: usize, c: &mut [F], ldc: usize, add: bool) -> bool {
-    if !available() {
+    nn_at(simd::tiles(), a, b, ldb, n, c, ldc, add)
+}
+
+/// [`nn`] on the tiles of `level` (at most what the processor runs).
+#[allow(clippy::too_many_arguments)]
+fn nn_at<F: Float>(
+    level: Level, a: Mat<'_, F>, b: &[F], ldb: usize, n: usize, c: &mut [F], ldc: usize, add: bool,
+) -> bool {
+    assert!(level <= simd::detect(), "nn: {level:?} kernels on a processor without them");
+    if level < Level::Avx2 {
         return false;
     }
     let (Some(a32), Some(b32), Some(c32)) = (as_f32(a.data), as_f32(b), as_f32_mut(c)) else { return false };
@@ -44,13 +56,18 @@ pub fn nn<F: Float>(a: Mat<'_, F>, b: &[F], ldb: usize, n: usize, c: &mut [F], l
     assert!(k == 0 || a32.len() > (m - 1) * a.row_stride + (k - 1) * a.col_stride, "nn: A out of bounds");
     assert!(k == 0 || b32.len() > (k - 1) * ldb + n - 1, "nn: B out of bounds");
     assert!(c32.len() > (m - 1) * ldc + n - 1, "nn: C out of bounds");
+    let (rsa, csa, a32, b32, c32) = (a.row_stride, a.col_stride, a32.as_ptr(), b32.as_ptr(), c32.as_mut_ptr());
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `available()` confirmed AVX2 and FMA at run time, the one requirement of
-    // the `#[target_feature]` kernel, and the asserts above prove that every element it
-    // addresses lies inside the three slices; `c` is a unique borrow, so C aliases
-    // neither A nor B.
+    // SAFETY: the processor has the level's features (asserted above), the one
+    // requirement of the `#[target_feature]` kernels, and the asserts above prove that
+    // every element they address lies inside the three slices; `c` is a unique borrow,
+    // so C aliases neither A nor B.
     unsafe {
-        avx2::nn(m, k, n, a32.as_ptr(), a.row_stride, a.col_stride, b32.as_ptr(), ldb, c32.as_mut_ptr(), ldc, add)
+        if level == Level::Avx512 {
+            avx512::nn(m, k, n, a32, rsa, csa, b32, ldb, c32, ldc, add)
+        } else {
+            avx2::nn(m, k, n, a32, rsa, csa, b32, ldb, c32, ldc, add)
+        }
     };
     true
 }
@@ -61,7 +78,17 @@ pub fn nn<F: Float>(a: Mat<'_, F>, b: &[F], ldb: usize, n: usize, c: &mut [F], l
 pub fn nt<F: Float>(
     m: usize, n: usize, k: usize, a: &[F], lda: usize, b: &[F], ldb: usize, c: &mut [F], ldc: usize, add: bool,
 ) -> bool {
-    if !available() {
+    nt_at(simd::tiles(), m, n, k, a, lda, b, ldb, c, ldc, add)
+}
+
+/// [`nt`] on the tiles of `level` (at most what the processor runs).
+#[allow(clippy::too_many_arguments)]
+fn nt_at<F: Float>(
+    level: Level, m: usize, n: usize, k: usize, a: &[F], lda: usize, b: &[F], ldb: usize, c: &mut [F], ldc: usize,
+    add: bool,
+) -> bool {
+    assert!(level <= simd::detect(), "nt: {level:?} kernels on a processor without them");
+    if level < Level::Avx2 {
         return false;
     }
     let (Some(a32), Some(b32), Some(c32)) = (as_f32(a), as_f32(b), as_f32_mut(c)) else { return false };
@@ -71,11 +98,16 @@ pub fn nt<F: Float>(
     assert!(k == 0 || a32.len() >= (m - 1) * lda + k, "nt: A out of bounds");
     assert!(k == 0 || b32.len() >= (n - 1) * ldb + k, "nt: B out of bounds");
     assert!(c32.len() > (m - 1) * ldc + n - 1, "nt: C out of bounds");
+    let (a32, b32, c32) = (a32.as_ptr(), b32.as_ptr(), c32.as_mut_ptr());
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `nn`: AVX2 and FMA were detected, and the asserts bound every
-    // address the kernel forms.
+    // SAFETY: as in `nn_at`: the level's features are present, and the asserts bound
+    // every address the kernels form.
     unsafe {
-        avx2::nt(m, n, k, a32.as_ptr(), lda, b32.as_ptr(), ldb, c32.as_mut_ptr(), ldc, add)
+        if level == Level::Avx512 {
+            avx512::nt(m, n, k, a32, lda, b32, ldb, c32, ldc, add)
+        } else {
+            avx2::nt(m, n, k, a32, lda, b32, ldb, c32, ldc, add)
+        }
     };
     true
 }
@@ -100,19 +132,23 @@ mod tests {
         c
     }
 
-    /// The vector kernels on tile-aligned and ragged shapes (every row count 1–6 and
-    /// column remainder), row-major and transposed A, overwriting and accumulating,
-    /// against the scalar product computed in f64. Under Miri (tools/miri.sh) the small
-    /// shapes only, which still cover every tile: `nn`'s 1–6 rows and its 16-, 8- and
-    /// scalar column strips, `nt`'s 2- and 1-row, 4- and 1-column tiles with and
+    /// The vector kernels of every level this machine runs on tile-aligned and ragged
+    /// shapes (every row count 1–13, so 8-lane 6-row and 16-lane 12-row tiles with
+    /// every remainder; column strips of 16, 8 and scalar for 8 lanes, 32, 16 and masked
+    /// for 16), row-major and transposed A, overwriting and accumulating, against the
+    /// scalar product computed in f64; `nn`'s 16-lane tiles also equal its 8-lane ones
+    /// bit for bit (same order of operations). Under Miri (tools/miri.sh) the small
+    /// shapes only, which still cover every 8-lane tile: `nn`'s 1–6 rows and its 16-,
+    /// 8- and scalar column strips, `nt`'s 2- and 1-row, 4- and 1-column tiles with and
     /// without a tail of k.
     #[test]
     fn vector_kernels_match_the_scalar_reference() {
-        if !available() {
+        let levels: Vec<Level> = simd::levels_here().into_iter().filter(|&l| l >= Level::Avx2).collect();
+        if levels.is_empty() {
             eprintln!("no AVX2+FMA here: the vector kernels are not used, nothing to check");
             return;
         }
-        let large = [(6, 25, 3136), (16, 150, 600), (150, 16, 600)];
+        let large = [(6, 25, 3136), (16, 150, 600), (150, 16, 600), (13, 40, 57)];
         let small = [(7, 3, 17), (1, 1, 1), (13, 40, 9), (5, 33, 23), (4, 9, 12), (2, 8, 24), (3, 16, 6)];
         let large: &[_] = if cfg!(miri) { &[] } else { &large };
         for &(m, k, n) in large.iter().chain(&small) {
@@ -125,23 +161,32 @@ mod tests {
                 let at = |i: usize, p: usize| if transposed { a[p * m + i] } else { a[i * k + p] };
                 let want = naive(m, n, k, at, |p, j| b[p * n + j]);
                 let view = if transposed { Mat::transposed(&a32, m, k) } else { Mat::row_major(&a32, m, k) };
-                let mut c = vec![1.0f32; m * n];
-                assert!(nn(view, &b32, n, n, &mut c, n, true));
-                for (got, want) in c.iter().zip(&want) {
-                    assert!(
-                        (*got as f64 - (want + 1.0)).abs() < tolerance(*want),
-                        "nn {m}×{k}×{n}, A transposed: {transposed}"
-                    );
+                let mut first: Option<Vec<f32>> = None;
+                for &level in &levels {
+                    let mut c = vec![1.0f32; m * n];
+                    assert!(nn_at(level, view, &b32, n, n, &mut c, n, true));
+                    for (got, want) in c.iter().zip(&want) {
+                        assert!(
+                            (*got as f64 - (want + 1.0)).abs() < tolerance(*want),
+                            "{level:?} nn {m}×{k}×{n}, A transposed: {transposed}"
+                        );
+                    }
+                    assert!(nn_at(level, view, &b32, n, n, &mut c, n, false));
+                    assert!(c.iter().zip(&want).all(|(g, w)| (*g as f64 - w).abs() < tolerance(*w)));
+                    match &first {
+                        Some(first) => assert_eq!(&c, first, "{level:?} nn {m}×{k}×{n}: not the 8-lane bits"),
+                        None => first = Some(c),
+                    }
                 }
-                assert!(nn(view, &b32, n, n, &mut c, n, false));
-                assert!(c.iter().zip(&want).all(|(g, w)| (*g as f64 - w).abs() < tolerance(*w)));
             }
             // nt: B stored n × k.
             let want = naive(m, n, k, |i, p| a[i * k + p], |p, j| b[j * k + p]);
-            let mut c = vec![0.5f32; m * n];
-            assert!(nt(m, n, k, &a32, k, &b32, k, &mut c, n, true));
-            for (got, want) in c.iter().zip(&want) {
-                assert!((*got as f64 - (want + 0.5)).abs() < tolerance(*want), "nt {m}×{n}×{k}");
+            for &level in &levels {
+                let mut c = vec![0.5f32; m * n];
+                assert!(nt_at(level, m, n, k, &a32, k, &b32, k, &mut c, n, true));
+                for (got, want) in c.iter().zip(&want) {
+                    assert!((*got as f64 - (want + 0.5)).abs() < tolerance(*want), "{level:?} nt {m}×{n}×{k}");
+                }
             }
         }
     }

@@ -18,8 +18,11 @@ use crate::ops::pool2d::PlanePool;
 
 /// Staged outputs (or output gradients) per chunk of samples, in elements: small
 /// enough to stay in L1/L2 between the product that writes them and the pass that
-/// reads them.
-const STAGE_BUDGET: usize = 16 * 1024;
+/// reads them. Half the L1d's bytes as elements (16,384 for a 32 KiB L1d, the size it
+/// was measured at).
+fn stage_budget() -> usize {
+    crate::kernels::simd::caches().l1d / 2
+}
 
 /// Output channels per group rounded up to whole vectors of 8.
 pub const fn padded_channels(channels: usize) -> usize {
@@ -40,7 +43,7 @@ pub const fn scratch_per_sample<G: Geometry>() -> usize {
 }
 
 fn stage_chunk(per_sample: usize, batch: usize) -> usize {
-    (STAGE_BUDGET / per_sample.max(1)).clamp(1, batch.max(1))
+    (stage_budget() / per_sample.max(1)).clamp(1, batch.max(1))
 }
 
 /// One chunk of samples: the first, how many, their zero-padded input, the walks over
@@ -55,7 +58,7 @@ struct Chunk<'a, F> {
     stage: &'a mut [F],
 }
 
-/// Runs `body` on each chunk of the batch whose staged outputs fit [`STAGE_BUDGET`];
+/// Runs `body` on each chunk of the batch whose staged outputs fit [`stage_budget`];
 /// `rest` holds the staging area, then the zero-padded input.
 fn for_each_chunk<F: Float, G: Geometry>(batch: usize, x: &[F], rest: &mut [F], mut body: impl FnMut(Chunk<'_, F>)) {
     let (hp, wp, per_sample) = (G::HP, G::WP, G::P * padded_channels(G::OCG));

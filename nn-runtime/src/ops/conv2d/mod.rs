@@ -17,11 +17,14 @@ use crate::float::Float;
 use crate::kernels::gemm::{gemm, Mat};
 
 /// Samples whose columns are built and multiplied together: enough for a wide GEMM,
-/// few enough that the column matrix (about this many elements) stays in L2.
-const COLUMN_BUDGET: usize = 96 * 1024;
+/// few enough that the column matrix (about this many elements) stays in L2: 3/32 of
+/// the L2's bytes as elements (98,304 for 1 MiB, the size it was measured at).
+fn column_budget() -> usize {
+    crate::kernels::simd::caches().l2 * 3 / 32
+}
 
 fn samples_per_chunk<G: Geometry>(batch: usize) -> usize {
-    (COLUMN_BUDGET / (G::K * G::P).max(1)).clamp(1, batch.max(1))
+    (column_budget() / (G::K * G::P).max(1)).clamp(1, batch.max(1))
 }
 
 /// Scratch elements per sample of the im2col strategy (forward, backward, and the
@@ -109,7 +112,7 @@ pub(crate) fn col2im_add<F: Float, G: Geometry>(col: &[F], dx: &mut [F], row_str
 }
 
 /// Runs `body(first, samples, columns, block)` on each chunk of the batch whose
-/// column matrix fits [`COLUMN_BUDGET`]: `columns` has room for the chunk's `K ×
+/// column matrix fits [`column_budget`]: `columns` has room for the chunk's `K ×
 /// samples·P` columns, `block` for one group's `[OC/G, samples·P]` outputs.
 fn for_each_chunk<F: Float, G: Geometry>(
     batch: usize, scratch: &mut [F], mut body: impl FnMut(usize, usize, &mut [F], &mut [F]),
