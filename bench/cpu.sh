@@ -4,7 +4,8 @@
 # and inference (10,000 images in batches of 256) with the chosen kernels and with
 # each register-tile width forced (NN_TILES, rounds interleaved), the peers (ONNX
 # Runtime, PyTorch eager, torch.compile, JAX) on the same work, and the machine's
-# single-thread SGEMM rate (numpy 2048², OpenBLAS). Prints one Markdown table.
+# single-thread SGEMM rate (numpy 2048², OpenBLAS). Where the processor has AVX-512
+# BF16 it also times the opt-in bfloat16 inference. Prints one Markdown table.
 #
 #   bash bench/cpu.sh [ROUNDS]           (default 3; about 10 minutes)
 #
@@ -23,11 +24,16 @@ cargo build --release --example bench -q
 bench=target/release/examples/bench
 tiles="default avx2"
 grep -qw avx512f /proc/cpuinfo && tiles="$tiles avx512"
+grep -qw avx512_bf16 /proc/cpuinfo && tiles="$tiles bf16"
 for round in $(seq 1 "$rounds"); do
   for t in $tiles; do
-    if [ "$t" = default ]; then env=(); else env=(NN_TILES="$t"); fi
-    env "${env[@]}" NN_THREADS=1 taskset -c 0 "$bench" --rounds 1 --nets lenet5 --json "$out/cpu-$t-$round.json" \
-      > "$out/cpu-$t-$round.txt"
+    case "$t" in
+      default) env=(); flags=() ;;
+      bf16) env=(); flags=(--precision bf16) ;;
+      *) env=(NN_TILES="$t"); flags=() ;;
+    esac
+    env "${env[@]}" NN_THREADS=1 taskset -c 0 "$bench" --rounds 1 --nets lenet5 "${flags[@]}" \
+      --json "$out/cpu-$t-$round.json" > "$out/cpu-$t-$round.txt"
   done
 done
 echo "== peers ($rounds rounds)"
@@ -66,7 +72,8 @@ print(f"single-thread SGEMM (numpy 2048², {', '.join(b.get('internal_api', '?')
 print(selection.replace("\n", "; "))
 print(f"median of {rounds} rounds, 1 thread pinned to CPU 0, images/s\n")
 names = ["onnxruntime", "torch-compile", "torch-eager", "jax"]
-print("| LeNet-5 | nn (chosen) | " + " | ".join(f"nn, NN_TILES={t}" for t in tiles if t != "default") +
+label_of = lambda t: "nn, bf16 inference" if t == "bf16" else f"nn, NN_TILES={t}"
+print("| LeNet-5 | nn (chosen) | " + " | ".join(label_of(t) for t in tiles if t != "default") +
       " | ONNX Runtime | torch.compile | PyTorch eager | JAX | nn / best peer | nn, GFLOP/s (share of SGEMM) |")
 print("|---" * (len(tiles) + 7) + "|")
 results = {t: ours(t) for t in tiles}
@@ -74,7 +81,7 @@ for what, flop in (("b32", TRAIN), ("b128", TRAIN), ("infer", FORWARD)):
     mine = results["default"][what]
     theirs = {n: peer(n, what) for n in names}
     best = max((v, n) for n, v in theirs.items() if v)
-    cells = [f"{results[t][what]:,.0f}" for t in tiles if t != "default"]
+    cells = ["—" if t == "bf16" and what != "infer" else f"{results[t][what]:,.0f}" for t in tiles if t != "default"]
     label = {"b32": "train, batch 32", "b128": "train, batch 128", "infer": "inference 10k/256"}[what]
     ratio = f"{mine / theirs['onnxruntime']:.2f}× ORT" if what == "infer" else f"{mine / best[0]:.2f}× ({best[1]})"
     print(f"| {label} | **{mine:,.0f}** | " + " | ".join(cells) + " | " +

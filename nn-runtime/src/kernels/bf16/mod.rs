@@ -13,11 +13,17 @@
 //! Only processors with AVX512_BF16 run it ([`available`]); elsewhere
 //! `set_precision` refuses it rather than emulating it slowly.
 
+// The vector kernels exist for x86-64 only; elsewhere the code that calls them is
+// compiled but never reached, and its arguments look unused.
+#![cfg_attr(not(target_arch = "x86_64"), allow(unused))]
+
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
 use crate::kernels::view::{Mat, Walk};
 use std::cell::{Cell, RefCell};
 
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub mod amx;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
@@ -56,6 +62,8 @@ struct Packed {
     x: Vec<u16>,
     rows: Vec<u16>,
     pairs: Vec<(usize, usize)>,
+    tiles_a: Vec<u32>,
+    tiles_c: Vec<f32>,
 }
 
 /// Runs `f` with this thread's products in `precision` (bfloat16 only where
@@ -196,6 +204,15 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, add
         } else {
             pack_pairs_by_column(&mut packed.b, k, n, ldp, |p, j| b32[p * b.row_stride + j * b.col_stride]);
         }
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if amx::chosen() {
+            let word = |i: usize, p: usize| {
+                // SAFETY: as below: word (i, p), i < m, p < kp, of the packed A.
+                unsafe { a_words.add(i * a_row + p * a_pair).read_unaligned() }
+            };
+            amx_gemm(amx::product, packed, m, kp, n, word, ldp, c32, ldc, add);
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `active()` implies `available()`: AVX-512F, BW and BF16. A's words
         // (i, p), i < m, p < kp, lie in the buffer packed above for its layout (rows of
@@ -207,6 +224,42 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, add
         };
     });
     true
+}
+
+/// The signature of [`amx::product`] (and of the tests' emulation of it).
+type TileProduct = unsafe fn(usize, usize, usize, *const u32, *const u32, *mut f32);
+
+/// The product of [`gemm`] on AMX tiles (`product`: [`amx::product`], whose contract
+/// the caller meets): A (`word(i, p)`) copied into whole 16 × 16-word tiles, B
+/// (`packed.b`, `kp × ldp` words) padded with zero rows to a multiple of 16, C computed
+/// into whole tiles, then its `m × n` corner written (or added) into `c`.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[allow(clippy::too_many_arguments)]
+fn amx_gemm(
+    product: TileProduct, packed: &mut Packed, m: usize, kp: usize, n: usize, word: impl Fn(usize, usize) -> u32,
+    ldp: usize, c: &mut [f32], ldc: usize, add: bool,
+) {
+    let (m16, kp16) = (m.div_ceil(16) * 16, kp.div_ceil(16) * 16);
+    packed.tiles_a.clear();
+    packed.tiles_a.resize(m16 * kp16, 0);
+    for i in 0..m {
+        for p in 0..kp {
+            packed.tiles_a[i * kp16 + p] = word(i, p);
+        }
+    }
+    packed.b.resize(kp16 * ldp, 0);
+    packed.tiles_c.clear();
+    packed.tiles_c.resize(m16 * ldp, 0.0);
+    // SAFETY: the caller passes `amx::product` only where `amx::usable()`; A is
+    // `m16 × kp16` words, B `kp16 × ldp` (`ldp` a multiple of 16), C `m16 × ldp`, all
+    // just sized, as its contract asks.
+    unsafe { product(m16, kp16, ldp, packed.tiles_a.as_ptr(), packed.b.as_ptr(), packed.tiles_c.as_mut_ptr()) };
+    for i in 0..m {
+        let (row, out) = (&packed.tiles_c[i * ldp..][..n], &mut c[i * ldc..][..n]);
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = if add { *o + v } else { v };
+        }
+    }
 }
 
 /// `out` = rows 2p and 2p + 1 of the `k × n` matrix `values` (rows of stride `ld`) as
@@ -367,6 +420,77 @@ mod tests {
             }
         });
         assert!(!active(), "the setting is restored");
+    }
+
+    /// `tdpbf16ps` over whole tiles as Intel's pseudocode defines it (for each row m,
+    /// output column n and pair k: C[m][n] += A[m].bf16[2k]·B[k].bf16[2n] +
+    /// A[m].bf16[2k+1]·B[k].bf16[2n+1]), with the tile walk of [`amx::product`].
+    ///
+    /// # Safety
+    /// The buffers hold the sizes `amx::product` documents.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    unsafe fn emulated_tiles(m16: usize, kp16: usize, ldp: usize, a: *const u32, b: *const u32, c: *mut f32) {
+        // SAFETY: the contract above.
+        let (a, b, c) = unsafe {
+            (
+                std::slice::from_raw_parts(a, m16 * kp16),
+                std::slice::from_raw_parts(b, kp16 * ldp),
+                std::slice::from_raw_parts_mut(c, m16 * ldp),
+            )
+        };
+        let half = |word: u32, high: bool| from_bf16(if high { (word >> 16) as u16 } else { word as u16 });
+        for i in 0..m16 {
+            for j in 0..ldp {
+                let mut acc = 0.0f32;
+                for p in 0..kp16 {
+                    let (x, y) = (a[i * kp16 + p], b[p * ldp + j]);
+                    acc += half(x, false) * half(y, false) + half(x, true) * half(y, true);
+                }
+                c[i * ldp + j] = acc;
+            }
+        }
+    }
+
+    /// The AMX path on ragged shapes (m, n, k not multiples of 16), against the sums of
+    /// the rounded operands: with the tiles emulated everywhere (the padding into whole
+    /// tiles, the operand layouts the instruction reads, the copy back), and with the
+    /// real `tdpbf16ps` wherever the processor has AMX (whether or not `NN_AMX` chooses it
+    /// for networks), saying so where it has not.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[test]
+    fn amx_tiles_equal_the_rounded_operands_products() {
+        let mut engines: Vec<(&str, TileProduct)> = vec![("emulated tiles", emulated_tiles)];
+        if amx::usable() {
+            engines.push(("AMX", amx::product));
+        } else {
+            eprintln!("no AMX-TILE/AMX-BF16 here (or the kernel refused the tile state): the AMX instructions cannot run, only their emulation");
+        }
+        let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
+            &[(1, 1, 1), (3, 35, 17)]
+        } else {
+            &[(1, 1, 1), (13, 40, 57), (37, 150, 120), (16, 32, 16)]
+        };
+        for (name, product) in engines {
+            for &(m, k, n) in shapes {
+                let a = values(m * k, 1.0);
+                let b = values(k * n, 2.0);
+                let (want, scale) = reference(m, n, k, |i, p| a[i * k + p], |p, j| b[p * n + j]);
+                let (kp, ldp) = (k.div_ceil(2), n.div_ceil(16) * 16);
+                let mut packed = Packed::default();
+                pack_pairs_by_row(&mut packed.a, m, k, |i, p| a[i * k + p]);
+                pack_pairs_by_column(&mut packed.b, k, n, ldp, |p, j| b[p * n + j]);
+                let words = packed.a.clone();
+                for add in [false, true] {
+                    let mut c = vec![0.5f32; m * n];
+                    amx_gemm(product, &mut packed, m, kp, n, |i, p| words[i * kp + p], ldp, &mut c, n, add);
+                    for (i, (&got, (&want, &scale))) in c.iter().zip(want.iter().zip(&scale)).enumerate() {
+                        let want = want + if add { 0.5 } else { 0.0 };
+                        let bound = (k as f64 + 2.0) * f32::EPSILON as f64 * (scale + 0.5);
+                        assert!((got as f64 - want).abs() <= bound, "{name} {m}×{k}×{n} [{i}]: {got} vs {want}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -148,7 +148,21 @@ impl std::fmt::Display for Selection {
         };
         writeln!(f, "cpu: {}", self.cpu)?;
         writeln!(f, "kernels: {:?} instructions, {lanes} product tiles ({})", self.level, self.tiles_reason)?;
-        write!(f, "budgets: L1d {}, L2 {}", cpu::human(self.caches.l1d), cpu::human(self.caches.l2))
+        writeln!(f, "budgets: L1d {}, L2 {}", cpu::human(self.caches.l1d), cpu::human(self.caches.l2))?;
+        let bf16 = if crate::kernels::bf16::available() {
+            "AVX-512 BF16 (opt-in: set_precision)"
+        } else {
+            "not on this processor"
+        };
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        let amx = match (crate::kernels::bf16::amx::usable(), crate::kernels::bf16::amx::chosen()) {
+            (true, true) => "AMX tiles (NN_AMX=1)",
+            (true, false) => "AMX present, not chosen (NN_AMX=1 chooses it)",
+            _ => "no AMX",
+        };
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        let amx = "no AMX";
+        write!(f, "bfloat16 inference: {bf16}; {amx}")
     }
 }
 

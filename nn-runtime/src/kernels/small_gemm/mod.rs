@@ -17,6 +17,10 @@
 //! which has its own run-time-selected SSE2/AVX/FMA/AVX-512 kernels. Measured against
 //! it on LeNet-5's products: `cargo run --release -p nn-runtime --example gemm_shapes`.
 
+// The vector kernels exist for x86-64 only; elsewhere the code that calls them is
+// compiled but never reached, and its arguments look unused.
+#![cfg_attr(not(target_arch = "x86_64"), allow(unused))]
+
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
 use crate::kernels::view::Mat;
