@@ -93,7 +93,7 @@ const CONFIG: TileConfig = TileConfig {
 /// # Safety
 /// [`usable`] returned true, and the three buffers hold the sizes above.
 pub unsafe fn product(m16: usize, kp16: usize, ldp: usize, a: *const u32, b: *const u32, c: *mut f32) {
-    debug_assert!(m16 % 16 == 0 && kp16 % 16 == 0 && ldp % 16 == 0);
+    debug_assert!(m16.is_multiple_of(16) && kp16.is_multiple_of(16) && ldp.is_multiple_of(16));
     let (stride_a, stride_b, stride_c) = (kp16 * 4, ldp * 4, ldp * 4);
     // SAFETY (whole body): the processor runs AMX and this process holds the tile state
     // (the contract); every tile load reads 16 rows of 64 bytes at a row stride that
