@@ -1,8 +1,11 @@
 //! Trains LeNet-5 (LeCun et al., 1998) on 8,000 MNIST digits and reports the accuracy on
 //! 2,000 held-out ones. The 28×28 digits are zero-padded to 32×32, as in the paper.
 //!
-//!     cargo run --release --example lenet5 [-- --epochs N --batch B --lr LR --data DIR]
+//!     cargo run --release --example lenet5 [-- --epochs N --batch B --lr LR --data DIR --precision bf16]
 //!
+//! `--precision bf16` trains with bfloat16 products and f32 weights (mixed precision,
+//! AVX-512 BF16). Either way the trained network is also tested with bfloat16
+//! inference where the processor has it.
 //! `--data DIR` reads `mnist10k-{train,test}-{images-idx3,labels-idx1}-ubyte.gz` (or any
 //! MNIST-format IDX files with those names) instead of the embedded copy.
 
@@ -38,10 +41,11 @@ struct Options {
     lr: f64,
     seed: u64,
     data: Option<String>,
+    precision: nn::Precision,
 }
 
 fn parse_options() -> Result<Options, String> {
-    let mut options = Options { epochs: 12, batch: 32, lr: 0.03, seed: 1, data: None };
+    let mut options = Options { epochs: 12, batch: 32, lr: 0.03, seed: 1, data: None, precision: nn::Precision::F32 };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -51,9 +55,16 @@ fn parse_options() -> Result<Options, String> {
             "--lr" => options.lr = value()?.parse().map_err(|e| format!("--lr: {e}"))?,
             "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--data" => options.data = Some(value()?),
+            "--precision" => {
+                options.precision = match value()?.as_str() {
+                    "f32" => nn::Precision::F32,
+                    "bf16" => nn::Precision::Bf16,
+                    other => return Err(format!("--precision: {other} is not f32 or bf16")),
+                }
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR]"
+                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR] [--precision f32|bf16]"
                 );
                 std::process::exit(0);
             }
@@ -101,14 +112,16 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = load(options.data.as_deref())?;
     println!("{}", LeNet5::summary());
     println!(
-        "training on {} digits, testing on {} | batch {}, SGD lr {} (cosine decay) momentum 0.9, {} epochs\n",
+        "training on {} digits, testing on {} | batch {}, SGD lr {} (cosine decay) momentum 0.9, {} epochs, {:?} products\n",
         train.len(),
         test.len(),
         options.batch,
         options.lr,
-        options.epochs
+        options.epochs,
+        options.precision
     );
     let mut net = LeNet5::new(options.seed);
+    net.set_training_precision(options.precision)?;
     let mut sgd = Sgd::new(options.lr).momentum(0.9);
     let mut batches = Batches::new(train.len(), options.batch, options.seed)?;
     let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")

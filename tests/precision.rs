@@ -80,3 +80,42 @@ fn training_ignores_the_inference_precision() {
     }
     assert_eq!(plain.params(), chosen.params());
 }
+
+/// Mixed-precision training (`set_training_precision`): the steps run (the loss moves
+/// off the f32 one, so the bfloat16 products ran) and track the f32 steps closely;
+/// inference stays f32 unless chosen separately.
+#[test]
+fn bf16_training_tracks_f32_training() {
+    for batch in [6, 24] {
+        bf16_training_tracks_f32_training_at(batch);
+    }
+}
+
+/// One batch size: below 16 the step runs whole, from 16 on as two halves.
+fn bf16_training_tracks_f32_training_at(batch: usize) {
+    let x = inputs(batch * Mixed::<f32>::INPUT_LEN, 2.5);
+    let labels: Vec<usize> = (0..batch).map(|i| (i * 7) % 10).collect();
+    let mut plain = Mixed::<f32>::with_seed(9);
+    let mut mixed = Mixed::<f32>::with_seed(9);
+    if mixed.set_training_precision(Precision::Bf16).is_err() {
+        eprintln!("no AVX512_BF16 here: bfloat16 training refused, nothing to compare");
+        assert_eq!(mixed.training_precision(), Precision::F32);
+        return;
+    }
+    assert_eq!((mixed.training_precision(), mixed.precision()), (Precision::Bf16, Precision::F32));
+    let (mut first_plain, mut first_mixed) = (0.0, 0.0);
+    for step in 0..20 {
+        let a = plain.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Sgd::new(0.05)).unwrap();
+        let b = mixed.train_step(&x, &labels, &SoftmaxCrossEntropy, &mut Sgd::new(0.05)).unwrap();
+        if step == 0 {
+            (first_plain, first_mixed) = (a, b);
+        }
+        assert!((a - b).abs() < 0.05 * a.abs().max(0.1), "batch {batch}, step {step}: f32 loss {a}, bf16 loss {b}");
+    }
+    assert_ne!(first_plain.to_bits(), first_mixed.to_bits(), "the bfloat16 products ran");
+    let (a, b) = (
+        plain.loss(&x, &labels, &SoftmaxCrossEntropy).unwrap(),
+        mixed.loss(&x, &labels, &SoftmaxCrossEntropy).unwrap(),
+    );
+    assert!(a < first_plain && b < first_mixed, "both learned: {first_plain} → {a}, {first_mixed} → {b}");
+}

@@ -178,8 +178,7 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     fn __forward(&mut self, input: &[F], batch: usize, for_backward: bool) {
         let p = self.__parts();
-        // Inference products in the network's precision; training's always in F.
-        let precision = if for_backward { Precision::F32 } else { p.workspace.precision };
+        let precision = if for_backward { p.workspace.training_precision } else { p.workspace.precision };
         bf16::with(precision, || {
             Self::__forward_in(p.params, p.buffers, p.rng, p.training, for_backward, p.workspace, input, batch)
         })
@@ -188,7 +187,9 @@ pub trait Network<F: Float>: Sized {
     #[doc(hidden)]
     fn __backward(&mut self, input: &[F], batch: usize, input_grad: bool) {
         let p = self.__parts();
-        Self::__backward_in(p.params, p.grads, p.training, p.workspace, input, batch, input_grad)
+        bf16::with(p.workspace.training_precision, || {
+            Self::__backward_in(p.params, p.grads, p.training, p.workspace, input, batch, input_grad)
+        })
     }
 
     /// The Keras-style summary table; print it with `{}`.
@@ -225,10 +226,36 @@ pub trait Network<F: Float>: Sized {
     /// Chooses the arithmetic of inference products. [`Precision::Bf16`] rounds their
     /// operands to bfloat16 and accumulates in f32 (AVX-512 BF16; about 3 significant
     /// digits per operand: measure your accuracy, bench/README.md reports LeNet-5's);
-    /// training always runs in full precision. Refused, leaving the network as it was,
+    /// training keeps its own setting ([`Network::set_training_precision`]). Refused, leaving the network as it was,
     /// on a processor without AVX512_BF16 (or with `NN_SIMD` capping below AVX-512):
     /// emulated bfloat16 would be slower than f32.
     fn set_precision(&mut self, precision: Precision) -> Result<(), Error> {
+        Self::__check_precision(precision)?;
+        self.__parts().workspace.precision = precision;
+        Ok(())
+    }
+
+    /// The arithmetic of a training step's products (forward and backward):
+    /// [`Precision::F32`] unless [`Network::set_training_precision`] chose otherwise.
+    fn training_precision(&mut self) -> Precision {
+        self.__parts().workspace.training_precision
+    }
+
+    /// Chooses the arithmetic of a training step's products, forward and backward.
+    /// [`Precision::Bf16`] rounds their operands to bfloat16 and accumulates in f32,
+    /// as mixed-precision training does: the weights (the master copy), gradients,
+    /// loss and optimizer stay f32. Products the bfloat16 kernels do not cover (the
+    /// shifted convolution's, and recurrent layers' steps) stay f32. Refused, leaving
+    /// the network as it was, where [`Network::set_precision`] would refuse it.
+    fn set_training_precision(&mut self, precision: Precision) -> Result<(), Error> {
+        Self::__check_precision(precision)?;
+        self.__parts().workspace.training_precision = precision;
+        Ok(())
+    }
+
+    /// `Ok` where this processor runs `precision`.
+    #[doc(hidden)]
+    fn __check_precision(precision: Precision) -> Result<(), Error> {
         if precision == Precision::Bf16 && !bf16::available() {
             let cpu = crate::kernels::simd::cpu();
             let message = if cpu.features.avx512_bf16 {
@@ -241,7 +268,6 @@ pub trait Network<F: Float>: Sized {
             };
             return Err(Error::Unsupported { network: Self::NAME, message });
         }
-        self.__parts().workspace.precision = precision;
         Ok(())
     }
 
@@ -419,7 +445,9 @@ pub trait Network<F: Float>: Sized {
             return Err(Error::NonFiniteLoss { network: Self::NAME, loss: L::NAME, value: value.to_f64() });
         }
         let p = self.__parts();
-        Self::__backward_in(p.params, &mut p.step.pending_grads, p.training, p.workspace, input, batch, false);
+        bf16::with(p.workspace.training_precision, || {
+            Self::__backward_in(p.params, &mut p.step.pending_grads, p.training, p.workspace, input, batch, false)
+        });
         Ok(value)
     }
 
@@ -442,6 +470,7 @@ pub trait Network<F: Float>: Sized {
         let p = self.__parts();
         let params: &[F] = p.params;
         let training = p.training;
+        let precision = p.workspace.training_precision;
         let run = |workspace: &mut Workspace<F>,
                    grads: &mut [F],
                    rng: &mut Rng,
@@ -449,6 +478,7 @@ pub trait Network<F: Float>: Sized {
                    target: &L::Target,
                    samples: usize|
          -> Result<F, Error> {
+            let _products = bf16::Scope::enter(precision);
             Self::__forward_in(params, &mut [], rng, training, true, workspace, input, samples);
             let start = Self::LAYOUT.output_offset * samples;
             let len = Self::OUTPUT_LEN * samples;

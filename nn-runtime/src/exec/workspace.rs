@@ -51,6 +51,8 @@ pub struct Workspace<F> {
     pub output: Vec<F>,
     /// The arithmetic of inference products (`Network::set_precision`).
     pub precision: Precision,
+    /// The arithmetic of training steps' products (`Network::set_training_precision`).
+    pub training_precision: Precision,
 }
 
 fn grow<F: Float>(buffer: &mut Vec<F>, len: usize) {

@@ -1,13 +1,15 @@
-//! Opt-in bfloat16 products for inference ([`Precision::Bf16`]): operands rounded to
-//! bfloat16 (8 significant bits), multiplied in pairs and accumulated in f32 by
-//! AVX-512 BF16's `vdpbf16ps`, which does two multiply-adds per f32 lane where an FMA
-//! does one. A network chooses it with `Network::set_precision`; its inference
+//! Opt-in bfloat16 products ([`Precision::Bf16`]): operands rounded to bfloat16 (8
+//! significant bits), multiplied in pairs and accumulated in f32 by AVX-512 BF16's
+//! `vdpbf16ps`, which does two multiply-adds per f32 lane where an FMA does one. A
+//! network chooses it for inference with `Network::set_precision`; its inference
 //! products (the direct convolution's gathered product, and every `gemm` an inference
-//! pass makes: `linear`, im2col convolutions) then take these kernels, while training,
-//! and inference on a network left at [`Precision::F32`], run in f32 as before.
+//! pass makes: `linear`, im2col convolutions) then take these kernels, while a network
+//! left at [`Precision::F32`] runs in f32 as before.
 //!
-//! The choice travels as a per-thread flag ([`with`]) set around one network's forward
-//! pass, so the generated code and the operators stay unchanged. Operands are packed
+//! `Network::set_training_precision` does the same for a training step's products,
+//! forward and backward (mixed precision: weights, gradients, loss and optimizer stay
+//! f32). The choice travels as a per-thread flag ([`with`]) set around one network's
+//! passes, so the generated code and the operators stay unchanged. Operands are packed
 //! into bfloat16 pairs in per-thread scratch (grown once, then reused): the weights
 //! each call (a few thousand values for LeNet-5), the activations once per product.
 //! Only processors with AVX512_BF16 run it ([`available`]); elsewhere
@@ -27,10 +29,10 @@ pub mod amx;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
-/// The arithmetic of a network's inference products.
+/// The arithmetic of a network's products (inference and training set apart).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Precision {
-    /// f32 (or f64) throughout: the default, and always the arithmetic of training.
+    /// f32 (or f64) throughout: the default.
     #[default]
     F32,
     /// Products with bfloat16 operands and f32 accumulation; everything between them
@@ -69,15 +71,26 @@ struct Packed {
 /// Runs `f` with this thread's products in `precision` (bfloat16 only where
 /// [`available`]), restoring the previous setting afterwards, also on a panic.
 pub fn with<R>(precision: Precision, f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            ACTIVE.with(|a| a.set(self.0));
-        }
-    }
-    let on = precision == Precision::Bf16 && available();
-    let _restore = Restore(ACTIVE.with(|a| a.replace(on)));
+    let _scope = Scope::enter(precision);
     f()
+}
+
+/// This thread's products in a precision until the value is dropped (then, also on a
+/// panic, the previous setting again): [`with`] for code that returns early.
+pub struct Scope(bool);
+
+impl Scope {
+    /// Sets this thread's products to `precision` (bfloat16 only where [`available`]).
+    pub fn enter(precision: Precision) -> Scope {
+        let on = precision == Precision::Bf16 && available();
+        Scope(ACTIVE.with(|a| a.replace(on)))
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| a.set(self.0));
+    }
 }
 
 /// Whether this thread's products run in bfloat16 now.
