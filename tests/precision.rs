@@ -1,8 +1,11 @@
-//! The opt-in bfloat16 inference (`Network::set_precision`): where the processor has
-//! AVX-512 BF16, outputs stay within bfloat16's rounding of the f32 ones through every
-//! product kind (direct and shifted convolutions, an im2col convolution, `linear`), on
-//! one thread and on a split batch; training is untouched. Elsewhere the setting is
-//! refused with the reason, and the network keeps f32.
+//! The opt-in bfloat16 products (`Network::set_precision`, `set_training_precision`):
+//! where the processor has AVX-512 BF16, inference outputs stay within bfloat16's
+//! rounding of the f32 ones through the product kinds the bfloat16 kernels cover (the
+//! direct convolution's gathered product, an im2col convolution's and `linear`'s
+//! `gemm`; LeNet-5's first convolution takes the shifted strategy, which stays f32), on
+//! one thread and on a split batch, and mixed-precision training tracks f32 training.
+//! Elsewhere, and for f64 networks, the setting is refused with the reason and the
+//! network keeps f32.
 
 use nn::prelude::*;
 use nn::Precision;
@@ -118,4 +121,15 @@ fn bf16_training_tracks_f32_training_at(batch: usize) {
         mixed.loss(&x, &labels, &SoftmaxCrossEntropy).unwrap(),
     );
     assert!(a < first_plain && b < first_mixed, "both learned: {first_plain} → {a}, {first_mixed} → {b}");
+}
+
+/// bfloat16 products exist for f32 networks: an f64 network refuses them with the reason.
+#[test]
+fn f64_networks_refuse_bf16() {
+    let mut net = Mixed::<f64>::with_seed(1);
+    for result in [net.set_precision(Precision::Bf16), net.set_training_precision(Precision::Bf16)] {
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("f64") || err.contains("AVX-512 BF16"), "{err}");
+    }
+    assert_eq!((net.precision(), net.training_precision()), (Precision::F32, Precision::F32));
 }

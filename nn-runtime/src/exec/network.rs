@@ -216,7 +216,6 @@ pub trait Network<F: Float>: Sized {
         self.set_training(false)
     }
 
-    /// The number of samples in `input`, or an error if it is not a whole number.
     /// The arithmetic of this network's inference products (forward without backward,
     /// `loss`): [`Precision::F32`] unless [`Network::set_precision`] chose otherwise.
     fn precision(&mut self) -> Precision {
@@ -256,6 +255,10 @@ pub trait Network<F: Float>: Sized {
     /// `Ok` where this processor runs `precision`.
     #[doc(hidden)]
     fn __check_precision(precision: Precision) -> Result<(), Error> {
+        if precision == Precision::Bf16 && std::any::TypeId::of::<F>() != std::any::TypeId::of::<f32>() {
+            let message = "bfloat16 products exist for f32 networks; this one computes in f64".to_string();
+            return Err(Error::Unsupported { network: Self::NAME, message });
+        }
         if precision == Precision::Bf16 && !bf16::available() {
             let cpu = crate::kernels::simd::cpu();
             let message = if cpu.features.avx512_bf16 {
@@ -271,6 +274,7 @@ pub trait Network<F: Float>: Sized {
         Ok(())
     }
 
+    /// The number of samples in `input`, or an error if it is not a whole number.
     fn batch_size_of(input: &[F]) -> Result<usize, Error> {
         if input.is_empty() {
             return Err(Error::EmptyBatch { network: Self::NAME });

@@ -3,6 +3,7 @@
 //! GEMM.
 
 use crate::float::Float;
+use crate::kernels::view::extent;
 pub use crate::kernels::view::Mat;
 use crate::kernels::{bf16, simd, small_gemm};
 use std::cell::Cell;
@@ -29,15 +30,6 @@ thread_local! {
 /// to tell those allocations apart from any of ours.
 pub fn gemm_calls_on_this_thread() -> u64 {
     GEMM_CALLS.with(|c| c.get())
-}
-
-/// Index one past the last element a strided view can address.
-fn extent(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> usize {
-    if rows == 0 || cols == 0 {
-        0
-    } else {
-        (rows - 1) * row_stride + (cols - 1) * col_stride + 1
-    }
 }
 
 /// `C ← α A B + β C` with C row-major `a.rows × b.cols` (row stride `c_row_stride`).
@@ -154,6 +146,37 @@ mod tests {
             }
         }
         assert_eq!(gemm_calls_on_this_thread(), calls + 2);
+    }
+
+    /// Strides whose extent overflows `usize` must fail the bounds check, not wrap past
+    /// it (found in review: the product then read far outside the slice).
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn rejects_views_whose_strides_overflow() {
+        let a = [1.0f32];
+        let mut c = [0.0f32; 4];
+        let huge = Mat::strided(&a, 2, 2, (1 << 63) + (1 << 28), (1 << 63) - (1 << 28));
+        gemm(1.0, huge, Mat::row_major(&[1.0f32; 4], 2, 2), 0.0, &mut c, 2);
+    }
+
+    /// An empty reduction (k = 0) on every path: C is zeroed (or kept when adding), and
+    /// no pointer into the empty operands is formed (Miri checks that).
+    #[test]
+    fn empty_reductions_zero_or_keep_c() {
+        for add in [false, true] {
+            let mut c = vec![2.0f32; 6];
+            gemm(1.0, Mat::row_major(&[], 2, 0), Mat::row_major(&[], 0, 3), if add { 1.0 } else { 0.0 }, &mut c, 3);
+            assert_eq!(c, vec![if add { 2.0 } else { 0.0 }; 6]);
+            let mut c = vec![2.0f32; 6];
+            let b_t = Mat::transposed(&[], 0, 3);
+            gemm(1.0, Mat::row_major(&[], 2, 0), b_t, if add { 1.0 } else { 0.0 }, &mut c, 3);
+            assert_eq!(c, vec![if add { 2.0 } else { 0.0 }; 6]);
+            crate::kernels::bf16::with(crate::kernels::bf16::Precision::Bf16, || {
+                let mut c = vec![2.0f32; 6];
+                gemm(1.0, Mat::row_major(&[], 2, 0), b_t, if add { 1.0 } else { 0.0 }, &mut c, 3);
+                assert_eq!(c, vec![if add { 2.0 } else { 0.0 }; 6]);
+            });
+        }
     }
 
     #[test]

@@ -48,9 +48,10 @@ impl Walk {
         Offsets { walk: *self, index: [0; 3], offset: 0, remaining: self.len() }
     }
 
-    /// The largest offset (the walk is not empty).
+    /// The largest offset (the walk is not empty); `usize::MAX` where it overflows, so
+    /// that a bounds check against it fails rather than wraps.
     pub(crate) fn last(&self) -> usize {
-        (0..3).map(|i| (self.n[i] - 1) * self.step[i]).sum()
+        (0..3).fold(0usize, |sum, i| sum.saturating_add((self.n[i] - 1).saturating_mul(self.step[i])))
     }
 }
 
@@ -93,4 +94,14 @@ impl Iterator for Offsets {
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.remaining, Some(self.remaining))
     }
+}
+
+/// One past the last element a `rows × cols` view with these strides addresses (0 when
+/// empty); `usize::MAX` where that overflows, so that a bounds check against it fails
+/// rather than wraps (a view with absurd strides must not pass the kernels' asserts).
+pub(crate) fn extent(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        return 0;
+    }
+    (rows - 1).saturating_mul(row_stride).saturating_add((cols - 1).saturating_mul(col_stride)).saturating_add(1)
 }

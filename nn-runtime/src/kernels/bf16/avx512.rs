@@ -27,9 +27,13 @@ unsafe fn pairs_at(p: *const u32) -> __m512bh {
 }
 
 /// One pair broadcast to every lane.
+///
+/// # Safety
+/// Requires AVX-512F (inlined into the kernels below, which enable it).
 #[inline(always)]
-fn broadcast(word: u32) -> __m512bh {
-    // SAFETY: register-only; any 512 bits are valid bfloat16s, same size.
+unsafe fn broadcast(word: u32) -> __m512bh {
+    // SAFETY: AVX-512F (the contract); register-only; any 512 bits are valid
+    // bfloat16s, and the two types have the same size.
     unsafe { std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(word as i32)) }
 }
 
@@ -115,7 +119,7 @@ unsafe fn tiles(
 /// `C (+)= A · B`: A's pair word (i, p) at `a[i · a_row + p · a_pair]` (any alignment),
 /// B as `kp` rows of `ldp` pair words (`ldp ≥ n`, a multiple of 16, zero past `n`), C
 /// `m × n` with rows of stride `ldc`.
-#[target_feature(enable = "avx512f,avx512bf16")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn nn(
     m: usize, kp: usize, n: usize, a: *const u32, a_row: usize, a_pair: usize, b: *const u32, ldp: usize, c: *mut f32,
@@ -191,7 +195,7 @@ unsafe fn gathered_tile<const MR: usize, const NV: usize, const MASKED: bool>(
 /// of offsets (`(lo, lo + 1)` adjacent, [`NO_TAP`] for an odd last one), B as
 /// `pairs.len()` rows of `ldp` pair words (zero past the last tap and past `np`), C
 /// `rows.len() × np`. Tiles of 12 rows × 32 columns, the last strip masked.
-#[target_feature(enable = "avx512f,avx512bf16")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn gathered(
     x: *const u16, rows_walk: Walk, pairs: &[(usize, usize)], b: *const u32, ldp: usize, np: usize, c: *mut f32,
@@ -240,7 +244,7 @@ pub unsafe fn gathered(
 
 /// `dst[i] = bf16(src[i])` for `len` values, rounded to nearest even (`vcvtneps2bf16`:
 /// subnormals to zero, as [`super::to_bf16`]).
-#[target_feature(enable = "avx512f,avx512bf16")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
 pub unsafe fn convert(src: *const f32, dst: *mut u16, len: usize) {
     // SAFETY: `src` has `len` readable values and `dst` room for `len` (the caller's
     // contract); the tail's masked lanes are never accessed.
@@ -259,7 +263,7 @@ pub unsafe fn convert(src: *const f32, dst: *mut u16, len: usize) {
 /// Packs rows `2p` and `2p + 1` of the `k × n` matrix `b` (rows of stride `ldb`) as
 /// `⌈k/2⌉` rows of `ldp` pair words (`[p][j]` = the two rows' column j), zero past `k`
 /// and `n`: both rows converted at once, their bfloat16s interleaved by one permute.
-#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
 pub unsafe fn pack_row_pairs(b: *const f32, k: usize, n: usize, ldb: usize, out: *mut u32, ldp: usize) {
     // SAFETY: `b` has `k` rows of `n` readable values at stride `ldb` and `out` room for
     // `⌈k/2⌉ × ldp` words, `ldp ≥ n` (the caller's contract); masked lanes are never

@@ -4,7 +4,9 @@
 //! network chooses it for inference with `Network::set_precision`; its inference
 //! products (the direct convolution's gathered product, and every `gemm` an inference
 //! pass makes: `linear`, im2col convolutions) then take these kernels, while a network
-//! left at [`Precision::F32`] runs in f32 as before.
+//! left at [`Precision::F32`] runs in f32 as before. The shifted convolution strategy
+//! (unit-stride layers with few input channels, such as LeNet-5's first) and recurrent
+//! layers' steps stay f32.
 //!
 //! `Network::set_training_precision` does the same for a training step's products,
 //! forward and backward (mixed precision: weights, gradients, loss and optimizer stay
@@ -21,7 +23,7 @@
 
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
-use crate::kernels::view::{Mat, Walk};
+use crate::kernels::view::{extent, Mat, Walk};
 use std::cell::{Cell, RefCell};
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -40,11 +42,12 @@ pub enum Precision {
     Bf16,
 }
 
-/// Whether this processor runs the bfloat16 kernels: AVX-512 BF16 detected and
-/// `NN_SIMD` not capping below AVX-512.
+/// Whether this processor runs the bfloat16 kernels: AVX-512 BF16 (with BW and VL,
+/// which every processor with BF16 has) detected and `NN_SIMD` not capping below
+/// AVX-512.
 pub fn available() -> bool {
     let features = simd::cpu().features;
-    simd::level() >= Level::Avx512 && features.avx512_bf16 && features.avx512bw
+    simd::level() >= Level::Avx512 && features.avx512_bf16 && features.avx512bw && features.avx512vl
 }
 
 /// In a pair of taps' offsets `(lo, hi)`: no second tap (an odd last one, paired with
@@ -135,7 +138,7 @@ fn convert_rows(out: &mut Vec<u16>, values: &[f32], m: usize, k: usize, ld: usiz
     for (i, row) in out.chunks_exact_mut(width.max(1)).take(m).enumerate() {
         let src = &values[i * ld..i * ld + k];
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: only called while `active()`, which implies AVX-512F and AVX512_BF16;
+        // SAFETY: only called while `active()`, which implies AVX-512F, BW, VL and BF16;
         // `src` has `k` values and `row` room for `width ≥ k`.
         unsafe {
             avx512::convert(src.as_ptr(), row.as_mut_ptr(), k)
@@ -181,7 +184,17 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, add
     }
     let (Some(a32), Some(b32), Some(c32)) = (as_f32(a.data), as_f32(b.data), as_f32_mut(c)) else { return false };
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert!(c32.len() > (m - 1) * ldc + n - 1, "bf16 gemm: C out of bounds");
+    assert!(c32.len() >= extent(m, n, ldc, 1), "bf16 gemm: C out of bounds");
+    if m == 0 || n == 0 {
+        return true;
+    }
+    if k == 0 {
+        // Nothing to multiply (and A, B may be empty: no pointer into them is formed).
+        if !add {
+            c32.chunks_mut(ldc.max(1)).take(m).for_each(|row| row[..n].fill(0.0));
+        }
+        return true;
+    }
     let kp = k.div_ceil(2);
     let ldp = n.div_ceil(16) * 16;
     PACKED.with(|packed| {
@@ -227,7 +240,7 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, add
             return;
         }
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `active()` implies `available()`: AVX-512F, BW and BF16. A's words
+        // SAFETY: `active()` implies `available()`: AVX-512F, BW, VL and BF16. A's words
         // (i, p), i < m, p < kp, lie in the buffer packed above for its layout (rows of
         // `kp` words, or `kp` rows of `ldm ≥ m`); B holds `kp × ldp` words, `ldp ≥ n` a
         // multiple of 16; the assert above bounds C's `m` rows of `n` at stride `ldc`;
@@ -287,7 +300,7 @@ fn pack_row_pairs(out: &mut Vec<u32>, values: &[f32], k: usize, n: usize, ld: us
     }
     assert!(values.len() > (k - 1) * ld + n - 1, "bf16: operand out of bounds");
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: only called while `active()`, which implies AVX-512F, BW and BF16;
+    // SAFETY: only called while `active()`, which implies AVX-512F, BW, VL and BF16;
     // `values` has `k` rows of `n` at stride `ld` (asserted above) and `out` room for
     // `⌈k/2⌉ × ldp` words.
     unsafe {
@@ -308,11 +321,16 @@ pub fn gathered<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c:
     }
     let (Some(x32), Some(b32), Some(c32)) = (as_f32(x), as_f32(b), as_f32_mut(c)) else { return false };
     let (m, k) = (rows.len(), red.len());
-    assert!(rows.last() + red.last() < x32.len() && b32.len() >= k * np && c32.len() >= m * np);
+    if m == 0 || k == 0 || np == 0 {
+        return false; // the f32 entry handles empty products
+    }
+    let reach = rows.last().saturating_add(red.last());
+    assert!(reach < x32.len() && b32.len() >= extent(k, np, np, 1) && c32.len() >= extent(m, np, np, 1));
     let ldp = np.div_ceil(16) * 16;
     PACKED.with(|packed| {
         let packed = &mut *packed.borrow_mut();
-        convert_rows(&mut packed.x, x32, 1, x32.len(), x32.len());
+        // Only the part of x the walks reach (a group's taps start inside a longer slice).
+        convert_rows(&mut packed.x, x32, 1, reach + 1, reach + 1);
         pack_row_pairs(&mut packed.b, b32, k, np, np, ldp);
         // Taps in pairs, in walk order; an odd last one pairs with zero.
         packed.pairs.clear();
@@ -321,8 +339,8 @@ pub fn gathered<F: Float>(x: &[F], rows: Walk, red: Walk, b: &[F], np: usize, c:
             packed.pairs.push((lo, taps.next().unwrap_or(NO_TAP)));
         }
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `active()` implies AVX-512F and AVX512_BF16. `packed.x` has x's length,
-        // and every `rows(r) + red(q)` is inside it (asserted above); the pairs hold the
+        // SAFETY: `active()` implies AVX-512F, BW, VL and BF16. `packed.x` holds x up to
+        // `reach`, the largest `rows(r) + red(q)` (asserted inside x above); the pairs hold the
         // walk's offsets (or `NO_TAP`, never read); B holds `⌈k/2⌉ × ldp` words, C
         // `m × np` values; `c` is a unique borrow.
         unsafe {

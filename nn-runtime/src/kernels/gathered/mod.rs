@@ -18,6 +18,7 @@
 
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
+use crate::kernels::view::extent;
 pub use crate::kernels::view::Walk;
 
 #[cfg(target_arch = "x86_64")]
@@ -41,15 +42,15 @@ fn product_at<F: Float>(level: Level, x: &[F], rows: Walk, red: Walk, b: &[F], n
     if m == 0 || np == 0 {
         return;
     }
-    assert!(c.len() >= m * np, "gathered: C out of bounds");
+    assert!(c.len() >= extent(m, np, np, 1), "gathered: C out of bounds");
     if k == 0 {
         if !add {
             c[..m * np].fill(F::ZERO);
         }
         return;
     }
-    assert!(rows.last() + red.last() < x.len(), "gathered: x out of bounds");
-    assert!(b.len() >= k * np, "gathered: B out of bounds");
+    assert!(rows.last().saturating_add(red.last()) < x.len(), "gathered: x out of bounds");
+    assert!(b.len() >= extent(k, np, np, 1), "gathered: B out of bounds");
     if crate::kernels::bf16::gathered(x, rows, red, b, np, c, add) {
         return;
     }
@@ -119,15 +120,15 @@ fn shifted_at<F: Float>(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(c.len() > (m - 1) * ldc + n - 1 && ldc >= n, "shifted: C out of bounds");
+    assert!(c.len() >= extent(m, n, ldc, 1) && ldc >= n, "shifted: C out of bounds");
     if k == 0 {
         if !add {
             c.chunks_mut(ldc).take(m).for_each(|row| row[..n].fill(F::ZERO));
         }
         return;
     }
-    assert!(a.len() >= m * k, "shifted: A out of bounds");
-    assert!(red.last() + n <= x.len(), "shifted: x out of bounds");
+    assert!(a.len() >= extent(m, k, k, 1), "shifted: A out of bounds");
+    assert!(red.last().saturating_add(n) <= x.len(), "shifted: x out of bounds");
     #[cfg(target_arch = "x86_64")]
     if level >= Level::Avx2 {
         if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {
@@ -176,15 +177,15 @@ fn shifted_dots_at<F: Float>(
     if m == 0 || k == 0 {
         return;
     }
-    assert!(ldc >= k && c.len() > (m - 1) * ldc + k - 1, "shifted_dots: C out of bounds");
+    assert!(ldc >= k && c.len() >= extent(m, k, ldc, 1), "shifted_dots: C out of bounds");
     if n == 0 {
         if !add {
             c.chunks_mut(ldc).take(m).for_each(|row| row[..k].fill(F::ZERO));
         }
         return;
     }
-    assert!(lda >= n && a.len() > (m - 1) * lda + n - 1, "shifted_dots: A out of bounds");
-    assert!(red.last() + n <= x.len(), "shifted_dots: x out of bounds");
+    assert!(lda >= n && a.len() >= extent(m, n, lda, 1), "shifted_dots: A out of bounds");
+    assert!(red.last().saturating_add(n) <= x.len(), "shifted_dots: x out of bounds");
     #[cfg(target_arch = "x86_64")]
     if level >= Level::Avx2 {
         if let (Some(a32), Some(x32), Some(c32)) = (as_f32(a), as_f32(x), as_f32_mut(c)) {

@@ -20,8 +20,12 @@ pub struct Cpu {
     pub model: u32,
     /// The features the kernels use or report.
     pub features: Features,
-    /// Data cache sizes per core (L3: per package), bytes.
+    /// Data cache sizes per core (L3: per package), bytes. On a hybrid processor (cores
+    /// of two kinds, which CPUID describes one at a time) the defaults, so that the
+    /// budgets do not depend on which core the process started on.
     pub caches: Caches,
+    /// Performance and efficiency cores in one package (CPUID leaf 7, EDX bit 15).
+    pub hybrid: bool,
 }
 
 /// Vector features, as the processor and the operating system together support them
@@ -57,13 +61,14 @@ impl Caches {
     pub const DEFAULT: Caches = Caches { l1d: 32 * 1024, l2: 1024 * 1024, l3: 0 };
 
     /// Parses `NN_CACHE`'s `L1D,L2` (bytes, with an optional `K` or `M` suffix, binary):
-    /// `32K,1M`. L3 is kept from `self`.
+    /// `32K,1M`; each from 1 KiB to 1 GiB. L3 is kept from `self`.
     pub fn parse_override(&self, text: &str) -> Option<Caches> {
         let mut sizes = text.split(',').map(parse_size);
         let (Some(Some(l1d)), Some(Some(l2)), None) = (sizes.next(), sizes.next(), sizes.next()) else {
             return None;
         };
-        (l1d > 0 && l2 > 0).then_some(Caches { l1d, l2, l3: self.l3 })
+        let sensible = 1024..=1 << 30;
+        (sensible.contains(&l1d) && sensible.contains(&l2)).then_some(Caches { l1d, l2, l3: self.l3 })
     }
 }
 
@@ -141,6 +146,9 @@ impl fmt::Display for Cpu {
         write!(f, "; {}", if flags.is_empty() { "no vector features used".to_string() } else { flags.join(" ") })?;
         let c = self.caches;
         write!(f, "; L1d {}, L2 {}", human(c.l1d), human(c.l2))?;
+        if self.hybrid {
+            write!(f, " (hybrid cores: the defaults)")?;
+        }
         if c.l3 > 0 {
             write!(f, ", L3 {}", human(c.l3))?;
         }
@@ -210,8 +218,9 @@ fn detect_now() -> Cpu {
         "AuthenticAMD" | "HygonGenuine" if max_extended >= 0x8000_001D => Some(0x8000_001D),
         _ => None,
     };
-    let caches = cache_leaf.map_or(Caches::DEFAULT, read_caches);
-    Cpu { vendor, brand, family, model, features, caches }
+    let hybrid = leaf7[3] & (1 << 15) != 0;
+    let caches = if hybrid { Caches::DEFAULT } else { cache_leaf.map_or(Caches::DEFAULT, read_caches) };
+    Cpu { vendor, brand, family, model, features, caches, hybrid }
 }
 
 /// Walks a deterministic-cache-parameters leaf: one subleaf per cache until type 0.
@@ -255,6 +264,7 @@ fn detect_now() -> Cpu {
         brand: std::env::consts::ARCH.to_string(),
         family: 0,
         model: 0,
+        hybrid: false,
         features: Features {
             avx2: cfg!(target_feature = "avx2"),
             fma: cfg!(target_feature = "fma"),
@@ -277,6 +287,7 @@ mod tests {
             model,
             features: Features { avx2: true, fma: true, avx512f, ..Features::default() },
             caches: Caches::DEFAULT,
+            hybrid: false,
         }
     }
 
@@ -298,7 +309,7 @@ mod tests {
         assert_eq!(base.parse_override("48K, 2M"), Some(Caches { l1d: 48 * 1024, l2: 2 << 20, l3: 3 }));
         assert_eq!(base.parse_override("32KiB,1MB"), Some(Caches { l1d: 32 * 1024, l2: 1 << 20, l3: 3 }));
         assert_eq!(base.parse_override("32768,1048576"), Some(Caches { l1d: 32768, l2: 1 << 20, l3: 3 }));
-        for bad in ["", "32K", "32K,1M,2M", "0,1M", "lots,1M", "1Q,1M"] {
+        for bad in ["", "32K", "32K,1M,2M", "0,1M", "lots,1M", "1Q,1M", "32K,7000000000000000000", "512,1M"] {
             assert_eq!(base.parse_override(bad), None, "{bad:?}");
         }
         assert_eq!(human(48 * 1024), "48 KiB");

@@ -23,7 +23,7 @@
 
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
-use crate::kernels::view::Mat;
+use crate::kernels::view::{extent, Mat};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -57,9 +57,16 @@ fn nn_at<F: Float>(
     if m == 0 || n == 0 {
         return true;
     }
-    assert!(k == 0 || a32.len() > (m - 1) * a.row_stride + (k - 1) * a.col_stride, "nn: A out of bounds");
-    assert!(k == 0 || b32.len() > (k - 1) * ldb + n - 1, "nn: B out of bounds");
-    assert!(c32.len() > (m - 1) * ldc + n - 1, "nn: C out of bounds");
+    assert!(a32.len() >= extent(m, k, a.row_stride, a.col_stride), "nn: A out of bounds");
+    assert!(b32.len() >= extent(k, n, ldb, 1), "nn: B out of bounds");
+    assert!(c32.len() >= extent(m, n, ldc, 1), "nn: C out of bounds");
+    if k == 0 {
+        // Nothing to multiply (and A or B may be empty: no pointer into them is formed).
+        if !add {
+            c32.chunks_mut(ldc.max(1)).take(m).for_each(|row| row[..n].fill(0.0));
+        }
+        return true;
+    }
     let (rsa, csa, a32, b32, c32) = (a.row_stride, a.col_stride, a32.as_ptr(), b32.as_ptr(), c32.as_mut_ptr());
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the processor has the level's features (asserted above), the one
@@ -99,9 +106,15 @@ fn nt_at<F: Float>(
     if m == 0 || n == 0 {
         return true;
     }
-    assert!(k == 0 || a32.len() >= (m - 1) * lda + k, "nt: A out of bounds");
-    assert!(k == 0 || b32.len() >= (n - 1) * ldb + k, "nt: B out of bounds");
-    assert!(c32.len() > (m - 1) * ldc + n - 1, "nt: C out of bounds");
+    assert!(a32.len() >= extent(m, k, lda, 1), "nt: A out of bounds");
+    assert!(b32.len() >= extent(n, k, ldb, 1), "nt: B out of bounds");
+    assert!(c32.len() >= extent(m, n, ldc, 1), "nt: C out of bounds");
+    if k == 0 {
+        if !add {
+            c32.chunks_mut(ldc.max(1)).take(m).for_each(|row| row[..n].fill(0.0));
+        }
+        return true;
+    }
     let (a32, b32, c32) = (a32.as_ptr(), b32.as_ptr(), c32.as_mut_ptr());
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as in `nn_at`: the level's features are present, and the asserts bound
