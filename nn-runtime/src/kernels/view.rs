@@ -105,3 +105,9 @@ pub(crate) fn extent(rows: usize, cols: usize, row_stride: usize, col_stride: us
     }
     (rows - 1).saturating_mul(row_stride).saturating_add((cols - 1).saturating_mul(col_stride)).saturating_add(1)
 }
+
+/// Sets the first `n` values of `m` rows, `ld` apart, to zero: a product over an empty
+/// reduction that overwrites.
+pub(crate) fn clear_rows<F: crate::float::Float>(c: &mut [F], m: usize, n: usize, ld: usize) {
+    c.chunks_mut(ld.max(1)).take(m).for_each(|row| row[..n].fill(F::ZERO));
+}

@@ -14,7 +14,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::NO_TAP;
-use crate::kernels::simd::avx512::{by_rows, lanes, store};
+use crate::kernels::simd::avx512::{by_rows, lanes, store_tile};
 use crate::kernels::view::Walk;
 use std::arch::x86_64::*;
 
@@ -62,16 +62,7 @@ unsafe fn tile<const MR: usize, const NV: usize, const MASKED: bool>(
                 }
             }
         }
-        for r in 0..MR {
-            for v in 0..NV {
-                let out = c.add(r * ldc + 16 * v);
-                if MASKED && v == NV - 1 {
-                    store::<true>(out, acc[r][v], add, mask);
-                } else {
-                    store::<false>(out, acc[r][v], add, mask);
-                }
-            }
-        }
+        store_tile::<MR, NV, MASKED>(&acc, c, ldc, add, mask);
     }
 }
 
@@ -178,16 +169,7 @@ unsafe fn gathered_tile<const MR: usize, const NV: usize, const MASKED: bool>(
                 gathered_step(&mut acc, &bv, |r| *rows[r].add(lo) as u32 | (*rows[r].add(hi) as u32) << 16);
             }
         }
-        for r in 0..MR {
-            for v in 0..NV {
-                let out = c.add(r * ldc + 16 * v);
-                if MASKED && v == NV - 1 {
-                    store::<true>(out, acc[r][v], add, mask);
-                } else {
-                    store::<false>(out, acc[r][v], add, mask);
-                }
-            }
-        }
+        store_tile::<MR, NV, MASKED>(&acc, c, ldc, add, mask);
     }
 }
 

@@ -23,7 +23,7 @@
 
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
-use crate::kernels::view::{extent, Mat, Walk};
+use crate::kernels::view::{clear_rows, extent, Mat, Walk};
 use std::cell::{Cell, RefCell};
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -191,7 +191,7 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, add
     if k == 0 {
         // Nothing to multiply (and A, B may be empty: no pointer into them is formed).
         if !add {
-            c32.chunks_mut(ldc.max(1)).take(m).for_each(|row| row[..n].fill(0.0));
+            clear_rows(c32, m, n, ldc);
         }
         return true;
     }

@@ -16,7 +16,7 @@
 // Index loops over the register tiles are deliberate: they unroll completely.
 #![allow(clippy::needless_range_loop)]
 
-use crate::kernels::simd::avx512::{by_rows, lanes, load, store};
+use crate::kernels::simd::avx512::{by_rows, lanes, load_strip, store_tile};
 use crate::kernels::view::Walk;
 use std::arch::x86_64::*;
 
@@ -41,14 +41,7 @@ unsafe fn tile<const MR: usize, const NV: usize, const MASKED: bool>(
             for a1 in 0..red.n[1] {
                 let mut off = a0 * red.step[0] + a1 * red.step[1];
                 for _ in 0..red.n[2] {
-                    let mut bv = [_mm512_setzero_ps(); NV];
-                    for v in 0..NV {
-                        bv[v] = if MASKED && v == NV - 1 {
-                            load::<true>(brow.add(16 * v), mask)
-                        } else {
-                            _mm512_loadu_ps(brow.add(16 * v))
-                        };
-                    }
+                    let bv = load_strip::<NV, MASKED>(brow, mask);
                     for r in 0..MR {
                         let xv = _mm512_set1_ps(*rows[r].add(off));
                         for v in 0..NV {
@@ -60,16 +53,7 @@ unsafe fn tile<const MR: usize, const NV: usize, const MASKED: bool>(
                 }
             }
         }
-        for r in 0..MR {
-            for v in 0..NV {
-                let out = c.add(r * np + 16 * v);
-                if MASKED && v == NV - 1 {
-                    store::<true>(out, acc[r][v], add, mask);
-                } else {
-                    store::<false>(out, acc[r][v], add, mask);
-                }
-            }
-        }
+        store_tile::<MR, NV, MASKED>(&acc, c, np, add, mask);
     }
 }
 
@@ -135,14 +119,7 @@ unsafe fn shifted_tile<const MR: usize, const NV: usize, const MASKED: bool>(
             for a1 in 0..red.n[1] {
                 let mut off = a0 * red.step[0] + a1 * red.step[1];
                 for _ in 0..red.n[2] {
-                    let mut xv = [_mm512_setzero_ps(); NV];
-                    for v in 0..NV {
-                        xv[v] = if MASKED && v == NV - 1 {
-                            load::<true>(x.add(off + 16 * v), mask)
-                        } else {
-                            _mm512_loadu_ps(x.add(off + 16 * v))
-                        };
-                    }
+                    let xv = load_strip::<NV, MASKED>(x.add(off), mask);
                     for r in 0..MR {
                         let weight = _mm512_set1_ps(*a.add(r * k + q));
                         for v in 0..NV {
@@ -154,16 +131,7 @@ unsafe fn shifted_tile<const MR: usize, const NV: usize, const MASKED: bool>(
                 }
             }
         }
-        for r in 0..MR {
-            for v in 0..NV {
-                let out = c.add(r * ldc + 16 * v);
-                if MASKED && v == NV - 1 {
-                    store::<true>(out, acc[r][v], add, mask);
-                } else {
-                    store::<false>(out, acc[r][v], add, mask);
-                }
-            }
-        }
+        store_tile::<MR, NV, MASKED>(&acc, c, ldc, add, mask);
     }
 }
 

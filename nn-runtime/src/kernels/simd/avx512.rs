@@ -39,6 +39,44 @@ pub(crate) unsafe fn store<const MASKED: bool>(p: *mut f32, value: __m512, add: 
     }
 }
 
+/// One row of NV vectors from `p` (16 values apart), the last only its `mask` lanes
+/// when `MASKED`.
+#[inline(always)]
+pub(crate) unsafe fn load_strip<const NV: usize, const MASKED: bool>(p: *const f32, mask: __mmask16) -> [__m512; NV] {
+    // SAFETY: the caller passes a pointer with NV × 16 readable values (the last vector:
+    // its `mask` lanes) from it.
+    unsafe {
+        let mut row = [_mm512_setzero_ps(); NV];
+        for (v, slot) in row.iter_mut().enumerate() {
+            *slot =
+                if MASKED && v == NV - 1 { load::<true>(p.add(16 * v), mask) } else { _mm512_loadu_ps(p.add(16 * v)) };
+        }
+        row
+    }
+}
+
+/// Writes (or adds, with `add`) an MR × NV tile of accumulators to C from `c` with rows
+/// `ldc` apart, the last vector of each row only its `mask` lanes when `MASKED`.
+#[inline(always)]
+pub(crate) unsafe fn store_tile<const MR: usize, const NV: usize, const MASKED: bool>(
+    acc: &[[__m512; NV]; MR], c: *mut f32, ldc: usize, add: bool, mask: __mmask16,
+) {
+    // SAFETY: the caller passes a C with MR rows of NV × 16 writable values (the last
+    // vector: its `mask` lanes) at stride `ldc`.
+    unsafe {
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &value) in row.iter().enumerate() {
+                let out = c.add(r * ldc + 16 * v);
+                if MASKED && v == NV - 1 {
+                    store::<true>(out, value, add, mask);
+                } else {
+                    store::<false>(out, value, add, mask);
+                }
+            }
+        }
+    }
+}
+
 /// A `match` on a run-time row count that calls `tile::<ROWS, …>` for each listed
 /// count (a register tile's height must be a constant):
 /// `by_rows!(rows, (tile, [NV, MASKED], (args…)); 1 2 3)`.

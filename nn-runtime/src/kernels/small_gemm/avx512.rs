@@ -16,7 +16,7 @@
 // Index loops over the register tiles are deliberate: they unroll completely.
 #![allow(clippy::needless_range_loop)]
 
-use crate::kernels::simd::avx512::{by_rows, lanes, load, store};
+use crate::kernels::simd::avx512::{by_rows, lanes, load_strip, store_tile};
 use std::arch::x86_64::*;
 
 /// `C[0..MR, 0..16·NV] (+)= A[0..MR, 0..k] · B[0..k, 0..16·NV]`; with `MASKED` the last
@@ -33,14 +33,7 @@ unsafe fn nn_tile<const MR: usize, const NV: usize, const MASKED: bool>(
         let mut acc = [[_mm512_setzero_ps(); NV]; MR];
         for p in 0..k {
             let row = b.add(p * ldb);
-            let mut bv = [_mm512_setzero_ps(); NV];
-            for v in 0..NV {
-                bv[v] = if MASKED && v == NV - 1 {
-                    load::<true>(row.add(16 * v), mask)
-                } else {
-                    _mm512_loadu_ps(row.add(16 * v))
-                };
-            }
+            let bv = load_strip::<NV, MASKED>(row, mask);
             for r in 0..MR {
                 let x = _mm512_set1_ps(*a.add(r * rsa + p * csa));
                 for v in 0..NV {
@@ -48,16 +41,7 @@ unsafe fn nn_tile<const MR: usize, const NV: usize, const MASKED: bool>(
                 }
             }
         }
-        for r in 0..MR {
-            for v in 0..NV {
-                let out = c.add(r * ldc + 16 * v);
-                if MASKED && v == NV - 1 {
-                    store::<true>(out, acc[r][v], add, mask);
-                } else {
-                    store::<false>(out, acc[r][v], add, mask);
-                }
-            }
-        }
+        store_tile::<MR, NV, MASKED>(&acc, c, ldc, add, mask);
     }
 }
 

@@ -23,7 +23,7 @@
 
 use crate::float::Float;
 use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
-use crate::kernels::view::{extent, Mat};
+use crate::kernels::view::{clear_rows, extent, Mat};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -63,7 +63,7 @@ fn nn_at<F: Float>(
     if k == 0 {
         // Nothing to multiply (and A or B may be empty: no pointer into them is formed).
         if !add {
-            c32.chunks_mut(ldc.max(1)).take(m).for_each(|row| row[..n].fill(0.0));
+            clear_rows(c32, m, n, ldc);
         }
         return true;
     }
@@ -111,7 +111,7 @@ fn nt_at<F: Float>(
     assert!(c32.len() >= extent(m, n, ldc, 1), "nt: C out of bounds");
     if k == 0 {
         if !add {
-            c32.chunks_mut(ldc.max(1)).take(m).for_each(|row| row[..n].fill(0.0));
+            clear_rows(c32, m, n, ldc);
         }
         return true;
     }
