@@ -22,7 +22,7 @@
 #![cfg_attr(not(target_arch = "x86_64"), allow(unused))]
 
 use crate::float::Float;
-use crate::kernels::simd::{self, as_f32, as_f32_mut, Level};
+use crate::kernels::simd::{self, as_f32, as_f32_mut};
 use crate::kernels::view::{clear_rows, extent, Mat, Walk};
 use std::cell::{Cell, RefCell};
 
@@ -42,12 +42,9 @@ pub enum Precision {
     Bf16,
 }
 
-/// Whether this processor runs the bfloat16 kernels: AVX-512 BF16 (with BW and VL,
-/// which every processor with BF16 has) detected and `NN_SIMD` not capping below
-/// AVX-512.
+/// Whether this processor runs the bfloat16 kernels ([`simd::bf16_available`]).
 pub fn available() -> bool {
-    let features = simd::cpu().features;
-    simd::level() >= Level::Avx512 && features.avx512_bf16 && features.avx512bw && features.avx512vl
+    simd::bf16_available()
 }
 
 /// In a pair of taps' offsets `(lo, hi)`: no second tap (an odd last one, paired with
@@ -231,7 +228,7 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, add
             pack_pairs_by_column(&mut packed.b, k, n, ldp, |p, j| b32[p * b.row_stride + j * b.col_stride]);
         }
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        if amx::chosen() {
+        if simd::amx_chosen() {
             let word = |i: usize, p: usize| {
                 // SAFETY: as below: word (i, p), i < m, p < kp, of the packed A.
                 unsafe { a_words.add(i * a_row + p * a_pair).read_unaligned() }
@@ -276,7 +273,7 @@ fn amx_gemm(
     packed.b.resize(kp16 * ldp, 0);
     packed.tiles_c.clear();
     packed.tiles_c.resize(m16 * ldp, 0.0);
-    // SAFETY: the caller passes `amx::product` only where `amx::usable()`; A is
+    // SAFETY: the caller passes `amx::product` only where `simd::amx_usable()`; A is
     // `m16 × kp16` words, B `kp16 × ldp` (`ldp` a multiple of 16), C `m16 × ldp`, all
     // just sized, as its contract asks.
     unsafe { product(m16, kp16, ldp, packed.tiles_a.as_ptr(), packed.b.as_ptr(), packed.tiles_c.as_mut_ptr()) };
@@ -491,7 +488,7 @@ mod tests {
     #[test]
     fn amx_tiles_equal_the_rounded_operands_products() {
         let mut engines: Vec<(&str, TileProduct)> = vec![("emulated tiles", emulated_tiles)];
-        if amx::usable() {
+        if simd::amx_usable() {
             engines.push(("AMX", amx::product));
         } else {
             eprintln!("no AMX-TILE/AMX-BF16 here (or the kernel refused the tile state): the AMX instructions cannot run, only their emulation");

@@ -22,6 +22,8 @@
 use std::any::TypeId;
 use std::sync::OnceLock;
 
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod amx;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -70,6 +72,32 @@ pub fn level() -> Level {
             Err(_) => detected,
         }
     })
+}
+
+/// Whether this process may run AMX tiles (AMX-TILE and AMX-BF16, enabled by the OS,
+/// the tile state granted by Linux; asked once). Never on other systems.
+pub fn amx_usable() -> bool {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    return amx::usable();
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    false
+}
+
+/// Whether the bfloat16 products take AMX tiles: [`amx_usable`] and `NN_AMX=1` (the
+/// AMX path has not run on the project's machines, so it is asked for explicitly).
+pub fn amx_chosen() -> bool {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    return amx::chosen();
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    false
+}
+
+/// Whether this processor runs the bfloat16 kernels: AVX-512 BF16 (with BW and VL,
+/// which every processor with BF16 has) detected and `NN_SIMD` not capping below
+/// AVX-512.
+pub fn bf16_available() -> bool {
+    let features = cpu().features;
+    level() >= Level::Avx512 && features.avx512_bf16 && features.avx512bw && features.avx512vl
 }
 
 /// The processor, read once.
@@ -149,19 +177,12 @@ impl std::fmt::Display for Selection {
         writeln!(f, "cpu: {}", self.cpu)?;
         writeln!(f, "kernels: {:?} instructions, {lanes} product tiles ({})", self.level, self.tiles_reason)?;
         writeln!(f, "budgets: L1d {}, L2 {}", cpu::human(self.caches.l1d), cpu::human(self.caches.l2))?;
-        let bf16 = if crate::kernels::bf16::available() {
-            "AVX-512 BF16 (opt-in: set_precision)"
-        } else {
-            "not on this processor"
-        };
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        let amx = match (crate::kernels::bf16::amx::usable(), crate::kernels::bf16::amx::chosen()) {
+        let bf16 = if bf16_available() { "AVX-512 BF16 (opt-in: set_precision)" } else { "not on this processor" };
+        let amx = match (amx_usable(), amx_chosen()) {
             (true, true) => "AMX tiles (NN_AMX=1)",
             (true, false) => "AMX present, not chosen (NN_AMX=1 chooses it)",
             _ => "no AMX",
         };
-        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-        let amx = "no AMX";
         write!(f, "bfloat16 inference: {bf16}; {amx}")
     }
 }
