@@ -1,7 +1,7 @@
 //! The element types networks compute in: `f32` for speed, `f64` for gradient checks.
 
-use std::fmt::{Debug, Display};
-use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+use core::fmt::{Debug, Display};
+use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A floating-point element type. Implemented for `f32` and `f64` only: the kernels
 /// dispatch to `matrixmultiply`'s `sgemm`/`dgemm` through [`Float::gemm_raw`].
@@ -112,15 +112,24 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                <$t>::exp(self)
+                #[cfg(feature = "std")]
+                return <$t>::exp(self);
+                #[cfg(not(feature = "std"))]
+                libm::Libm::<$t>::exp(self)
             }
             #[inline(always)]
             fn ln(self) -> Self {
-                <$t>::ln(self)
+                #[cfg(feature = "std")]
+                return <$t>::ln(self);
+                #[cfg(not(feature = "std"))]
+                libm::Libm::<$t>::log(self)
             }
             #[inline(always)]
             fn ln_1p(self) -> Self {
-                <$t>::ln_1p(self)
+                #[cfg(feature = "std")]
+                return <$t>::ln_1p(self);
+                #[cfg(not(feature = "std"))]
+                libm::Libm::<$t>::log1p(self)
             }
             #[inline(always)]
             fn tanh(self) -> Self {
@@ -128,7 +137,10 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
+                #[cfg(feature = "std")]
+                return <$t>::sqrt(self);
+                #[cfg(not(feature = "std"))]
+                libm::Libm::<$t>::sqrt(self)
             }
             #[inline(always)]
             fn abs(self) -> Self {
@@ -140,7 +152,10 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn mul_add(self, a: Self, b: Self) -> Self {
-                <$t>::mul_add(self, a, b)
+                #[cfg(feature = "std")]
+                return <$t>::mul_add(self, a, b);
+                #[cfg(not(feature = "std"))]
+                libm::Libm::<$t>::fma(self, a, b)
             }
             #[inline(always)]
             fn is_finite(self) -> bool {
@@ -156,15 +171,50 @@ macro_rules! impl_float {
                 rsb: isize, csb: isize, beta: Self, c: *mut Self, rsc: isize, csc: isize,
             ) {
                 // SAFETY: forwarded verbatim; the caller upholds `gemm_raw`'s contract,
-                // which is exactly matrixmultiply's.
-                unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+                // which is exactly matrixmultiply's (and the portable loop's).
+                #[cfg(feature = "std")]
+                return unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+                #[cfg(not(feature = "std"))]
+                unsafe {
+                    portable_gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+                }
             }
         }
     };
 }
 
 impl_float!(f32, matrixmultiply::sgemm, "F32", rational_tanh::scalar);
+#[cfg(feature = "std")]
 impl_float!(f64, matrixmultiply::dgemm, "F64", f64::tanh);
+#[cfg(not(feature = "std"))]
+impl_float!(f64, matrixmultiply::dgemm, "F64", libm::tanh);
+
+/// `C ← α A B + β C` without `matrixmultiply` (which needs an allocator): one fused
+/// multiply-add chain per element, C not read where β is 0 (as `matrixmultiply`).
+///
+/// # Safety
+/// As [`Float::gemm_raw`].
+#[cfg(not(feature = "std"))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn portable_gemm<F: Float>(
+    m: usize, k: usize, n: usize, alpha: F, a: *const F, rsa: isize, csa: isize, b: *const F, rsb: isize, csb: isize,
+    beta: F, c: *mut F, rsc: isize, csc: isize,
+) {
+    // SAFETY: every offset formed is an element (i, p) of A, (p, j) of B or (i, j) of C,
+    // inside their allocations by the contract; C aliases neither.
+    unsafe {
+        for i in 0..m as isize {
+            for j in 0..n as isize {
+                let mut sum = F::ZERO;
+                for p in 0..k as isize {
+                    sum = (*a.offset(i * rsa + p * csa)).mul_add(*b.offset(p * rsb + j * csb), sum);
+                }
+                let out = c.offset(i * rsc + j * csc);
+                *out = if beta == F::ZERO { alpha * sum } else { alpha * sum + beta * *out };
+            }
+        }
+    }
+}
 
 /// `tanh` for f32 as a branch-free rational function (the 13/6 minimax approximation
 /// Eigen uses), so loops over it vectorize. The coefficients are shared with the

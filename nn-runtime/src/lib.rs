@@ -11,7 +11,15 @@
 //!   the helper thread and the summary table.
 //!
 //! Generated code reaches it through `::nn::__private`, and users through `nn::…`.
+//!
+//! Without its default `std` feature the crate is `no_std`, with no allocator: the
+//! element types, the kernels (portable, or those the build target enables) and the
+//! operators remain, for inference on microcontrollers; training, threads, run-time
+//! CPU detection, errors with messages and all I/O need `std`.
 
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+
+#[cfg(feature = "std")]
 pub mod error;
 pub mod float;
 pub mod info;
@@ -19,20 +27,26 @@ pub mod rng;
 
 pub mod kernels;
 pub mod ops;
+#[cfg(feature = "std")]
 pub mod train;
 
+#[cfg(feature = "std")]
 pub mod io;
 
+#[cfg(feature = "std")]
 pub mod exec;
 
-pub use error::Error;
-pub use exec::network::Network;
-pub use exec::summary::Summary;
 pub use float::Float;
 pub use info::{LayerInfo, TensorInfo};
-pub use io::metrics::argmax_rows;
-pub use io::weights::LoadReport;
-pub use io::{data, idx};
-pub use kernels::bf16::Precision;
-pub use train::loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy};
-pub use train::optim::{Adam, Optimizer, Sgd};
+#[cfg(feature = "std")]
+pub use {
+    error::Error,
+    exec::network::Network,
+    exec::summary::Summary,
+    io::metrics::argmax_rows,
+    io::weights::LoadReport,
+    io::{data, idx},
+    kernels::bf16::Precision,
+    train::loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy},
+    train::optim::{Adam, Optimizer, Sgd},
+};

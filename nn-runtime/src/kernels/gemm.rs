@@ -3,9 +3,12 @@
 //! GEMM.
 
 use crate::float::Float;
+#[cfg(feature = "std")]
+use crate::kernels::bf16;
 use crate::kernels::view::extent;
 pub use crate::kernels::view::Mat;
-use crate::kernels::{bf16, simd, small_gemm};
+use crate::kernels::{simd, small_gemm};
+#[cfg(feature = "std")]
 use std::cell::Cell;
 
 /// Products whose A has at most this many elements go to [`small_gemm::nn`]: A is
@@ -21,10 +24,12 @@ fn nt_limit() -> usize {
     simd::caches().l2 / 4
 }
 
+#[cfg(feature = "std")]
 thread_local! {
     static GEMM_CALLS: Cell<u64> = const { Cell::new(0) };
 }
 
+#[cfg(feature = "std")]
 /// How many non-empty products this thread has sent to `matrixmultiply`. Each one
 /// allocates (and frees) one packing buffer there; the allocation test uses this count
 /// to tell those allocations apart from any of ours.
@@ -47,6 +52,7 @@ pub fn gemm<F: Float>(alpha: F, a: Mat<'_, F>, b: Mat<'_, F>, beta: F, c: &mut [
     }
     if alpha == F::ONE && (beta == F::ZERO || beta == F::ONE) {
         let add = beta == F::ONE;
+        #[cfg(feature = "std")]
         if bf16::gemm(a, b, c, c_row_stride, add) {
             return;
         }
@@ -62,6 +68,7 @@ pub fn gemm<F: Float>(alpha: F, a: Mat<'_, F>, b: Mat<'_, F>, beta: F, c: &mut [
             return;
         }
     }
+    #[cfg(feature = "std")]
     GEMM_CALLS.with(|calls| calls.set(calls.get() + 1));
     // SAFETY: the three asserts above prove every element addressed by (m, k, n) and the
     // strides lies inside `a.data`, `b.data` and `c`. `c` is a unique borrow, so it
@@ -135,6 +142,7 @@ mod tests {
         let (m, k, n) = (3, 2, 1030);
         let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
         let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+        #[cfg(feature = "std")]
         let calls = gemm_calls_on_this_thread();
         for bm in [Mat::row_major(&b, k, n), Mat::transposed(&b, k, n)] {
             let am = Mat::row_major(&a, m, k);
@@ -145,6 +153,7 @@ mod tests {
                 assert!((got - (want + 0.5)).abs() < 1e-12);
             }
         }
+        #[cfg(feature = "std")]
         assert_eq!(gemm_calls_on_this_thread(), calls + 2);
     }
 
@@ -171,6 +180,7 @@ mod tests {
             let b_t = Mat::transposed(&[], 0, 3);
             gemm(1.0, Mat::row_major(&[], 2, 0), b_t, if add { 1.0 } else { 0.0 }, &mut c, 3);
             assert_eq!(c, vec![if add { 2.0 } else { 0.0 }; 6]);
+            #[cfg(feature = "std")]
             crate::kernels::bf16::with(crate::kernels::bf16::Precision::Bf16, || {
                 let mut c = vec![2.0f32; 6];
                 gemm(1.0, Mat::row_major(&[], 2, 0), b_t, if add { 1.0 } else { 0.0 }, &mut c, 3);

@@ -3,6 +3,7 @@
 //! skinny shapes), products gathered straight from images ([`gathered`]), and the
 //! vector `tanh` ([`tanh`]). Strided operands are described by [`view`].
 
+#[cfg(feature = "std")]
 pub mod bf16;
 pub mod gathered;
 pub mod gemm;

@@ -28,13 +28,13 @@ pub fn forward<F: Float, const C: usize, const S: usize>(
         let (m, inv) = if training {
             // Two passes, accumulated in f64: the running statistics match PyTorch's.
             let m = runs::<F, C, S>(x, batch, c).flatten().map(|v| v.to_f64()).sum::<f64>() / count as f64;
-            let var =
-                runs::<F, C, S>(x, batch, c).flatten().map(|v| (v.to_f64() - m).powi(2)).sum::<f64>() / count as f64;
+            let squared = |v: &F| (v.to_f64() - m) * (v.to_f64() - m);
+            let var = runs::<F, C, S>(x, batch, c).flatten().map(squared).sum::<f64>() / count as f64;
             let unbiased = if count > 1 { var * count as f64 / (count - 1) as f64 } else { var };
             let mo = F::from_f64(momentum);
             running_mean[c] = (F::ONE - mo) * running_mean[c] + mo * F::from_f64(m);
             running_var[c] = (F::ONE - mo) * running_var[c] + mo * F::from_f64(unbiased);
-            (F::from_f64(m), F::from_f64(1.0 / (var + eps).sqrt()))
+            (F::from_f64(m), F::from_f64(1.0 / Float::sqrt(var + eps)))
         } else {
             (running_mean[c], F::ONE / (running_var[c] + F::from_f64(eps)).sqrt())
         };

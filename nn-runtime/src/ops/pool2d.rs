@@ -5,7 +5,7 @@
 
 use crate::float::Float;
 use crate::ops::activation::Activation;
-use std::marker::PhantomData;
+use core::marker::PhantomData;
 
 /// A pooling window's fixed shape over one plane, as the macro computed it: one marker
 /// type per pooling layer implements it. Input `H×W`, window `KH×KW`, stride, the zero
@@ -67,16 +67,16 @@ fn for_each_window<G: Window>(mut body: impl FnMut(usize, WindowRows)) {
 
 /// The rows of one window, each as a range of flat indices into the plane.
 struct WindowRows {
-    rows: std::ops::Range<usize>,
+    rows: core::ops::Range<usize>,
     width: usize,
-    columns: std::ops::Range<usize>,
+    columns: core::ops::Range<usize>,
     /// Positions of the window inside the padded input: `KH·KW` but where a ceil-mode
     /// window runs past it.
     padded_area: usize,
 }
 
 impl Iterator for WindowRows {
-    type Item = std::ops::Range<usize>;
+    type Item = core::ops::Range<usize>;
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let row = self.rows.next()? * self.width;

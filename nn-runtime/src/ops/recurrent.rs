@@ -471,7 +471,7 @@ pub fn infer<F: Float, R: Recurrent>(batch: usize, x: &[F], params: &[F], y: &mu
                 let scratch = StepScratch { hidden_products: &mut *hidden_products, joined: &mut *joined };
                 direction_forward::<F, R, false>(rows, l, d, input, &step, gates, state, output, scratch);
             }
-            std::mem::swap(&mut below, &mut above);
+            core::mem::swap(&mut below, &mut above);
         }
     }
 }
@@ -683,7 +683,7 @@ pub fn backward<F: Float, R: Recurrent>(
                 );
             }
             if l > 0 {
-                std::mem::swap(&mut upper, &mut lower);
+                core::mem::swap(&mut upper, &mut lower);
             }
         }
     }

@@ -16,14 +16,14 @@
 use super::NO_TAP;
 use crate::kernels::simd::avx512::{by_rows, lanes, store_tile};
 use crate::kernels::view::Walk;
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// 32 bfloat16 values (16 pairs) from 16 packed words.
 #[inline(always)]
 unsafe fn pairs_at(p: *const u32) -> __m512bh {
     // SAFETY: the caller passes 16 readable words; any 512 bits are 32 valid bfloat16s,
     // and the two types have the same size.
-    unsafe { std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(p.cast())) }
+    unsafe { core::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(p.cast())) }
 }
 
 /// One pair broadcast to every lane.
@@ -34,7 +34,7 @@ unsafe fn pairs_at(p: *const u32) -> __m512bh {
 unsafe fn broadcast(word: u32) -> __m512bh {
     // SAFETY: AVX-512F (the contract); register-only; any 512 bits are valid
     // bfloat16s, and the two types have the same size.
-    unsafe { std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(word as i32)) }
+    unsafe { core::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(word as i32)) }
 }
 
 /// `C[0..MR, 0..16·NV] (+)= Σ_p pair(A[r, p]) · pair(B[p, ..])`, the pair words of A
@@ -235,7 +235,7 @@ pub unsafe fn convert(src: *const f32, dst: *mut u16, len: usize) {
         while i < len {
             let mask = lanes((len - i).min(16));
             let v = _mm512_maskz_loadu_ps(mask, src.add(i));
-            let h: __m256i = std::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(v));
+            let h: __m256i = core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(v));
             _mm256_mask_storeu_epi16(dst.add(i).cast(), mask, h);
             i += 16;
         }
@@ -267,7 +267,7 @@ pub unsafe fn pack_row_pairs(b: *const f32, k: usize, n: usize, ldb: usize, out:
                 let low = _mm512_maskz_loadu_ps(mask, lo.wrapping_add(j));
                 let high =
                     if has_hi { _mm512_maskz_loadu_ps(mask, lo.wrapping_add(ldb + j)) } else { _mm512_setzero_ps() };
-                let both = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(high, low));
+                let both = core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(high, low));
                 _mm512_storeu_si512(dst.add(j).cast(), _mm512_permutexvar_epi16(interleave, both));
                 j += 16;
             }

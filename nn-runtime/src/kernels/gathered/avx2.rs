@@ -12,9 +12,10 @@
 // Index loops over the register tiles are deliberate: they unroll completely.
 #![allow(clippy::needless_range_loop)]
 
+use crate::float::Float;
 use crate::kernels::simd::avx2::horizontal_sum;
 use crate::kernels::view::Walk;
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// `C[r, 0..8·NV] (+)= Σ_q x[base[r] + red(q)] · B[q, 0..8·NV]` for one tile of MR rows.
 #[inline(always)]
@@ -257,7 +258,7 @@ unsafe fn dots_tile<const MR: usize, const NT: usize>(
             for t in 0..NT {
                 let mut sum = horizontal_sum(acc[r][t]);
                 for jj in j..n {
-                    sum = (*a.add(r * lda + jj)).mul_add(*windows[t].add(jj), sum);
+                    sum = Float::mul_add(*a.add(r * lda + jj), *windows[t].add(jj), sum);
                 }
                 let out = c.add(r * ldc + t);
                 *out = if add { *out + sum } else { sum };

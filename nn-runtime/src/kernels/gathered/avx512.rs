@@ -18,7 +18,7 @@
 
 use crate::kernels::simd::avx512::{by_rows, lanes, load_strip, store_tile};
 use crate::kernels::view::Walk;
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// `C[r, 0..16·NV] (+)= Σ_q x[base[r] + red(q)] · B[q, 0..16·NV]` for MR rows; with
 /// `MASKED` the last vector covers only the `mask` columns.

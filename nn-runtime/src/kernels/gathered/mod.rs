@@ -51,6 +51,7 @@ fn product_at<F: Float>(level: Level, x: &[F], rows: Walk, red: Walk, b: &[F], n
     }
     assert!(rows.last().saturating_add(red.last()) < x.len(), "gathered: x out of bounds");
     assert!(b.len() >= extent(k, np, np, 1), "gathered: B out of bounds");
+    #[cfg(feature = "std")]
     if crate::kernels::bf16::gathered(x, rows, red, b, np, c, add) {
         return;
     }

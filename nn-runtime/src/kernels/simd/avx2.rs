@@ -1,6 +1,6 @@
 //! AVX2 helpers the families' AVX2 kernels share.
 
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// Sum of the 8 lanes.
 #[inline(always)]

@@ -3,7 +3,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// The first `count` lanes (1–16).
 #[inline(always)]

@@ -4,6 +4,7 @@
 //! are decided from this, never from a timing: a timing on a noisy machine could pick
 //! different kernels from one run to the next, and so different bits.
 
+pub use super::Caches;
 use std::fmt;
 
 /// The processor, as CPUID describes it.
@@ -47,19 +48,7 @@ pub struct Features {
     pub amx_int8: bool,
 }
 
-/// Data cache sizes in bytes: L1d and L2 per core, L3 shared (0 where absent).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Caches {
-    pub l1d: usize,
-    pub l2: usize,
-    pub l3: usize,
-}
-
 impl Caches {
-    /// What the budgets assume when CPUID gives nothing: 32 KiB L1d, 1 MiB L2 (Zen 4,
-    /// Skylake-SP and most server cores of the last years have at least this).
-    pub const DEFAULT: Caches = Caches { l1d: 32 * 1024, l2: 1024 * 1024, l3: 0 };
-
     /// Parses `NN_CACHE`'s `L1D,L2` (bytes, with an optional `K` or `M` suffix, binary):
     /// `32K,1M`; each from 1 KiB to 1 GiB. L3 is kept from `self`.
     pub fn parse_override(&self, text: &str) -> Option<Caches> {
@@ -326,7 +315,10 @@ mod tests {
         assert!(cpu.caches.l1d >= 4096 && cpu.caches.l2 >= cpu.caches.l1d);
         if cfg!(all(target_arch = "x86_64", not(miri))) {
             assert!(!cpu.vendor.is_empty() && cpu.family > 0);
-            assert_eq!(cpu.features.avx512f, super::super::detect_at_run_time() == super::super::Level::Avx512);
+            assert_eq!(
+                cpu.features.avx512f,
+                super::super::detected::detect_at_run_time() == super::super::Level::Avx512
+            );
         }
     }
 }

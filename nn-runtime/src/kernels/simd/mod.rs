@@ -19,18 +19,25 @@
 //! packing) follow [`caches`]: CPUID's sizes, or `NN_CACHE=L1D,L2` (`48K,2M`).
 //! [`Selection`] reports all of it.
 
-use std::any::TypeId;
-use std::sync::OnceLock;
+use core::any::TypeId;
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[cfg(all(feature = "std", target_arch = "x86_64", target_os = "linux"))]
 mod amx;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
+#[cfg(feature = "std")]
 pub mod cpu;
+#[cfg(feature = "std")]
+mod detected;
 
-pub use cpu::{Caches, Cpu, Features};
+#[cfg(feature = "std")]
+pub use cpu::{Cpu, Features};
+#[cfg(feature = "std")]
+pub use detected::{
+    amx_chosen, amx_usable, bf16_available, caches, cpu, detect, level, levels_here, selection, tiles, Selection,
+};
 
 /// Vector instruction sets, in the order each extends the one before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,154 +51,65 @@ pub enum Level {
 }
 
 impl Level {
-    /// The level `NN_SIMD` names; `None` for anything else.
+    /// The level `NN_SIMD` names (any case); `None` for anything else.
     pub fn parse(name: &str) -> Option<Level> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "portable" | "none" | "scalar" => Some(Level::Portable),
-            "avx2" => Some(Level::Avx2),
-            "avx512" | "avx-512" => Some(Level::Avx512),
-            _ => None,
+        let name = name.trim();
+        let is = |word: &str| name.eq_ignore_ascii_case(word);
+        if is("portable") || is("none") || is("scalar") {
+            Some(Level::Portable)
+        } else if is("avx2") {
+            Some(Level::Avx2)
+        } else if is("avx512") || is("avx-512") {
+            Some(Level::Avx512)
+        } else {
+            None
         }
     }
 }
 
-/// What this processor supports, capped by `NN_SIMD` (an unknown value is ignored,
-/// with a warning on stderr, rather than failing a run).
+/// Data cache sizes in bytes: L1d and L2 per core, L3 shared (0 where absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caches {
+    pub l1d: usize,
+    pub l2: usize,
+    pub l3: usize,
+}
+
+impl Caches {
+    /// What the budgets assume when CPUID gives nothing (or cannot be asked): 32 KiB
+    /// L1d, 1 MiB L2 (Zen 4, Skylake-SP and most server cores of the last years have at
+    /// least this).
+    pub const DEFAULT: Caches = Caches { l1d: 32 * 1024, l2: 1024 * 1024, l3: 0 };
+}
+
+/// Without `std`: the build target's level (no run-time detection).
+#[cfg(not(feature = "std"))]
 pub fn level() -> Level {
-    static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        let detected = detect();
-        match std::env::var("NN_SIMD") {
-            Ok(name) => match Level::parse(&name) {
-                Some(cap) => cap.min(detected),
-                None => {
-                    eprintln!("nn: NN_SIMD={name:?} is not one of portable, avx2, avx512; using {detected:?}");
-                    detected
-                }
-            },
-            Err(_) => detected,
-        }
-    })
+    compiled()
 }
 
-/// Whether this process may run AMX tiles (AMX-TILE and AMX-BF16, enabled by the OS,
-/// the tile state granted by Linux; asked once). Never on other systems.
-pub fn amx_usable() -> bool {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    return amx::usable();
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    false
-}
-
-/// Whether the bfloat16 products take AMX tiles: [`amx_usable`] and `NN_AMX=1` (the
-/// AMX path has not run on the project's machines, so it is asked for explicitly).
-pub fn amx_chosen() -> bool {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    return amx::chosen();
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    false
-}
-
-/// Whether this processor runs the bfloat16 kernels: AVX-512 BF16 (with BW and VL,
-/// which every processor with BF16 has) detected and `NN_SIMD` not capping below
-/// AVX-512.
-pub fn bf16_available() -> bool {
-    let features = cpu().features;
-    level() >= Level::Avx512 && features.avx512_bf16 && features.avx512bw && features.avx512vl
-}
-
-/// The processor, read once.
-pub fn cpu() -> &'static Cpu {
-    static CPU: OnceLock<Cpu> = OnceLock::new();
-    CPU.get_or_init(Cpu::detect)
-}
-
-/// The register tiles of the product kernels: [`Level::Avx512`] means 16-lane tiles,
-/// [`Level::Avx2`] 8-lane ones, never above [`level`]. Decided once (see [`Selection`]).
-pub fn tiles() -> Level {
-    static TILES: OnceLock<Level> = OnceLock::new();
-    *TILES.get_or_init(|| choose_tiles(level(), std::env::var("NN_TILES").ok().as_deref()).0)
-}
-
-/// The tiles for `level` and an `NN_TILES` value, and why.
-fn choose_tiles(level: Level, requested: Option<&str>) -> (Level, String) {
-    if let Some(name) = requested {
-        match Level::parse(name) {
-            Some(asked) => return (asked.min(level), format!("NN_TILES={name}")),
-            None => eprintln!("nn: NN_TILES={name:?} is not one of portable, avx2, avx512; choosing from the CPU"),
-        }
-    }
-    if level < Level::Avx512 {
-        return (level, format!("{level:?} is the highest level allowed"));
-    }
-    match cpu().wide_fma() {
-        (true, why) => (Level::Avx512, why.to_string()),
-        (false, why) => (Level::Avx2, why.to_string()),
-    }
-}
-
-/// The cache sizes the kernels' budgets follow: CPUID's, or `NN_CACHE=L1D,L2`.
-pub fn caches() -> Caches {
-    static CACHES: OnceLock<Caches> = OnceLock::new();
-    *CACHES.get_or_init(|| {
-        let detected = cpu().caches;
-        match std::env::var("NN_CACHE") {
-            Ok(text) => detected.parse_override(&text).unwrap_or_else(|| {
-                eprintln!(
-                    "nn: NN_CACHE={text:?} is not `L1D,L2` (e.g. `48K,2M`); using L1d {}, L2 {}",
-                    cpu::human(detected.l1d),
-                    cpu::human(detected.l2)
-                );
-                detected
-            }),
-            Err(_) => detected,
-        }
-    })
-}
-
-/// What the kernels run on and why: the processor, the instruction level, the product
-/// tiles and the caches the budgets follow. `Display` gives the lines benchmark
-/// records and bug reports carry.
-#[derive(Clone, Debug)]
-pub struct Selection {
-    pub cpu: Cpu,
-    pub level: Level,
-    pub tiles: Level,
-    pub tiles_reason: String,
-    pub caches: Caches,
-}
-
-/// The kernel selection of this process.
-pub fn selection() -> Selection {
-    let tiles_reason = choose_tiles(level(), std::env::var("NN_TILES").ok().as_deref()).1;
-    Selection { cpu: cpu().clone(), level: level(), tiles: tiles(), tiles_reason, caches: caches() }
-}
-
-impl std::fmt::Display for Selection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let lanes = match self.tiles {
-            Level::Avx512 => "16-lane (AVX-512)",
-            Level::Avx2 => "8-lane (AVX2)",
-            Level::Portable => "portable",
-        };
-        writeln!(f, "cpu: {}", self.cpu)?;
-        writeln!(f, "kernels: {:?} instructions, {lanes} product tiles ({})", self.level, self.tiles_reason)?;
-        writeln!(f, "budgets: L1d {}, L2 {}", cpu::human(self.caches.l1d), cpu::human(self.caches.l2))?;
-        let bf16 = if bf16_available() { "AVX-512 BF16 (opt-in: set_precision)" } else { "not on this processor" };
-        let amx = match (amx_usable(), amx_chosen()) {
-            (true, true) => "AMX tiles (NN_AMX=1)",
-            (true, false) => "AMX present, not chosen (NN_AMX=1 chooses it)",
-            _ => "no AMX",
-        };
-        write!(f, "bfloat16 inference: {bf16}; {amx}")
-    }
-}
-
-/// The highest level this processor runs (detected once: the kernels' safety checks
-/// ask on every call).
+/// Without `std`: the build target's level.
+#[cfg(not(feature = "std"))]
 pub fn detect() -> Level {
-    static DETECTED: OnceLock<Level> = OnceLock::new();
-    *DETECTED.get_or_init(detect_now)
+    compiled()
+}
+
+/// Without `std`: 8-lane tiles at most (the processor's FMA width is unknown).
+#[cfg(not(feature = "std"))]
+pub fn tiles() -> Level {
+    compiled().min(Level::Avx2)
+}
+
+/// Without `std`, in the unit tests: the levels up to the build target's.
+#[cfg(all(not(feature = "std"), test))]
+pub fn levels_here() -> Vec<Level> {
+    [Level::Portable, Level::Avx2, Level::Avx512].into_iter().filter(|&l| l <= compiled()).collect()
+}
+
+/// Without `std`: the default sizes.
+#[cfg(not(feature = "std"))]
+pub fn caches() -> Caches {
+    Caches::DEFAULT
 }
 
 /// The highest level the build target guarantees, known at compile time: what a build
@@ -206,16 +124,11 @@ pub const fn compiled() -> Level {
     }
 }
 
-/// Every level this processor runs, lowest first: what tests compare.
-pub fn levels_here() -> Vec<Level> {
-    [Level::Portable, Level::Avx2, Level::Avx512].into_iter().filter(|&l| l <= detect()).collect()
-}
-
 /// The slice as `f32` if `F` is `f32`: the vector kernels exist for f32 only.
 pub(crate) fn as_f32<F: 'static>(values: &[F]) -> Option<&[f32]> {
     (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
         // SAFETY: `F` is `f32` (same TypeId), so the slice's memory is `[f32]` exactly.
-        unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len()) }
+        unsafe { core::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len()) }
     })
 }
 
@@ -223,30 +136,8 @@ pub(crate) fn as_f32<F: 'static>(values: &[F]) -> Option<&[f32]> {
 pub(crate) fn as_f32_mut<F: 'static>(values: &mut [F]) -> Option<&mut [f32]> {
     (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| {
         // SAFETY: `F` is `f32` (same TypeId); the unique borrow is carried over.
-        unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<f32>(), values.len()) }
+        unsafe { core::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<f32>(), values.len()) }
     })
-}
-
-fn detect_now() -> Level {
-    detect_at_run_time().max(compiled())
-}
-
-pub(crate) fn detect_at_run_time() -> Level {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if !(has!("avx2") && has!("fma")) {
-            Level::Portable
-        } else if has!("avx512f") {
-            Level::Avx512
-        } else {
-            Level::Avx2
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        Level::Portable
-    }
 }
 
 #[cfg(test)]
@@ -262,18 +153,6 @@ mod tests {
         assert!(Level::Portable < Level::Avx2 && Level::Avx2 < Level::Avx512);
         assert!(level() <= detect());
         assert!(tiles() <= level());
-    }
-
-    #[test]
-    fn tiles_follow_the_override_within_the_level() {
-        assert_eq!(choose_tiles(Level::Avx2, Some("avx512")).0, Level::Avx2);
-        assert_eq!(choose_tiles(Level::Avx512, Some("avx512")).0, Level::Avx512);
-        assert_eq!(choose_tiles(Level::Avx512, Some("avx2")).0, Level::Avx2);
-        assert_eq!(choose_tiles(Level::Portable, None).0, Level::Portable);
-        let (chosen, why) = choose_tiles(Level::Avx512, None);
-        assert_eq!(chosen == Level::Avx512, cpu().wide_fma().0, "{why}");
-        let report = selection().to_string();
-        assert!(report.starts_with("cpu: ") && report.contains("product tiles") && report.contains("L2"), "{report}");
     }
 
     /// The checks that run the vector kernels (tools/miri.sh, tools/asan.sh) set

@@ -12,8 +12,9 @@
 // Index loops over the register tiles are deliberate: they unroll completely.
 #![allow(clippy::needless_range_loop)]
 
+use crate::float::Float;
 use crate::kernels::simd::avx2::horizontal_sum;
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// `C[0..MR, 0..8·NV] (+)= A[0..MR, 0..k] · B[0..k, 0..8·NV]`.
 #[inline(always)]
@@ -95,7 +96,7 @@ pub unsafe fn nn(
                         for j in 0..width {
                             let mut sum = 0.0f32;
                             for p in 0..k {
-                                sum = (*a0.add(r * rsa + p * csa)).mul_add(*b.add(p * ldb + n0 + j), sum);
+                                sum = Float::mul_add(*a0.add(r * rsa + p * csa), *b.add(p * ldb + n0 + j), sum);
                             }
                             let out = c0.add(r * ldc + j);
                             *out = if add { *out + sum } else { sum };
@@ -143,7 +144,7 @@ unsafe fn nt_tile<const MR: usize, const NR: usize>(
             for s in 0..NR {
                 let mut sum = horizontal_sum(acc[r][s]);
                 for q in whole..k {
-                    sum = (*a.add(r * lda + q)).mul_add(*b.add(s * ldb + q), sum);
+                    sum = Float::mul_add(*a.add(r * lda + q), *b.add(s * ldb + q), sum);
                 }
                 let out = c.add(r * ldc + s);
                 *out = if add { *out + sum } else { sum };

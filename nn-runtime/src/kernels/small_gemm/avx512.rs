@@ -17,7 +17,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::kernels::simd::avx512::{by_rows, lanes, load_strip, store_tile};
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// `C[0..MR, 0..16·NV] (+)= A[0..MR, 0..k] · B[0..k, 0..16·NV]`; with `MASKED` the last
 /// vector covers only the `mask` columns.

@@ -4,7 +4,7 @@
 //! correctly rounded tanh, and the same for a value wherever it sits in a slice.
 
 use crate::float::rational_tanh::{CLAMP, P, Q, TINY};
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// # Safety
 /// Requires AVX2 and FMA.

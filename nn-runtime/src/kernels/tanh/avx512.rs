@@ -6,7 +6,7 @@
 //! kernel: `examples/tanh_throughput.rs`, bench/README.md.
 
 use crate::float::rational_tanh::{CLAMP, P, Q, TINY};
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// # Safety
 /// Requires AVX-512F.
