@@ -225,9 +225,10 @@ pub trait Network<F: Float>: Sized {
     /// Chooses the arithmetic of inference products. [`Precision::Bf16`] rounds their
     /// operands to bfloat16 and accumulates in f32 (AVX-512 BF16; about 3 significant
     /// digits per operand: measure your accuracy, bench/README.md reports LeNet-5's);
-    /// training keeps its own setting ([`Network::set_training_precision`]). Refused, leaving the network as it was,
-    /// on a processor without AVX512_BF16 (or with `NN_SIMD` capping below AVX-512):
-    /// emulated bfloat16 would be slower than f32.
+    /// training keeps its own setting ([`Network::set_training_precision`]). Refused,
+    /// leaving the network as it was, on a processor without AVX512_BF16 (or with
+    /// `NN_SIMD` capping below AVX-512), where emulated bfloat16 would be slower than
+    /// f32, and for f64 networks.
     fn set_precision(&mut self, precision: Precision) -> Result<(), Error> {
         Self::__check_precision(precision)?;
         self.__parts().workspace.precision = precision;
@@ -263,11 +264,11 @@ pub trait Network<F: Float>: Sized {
             let cpu = crate::kernels::simd::cpu();
             let message = if cpu.features.avx512_bf16 {
                 format!(
-                    "bfloat16 inference needs AVX-512 BF16, which NN_SIMD={:?} disables",
+                    "bfloat16 products need AVX-512 BF16, which NN_SIMD={:?} disables",
                     std::env::var("NN_SIMD").unwrap_or_default()
                 )
             } else {
-                format!("bfloat16 inference needs AVX-512 BF16, which this processor ({}) does not have", cpu.brand)
+                format!("bfloat16 products need AVX-512 BF16, which this processor ({}) does not have", cpu.brand)
             };
             return Err(Error::Unsupported { network: Self::NAME, message });
         }
