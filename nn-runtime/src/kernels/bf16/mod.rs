@@ -130,10 +130,12 @@ fn pair(lo: f32, hi: f32) -> u32 {
 /// bfloat16 rows of `2·⌈k/2⌉` (a zero after an odd `k`): `⌈k/2⌉` pair words each.
 fn convert_rows(out: &mut Vec<u16>, values: &[f32], m: usize, k: usize, ld: usize) {
     let width = k.div_ceil(2) * 2;
-    out.clear();
+    // Every value is written below: only a grown buffer's new part is zeroed first.
+    out.truncate(m * width);
     out.resize(m * width, 0);
     for (i, row) in out.chunks_exact_mut(width.max(1)).take(m).enumerate() {
         let src = &values[i * ld..i * ld + k];
+        row[width - 1] = 0; // the pair partner of an odd last value (overwritten if k is even)
         #[cfg(target_arch = "x86_64")]
         // SAFETY: only called while `active()`, which implies AVX-512F, BW, VL and BF16;
         // `src` has `k` values and `row` room for `width ≥ k`.
@@ -290,11 +292,15 @@ fn amx_gemm(
 /// and `n`.
 fn pack_row_pairs(out: &mut Vec<u32>, values: &[f32], k: usize, n: usize, ld: usize, ldp: usize) {
     debug_assert!(ldp.is_multiple_of(16) && ldp >= n);
-    out.clear();
-    out.resize(k.div_ceil(2) * ldp, 0);
     if k == 0 || n == 0 {
+        out.clear();
+        out.resize(k.div_ceil(2) * ldp, 0);
         return;
     }
+    // The kernel writes every word (zero past `n` and `k`): only a grown buffer's new
+    // part is zeroed first.
+    out.truncate(k.div_ceil(2) * ldp);
+    out.resize(k.div_ceil(2) * ldp, 0);
     assert!(values.len() > (k - 1) * ld + n - 1, "bf16: operand out of bounds");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: only called while `active()`, which implies AVX-512F, BW, VL and BF16;

@@ -61,8 +61,13 @@ pub fn cpu() -> &'static Cpu {
 /// The register tiles of the product kernels: [`Level::Avx512`] means 16-lane tiles,
 /// [`Level::Avx2`] 8-lane ones, never above [`level`]. Decided once (see [`Selection`]).
 pub fn tiles() -> Level {
-    static TILES: OnceLock<Level> = OnceLock::new();
-    *TILES.get_or_init(|| choose_tiles(level(), std::env::var("NN_TILES").ok().as_deref()).0)
+    tiles_and_reason().0
+}
+
+/// [`tiles`] and why, decided once (an invalid `NN_TILES` is reported once).
+fn tiles_and_reason() -> &'static (Level, String) {
+    static TILES: OnceLock<(Level, String)> = OnceLock::new();
+    TILES.get_or_init(|| choose_tiles(level(), std::env::var("NN_TILES").ok().as_deref()))
 }
 
 /// The tiles for `level` and an `NN_TILES` value, and why.
@@ -115,8 +120,8 @@ pub struct Selection {
 
 /// The kernel selection of this process.
 pub fn selection() -> Selection {
-    let tiles_reason = choose_tiles(level(), std::env::var("NN_TILES").ok().as_deref()).1;
-    Selection { cpu: cpu().clone(), level: level(), tiles: tiles(), tiles_reason, caches: caches() }
+    let (tiles, tiles_reason) = tiles_and_reason().clone();
+    Selection { cpu: cpu().clone(), level: level(), tiles, tiles_reason, caches: caches() }
 }
 
 impl std::fmt::Display for Selection {
