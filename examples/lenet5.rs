@@ -1,13 +1,16 @@
 //! Trains LeNet-5 (LeCun et al., 1998) on 8,000 MNIST digits and reports the accuracy on
 //! 2,000 held-out ones. The 28×28 digits are zero-padded to 32×32, as in the paper.
 //!
-//!     cargo run --release --example lenet5 [-- --epochs N --batch B --lr LR --data DIR --precision bf16]
+//!     cargo run --release --example lenet5 [-- --epochs N --batch B --lr LR --data DIR --precision bf16 --save FILE]
 //!
 //! `--precision bf16` trains with bfloat16 products and f32 weights (mixed precision,
 //! AVX-512 BF16). Either way the trained network is also tested with bfloat16
 //! inference where the processor has it.
 //! `--data DIR` reads `mnist10k-{train,test}-{images-idx3,labels-idx1}-ubyte.gz` (or any
 //! MNIST-format IDX files with those names) instead of the embedded copy.
+//! `--save FILE` writes the trained weights as safetensors (the embedded example's
+//! `examples/embedded/lenet5.safetensors` is such a file) and prints the input
+//! normalization they expect.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::{Batches, ImageSet};
@@ -42,10 +45,12 @@ struct Options {
     seed: u64,
     data: Option<String>,
     precision: nn::Precision,
+    save: Option<String>,
 }
 
 fn parse_options() -> Result<Options, String> {
-    let mut options = Options { epochs: 12, batch: 32, lr: 0.03, seed: 1, data: None, precision: nn::Precision::F32 };
+    let mut options =
+        Options { epochs: 12, batch: 32, lr: 0.03, seed: 1, data: None, precision: nn::Precision::F32, save: None };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -55,6 +60,7 @@ fn parse_options() -> Result<Options, String> {
             "--lr" => options.lr = value()?.parse().map_err(|e| format!("--lr: {e}"))?,
             "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--data" => options.data = Some(value()?),
+            "--save" => options.save = Some(value()?),
             "--precision" => {
                 options.precision = match value()?.as_str() {
                     "f32" => nn::Precision::F32,
@@ -64,7 +70,7 @@ fn parse_options() -> Result<Options, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR] [--precision f32|bf16]"
+                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR] [--precision f32|bf16] [--save FILE]"
                 );
                 std::process::exit(0);
             }
@@ -78,7 +84,10 @@ fn parse_options() -> Result<Options, String> {
 }
 
 /// Train and test sets, padded to 32×32 and normalized with the training set's statistics.
-fn load(dir: Option<&str>) -> Result<(ImageSet<f32>, ImageSet<f32>), nn::Error> {
+/// Also returns the normalization, `(pixel / 255 − mean) / std` with the pixels of the
+/// padded 32×32 images.
+#[allow(clippy::type_complexity)]
+fn load(dir: Option<&str>) -> Result<(ImageSet<f32>, ImageSet<f32>, (f64, f64)), nn::Error> {
     let mut idx = Vec::new();
     for (name, embedded) in FILES.iter().zip(EMBEDDED) {
         idx.push(match dir {
@@ -91,7 +100,7 @@ fn load(dir: Option<&str>) -> Result<(ImageSet<f32>, ImageSet<f32>), nn::Error> 
     let (mean, std) = train.pixel_stats();
     train.normalize(mean, std);
     test.normalize(mean, std);
-    Ok((train, test))
+    Ok((train, test, (mean, std)))
 }
 
 /// Fraction of `set` classified correctly, in eval mode, in batches of 500.
@@ -109,7 +118,7 @@ fn accuracy(net: &mut LeNet5, set: &ImageSet<f32>) -> Result<f64, nn::Error> {
 
 fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
-    let (train, test) = load(options.data.as_deref())?;
+    let (train, test, (mean, std)) = load(options.data.as_deref())?;
     println!("{}", LeNet5::summary());
     println!(
         "training on {} digits, testing on {} | batch {}, SGD lr {} (cosine decay) momentum 0.9, {} epochs, {:?} products\n",
@@ -163,6 +172,10 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         test.len(),
         start.elapsed().as_secs_f64()
     );
+    if let Some(path) = &options.save {
+        net.save(path)?;
+        println!("weights saved to {path}; inputs are normalized as (pixel / 255 - {mean:?}) / {std:?}");
+    }
     // The opt-in bfloat16 inference (AVX-512 BF16) on the same weights and digits.
     match net.set_precision(nn::Precision::Bf16) {
         Ok(()) => {

@@ -35,4 +35,23 @@ pub mod __private {
     #[cfg(feature = "std")]
     pub use nn_runtime::train::init;
     pub use nn_runtime::*;
+
+    /// Generated code that needs `std` (the network's struct, training, the `Network`
+    /// trait) is wrapped in this: it expands to its input with `nn`'s `std` feature and
+    /// to nothing without, since the macro cannot see `nn`'s features.
+    pub use crate::__with_std as with_std;
+}
+
+#[doc(hidden)]
+#[cfg(feature = "std")]
+#[macro_export]
+macro_rules! __with_std {
+    ($($item:tt)*) => { $($item)* };
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "std"))]
+#[macro_export]
+macro_rules! __with_std {
+    ($($item:tt)*) => {};
 }

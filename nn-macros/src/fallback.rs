@@ -40,19 +40,72 @@ impl Stub {
                 layers: quote!(&[]),
             },
         );
+        let inference = quote::format_ident!("{}Inference", name);
+        let memory = quote::format_ident!("{}Memory", name);
         quote! {
+            ::nn::__private::with_std! {
+                #(#cfgs)*
+                #(#attrs)*
+                // Braced, as the network's own struct: nothing of that name in the value
+                // namespace, where the generated code looks up `Some` and `None`.
+                #vis struct #name<F: ::nn::__private::Float = f32> {
+                    __marker: ::core::marker::PhantomData<F>,
+                }
+            }
+
+            // The static inference types, so that code using them adds no errors.
             #(#cfgs)*
-            #(#attrs)*
-            // Braced, as the network's own struct: nothing of that name in the value
-            // namespace, where the generated code looks up `Some` and `None`.
-            #vis struct #name<F: ::nn::__private::Float = f32> {
-                __marker: ::core::marker::PhantomData<F>,
+            /// Not generated: `network!` reported errors for this network.
+            #vis struct #inference<'w> {
+                __marker: ::core::marker::PhantomData<&'w f32>,
+            }
+            #(#cfgs)*
+            /// Not generated: `network!` reported errors for this network.
+            #vis struct #memory {
+                __marker: ::core::marker::PhantomData<f32>,
             }
 
             #(#cfgs)*
             #[allow(deprecated)]
             const _: () = {
                 use ::nn::__private as rt;
+                impl #memory {
+                    /// Zero: `network!` reported errors for this network.
+                    pub const LEN: usize = 0;
+                    /// Zero: `network!` reported errors for this network.
+                    pub const BYTES: usize = 0;
+                    /// Not generated: `network!` reported errors for this network.
+                    pub const fn new() -> Self {
+                        #memory { __marker: ::core::marker::PhantomData }
+                    }
+                }
+                impl<'w> #inference<'w> {
+                    /// Zero: `network!` reported errors for this network.
+                    pub const WEIGHTS: usize = 0;
+                    /// Zero: `network!` reported errors for this network.
+                    pub const WEIGHT_BYTES: usize = 0;
+                    /// Zero: `network!` reported errors for this network.
+                    pub const MEMORY_BYTES: usize = 0;
+                    /// Zero: `network!` reported errors for this network.
+                    pub const INPUT_LEN: usize = 0;
+                    /// Zero: `network!` reported errors for this network.
+                    pub const OUTPUT_LEN: usize = 0;
+                    /// Not generated: `network!` reported errors for this network.
+                    pub const EMBEDDED: Self = #inference { __marker: ::core::marker::PhantomData };
+                    /// Not generated: `network!` reported errors for this network.
+                    pub const fn new<W: ?Sized>(_weights: &'w W) -> Self {
+                        #inference { __marker: ::core::marker::PhantomData }
+                    }
+                    /// Not generated: `network!` reported errors for this network.
+                    pub fn weights(&self) -> &'w [f32] {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                    /// Not generated: `network!` reported errors for this network.
+                    pub fn forward<'m, I: ?Sized>(&self, _memory: &'m mut #memory, _input: &I) -> &'m [f32] {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                }
+                rt::with_std! {
                 #inherent
                 impl<F: rt::Float> rt::Network<F> for #name<F> {
                     const NAME: &'static str = #name_str;
@@ -91,6 +144,7 @@ impl Stub {
                     ) {
                         ::core::unreachable!()
                     }
+                }
                 }
             };
         }

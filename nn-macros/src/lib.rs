@@ -14,6 +14,7 @@ mod ir;
 mod latency;
 mod layers;
 mod parse;
+mod weights;
 
 use proc_macro2::TokenStream;
 
@@ -40,7 +41,14 @@ fn expand(input: TokenStream) -> TokenStream {
     for (def, name_error) in definitions.networks.iter().zip(names) {
         let stub = fallback::Stub::of(def);
         match (check::check(def, &blocks), name_error) {
-            (Ok(net), None) => out.extend(codegen::generate(&net)),
+            (Ok(net), None) => match &def.weights {
+                Some(path) => {
+                    let (embedded, weights) = weights::embed(&net, path);
+                    out.extend(embedded);
+                    out.extend(codegen::generate(&net, Some(&weights)));
+                }
+                None => out.extend(codegen::generate(&net, None)),
+            },
             (Err(errors), None) => {
                 out.extend(errors.to_compile_error());
                 out.extend(stub.generate());
@@ -63,9 +71,36 @@ mod tests {
     use quote::{quote, ToTokens};
 
     /// The expansion, pretty-printed as the user would read it in `cargo expand`.
+    /// The expansion formatted, with what `with_std!` wraps shown as its items (marked
+    /// by a comment before each), since a formatter leaves a macro's input as one line.
     fn pretty(input: proc_macro2::TokenStream) -> String {
         let file: syn::File = syn::parse2(expand(input)).expect("the expansion parses as Rust");
-        prettyplease::unparse(&file)
+        let marked = |items: Vec<syn::Item>| {
+            items.into_iter().map(|item| match item {
+                syn::Item::Macro(m) if m.mac.path.segments.last().is_some_and(|s| s.ident == "with_std") => {
+                    let tokens = m.mac.tokens;
+                    syn::parse_quote!(#[doc = " with_std!"] mod with_std { #tokens })
+                }
+                other => other,
+            })
+        };
+        let mut items: Vec<syn::Item> = marked(file.items).collect();
+        for item in &mut items {
+            if let syn::Item::Const(c) = item {
+                if let syn::Expr::Block(block) = &mut *c.expr {
+                    for stmt in &mut block.block.stmts {
+                        if let syn::Stmt::Macro(m) = stmt {
+                            if m.mac.path.segments.last().is_some_and(|s| s.ident == "with_std") {
+                                let tokens = m.mac.tokens.clone();
+                                *stmt =
+                                    syn::Stmt::Item(syn::parse_quote!(#[doc = " with_std!"] mod with_std { #tokens }));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        prettyplease::unparse(&syn::File { items, ..file })
     }
 
     #[test]
@@ -207,12 +242,52 @@ mod tests {
     /// A valid network, one with mistakes (which expands to a stub) and one with a layer
     /// that defines items of its own, each with `attrs`.
     fn networks_with(attrs: proc_macro2::TokenStream) -> syn::File {
-        syn::parse2(expand(quote! {
+        let file: syn::File = syn::parse2(expand(quote! {
             #attrs pub Good: [4] => linear(4, 2) -> relu;
             #attrs pub Bad: [4] => linear(5, 2);
             #attrs pub Image: [1, 8, 8] => conv(1, 2, 3) -> maxpool(2) -> separable_conv(2, 2, 3)
         }))
-        .expect("the expansion parses")
+        .expect("the expansion parses");
+        syn::File { items: with_std_expanded(file.items), ..file }
+    }
+
+    /// `items` with every `with_std! { .. }` replaced by the items it holds (as with
+    /// `nn`'s `std` feature), in `const _` blocks too.
+    fn with_std_expanded(items: Vec<syn::Item>) -> Vec<syn::Item> {
+        let inner = |mac: &syn::Macro| {
+            (mac.path.segments.last().is_some_and(|s| s.ident == "with_std"))
+                .then(|| with_std_expanded(syn::parse2::<syn::File>(mac.tokens.clone()).expect("items").items))
+        };
+        let mut out = Vec::new();
+        for mut item in items {
+            match &mut item {
+                syn::Item::Macro(m) => {
+                    if let Some(items) = inner(&m.mac) {
+                        out.extend(items);
+                        continue;
+                    }
+                }
+                syn::Item::Const(c) => {
+                    if let syn::Expr::Block(block) = &mut *c.expr {
+                        let stmts = std::mem::take(&mut block.block.stmts);
+                        for stmt in stmts {
+                            let expanded = match &stmt {
+                                syn::Stmt::Item(syn::Item::Macro(m)) => inner(&m.mac),
+                                syn::Stmt::Macro(m) => inner(&m.mac),
+                                _ => None,
+                            };
+                            match expanded {
+                                Some(items) => block.block.stmts.extend(items.into_iter().map(syn::Stmt::Item)),
+                                None => block.block.stmts.push(stmt),
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            out.push(item);
+        }
+        out
     }
 
     #[test]
@@ -227,7 +302,7 @@ mod tests {
         ] {
             let file = networks_with(quote!(#[doc = " Docs."] #attr));
             let items: Vec<_> = file.items.iter().filter(|i| !matches!(i, syn::Item::Macro(_))).collect();
-            assert_eq!(items.len(), 6, "a struct and a block for each network");
+            assert_eq!(items.len(), 12, "three structs and a block for each network");
             for item in items {
                 let attrs = match item {
                     syn::Item::Struct(s) => &s.attrs,
@@ -301,8 +376,9 @@ mod tests {
     #[test]
     fn every_public_generated_item_is_documented() {
         let found = public_items(&networks_with(quote!(#[doc = " A network."])));
-        // Three structs, each with its constants and constructors.
-        assert_eq!(found.len(), 3 * 13, "{found:?}");
+        // Three networks, each with its constants and constructors, and its static types
+        // (the stub of the one with mistakes also has `EMBEDDED`).
+        assert_eq!(found.len(), 3 * 26 + 1, "{found:?}");
         let undocumented: Vec<_> = found.iter().filter(|(_, documented)| !documented).collect();
         assert!(undocumented.is_empty(), "{undocumented:?}");
     }

@@ -24,6 +24,8 @@ pub struct NetworkDef {
     /// The whole `[..]` input shape, for errors about it.
     pub input_tokens: TokenStream,
     pub chain: Chain,
+    /// `#[weights("file.safetensors")]`: weights to check and embed at compile time.
+    pub weights: Option<syn::LitStr>,
 }
 
 /// `block NAME(params) = chain`: a reusable, parameterized piece of a chain (SPEC §5).
@@ -243,7 +245,20 @@ impl Parse for BlockDef {
 
 impl Parse for NetworkDef {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let mut weights = None;
+        for attr in attrs.extract_if(.., |a| a.path().is_ident("weights")) {
+            let path: syn::LitStr = attr.parse_args().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected a safetensors file's path in quotes, relative to this source file (as \
+                     `include_bytes!` takes it): `#[weights(\"lenet5.safetensors\")]`",
+                )
+            })?;
+            if weights.replace(path).is_some() {
+                return Err(syn::Error::new_spanned(attr, "a network takes one `#[weights(..)]` file"));
+            }
+        }
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected the network's name, e.g. `pub LeNet5: [1, 32, 32] => …`")
@@ -280,7 +295,7 @@ impl Parse for NetworkDef {
             .parse::<Token![=>]>()
             .map_err(|e| syn::Error::new(e.span(), "expected `=>` between the input shape and the first layer"))?;
         let chain = input.parse()?;
-        Ok(NetworkDef { attrs, vis, name, input: dims, input_labels: labels, input_tokens, chain })
+        Ok(NetworkDef { attrs, vis, name, input: dims, input_labels: labels, input_tokens, chain, weights })
     }
 }
 

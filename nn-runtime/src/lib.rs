@@ -1,8 +1,9 @@
 //! The runtime behind `network!`, in layers that depend only on the ones listed before
 //! them (`tools/module-cycles.py` checks that no import runs in a circle):
 //!
-//! - [`error`], [`float`], [`rng`], [`info`]: the element types, errors, random
-//!   streams and the description of a network's layers that everything else shares;
+//! - [`error`], [`float`], [`rng`], [`info`], [`memory`]: the element types, errors,
+//!   random streams, the description of a network's layers and the cutting of planned
+//!   buffers that everything else shares;
 //! - [`kernels`]: SIMD dispatch, matrix and gathered products, vector `tanh`;
 //! - [`ops`]: one module per operator (forward and backward), on the kernels;
 //! - [`train`]: losses, optimizers, initialization;
@@ -23,6 +24,7 @@
 pub mod error;
 pub mod float;
 pub mod info;
+pub mod memory;
 pub mod rng;
 
 pub mod kernels;

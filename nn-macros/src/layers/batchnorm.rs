@@ -70,6 +70,10 @@ impl Layer for BatchNormLayer {
         let (generics, eps, momentum) = (channel_generics(&self.shape), self.eps, self.momentum);
         quote!(rt::batchnorm::forward::<#generics>(batch, x, params, y, buffers, batch_stats, #eps, #momentum, training))
     }
+    fn eval_forward(&self) -> Option<TokenStream> {
+        let (generics, eps) = (channel_generics(&self.shape), self.eps);
+        Some(quote!(rt::batchnorm::eval::<#generics>(batch, x, params, y, buffers, #eps)))
+    }
     fn backward(&self) -> TokenStream {
         let generics = channel_generics(&self.shape);
         quote!(rt::batchnorm::backward::<#generics>(batch, x, params, dy, grads, dx, batch_stats, training))

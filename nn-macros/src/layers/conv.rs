@@ -211,10 +211,27 @@ impl Layer for ConvLayer {
             }
         }
     }
+    fn static_scratch(&self) -> Option<u64> {
+        match self.strategy() {
+            Strategy::Dense => Some(0),
+            Strategy::Im2col => self.scratch_per_sample(),
+            Strategy::Shifted => self.scratch(),
+            // Not the input gradient's columns.
+            Strategy::Direct => {
+                let pixels = self.geometry.output.0.checked_mul(self.geometry.output.1)?;
+                let staged = pixels.checked_mul((self.geometry.outputs / self.geometry.groups).div_ceil(8) * 8)?;
+                self.scratch()?.checked_add(staged)?.checked_add(self.geometry.padded_input()?)
+            }
+        }
+    }
     fn items(&self) -> TokenStream {
         let Some(module) = self.module() else { return TokenStream::new() };
         let name = &self.name;
         let mut needs = vec![(quote!(#module::scratch_per_sample::<#name>()), self.scratch_per_sample().unwrap_or(0))];
+        // The others' inference scratch is one of the two checked here.
+        if self.strategy() == Strategy::Direct {
+            needs.push((quote!(#module::inference_scratch::<#name>()), self.static_scratch().unwrap_or(0)));
+        }
         if self.strategy() != Strategy::Im2col {
             needs.push((quote!(#module::scratch::<#name>()), self.scratch().unwrap_or(0)));
         }

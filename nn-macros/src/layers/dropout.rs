@@ -33,6 +33,10 @@ impl Layer for DropoutLayer {
         let (len, p) = (lit(product(&self.shape).unwrap_or(0)), self.p);
         quote!(rt::dropout::forward::<F, #len>(batch, x, y, saved, #p, training, rng))
     }
+    fn eval_forward(&self) -> Option<TokenStream> {
+        let len = lit(product(&self.shape).unwrap_or(0));
+        Some(quote!(rt::dropout::identity::<F, #len>(batch, x, y)))
+    }
     fn backward(&self) -> TokenStream {
         let (len, p) = (lit(product(&self.shape).unwrap_or(0)), self.p);
         quote!(rt::dropout::backward::<F, #len>(batch, dy, dx, saved, #p, training))

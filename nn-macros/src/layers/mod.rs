@@ -393,6 +393,12 @@ pub trait Layer {
     fn chunk_scratch(&self, _keep: bool) -> Option<u64> {
         Some(0)
     }
+    /// Scratch elements the eval-mode forward of one sample needs (the static inference
+    /// type's); at most the sum of the above for a batch of one, less where backward
+    /// alone needs some.
+    fn static_scratch(&self) -> Option<u64> {
+        self.scratch()?.checked_add(self.scratch_per_sample()?)?.checked_add(self.chunk_scratch(false)?)
+    }
     /// Elements per sample kept from forward to backward besides the output, bound
     /// as `saved` (a dropout mask, an intermediate result).
     fn saved(&self) -> Option<u64> {
@@ -420,6 +426,12 @@ pub trait Layer {
     /// write `saved`, which inference then does not reserve (a recurrent layer keeps
     /// every step's gates for backward, and only the current step's otherwise).
     fn inference_forward(&self) -> Option<TokenStream> {
+        None
+    }
+    /// The forward of eval mode, where it differs from [`Op::inference_forward`]: the
+    /// static inference type runs it, with `buffers` read-only and no `training`,
+    /// `rng` or `batch_stats` in scope; it may not touch `saved` either.
+    fn eval_forward(&self) -> Option<TokenStream> {
         None
     }
     fn backward(&self) -> TokenStream;

@@ -141,6 +141,9 @@ impl Layer for OneD {
     fn scratch(&self) -> Option<u64> {
         self.0.scratch()
     }
+    fn static_scratch(&self) -> Option<u64> {
+        self.0.static_scratch()
+    }
     fn scratch_per_sample(&self) -> Option<u64> {
         self.0.scratch_per_sample()
     }
@@ -161,6 +164,12 @@ impl Layer for OneD {
     }
     fn forward(&self) -> TokenStream {
         self.0.forward()
+    }
+    fn inference_forward(&self) -> Option<TokenStream> {
+        self.0.inference_forward()
+    }
+    fn eval_forward(&self) -> Option<TokenStream> {
+        self.0.eval_forward()
     }
     fn backward(&self) -> TokenStream {
         self.0.backward()

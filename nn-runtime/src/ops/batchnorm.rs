@@ -40,18 +40,40 @@ pub fn forward<F: Float, const C: usize, const S: usize>(
         };
         mean[c] = m;
         inv_std[c] = inv;
-        // y = γ·(x − m)·inv + β = scale·x + shift
-        let scale = gamma[c] * inv;
-        let shift = beta[c] - scale * m;
-        for n in 0..batch {
-            let range = (n * C + c) * S..(n * C + c + 1) * S;
-            for (o, &v) in y[range.clone()].iter_mut().zip(&x[range]) {
-                *o = scale * v + shift;
-            }
-        }
+        normalize::<F, C, S>(batch, x, y, c, gamma[c], beta[c], m, inv);
     }
     if training {
         tracked[0] += F::ONE;
+    }
+}
+
+/// Eval mode's forward, reading the running statistics and writing nothing else: the
+/// static inference types hold their weights read-only. Equal to [`forward`] with
+/// `training` false, bit for bit.
+pub fn eval<F: Float, const C: usize, const S: usize>(
+    batch: usize, x: &[F], params: &[F], y: &mut [F], buffers: &[F], eps: f64,
+) {
+    let (gamma, beta) = params.split_at(C);
+    let (running_mean, running_var) = (&buffers[..C], &buffers[C..2 * C]);
+    for c in 0..C {
+        let inv = F::ONE / (running_var[c] + F::from_f64(eps)).sqrt();
+        normalize::<F, C, S>(batch, x, y, c, gamma[c], beta[c], running_mean[c], inv);
+    }
+}
+
+/// Channel `c`'s `y = γ·(x − m)·inv + β`, computed as `scale·x + shift`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn normalize<F: Float, const C: usize, const S: usize>(
+    batch: usize, x: &[F], y: &mut [F], c: usize, gamma: F, beta: F, m: F, inv: F,
+) {
+    let scale = gamma * inv;
+    let shift = beta - scale * m;
+    for n in 0..batch {
+        let range = (n * C + c) * S..(n * C + c + 1) * S;
+        for (o, &v) in y[range.clone()].iter_mut().zip(&x[range]) {
+            *o = scale * v + shift;
+        }
     }
 }
 
@@ -115,5 +137,19 @@ mod tests {
         let inv = 1.0 / (buffers[1] + 1e-5).sqrt();
         assert!((y[3] - (2.0 * (4.0 - 0.25) * inv + 0.5)).abs() < 1e-12);
         assert_eq!(buffers[2], 1.0);
+    }
+
+    #[test]
+    fn eval_is_forward_in_eval_mode_bit_for_bit_and_writes_nothing_else() {
+        // C = 2, S = 3, batch 2.
+        let x: [f32; 12] = core::array::from_fn(|i| (i as f32 * 0.7).sin() * 3.0);
+        let params = [1.5, -0.25, 0.1, 2.0];
+        let buffers = [0.3, -0.2, 0.8, 1.7, 5.0];
+        let (mut expected, mut y) = ([0.0f32; 12], [0.0f32; 12]);
+        let (mut written, mut batch_stats) = (buffers, [0.0; 4]);
+        forward::<f32, 2, 3>(2, &x, &params, &mut expected, &mut written, &mut batch_stats, 1e-3, 0.1, false);
+        assert_eq!(written, buffers, "eval mode leaves the statistics alone");
+        eval::<f32, 2, 3>(2, &x, &params, &mut y, &buffers, 1e-3);
+        assert_eq!(y.map(f32::to_bits), expected.map(f32::to_bits));
     }
 }

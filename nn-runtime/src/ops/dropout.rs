@@ -20,6 +20,11 @@ pub fn forward<F: Float, const LEN: usize>(
     }
 }
 
+/// Eval mode's forward: the input unchanged (the static inference types run it).
+pub fn identity<F: Float, const LEN: usize>(batch: usize, x: &[F], y: &mut [F]) {
+    y[..batch * LEN].copy_from_slice(&x[..batch * LEN]);
+}
+
 pub fn backward<F: Float, const LEN: usize>(batch: usize, dy: &[F], dx: &mut [F], mask: &[F], p: f64, training: bool) {
     let n = batch * LEN;
     if !training || p == 0.0 {

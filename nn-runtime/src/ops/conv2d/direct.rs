@@ -42,6 +42,12 @@ pub const fn scratch_per_sample<G: Geometry>() -> usize {
     G::P * padded_channels(G::OCG) + super::padded_input_len::<G>() + G::K * G::P
 }
 
+/// Scratch for eval-mode forward of one sample: [`scratch`], one sample's staged
+/// outputs and its zero-padded input.
+pub const fn inference_scratch<G: Geometry>() -> usize {
+    scratch::<G>() + G::P * padded_channels(G::OCG) + super::padded_input_len::<G>()
+}
+
 fn stage_chunk(per_sample: usize, batch: usize) -> usize {
     (stage_budget() / per_sample.max(1)).clamp(1, batch.max(1))
 }

@@ -34,6 +34,11 @@ pub const fn scratch_per_sample<G: Geometry>() -> usize {
     (G::K + G::OCG) * G::P
 }
 
+/// Scratch for eval-mode forward of one sample: one sample's columns and outputs.
+pub const fn inference_scratch<G: Geometry>() -> usize {
+    scratch_per_sample::<G>()
+}
+
 /// Fills `col[(c·KH + i)·KW + j][oh·OW + ow]` with the input pixel that kernel tap
 /// (i, j) of channel c (of one group's `C/G`) sees at output position (oh, ow), or zero
 /// in the padding. Row r starts at `col[r·row_stride + offset]`, so a batch's samples

@@ -24,6 +24,11 @@ pub const fn scratch<G: Geometry>() -> usize {
     super::padded_input_len::<G>() + G::OCG * columns::<G>() + G::P
 }
 
+/// Scratch for eval-mode forward of one sample: all of [`scratch`].
+pub const fn inference_scratch<G: Geometry>() -> usize {
+    scratch::<G>()
+}
+
 /// Columns per output channel: full rows, the last one only as far as it is valid, so
 /// no read goes past the group's planes.
 const fn columns<G: Geometry>() -> usize {

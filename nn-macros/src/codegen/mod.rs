@@ -10,6 +10,8 @@ use crate::layers::{lit, Axes, Init};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::quote;
 
+mod static_inference;
+
 /// `tokens` located at `span` (a layer as written), so that a compiler error in them
 /// points at that layer. Names still resolve at the call site, where the emitted code
 /// binds `batch`, `x`, `y`, `params`, `rt` and the rest, and the code still counts as
@@ -235,12 +237,23 @@ fn forward_groups(net: &Network, plan: &Plan) -> Vec<ForwardGroup> {
 
 /// The `saved` values inference reserves for a node: none where it has a forward of
 /// its own for inference.
-fn inference_saved(layer: &CheckedLayer) -> u64 {
-    if layer.op.inference_forward().is_some() {
+fn inference_saved(layer: &CheckedLayer, pass: Pass) -> u64 {
+    if layer.op.inference_forward().is_some() || (pass == Pass::Static && layer.op.eval_forward().is_some()) {
         0
     } else {
         layer.saved
     }
+}
+
+/// Which forward pass code is generated for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Every value kept, in node order, for backward.
+    Training,
+    /// The network's own inference, in train or eval mode, for any batch.
+    Inference,
+    /// The static inference type's: eval mode, weights read-only, batch 1.
+    Static,
 }
 
 /// Where forward writes: each node's output and its `saved` range right after it.
@@ -265,7 +278,7 @@ fn training_placement(plan: &Plan) -> Placement {
 /// Inference's placement by liveness: a value lives from the step that writes it to the
 /// last step that reads it (the output to the end), and values not alive at the same
 /// time share memory. Values only backward reads (a fused pooling's input) get none.
-fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> Placement {
+fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup], pass: Pass) -> Placement {
     let n = net.layers.len();
     // The node whose buffer holds each node's output (itself, or the input it aliases).
     let mut root: Vec<usize> = (0..n).collect();
@@ -299,7 +312,7 @@ fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> P
         // The values this step writes: the pooled one, else the last one (with its saved
         // values right after it).
         let written = group.pooled.unwrap_or(group.last);
-        let len = net.layers[written].output_len + inference_saved(&net.layers[written]);
+        let len = net.layers[written].output_len + inference_saved(&net.layers[written], pass);
         let at = arena.alloc(len);
         outputs[written] = Buffer::Activation { offset: at, len: net.layers[written].output_len };
         saved[written] = (at + net.layers[written].output_len, at + len);
@@ -325,11 +338,11 @@ fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup]) -> P
     Placement { outputs, saved, total: arena.len }
 }
 
-/// The forward calls in order, writing where `placement` says. `training` keeps the
+/// The forward calls in order, writing where `placement` says. Training keeps the
 /// layout's order (every output after its input) and writes a fused pooling's input
 /// when asked for backward; inference writes it never.
 fn forward_steps(
-    net: &Network, plan: &Plan, groups: &[ForwardGroup], placement: &Placement, training: bool,
+    net: &Network, plan: &Plan, groups: &[ForwardGroup], placement: &Placement, pass: Pass,
 ) -> Vec<TokenStream> {
     groups
         .iter()
@@ -337,17 +350,17 @@ fn forward_steps(
             let layer = &net.layers[g.first];
             if layer.inputs.len() > 1 {
                 merge_forward_step(g.first, layer, plan, placement)
-            } else if training {
+            } else if pass == Pass::Training {
                 forward_step(g.first, g.last, g.pooled, g.call.clone(), layer, plan, placement)
             } else {
-                inference_step(g, layer, plan, placement)
+                inference_step(g, layer, plan, placement, pass)
             }
         })
         .collect()
 }
 
 /// `let #name = &before[..]` or `&after[..]` (or the caller's `input`): value `v` read
-/// around the output range `out` that `rt::workspace::around` cut out.
+/// around the output range `out` that `rt::memory::around` cut out.
 fn read_around(name: TokenStream, v: usize, out: (u64, u64), plan: &Plan, placement: &Placement) -> TokenStream {
     match placement.buffer(plan, v) {
         Buffer::Input => quote!(let #name: &[F] = input;),
@@ -365,7 +378,9 @@ fn read_around(name: TokenStream, v: usize, out: (u64, u64), plan: &Plan, placem
 
 /// A step of inference: the output (and saved values) cut out of the buffer, the input
 /// read before or after it.
-fn inference_step(g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement: &Placement) -> TokenStream {
+fn inference_step(
+    g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement: &Placement, pass: Pass,
+) -> TokenStream {
     let written = g.pooled.unwrap_or(g.last);
     let Buffer::Activation { offset, len } = placement.outputs[written] else { unreachable!("steps write buffers") };
     let end = placement.saved[written].1;
@@ -376,23 +391,28 @@ fn inference_step(g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement
             let pooled = y;
             let y: &mut [F] = &mut [];
         }
-    } else if inference_saved(layer) > 0 {
+    } else if inference_saved(layer, pass) > 0 {
         let len = lit(len);
         quote!(let (y, saved) = y.split_at_mut(#len * batch);)
     } else {
         TokenStream::new()
     };
     let params = bind_slice(quote!(params), quote!(all_params), plan.params[g.first], false);
-    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[g.first], true);
-    let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[g.first], true);
-    let own = (g.first == g.last && g.pooled.is_none()).then(|| layer.op.inference_forward()).flatten();
+    let is_static = pass == Pass::Static;
+    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[g.first], !is_static);
+    let batch_stats = (!is_static)
+        .then(|| bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[g.first], true))
+        .flatten();
+    let own = (g.first == g.last && g.pooled.is_none())
+        .then(|| is_static.then(|| layer.op.eval_forward()).flatten().or_else(|| layer.op.inference_forward()))
+        .flatten();
     let call = own.as_ref().unwrap_or(&g.call);
     let step = quote! {
         {
             #params
             #buffers
             #batch_stats
-            let (before, y, after) = rt::workspace::around(activations, #out);
+            let (before, y, after) = rt::memory::around(activations, #out);
             #x
             #output
             #call;
@@ -412,7 +432,7 @@ fn merge_forward_step(index: usize, layer: &CheckedLayer, plan: &Plan, placement
     let call = layer.op.forward();
     let step = quote! {
         {
-            let (before, y, after) = rt::workspace::around(activations, #out);
+            let (before, y, after) = rt::memory::around(activations, #out);
             #(#inputs)*
             #call
         }
@@ -452,7 +472,7 @@ fn forward_step(
         },
         Buffer::Activation { offset: in_offset, len: in_len } => {
             let input = range(in_offset, in_offset + in_len);
-            quote!(let (x, y) = rt::workspace::split_io(activations, #input, #output);)
+            quote!(let (x, y) = rt::memory::split_io(activations, #input, #output);)
         }
     };
     let saved = (layer.saved > 0).then(|| {
@@ -696,7 +716,7 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
                 let r = range(at, at + len);
                 quote! {
                     {
-                        let [dy, dx] = rt::workspace::disjoint(gradients, [#dy_range, #r]);
+                        let [dy, dx] = rt::memory::disjoint(gradients, [#dy_range, #r]);
                         let dy: &[F] = dy;
                         #call;
                     }
@@ -737,7 +757,7 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
                 let dx = wrap(quote!(&mut *tmp));
                 (
                     quote! {
-                        let [dy, tmp] = rt::workspace::disjoint(gradients, [#dy_range, #tr]);
+                        let [dy, tmp] = rt::memory::disjoint(gradients, [#dy_range, #tr]);
                         let dy: &[F] = dy;
                         let dx = #dx;
                     },
@@ -750,7 +770,7 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
                 let dx = has_params.then(|| quote!(let dx = Some(dx);));
                 (
                     quote! {
-                        let [dy, dx] = rt::workspace::disjoint(gradients, [#dy_range, #r]);
+                        let [dy, dx] = rt::memory::disjoint(gradients, [#dy_range, #r]);
                         let dy: &[F] = dy;
                         #dx
                     },
@@ -763,7 +783,7 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
                 let dx = wrap(quote!(&mut *tmp));
                 (
                     quote! {
-                        let [dy, tmp, sum] = rt::workspace::disjoint(gradients, [#dy_range, #tr, #r]);
+                        let [dy, tmp, sum] = rt::memory::disjoint(gradients, [#dy_range, #tr, #r]);
                         let dy: &[F] = dy;
                         let dx = #dx;
                     },
@@ -988,12 +1008,16 @@ pub fn inherent_impl(name: &syn::Ident, values: &Inherent) -> TokenStream {
     }
 }
 
-/// The whole expansion for one checked network.
-pub fn generate(net: &Network) -> TokenStream {
+/// The whole expansion for one checked network. What needs `std` (the struct owning
+/// `Vec`s, training, the `Network` trait) goes through `::nn::__private::with_std!`,
+/// which drops it when `nn` is built without its `std` feature: the macro cannot see
+/// `nn`'s features itself. The static inference type stays.
+pub fn generate(net: &Network, embedded: Option<&TokenStream>) -> TokenStream {
     let plan = plan(net);
+    let (static_outside, static_inside) = static_inference::generate(net, &plan, embedded);
     let groups = forward_groups(net, &plan);
     let training_layout = training_placement(&plan);
-    let inference_layout = inference_placement(net, &plan, &groups);
+    let inference_layout = inference_placement(net, &plan, &groups, Pass::Inference);
     let back = backward_plan(net, &plan);
     let grads = gradient_plan(net, &plan, &back);
     let Network { attrs, vis, name, .. } = net;
@@ -1073,13 +1097,13 @@ pub fn generate(net: &Network) -> TokenStream {
         batch
     );
     let (forward, forward_fns) = split(
-        forward_steps(net, &plan, &groups, &training_layout, true),
+        forward_steps(net, &plan, &groups, &training_layout, Pass::Training),
         "__forward",
         forward_parameters.clone(),
         forward_arguments.clone(),
     );
     let (inference, inference_fns) = split(
-        forward_steps(net, &plan, &groups, &inference_layout, false),
+        forward_steps(net, &plan, &groups, &inference_layout, Pass::Inference),
         "__infer",
         forward_parameters,
         forward_arguments,
@@ -1119,18 +1143,22 @@ pub fn generate(net: &Network) -> TokenStream {
         crate::diag::thousands(net.flops),
     );
     quote! {
-        #(#attrs)*
-        #[doc = ""]
-        #[doc = #doc]
-        #vis struct #name<F: ::nn::__private::Float = f32> {
-            params: ::std::vec::Vec<F>,
-            grads: ::std::vec::Vec<F>,
-            buffers: ::std::vec::Vec<F>,
-            workspace: ::nn::__private::workspace::Workspace<F>,
-            rng: ::nn::__private::rng::Rng,
-            step: ::nn::__private::network::StepBuffers<F>,
-            training: bool,
+        ::nn::__private::with_std! {
+            #(#attrs)*
+            #[doc = ""]
+            #[doc = #doc]
+            #vis struct #name<F: ::nn::__private::Float = f32> {
+                params: ::std::vec::Vec<F>,
+                grads: ::std::vec::Vec<F>,
+                buffers: ::std::vec::Vec<F>,
+                workspace: ::nn::__private::workspace::Workspace<F>,
+                rng: ::nn::__private::rng::Rng,
+                step: ::nn::__private::network::StepBuffers<F>,
+                training: bool,
+            }
         }
+
+        #static_outside
 
         // The network's attributes may configure it out: its code goes with it.
         #(#cfgs)*
@@ -1140,6 +1168,9 @@ pub fn generate(net: &Network) -> TokenStream {
             use ::nn::__private as rt;
 
             #(#items)*
+            #static_inside
+
+            rt::with_std! {
             #init_fns
             #forward_fns
             #inference_fns
@@ -1258,6 +1289,7 @@ pub fn generate(net: &Network) -> TokenStream {
                     } = workspace;
                     #backward
                 }
+            }
             }
         };
     }

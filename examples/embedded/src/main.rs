@@ -1,0 +1,46 @@
+//! LeNet-5 on a Cortex-M4F, without `std` and without an allocator: the weights are in
+//! flash (embedded by `#[weights(..)]` when this compiled), the working memory one
+//! `static` in RAM. Classifies the embedded test digits and prints, over semihosting,
+//! one line per digit and a summary — the lines `examples/embedded_host.rs` prints on the
+//! host, which `tools/embedded.sh` compares.
+//!
+//!     cd examples/embedded && cargo run --release    # needs qemu-system-arm
+
+#![no_std]
+#![no_main]
+
+mod model;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use model::{LeNet5Inference, LeNet5Memory};
+use panic_semihosting as _;
+
+#[entry]
+fn main() -> ! {
+    // cortex-m-rt hands these to `main` as `&'static mut`: in `.bss`, not on the stack.
+    static mut MEMORY: LeNet5Memory = LeNet5Memory::new();
+    static mut INPUT: [f32; 1024] = [0.0; 1024];
+    let net = LeNet5Inference::EMBEDDED;
+    hprintln!(
+        "LeNet-5 on a Cortex-M4F: {} bytes of weights in flash, {} bytes of working memory",
+        LeNet5Inference::WEIGHT_BYTES,
+        LeNet5Inference::MEMORY_BYTES
+    );
+    let (mut correct, mut hash) = (0, model::HASH_START);
+    for i in 0..model::digit_count() {
+        let (label, pixels) = model::digit(i);
+        model::prepare(pixels, INPUT);
+        let logits = net.forward(MEMORY, INPUT);
+        let predicted = model::argmax(logits);
+        hash = model::fold_bits(hash, logits);
+        correct += usize::from(predicted == usize::from(label));
+        hprintln!("digit {i}: label {label} predicted {predicted}");
+    }
+    hprintln!("{correct} of {} correct; logits hash {hash:016x}", model::digit_count());
+    debug::exit(debug::EXIT_SUCCESS);
+    // Under a debugger the program may resume after the exit request.
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
