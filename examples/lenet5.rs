@@ -46,11 +46,20 @@ struct Options {
     data: Option<String>,
     precision: nn::Precision,
     save: Option<String>,
+    save_int8: Option<String>,
 }
 
 fn parse_options() -> Result<Options, String> {
-    let mut options =
-        Options { epochs: 12, batch: 32, lr: 0.03, seed: 1, data: None, precision: nn::Precision::F32, save: None };
+    let mut options = Options {
+        epochs: 12,
+        batch: 32,
+        lr: 0.03,
+        seed: 1,
+        data: None,
+        precision: nn::Precision::F32,
+        save: None,
+        save_int8: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -61,6 +70,7 @@ fn parse_options() -> Result<Options, String> {
             "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--data" => options.data = Some(value()?),
             "--save" => options.save = Some(value()?),
+            "--save-int8" => options.save_int8 = Some(value()?),
             "--precision" => {
                 options.precision = match value()?.as_str() {
                     "f32" => nn::Precision::F32,
@@ -70,7 +80,7 @@ fn parse_options() -> Result<Options, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR] [--precision f32|bf16] [--save FILE]"
+                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR] [--precision f32|bf16] [--save FILE] [--save-int8 FILE]"
                 );
                 std::process::exit(0);
             }
@@ -176,6 +186,7 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         net.save(path)?;
         println!("weights saved to {path}; inputs are normalized as (pixel / 255 - {mean:?}) / {std:?}");
     }
+    int8(&mut net, &train, &test, final_accuracy, options.save_int8.as_deref())?;
     // The opt-in bfloat16 inference (AVX-512 BF16) on the same weights and digits.
     match net.set_precision(nn::Precision::Bf16) {
         Ok(()) => {
@@ -189,6 +200,49 @@ fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(e) => println!("bfloat16 inference: not run ({e})"),
     }
+    Ok(())
+}
+
+/// Post-training int8 quantization, calibrated on the first 1,000 training digits: its
+/// accuracy, size and single-sample speed against f32 on the same digits.
+fn int8(
+    net: &mut LeNet5, train: &ImageSet<f32>, test: &ImageSet<f32>, f32_accuracy: f64, save: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let per = test.sample_len();
+    let model = net.quantize(&train.images[..1000 * per])?;
+    if let Some(path) = save {
+        model.save(path)?;
+    }
+    let int8 = LeNet5Int8::from_model(&model)?;
+    let weights: Vec<f32> = net.params().iter().chain(net.buffers()).copied().collect();
+    let static_f32 = LeNet5Inference::new(weights.as_slice().try_into()?);
+    let (mut memory, mut memory_f32) = (Box::new(LeNet5Int8Memory::new()), Box::new(LeNet5Memory::new()));
+    let (mut correct, mut agree) = (0, 0);
+    let classify = |logits: &[f32; 10]| (0..10).fold(0, |best, i| if logits[i] > logits[best] { i } else { best });
+    let (mut int8_time, mut f32_time) = (0.0, 0.0);
+    for (image, &label) in test.images.chunks(per).zip(&test.labels) {
+        let image: &[f32; 1024] = image.try_into()?;
+        let start = Instant::now();
+        let predicted = classify(int8.forward(&mut memory, image));
+        int8_time += start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let reference = classify(static_f32.forward(&mut memory_f32, image));
+        f32_time += start.elapsed().as_secs_f64();
+        correct += usize::from(predicted == label);
+        agree += usize::from(predicted == reference);
+    }
+    let accuracy = correct as f64 / test.len() as f64;
+    println!(
+        "int8 inference: test accuracy {:.2}% ({:+.2} points against f32), the same class as f32 for {agree} of {}          digits; weights {} bytes against {} in f32 ({:.2}× smaller); one digit at a time {:.1} µs against {:.1} µs          in f32",
+        100.0 * accuracy,
+        100.0 * (accuracy - f32_accuracy),
+        test.len(),
+        model.bytes(),
+        4 * weights.len(),
+        (4 * weights.len()) as f64 / model.bytes() as f64,
+        1e6 * int8_time / test.len() as f64,
+        1e6 * f32_time / test.len() as f64,
+    );
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //!
 //!     cargo build --release --example profile_infer
 //!     perf record -g target/release/examples/profile_infer lenet5|kerasnet|rowlstm|resnet18 20 [bf16]
+//!     perf record -g target/release/examples/profile_infer lenet5-int8 20     # one image at a time
 
 use nn::prelude::*;
 
@@ -10,7 +11,7 @@ use nn::prelude::*;
 #[allow(dead_code)]
 #[path = "support/networks.rs"]
 mod networks;
-use networks::{KerasNet, LeNet5, ResNet18, RowLstm};
+use networks::{KerasNet, LeNet5, LeNet5Int8, LeNet5Int8Memory, ResNet18, RowLstm};
 
 fn run<N: Network<f32>>(passes: usize, precision: nn::Precision) {
     let mut rng = nn::runtime::rng::Rng::new(0);
@@ -41,6 +42,18 @@ fn main() {
             net.set_precision(precision).expect("bf16 needs AVX-512 BF16");
             for _ in 0..passes {
                 std::hint::black_box(net.forward(&images).expect("valid batch"));
+            }
+        }
+        "lenet5-int8" => {
+            let mut rng = nn::runtime::rng::Rng::new(0);
+            let images: Vec<f32> = (0..10_000 * LeNet5::INPUT_LEN).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+            let model = LeNet5::new(0).quantize(&images[..500 * LeNet5::INPUT_LEN]).expect("calibrates");
+            let net = LeNet5Int8::from_model(&model).expect("fits");
+            let mut memory = Box::new(LeNet5Int8Memory::new());
+            for _ in 0..passes {
+                for image in images.chunks_exact(LeNet5::INPUT_LEN) {
+                    std::hint::black_box(net.forward(&mut memory, image.try_into().expect("one image")));
+                }
             }
         }
         _ => run::<LeNet5>(passes, precision),

@@ -9,7 +9,9 @@
 //! - [`train`]: losses, optimizers, initialization;
 //! - [`io`]: weight files, IDX data, batches, metrics;
 //! - [`exec`]: the `Network` trait generated networks implement, their workspaces,
-//!   the helper thread and the summary table.
+//!   the helper thread and the summary table;
+//! - [`int8`]: int8 inference (its operators need nothing above `ops`; calibration,
+//!   saving and loading need `exec` and `io`).
 //!
 //! Generated code reaches it through `::nn::__private`, and users through `nn::…`.
 //!
@@ -37,6 +39,8 @@ pub mod io;
 
 #[cfg(feature = "std")]
 pub mod exec;
+
+pub mod int8;
 
 pub use float::Float;
 pub use info::{LayerInfo, TensorInfo};

@@ -10,6 +10,7 @@ use crate::layers::{lit, Axes, Init};
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::quote;
 
+mod int8;
 mod static_inference;
 
 /// `tokens` located at `span` (a layer as written), so that a compiler error in them
@@ -1015,6 +1016,7 @@ pub fn inherent_impl(name: &syn::Ident, values: &Inherent) -> TokenStream {
 pub fn generate(net: &Network, embedded: Option<&TokenStream>) -> TokenStream {
     let plan = plan(net);
     let (static_outside, static_inside) = static_inference::generate(net, &plan, embedded);
+    let (int8_outside, int8_inside) = int8::generate(net, &plan);
     let groups = forward_groups(net, &plan);
     let training_layout = training_placement(&plan);
     let inference_layout = inference_placement(net, &plan, &groups, Pass::Inference);
@@ -1159,6 +1161,7 @@ pub fn generate(net: &Network, embedded: Option<&TokenStream>) -> TokenStream {
         }
 
         #static_outside
+        #int8_outside
 
         // The network's attributes may configure it out: its code goes with it.
         #(#cfgs)*
@@ -1169,6 +1172,7 @@ pub fn generate(net: &Network, embedded: Option<&TokenStream>) -> TokenStream {
 
             #(#items)*
             #static_inside
+            #int8_inside
 
             rt::with_std! {
             #init_fns

@@ -66,6 +66,10 @@ impl Layer for ActivationLayer {
         let alpha = self.alpha;
         quote!(rt::activation::backward::<#generics>(batch, x, y, dy, dx, F::from_f64(#alpha)))
     }
+    fn int8(&self) -> Option<super::Int8Op> {
+        let kernel = Ident::new(self.kernel, Span::call_site());
+        Some(super::Int8Op::Activation { kernel: quote!(rt::activation::#kernel), alpha: self.alpha })
+    }
     fn fusable_activation(&self) -> Option<(TokenStream, f64)> {
         let kernel = Ident::new(self.kernel, Span::call_site());
         self.derivative_from_output.then(|| (quote!(rt::activation::#kernel), self.alpha))

@@ -211,6 +211,20 @@ impl Layer for ConvLayer {
             }
         }
     }
+    fn int8(&self) -> Option<super::Int8Op> {
+        let (outputs, bias) = (self.geometry.outputs, self.geometry.bias);
+        if self.strategy() == Strategy::Dense {
+            return Some(super::Int8Op::Linear { inputs: self.fan_in(), outputs, bias });
+        }
+        let pixels = self.geometry.output.0.checked_mul(self.geometry.output.1)?;
+        Some(super::Int8Op::Conv {
+            geometry: self.name.clone(),
+            outputs,
+            per_output: self.fan_in(),
+            bias,
+            scratch: pixels.checked_mul(self.fan_in().div_ceil(2) * 2)?,
+        })
+    }
     fn static_scratch(&self) -> Option<u64> {
         match self.strategy() {
             Strategy::Dense => Some(0),

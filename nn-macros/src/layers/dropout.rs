@@ -33,6 +33,9 @@ impl Layer for DropoutLayer {
         let (len, p) = (lit(product(&self.shape).unwrap_or(0)), self.p);
         quote!(rt::dropout::forward::<F, #len>(batch, x, y, saved, #p, training, rng))
     }
+    fn int8(&self) -> Option<super::Int8Op> {
+        Some(super::Int8Op::Same)
+    }
     fn eval_forward(&self) -> Option<TokenStream> {
         let len = lit(product(&self.shape).unwrap_or(0));
         Some(quote!(rt::dropout::identity::<F, #len>(batch, x, y)))

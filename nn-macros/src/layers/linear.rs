@@ -78,6 +78,14 @@ struct LinearLayer {
 }
 
 impl Layer for LinearLayer {
+    fn int8(&self) -> Option<super::Int8Op> {
+        // One row per sample: not a sequence's steps.
+        self.steps.is_none().then_some(super::Int8Op::Linear {
+            inputs: self.inputs,
+            outputs: self.outputs,
+            bias: self.bias,
+        })
+    }
     fn output_shape(&self) -> Shape {
         match self.steps {
             Some(t) => vec![t, self.outputs],

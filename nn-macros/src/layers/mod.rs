@@ -296,6 +296,22 @@ pub struct ParamTensor {
     pub init: Init,
 }
 
+/// What a layer is in an int8 network (see `codegen::int8`).
+pub enum Int8Op {
+    /// A convolution of the geometry type `geometry`: `outputs` channels of
+    /// `per_output` weights, `scratch` int8 columns.
+    Conv { geometry: Ident, outputs: u64, per_output: u64, bias: bool, scratch: u64 },
+    /// `inputs` to `outputs` (a dense convolution too).
+    Linear { inputs: u64, outputs: u64, bias: bool },
+    /// `channels` planes pooled by `plane` (an `rt::pool2d::PlanePool`), through
+    /// `scratch` f32 values.
+    Pool { plane: TokenStream, channels: u64, scratch: u64 },
+    /// An elementwise `rt::activation` type.
+    Activation { kernel: TokenStream, alpha: f64 },
+    /// The input unchanged (a view; dropout in eval mode).
+    Same,
+}
+
 /// A layer kind: its name in the language, its arguments, and the builder that checks
 /// them against the input shape (SPEC §3) and makes the layer. Data, not a trait: each
 /// layer module defines its kinds as statics.
@@ -398,6 +414,10 @@ pub trait Layer {
     /// alone needs some.
     fn static_scratch(&self) -> Option<u64> {
         self.scratch()?.checked_add(self.scratch_per_sample()?)?.checked_add(self.chunk_scratch(false)?)
+    }
+    /// The layer's int8 form (`rt::int8`), where it has one.
+    fn int8(&self) -> Option<Int8Op> {
+        None
     }
     /// Elements per sample kept from forward to backward besides the output, bound
     /// as `saved` (a dropout mask, an intermediate result).

@@ -158,6 +158,10 @@ impl Layer for PoolLayer {
     fn plane_pool(&self) -> Option<TokenStream> {
         Some(self.plane())
     }
+    fn int8(&self) -> Option<super::Int8Op> {
+        let (input, output) = (self.input.1.checked_mul(self.input.2)?, self.output.0.checked_mul(self.output.1)?);
+        Some(super::Int8Op::Pool { plane: self.plane(), channels: self.input.0, scratch: input.checked_add(output)? })
+    }
     fn backward_after(&self, activation: &TokenStream, alpha: f64) -> Option<TokenStream> {
         let (plane, c) = (self.plane(), lit(self.input.0));
         Some(quote!(rt::pool2d::backward::<F, #plane, #activation, #c>(batch, x, y, dy, dx, F::from_f64(#alpha))))

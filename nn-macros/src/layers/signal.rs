@@ -141,6 +141,9 @@ impl Layer for OneD {
     fn scratch(&self) -> Option<u64> {
         self.0.scratch()
     }
+    fn int8(&self) -> Option<super::Int8Op> {
+        self.0.int8()
+    }
     fn static_scratch(&self) -> Option<u64> {
         self.0.static_scratch()
     }

@@ -25,6 +25,9 @@ impl Layer for ViewLayer {
     fn is_view(&self) -> bool {
         true
     }
+    fn int8(&self) -> Option<super::Int8Op> {
+        Some(super::Int8Op::Same)
+    }
     // Only emitted when the input is the caller's own slice, which cannot be aliased.
     fn forward(&self) -> TokenStream {
         let n = lit(product(&self.shape).unwrap_or(0));

@@ -546,7 +546,7 @@ fn remove_orphans(target: &Path, file_name: &OsStr) {
 /// Writes `bytes` to `path` atomically; see the module's documentation. `crash_after`
 /// (tests only) stops after that many bytes and leaves the temporary file, as a crash
 /// would.
-fn write_atomically(path: &Path, bytes: &[u8], crash_after: Option<usize>) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], crash_after: Option<usize>) -> io::Result<()> {
     let target = follow_links(path)?;
     let file_name = target.file_name().ok_or_else(|| io::Error::other("the path names no file"))?.to_owned();
     let existing = match fs::metadata(&target) {
