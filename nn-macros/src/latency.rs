@@ -153,7 +153,7 @@ fn chain_phase_times() {
             let checked = start.elapsed().as_secs_f64();
             let Some(Ok(network)) = network else { panic!("the chain checks") };
             let start = Instant::now();
-            let expansion = crate::codegen::generate(&network, None);
+            let expansion = crate::codegen::generate(&network, &Default::default());
             let generated = start.elapsed().as_secs_f64();
             size = count_tokens(expansion);
             best = [best[0].min(parsed), best[1].min(checked), best[2].min(generated)];

@@ -41,14 +41,20 @@ fn expand(input: TokenStream) -> TokenStream {
     for (def, name_error) in definitions.networks.iter().zip(names) {
         let stub = fallback::Stub::of(def);
         match (check::check(def, &blocks), name_error) {
-            (Ok(net), None) => match &def.weights {
-                Some(path) => {
-                    let (embedded, weights) = weights::embed(&net, path);
-                    out.extend(embedded);
-                    out.extend(codegen::generate(&net, Some(&weights)));
+            (Ok(net), None) => {
+                let mut embedded = codegen::Embedded::default();
+                if let Some(path) = &def.weights {
+                    let (items, weights) = weights::embed(&net, path);
+                    out.extend(items);
+                    embedded.weights = Some(weights);
                 }
-                None => out.extend(codegen::generate(&net, None)),
-            },
+                if let Some(path) = &def.int8_weights {
+                    let (items, arrays) = weights::embed_int8(&net, path);
+                    out.extend(items);
+                    embedded.int8 = arrays;
+                }
+                out.extend(codegen::generate(&net, &embedded));
+            }
             (Err(errors), None) => {
                 out.extend(errors.to_compile_error());
                 out.extend(stub.generate());

@@ -26,6 +26,8 @@ pub struct NetworkDef {
     pub chain: Chain,
     /// `#[weights("file.safetensors")]`: weights to check and embed at compile time.
     pub weights: Option<syn::LitStr>,
+    /// `#[int8_weights("file")]`: a quantized model (`Int8Model::save`) to embed.
+    pub int8_weights: Option<syn::LitStr>,
 }
 
 /// `block NAME(params) = chain`: a reusable, parameterized piece of a chain (SPEC §5).
@@ -246,17 +248,24 @@ impl Parse for BlockDef {
 impl Parse for NetworkDef {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut attrs = input.call(Attribute::parse_outer)?;
-        let mut weights = None;
-        for attr in attrs.extract_if(.., |a| a.path().is_ident("weights")) {
+        let (mut weights, mut int8_weights) = (None, None);
+        for attr in attrs.extract_if(.., |a| a.path().is_ident("weights") || a.path().is_ident("int8_weights")) {
+            let int8 = attr.path().is_ident("int8_weights");
+            let name = if int8 { "int8_weights" } else { "weights" };
             let path: syn::LitStr = attr.parse_args().map_err(|e| {
                 syn::Error::new(
                     e.span(),
-                    "expected a safetensors file's path in quotes, relative to this source file (as \
-                     `include_bytes!` takes it): `#[weights(\"lenet5.safetensors\")]`",
+                    format!(
+                        "expected a {} file's path in quotes, relative to this source file (as `include_bytes!` \
+                         takes it): `#[{name}(\"{}\")]`",
+                        if int8 { "quantized model" } else { "safetensors" },
+                        if int8 { "lenet5.int8" } else { "lenet5.safetensors" }
+                    ),
                 )
             })?;
-            if weights.replace(path).is_some() {
-                return Err(syn::Error::new_spanned(attr, "a network takes one `#[weights(..)]` file"));
+            let slot = if int8 { &mut int8_weights } else { &mut weights };
+            if slot.replace(path).is_some() {
+                return Err(syn::Error::new_spanned(attr, format!("a network takes one `#[{name}(..)]` file")));
             }
         }
         let vis: Visibility = input.parse()?;
@@ -295,7 +304,17 @@ impl Parse for NetworkDef {
             .parse::<Token![=>]>()
             .map_err(|e| syn::Error::new(e.span(), "expected `=>` between the input shape and the first layer"))?;
         let chain = input.parse()?;
-        Ok(NetworkDef { attrs, vis, name, input: dims, input_labels: labels, input_tokens, chain, weights })
+        Ok(NetworkDef {
+            attrs,
+            vis,
+            name,
+            input: dims,
+            input_labels: labels,
+            input_tokens,
+            chain,
+            weights,
+            int8_weights,
+        })
     }
 }
 

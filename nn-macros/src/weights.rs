@@ -177,6 +177,114 @@ pub fn embed(net: &Network, path: &syn::LitStr) -> (TokenStream, TokenStream) {
     (tokens, quote!(#name))
 }
 
+/// A `static` of `len` values of `ty` from their little-endian `bytes`.
+fn array_static(
+    name: &proc_macro2::Ident, ty: TokenStream, len: u64, bytes: &[u8], cfgs: &[TokenStream],
+) -> TokenStream {
+    let (count, width) = (Literal::u64_suffixed(len), Literal::u64_suffixed(bytes.len() as u64));
+    let data = Literal::byte_string(bytes);
+    quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        // SAFETY: the arrays have the same size, every bit pattern is a valid value of
+        // the element type, and the bytes are little-endian, which the embedding's
+        // assertion checks the target is.
+        static #name: [#ty; #count as usize] = unsafe { ::core::mem::transmute::<[u8; #width as usize], [#ty; #count as usize]>(*#data) };
+    }
+}
+
+/// A quantized model's arrays (`rt::int8::model::Int8Model::save`'s file) for `net`:
+/// three statics, or a compile error at `path` naming every mismatch (beside zeroed
+/// statics, so that code using them adds no errors of its own). `None` when the network
+/// has no int8 form, which is an error too.
+pub fn embed_int8(net: &Network, path: &syn::LitStr) -> (TokenStream, Option<[TokenStream; 3]>) {
+    let Some(sizes) = crate::codegen::int8_sizes(net) else {
+        let message = format!(
+            "`{}` has no int8 form to embed a quantized model in: int8 networks are chains of convolutions, \
+             linear layers, pooling, elementwise activations, views and dropout",
+            net.name
+        );
+        return (syn::Error::new(path.span(), message).to_compile_error(), None);
+    };
+    let upper = net.name.to_string().to_uppercase();
+    let names = ["WEIGHTS", "BIASES", "SCALES"].map(|what| format_ident!("__NN_INT8_{what}_{upper}"));
+    let resolved = resolve(&path.value());
+    let result = std::fs::read(&resolved)
+        .map_err(|e| format!("cannot read the quantized model {:?} (at {}): {e}", path.value(), resolved.display()))
+        .and_then(|bytes| {
+            read_int8(net, &bytes, sizes).map_err(|problems| {
+                format!(
+                    "the quantized model {:?} does not fit `{}`:\n    {}",
+                    path.value(),
+                    net.name,
+                    problems.join("\n    ")
+                )
+            })
+        });
+    let cfgs = crate::codegen::cfg_attrs(&net.attrs);
+    let types = [quote!(i8), quote!(i32), quote!(f32)];
+    let widths = [1u64, 4, 4];
+    let (arrays, error) = match result {
+        Ok(arrays) => (arrays, None),
+        Err(message) => {
+            let zeros = [0, 1, 2].map(|i| vec![0u8; (sizes[i] * widths[i]) as usize]);
+            (zeros, Some(syn::Error::new(path.span(), message).to_compile_error()))
+        }
+    };
+    let message = format!("`{}`'s embedded int8 model is little-endian, and this target is big-endian", net.name);
+    let mut tokens = quote! {
+        #error
+        #(#cfgs)*
+        const _: () = ::core::assert!(::core::cfg!(target_endian = "little"), #message);
+        #(#cfgs)*
+        const _: &[u8] = ::core::include_bytes!(#path);
+    };
+    for i in 0..3 {
+        tokens.extend(array_static(&names[i], types[i].clone(), sizes[i], &arrays[i], &cfgs));
+    }
+    (tokens, Some(names.map(|n| quote!(#n))))
+}
+
+/// The three arrays' little-endian bytes from a quantized model's file, checked: the
+/// format, the network it was made for, and each array's type and length.
+fn read_int8(net: &Network, bytes: &[u8], sizes: [u64; 3]) -> Result<[Vec<u8>; 3], Vec<String>> {
+    let invalid = |e: safetensors::SafeTensorError| vec![format!("not a valid safetensors file: {e}")];
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
+    let file = SafeTensors::deserialize(bytes).map_err(invalid)?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let mut problems = Vec::new();
+    if metadata.get("format").map(String::as_str) != Some("nn-int8") {
+        problems.push(format!(
+            "not a quantized model of `nn` (its format is {:?}, expected \"nn-int8\"; `Int8Model::save` writes them)",
+            metadata.get("format")
+        ));
+    }
+    let name = net.name.to_string();
+    if metadata.get("network") != Some(&name) {
+        problems.push(format!("it was quantized for {:?}, not {name:?}", metadata.get("network")));
+    }
+    let mut arrays = [Vec::new(), Vec::new(), Vec::new()];
+    for (i, (key, dtype)) in
+        [("weights", Dtype::I8), ("biases", Dtype::I32), ("scales", Dtype::F32)].into_iter().enumerate()
+    {
+        let len = sizes[i] as usize;
+        match file.tensor(key) {
+            Ok(t) if t.dtype() == dtype && t.shape() == [len] => arrays[i] = t.data().to_vec(),
+            Ok(t) => problems.push(format!(
+                "{key:?} is {:?} of shape {:?}; the network needs {dtype:?} of shape [{len}]",
+                t.dtype(),
+                t.shape()
+            )),
+            Err(_) => problems.push(format!("missing key {key:?} ({dtype:?}, shape [{len}])")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(arrays)
+    } else {
+        Err(problems)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

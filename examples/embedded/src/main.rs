@@ -2,9 +2,11 @@
 //! flash (embedded by `#[weights(..)]` when this compiled), the working memory one
 //! `static` in RAM. Classifies the embedded test digits and prints, over semihosting,
 //! one line per digit and a summary — the lines `examples/embedded_host.rs` prints on the
-//! host, which `tools/embedded.sh` compares.
+//! host, which `tools/embedded.sh` compares. With `--features int8` the network runs in
+//! int8, its quantized model embedded by `#[int8_weights(..)]`; the linker keeps only
+//! the model the program uses.
 //!
-//!     cd examples/embedded && cargo run --release    # needs qemu-system-arm
+//!     cd examples/embedded && cargo run --release [--features int8]    # needs qemu-system-arm
 
 #![no_std]
 #![no_main]
@@ -13,19 +15,24 @@ mod model;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
-use model::{LeNet5Inference, LeNet5Memory};
 use panic_semihosting as _;
+
+#[cfg(not(feature = "int8"))]
+use model::{LeNet5Inference as Network, LeNet5Memory as Memory};
+#[cfg(feature = "int8")]
+use model::{LeNet5Int8 as Network, LeNet5Int8Memory as Memory};
 
 #[entry]
 fn main() -> ! {
     // cortex-m-rt hands these to `main` as `&'static mut`: in `.bss`, not on the stack.
-    static mut MEMORY: LeNet5Memory = LeNet5Memory::new();
+    static mut MEMORY: Memory = Memory::new();
     static mut INPUT: [f32; 1024] = [0.0; 1024];
-    let net = LeNet5Inference::EMBEDDED;
+    let net = Network::EMBEDDED;
     hprintln!(
-        "LeNet-5 on a Cortex-M4F: {} bytes of weights in flash, {} bytes of working memory",
-        LeNet5Inference::WEIGHT_BYTES,
-        LeNet5Inference::MEMORY_BYTES
+        "LeNet-5 ({}) on a Cortex-M4F: {} bytes of weights in flash, {} bytes of working memory",
+        if cfg!(feature = "int8") { "int8" } else { "f32" },
+        Network::WEIGHT_BYTES,
+        Network::MEMORY_BYTES
     );
     let (mut correct, mut hash) = (0, model::HASH_START);
     for i in 0..model::digit_count() {

@@ -1,7 +1,8 @@
-//! The model both sides run: LeNet-5 with the weights `examples/lenet5.rs --save` trained,
-//! embedded when this compiles, and 300 held-out MNIST digits with their labels. `no_std`:
-//! the board's program (`main.rs`) and the host's check (`examples/embedded_host.rs` in
-//! the project) include this same file.
+//! The model both sides run: LeNet-5 with the weights `examples/lenet5.rs --save` trained
+//! and their int8 quantization (`examples/int8.rs --out DIR` writes `DIR/lenet5.int8`),
+//! both embedded when this compiles, and 300 held-out MNIST digits with their labels.
+//! `no_std`: the board's program (`main.rs`) and the host's check
+//! (`examples/embedded_host.rs` in the project) include this same file.
 
 use nn::network;
 
@@ -9,6 +10,7 @@ network! {
     /// LeNet-5 (LeCun et al., 1998), trained on 8,000 MNIST digits (97.65% on the 2,000
     /// held out): `cargo run --release --example lenet5 -- --save examples/embedded/lenet5.safetensors`.
     #[weights("../lenet5.safetensors")]
+    #[int8_weights("../lenet5.int8")]
     pub LeNet5: [1, 32, 32] => conv(1, 6, 5) -> tanh -> avgpool(2)
         -> conv(6, 16, 5) -> tanh -> avgpool(2) -> conv(16, 120, 5) -> tanh
         -> flatten -> linear(120, 84) -> tanh -> linear(84, 10)

@@ -94,7 +94,13 @@ fn steps(net: &Network) -> Option<(Vec<Step>, [u64; 3])> {
 
 /// `(items beside the network's struct, items inside its `const _` block)`; nothing for
 /// a network that has no int8 form.
-pub(super) fn generate(net: &Network, plan: &Plan) -> (TokenStream, TokenStream) {
+/// The element counts of a quantized model's weights, biases and scales for `net`, or
+/// `None` where it has no int8 form.
+pub fn sizes(net: &Network) -> Option<[u64; 3]> {
+    steps(net).map(|(_, sizes)| sizes)
+}
+
+pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStream; 3]>) -> (TokenStream, TokenStream) {
     let Some((steps, [weight_len, bias_len, scale_len])) = steps(net) else {
         return (TokenStream::new(), TokenStream::new());
     };
@@ -102,20 +108,11 @@ pub(super) fn generate(net: &Network, plan: &Plan) -> (TokenStream, TokenStream)
     let value_len = |node: usize| net.layers[node].output_len;
     let largest = net.layers.iter().map(|l| l.output_len).chain([net.input_len()]).max().unwrap_or(0);
     let cols = ops.iter().map(|op| if let Int8Op::Conv { scratch, .. } = op { *scratch } else { 0 }).max().unwrap_or(0);
-    // f32 scratch: a pooling's planes, a weighted layer's four rows of outputs.
-    let tmp = ops
-        .iter()
-        .zip(&net.layers)
-        .map(|(op, layer)| match op {
-            Int8Op::Pool { scratch, .. } => *scratch,
-            Int8Op::Conv { outputs, .. } => 4 * (layer.output_len / outputs.max(&1)),
-            Int8Op::Linear { .. } => 4,
-            _ => 0,
-        })
-        .max()
-        .unwrap_or(0);
+    let pairs = ops.iter().map(|op| if let Int8Op::Conv { pairs, .. } = op { *pairs } else { 0 }).max().unwrap_or(0);
+    // f32 scratch: a pooling's planes.
+    let tmp = ops.iter().map(|op| if let Int8Op::Pool { scratch, .. } = op { *scratch } else { 0 }).max().unwrap_or(0);
     let output_len = net.output().output_len;
-    let memory_bytes = 2 * largest + cols + 4 * (tmp + output_len);
+    let memory_bytes = 2 * largest + cols + 4 * (pairs + tmp + output_len);
     let weight_bytes = weight_len + 4 * (bias_len + scale_len);
     if weight_bytes.max(memory_bytes) > i64::MAX as u64 / 8 {
         return (TokenStream::new(), TokenStream::new());
@@ -161,13 +158,13 @@ pub(super) fn generate(net: &Network, plan: &Plan) -> (TokenStream, TokenStream)
             Int8Op::Conv { geometry, outputs, per_output, bias, .. } => {
                 let (w, b, m) = weighted(*outputs, *per_output);
                 table.push(row(weighted_kind(params, *outputs, *per_output, *bias, step)));
-                quote!(rt::int8::ops::conv::<#geometry, #kernel>(#x, Quant::at(scales, #in_slot).zero, #w, #b, #m, #alpha, #out, &mut cols[..], &mut tmp[..]);)
+                quote!(rt::int8::ops::conv::<#geometry, #kernel>(#x, Quant::at(scales, #in_slot).zero, #w, #b, #m, #alpha, #out, &mut cols[..], &mut pairs[..]);)
             }
             Int8Op::Linear { inputs, outputs, bias } => {
                 let (w, b, m) = weighted(*outputs, *inputs);
                 table.push(row(weighted_kind(params, *outputs, *inputs, *bias, step)));
                 let (i, o) = (lit(*inputs), lit(*outputs));
-                quote!(rt::int8::ops::linear::<#kernel, #i, #o>(#x, #w, #b, #m, #alpha, #out, &mut tmp[..]);)
+                quote!(rt::int8::ops::linear::<#kernel, #i, #o>(#x, #w, #b, #m, #alpha, #out);)
             }
             Int8Op::Pool { plane, channels, .. } => {
                 table.push(row(quote!(rt::int8::StepKind::Carry)));
@@ -203,8 +200,7 @@ pub(super) fn generate(net: &Network, plan: &Plan) -> (TokenStream, TokenStream)
     let memory = format_ident!("{}Int8Memory", name);
     let cfgs = super::cfg_attrs(&net.attrs);
     let [weights, biases, scales] = [weight_len, bias_len, scale_len].map(Literal::u64_suffixed);
-    let (largest, cols, tmp) =
-        (Literal::u64_suffixed(largest), Literal::u64_suffixed(cols), Literal::u64_suffixed(tmp));
+    let [largest, cols, pairs, tmp] = [largest, cols, pairs, tmp].map(Literal::u64_suffixed);
     let output = lit(output_len);
     let (weight_bytes, memory_bytes) = (lit(weight_bytes), lit(memory_bytes));
     let name_str = name.to_string();
@@ -230,10 +226,19 @@ pub(super) fn generate(net: &Network, plan: &Plan) -> (TokenStream, TokenStream)
             a: [i8; #largest as usize],
             b: [i8; #largest as usize],
             cols: [i8; #cols as usize],
+            pairs: [i32; #pairs as usize],
             tmp: [f32; #tmp as usize],
             output: [f32; #output],
         }
     };
+    let embedded = embedded.map(|[w, b, s]| {
+        quote! {
+            impl #int8<'static> {
+                /// The quantized model `#[int8_weights(..)]` embedded when the program was compiled.
+                pub const EMBEDDED: Self = Self::new(&#w, &#b, &#s);
+            }
+        }
+    });
     let inside = quote! {
         impl #memory {
             /// Bytes of the working memory: the RAM one int8 inference needs.
@@ -245,6 +250,7 @@ pub(super) fn generate(net: &Network, plan: &Plan) -> (TokenStream, TokenStream)
                     a: [0; #largest as usize],
                     b: [0; #largest as usize],
                     cols: [0; #cols as usize],
+                    pairs: [0; #pairs as usize],
                     tmp: [0.0; #tmp as usize],
                     output: [0.0; #output],
                 }
@@ -280,11 +286,13 @@ pub(super) fn generate(net: &Network, plan: &Plan) -> (TokenStream, TokenStream)
             pub fn forward<'m>(&self, memory: &'m mut #memory, input: &[f32; #input_len]) -> &'m [f32; #output] {
                 use rt::int8::Quant;
                 let (weights, biases, scales) = (&self.weights[..], &self.biases[..], &self.scales[..]);
-                let #memory { a, b, cols, tmp, output } = memory;
+                let #memory { a, b, cols, pairs, tmp, output } = memory;
                 #(#calls)*
                 output
             }
         }
+
+        #embedded
 
         rt::with_std! {
             impl<'q> #int8<'q> {

@@ -13,6 +13,17 @@ use quote::quote;
 mod int8;
 mod static_inference;
 
+pub use int8::sizes as int8_sizes;
+
+/// The statics `#[weights(..)]` and `#[int8_weights(..)]` embedded, by path.
+#[derive(Default)]
+pub struct Embedded {
+    /// `[f32; WEIGHTS]`.
+    pub weights: Option<TokenStream>,
+    /// `[i8; ..]`, `[i32; ..]`, `[f32; ..]`: a quantized model's three arrays.
+    pub int8: Option<[TokenStream; 3]>,
+}
+
 /// `tokens` located at `span` (a layer as written), so that a compiler error in them
 /// points at that layer. Names still resolve at the call site, where the emitted code
 /// binds `batch`, `x`, `y`, `params`, `rt` and the rest, and the code still counts as
@@ -1013,10 +1024,10 @@ pub fn inherent_impl(name: &syn::Ident, values: &Inherent) -> TokenStream {
 /// `Vec`s, training, the `Network` trait) goes through `::nn::__private::with_std!`,
 /// which drops it when `nn` is built without its `std` feature: the macro cannot see
 /// `nn`'s features itself. The static inference type stays.
-pub fn generate(net: &Network, embedded: Option<&TokenStream>) -> TokenStream {
+pub fn generate(net: &Network, embedded: &Embedded) -> TokenStream {
     let plan = plan(net);
-    let (static_outside, static_inside) = static_inference::generate(net, &plan, embedded);
-    let (int8_outside, int8_inside) = int8::generate(net, &plan);
+    let (static_outside, static_inside) = static_inference::generate(net, &plan, embedded.weights.as_ref());
+    let (int8_outside, int8_inside) = int8::generate(net, &plan, embedded.int8.as_ref());
     let groups = forward_groups(net, &plan);
     let training_layout = training_placement(&plan);
     let inference_layout = inference_placement(net, &plan, &groups, Pass::Inference);

@@ -216,13 +216,23 @@ impl Layer for ConvLayer {
         if self.strategy() == Strategy::Dense {
             return Some(super::Int8Op::Linear { inputs: self.fan_in(), outputs, bias });
         }
-        let pixels = self.geometry.output.0.checked_mul(self.geometry.output.1)?;
+        // `rt::int8::ops::conv_scratch`: with unit horizontal stride the padded input
+        // and a tile of 16 pixels' slack, else one tile's taps, in pairs.
+        let g = &self.geometry;
+        let scratch = if g.stride.1 == 1 {
+            let height = g.input.1.checked_add(g.padding[0])?.checked_add(g.padding[1])?;
+            let width = g.input.2.checked_add(g.padding[2])?.checked_add(g.padding[3])?;
+            g.input.0.checked_mul(height)?.checked_mul(width)?.checked_add(16)?
+        } else {
+            self.fan_in().div_ceil(2).checked_mul(2 * 16)?
+        };
         Some(super::Int8Op::Conv {
             geometry: self.name.clone(),
             outputs,
             per_output: self.fan_in(),
             bias,
-            scratch: pixels.checked_mul(self.fan_in().div_ceil(2) * 2)?,
+            scratch,
+            pairs: 4 * self.fan_in().div_ceil(2),
         })
     }
     fn static_scratch(&self) -> Option<u64> {

@@ -300,7 +300,7 @@ pub struct ParamTensor {
 pub enum Int8Op {
     /// A convolution of the geometry type `geometry`: `outputs` channels of
     /// `per_output` weights, `scratch` int8 columns.
-    Conv { geometry: Ident, outputs: u64, per_output: u64, bias: bool, scratch: u64 },
+    Conv { geometry: Ident, outputs: u64, per_output: u64, bias: bool, scratch: u64, pairs: u64 },
     /// `inputs` to `outputs` (a dense convolution too).
     Linear { inputs: u64, outputs: u64, bias: bool },
     /// `channels` planes pooled by `plane` (an `rt::pool2d::PlanePool`), through

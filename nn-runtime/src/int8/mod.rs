@@ -27,13 +27,14 @@ pub struct Quant {
 /// Adding and subtracting 1.5·2²³ rounds an `f32` of magnitude below 2²² to the nearest
 /// integer, ties to even, in the processor's default rounding: no `libm`, and the same
 /// on every IEEE machine.
-const ROUNDER: f32 = 12_582_912.0;
+pub(crate) const ROUNDER: f32 = 12_582_912.0;
 
-/// `x` rounded to the nearest integer (ties to even), saturated to ±512: enough for any
-/// int8 result, which is clamped after.
+/// `x` rounded to the nearest integer (ties to even), saturated to ±512 (NaN to −512):
+/// enough for any int8 result, which is clamped after.
 #[inline(always)]
+#[allow(clippy::manual_clamp)] // max and min send NaN to a bound, which `clamp` keeps
 pub fn round(x: f32) -> i32 {
-    let x = x.clamp(-512.0, 512.0);
+    let x = x.max(-512.0).min(512.0);
     ((x + ROUNDER) - ROUNDER) as i32
 }
 
@@ -128,7 +129,7 @@ mod tests {
     fn rounds_ties_to_even_and_saturates() {
         assert_eq!([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999998, -2.6].map(round), [0, 2, 2, 0, -2, 2, -3]);
         assert_eq!([1e9, -1e9, f32::INFINITY, f32::NEG_INFINITY].map(round), [512, -512, 512, -512]);
-        assert_eq!(round(f32::NAN), 0);
+        assert_eq!(round(f32::NAN), -512);
     }
 
     #[test]

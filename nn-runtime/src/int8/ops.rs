@@ -1,12 +1,14 @@
-//! The int8 operators the generated `<Net>Int8` types call: a convolution (im2col into
-//! int8 columns) and a linear layer over one product kernel — four output channels at a
-//! time, `i8 × i8` summed in `i32` — whose epilogue adds the bias, scales by the
-//! channel's multiplier, applies the fused activation and quantizes (or, for the
-//! network's last layer, writes `f32`); pooling and activations on their own run the
-//! `f32` code on dequantized planes and quantize back, with the input's quantization
-//! for pooling (the average or maximum of values on one grid stays on it).
+//! The int8 operators the generated `<Net>Int8` types call. A convolution gathers a tile
+//! of 16 output pixels' taps at a time (in pairs, as `vpmaddwd` multiplies and adds
+//! them), so its scratch is one tile's columns, and four output channels share each
+//! load; a linear layer takes dot products. Products are `i8 × i8` summed in `i32`; the
+//! epilogue adds the bias, scales by the channel's multiplier, applies the fused
+//! activation and quantizes (or, for the network's last layer, writes `f32`), a tile
+//! at a time. Pooling and activations on their own run the `f32` code on dequantized
+//! planes and quantize back, with the input's quantization for pooling (the average or
+//! maximum of values on one grid stays on it).
 
-use super::{round, Quant};
+use super::{Quant, ROUNDER};
 use crate::kernels::simd;
 #[cfg(any(target_arch = "x86_64", test))]
 use crate::kernels::simd::Level;
@@ -19,6 +21,27 @@ use crate::ops::pool2d::PlanePool;
 pub enum Out<'a> {
     Int8(&'a mut [i8], Quant),
     F32(&'a mut [f32]),
+}
+
+impl Out<'_> {
+    /// `values` (already activated) written at `at..`.
+    #[inline(always)]
+    #[allow(clippy::manual_clamp)] // max and min send NaN to a bound, as `round` does
+    fn write(&mut self, at: usize, values: &[f32]) {
+        match self {
+            Out::Int8(y, q) => {
+                // `round`, spelled so that it vectorizes: the clamp as max and min, the
+                // conversion of values already within ±512.
+                let (inverse, zero) = (1.0 / q.scale, q.zero as f32);
+                for (o, &v) in y[at..at + values.len()].iter_mut().zip(values) {
+                    let v = (v * inverse).max(-512.0).min(512.0);
+                    let rounded = (v + ROUNDER) - ROUNDER;
+                    *o = (rounded + zero).max(-128.0).min(127.0) as i8;
+                }
+            }
+            Out::F32(y) => y[at..at + values.len()].copy_from_slice(values),
+        }
+    }
 }
 
 /// The network's input quantized.
@@ -36,105 +59,65 @@ pub fn dequantize(x: &[i8], q: Quant, y: &mut [f32]) {
     }
 }
 
-/// `linear(IN, OUT)` with activation `A` fused: `y = A(W x + b)`; `rows` holds
-/// [`rows_scratch`]`(1)` values.
-#[allow(clippy::too_many_arguments)]
-pub fn linear<A: Activation, const IN: usize, const OUT: usize>(
-    x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, rows: &mut [f32],
-) {
-    weighted::<A>(&x[..IN], 1, IN, &w[..OUT * IN], &bias[..OUT], &multipliers[..OUT], alpha, out, rows);
+/// `i32` elements of [`conv`]'s weight pairs: four channels' taps, two to an element.
+pub const fn pair_scratch<G: Geometry>() -> usize {
+    4 * G::K.div_ceil(2)
 }
 
-/// A convolution of geometry `G` with activation `A` fused, through int8 columns in
-/// `cols` (`G::P × G::K`, see [`conv_scratch`]) filled with the input's zero point
-/// where the window overlaps the padding: padding stands for a real 0. `rows` holds
-/// [`rows_scratch`]`(G::P)` values.
+/// Pixels one tile covers: with four channels, four AVX-512 registers of `i32` sums
+/// (eight AVX2 ones).
+pub const TILE: usize = 16;
+
+/// Int8 elements of [`conv`]'s scratch: with unit horizontal stride the input padded
+/// with its zero point (and a tile's slack), which the products read in place; else one
+/// tile's taps, gathered in pairs.
+pub const fn conv_scratch<G: Geometry>() -> usize {
+    if G::SW == 1 {
+        G::C * G::HP * G::WP + TILE
+    } else {
+        G::K.div_ceil(2) * 2 * TILE
+    }
+}
+
+/// `linear(IN, OUT)` with activation `A` fused: `y = A(W x + b)`.
+pub fn linear<A: Activation, const IN: usize, const OUT: usize>(
+    x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
+) {
+    let (x, w, bias, multipliers) = (&x[..IN], &w[..OUT * IN], &bias[..OUT], &multipliers[..OUT]);
+    match simd::level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the processor has AVX-512F (`simd::level` says so) and BW (checked).
+        Level::Avx512 if has_avx512bw() => unsafe { x86::linear_avx512::<A>(x, w, bias, multipliers, alpha, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `simd::level` reports AVX2 or above only where the processor has AVX2.
+        Level::Avx2 | Level::Avx512 => unsafe { x86::linear_avx2::<A>(x, w, bias, multipliers, alpha, out) },
+        _ => linear_body::<A>(x, w, bias, multipliers, alpha, out),
+    }
+}
+
+/// A convolution of geometry `G` with activation `A` fused. `cols` holds
+/// [`conv_scratch`] values (the padded input or a tile's taps, `x_zero` where the window
+/// overlaps the padding: padding stands for a real 0), `pairs` [`pair_scratch`] (four
+/// channels' weights in tap pairs).
 #[allow(clippy::too_many_arguments)]
 pub fn conv<G: Geometry, A: Activation>(
     x: &[i8], x_zero: i32, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, cols: &mut [i8],
-    rows: &mut [f32],
+    pairs: &mut [i32],
 ) {
-    let (k, p, ocg) = (G::K, G::P, G::OCG);
-    let cols = &mut cols[..conv_scratch::<G>()];
-    let (mut out, per_group) = (out, ocg * p);
-    for g in 0..G::GROUPS {
-        im2col::<G>(&x[g * G::CG * G::H * G::W..][..G::CG * G::H * G::W], x_zero as i8, cols);
-        let channels = g * ocg..(g + 1) * ocg;
-        let group_out = match &mut out {
-            Out::Int8(y, q) => Out::Int8(&mut y[g * per_group..][..per_group], *q),
-            Out::F32(y) => Out::F32(&mut y[g * per_group..][..per_group]),
-        };
-        weighted::<A>(
-            cols,
-            p,
-            k,
-            &w[g * ocg * k..][..ocg * k],
-            &bias[channels.clone()],
-            &multipliers[channels],
-            alpha,
-            group_out,
-            rows,
-        );
-    }
-}
-
-/// Int8 elements of [`conv`]'s columns: every pixel's taps, in pairs.
-pub const fn conv_scratch<G: Geometry>() -> usize {
-    G::P * G::K.div_ceil(2) * 2
-}
-
-/// One group's columns in tap pairs: byte `(t/2 · P + p)·2 + t%2` is the pixel kernel tap
-/// `t = (c·KH + i)·KW + j` (tap (i, j) of channel c) sees at output position p, or `pad`
-/// outside the input; an odd `K` ends with a zero tap. Two taps of one pixel sit side by
-/// side, as `vpmaddwd` multiplies and adds them. For one pixel that is the taps in order.
-fn im2col<G: Geometry>(x: &[i8], pad: i8, cols: &mut [i8]) {
-    let (kh, kw, p) = (G::KH, G::KW, G::P);
-    for c in 0..G::CG {
-        for i in 0..kh {
-            for j in 0..kw {
-                let t = (c * kh + i) * kw + j;
-                let (pair, half) = (t / 2, t % 2);
-                for oh in 0..G::OH {
-                    let h = (oh * G::SH + i * G::DH).wrapping_sub(G::PAD_TOP);
-                    for ow in 0..G::OW {
-                        let w = (ow * G::SW + j * G::DW).wrapping_sub(G::PAD_LEFT);
-                        let value = if h < G::H && w < G::W { x[(c * G::H + h) * G::W + w] } else { pad };
-                        cols[(pair * p + oh * G::OW + ow) * 2 + half] = value;
-                    }
-                }
-            }
-        }
-    }
-    if G::K % 2 == 1 {
-        for px in 0..p {
-            cols[((G::K / 2) * p + px) * 2 + 1] = 0;
-        }
-    }
-}
-
-/// `out[o][p] = epilogue(Σ_k cols[k][p] · w[o][k] + bias[o])` for `p < pixels` (the
-/// columns tap-major; for one pixel that is the input itself), the kernel of the
-/// processor's level.
-#[allow(clippy::too_many_arguments)]
-fn weighted<A: Activation>(
-    cols: &[i8], pixels: usize, k: usize, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
-    rows: &mut [f32],
-) {
-    assert!(cols.len() >= pixels * k && w.len() == bias.len() * k && multipliers.len() == bias.len());
-    assert!(rows.len() >= rows_scratch(pixels));
+    let (cols, pairs) = (&mut cols[..conv_scratch::<G>()], &mut pairs[..pair_scratch::<G>()]);
+    assert!(w.len() >= G::WEIGHT_LEN && bias.len() >= G::OC && multipliers.len() >= G::OC && x.len() >= G::INPUT_LEN);
     match simd::level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the processor has AVX-512F (`simd::level` says so) and BW (checked),
-        // the kernels' requirements.
+        // SAFETY: the processor has AVX-512F (`simd::level` says so) and BW (checked).
         Level::Avx512 if has_avx512bw() => unsafe {
-            x86::weighted_avx512::<A>(cols, pixels, k, w, bias, multipliers, alpha, out, rows)
+            x86::conv_avx512::<G, A>(x, x_zero as i8, w, bias, multipliers, alpha, out, cols, pairs)
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `simd::level` reports AVX2 or above only where the processor has AVX2.
         Level::Avx2 | Level::Avx512 => unsafe {
-            x86::weighted_avx2::<A>(cols, pixels, k, w, bias, multipliers, alpha, out, rows)
+            x86::conv_avx2::<G, A>(x, x_zero as i8, w, bias, multipliers, alpha, out, cols, pairs)
         },
-        _ => weighted_body::<A, Portable>(cols, pixels, k, w, bias, multipliers, alpha, out, rows),
+        _ => conv_body::<G, A, Portable>(x, x_zero as i8, w, bias, multipliers, alpha, out, cols, pairs),
     }
 }
 
@@ -152,17 +135,110 @@ fn has_avx512bw() -> bool {
     }
 }
 
-/// A level's two product kernels.
+/// One group's taps for the `n` output pixels from `start`, in pairs: byte
+/// `(t/2 · TILE + p)·2 + t%2` is the pixel tap `t = (c·KH + i)·KW + j` (tap (i, j) of
+/// channel c) sees at output pixel `start + p`, or `pad` outside the input; pixels past
+/// `n` and the tap after an odd `K`'s last are zero.
+#[inline(always)]
+fn gather<G: Geometry>(x: &[i8], pad: i8, start: usize, n: usize, cols: &mut [i8]) {
+    let (kh, kw) = (G::KH, G::KW);
+    if n < TILE || G::K % 2 == 1 {
+        cols.fill(0);
+    }
+    // Each pixel's window corner (before padding), the same for every tap.
+    let mut corners = [(0usize, 0usize); TILE];
+    for (p, corner) in corners[..n].iter_mut().enumerate() {
+        let (oh, ow) = ((start + p) / G::OW, (start + p) % G::OW);
+        *corner = ((oh * G::SH).wrapping_sub(G::PAD_TOP), (ow * G::SW).wrapping_sub(G::PAD_LEFT));
+    }
+    for c in 0..G::CG {
+        let plane = &x[c * G::H * G::W..][..G::H * G::W];
+        for i in 0..kh {
+            for j in 0..kw {
+                let t = (c * kh + i) * kw + j;
+                let row = &mut cols[(t / 2) * 2 * TILE..][..2 * TILE];
+                for (taps, &(h, w)) in row.chunks_exact_mut(2).zip(&corners[..n]) {
+                    let (h, w) = (h.wrapping_add(i * G::DH), w.wrapping_add(j * G::DW));
+                    taps[t % 2] = if h < G::H && w < G::W { plane[h * G::W + w] } else { pad };
+                }
+            }
+        }
+    }
+}
+
+/// The taps of one group's kernel as offsets in the padded input from a pixel's window
+/// corner, walked in order `t = (c·KH + i)·KW + j` without divisions.
+#[derive(Clone, Copy)]
+struct Taps {
+    count: usize,
+    kh: usize,
+    kw: usize,
+    /// Offsets between taps along a row, between rows and between channels.
+    step: usize,
+    row: usize,
+    plane: usize,
+}
+
+impl Taps {
+    fn of<G: Geometry>() -> Taps {
+        Taps { count: G::K, kh: G::KH, kw: G::KW, step: G::DW, row: G::DH * G::WP, plane: G::HP * G::WP }
+    }
+
+    /// The offsets, in order.
+    #[inline(always)]
+    fn offsets(self) -> impl Iterator<Item = usize> {
+        let (mut i, mut j, mut channel, mut row) = (0, 0, 0, 0);
+        (0..self.count).map(move |_| {
+            let offset = channel + row + j * self.step;
+            j += 1;
+            if j == self.kw {
+                (j, i, row) = (0, i + 1, row + self.row);
+                if i == self.kh {
+                    (i, row, channel) = (0, 0, channel + self.plane);
+                }
+            }
+            offset
+        })
+    }
+}
+
+/// A level's product kernels.
 trait Products {
-    /// The sums of one tile: `TILE` pixels from `start` (`n` of them real) by the four
-    /// channels from `o` (`block` of them real; the others repeat the last).
-    #[allow(clippy::too_many_arguments)]
-    fn tile(
-        cols: &[i8], pixels: usize, start: usize, n: usize, w: &[i8], k: usize, o: usize, block: usize,
-    ) -> [[i32; TILE]; 4];
-    /// The dot products of one pixel's `k` taps with the rows of the four channels from
-    /// `o` (`block` of them real; the others repeat the last).
-    fn dots(x: &[i8], w: &[i8], k: usize, o: usize, block: usize) -> [i32; 4];
+    /// The sums of one tile (`cols` as [`gather`] lays it out, `pairs` tap pairs) with
+    /// the four channels from `o` (`block` of them real; the others repeat the last).
+    fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4];
+
+    /// The same for the `TILE` pixels whose windows start at `corner` in the padded
+    /// input and follow each other (unit horizontal stride): each tap's values are
+    /// `TILE` consecutive bytes from `corner + offset`, read in place.
+    fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4];
+}
+
+/// Weights `t` and `t + 1` of `row` (0 past its end) as two `i16` in one `i32`, low
+/// first: what `vpmaddwd` multiplies a pixel's tap pair by.
+#[inline(always)]
+fn weight_pair(row: &[i8], t: usize) -> i32 {
+    let low = i32::from(row[t]) & 0xffff;
+    let high = row.get(t + 1).map_or(0, |&v| i32::from(v));
+    low | (high << 16)
+}
+
+/// The two weights of a pair.
+#[inline(always)]
+fn unpair(pair: i32) -> (i32, i32) {
+    (i32::from(pair as i16), pair >> 16)
+}
+
+/// The four channels from `o` (`block` of them real; the others repeat the last) of
+/// `w` (`k` weights a channel) in tap pairs: `weights[4·pair + r]`.
+#[inline(always)]
+fn pair_weights(w: &[i8], k: usize, o: usize, block: usize, weights: &mut [i32]) {
+    let rows: [&[i8]; 4] = core::array::from_fn(|r| &w[(o + r.min(block - 1)) * k..][..k]);
+    for (pair, four) in weights.chunks_exact_mut(4).take(k.div_ceil(2)).enumerate() {
+        for (weight, row) in four.iter_mut().zip(rows) {
+            *weight = weight_pair(row, 2 * pair);
+        }
+    }
 }
 
 /// The kernels in plain Rust.
@@ -170,198 +246,223 @@ struct Portable;
 
 impl Products for Portable {
     #[inline(always)]
-    fn tile(
-        cols: &[i8], pixels: usize, start: usize, n: usize, w: &[i8], k: usize, o: usize, block: usize,
-    ) -> [[i32; TILE]; 4] {
-        tile_portable(cols, pixels, start, n, w, k, o, block)
+    fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
+        let mut sums = [[0i32; TILE]; 4];
+        for (x, four) in cols.chunks_exact(2 * TILE).zip(weights.chunks_exact(4)) {
+            for (sums, &pair) in sums.iter_mut().zip(four) {
+                let (w0, w1) = unpair(pair);
+                for (s, taps) in sums.iter_mut().zip(x.chunks_exact(2)) {
+                    *s += i32::from(taps[0]) * w0 + i32::from(taps[1]) * w1;
+                }
+            }
+        }
+        sums
     }
+
     #[inline(always)]
-    fn dots(x: &[i8], w: &[i8], k: usize, o: usize, block: usize) -> [i32; 4] {
-        dots(x, w, k, o, block)
+    fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
+        let mut sums = [[0i32; TILE]; 4];
+        for (t, offset) in taps.offsets().enumerate() {
+            let x = &padded[corner + offset..][..TILE];
+            for (sums, &pair) in sums.iter_mut().zip(&weights[4 * (t / 2)..][..4]) {
+                let wv = if t % 2 == 0 { unpair(pair).0 } else { unpair(pair).1 };
+                for (s, &v) in sums.iter_mut().zip(x) {
+                    *s += i32::from(v) * wv;
+                }
+            }
+        }
+        sums
     }
 }
 
-/// The product and epilogue: four weight rows share each column's loads (`tile`
-/// across pixels, a dot product for one pixel), and their four rows of outputs (`rows`,
-/// `4 × pixels`) are scaled, activated (the vector `tanh` where it is one) and quantized
-/// a row at a time.
+/// `x` padded with `pad` (its zero point) into `padded`, channel after channel.
+#[inline(always)]
+fn pad_input<G: Geometry>(x: &[i8], pad: i8, padded: &mut [i8]) {
+    padded.fill(pad);
+    for c in 0..G::C {
+        for h in 0..G::H {
+            let at = (c * G::HP + G::PAD_TOP + h) * G::WP + G::PAD_LEFT;
+            padded[at..at + G::W].copy_from_slice(&x[(c * G::H + h) * G::W..][..G::W]);
+        }
+    }
+}
+
+/// The epilogue of one tile: channel `channel`'s `sums` scaled, activated and written
+/// at `at..`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn weighted_body<A: Activation, K: Products>(
-    cols: &[i8], pixels: usize, k: usize, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, mut out: Out<'_>,
-    rows: &mut [f32],
+fn finish<A: Activation>(
+    sums: &[[i32; TILE]; 4], n: usize, channels: core::ops::Range<usize>, bias: &[i32], multipliers: &[f32],
+    alpha: f32, out: &mut Out<'_>, at: impl Fn(usize) -> usize,
 ) {
-    let outputs = bias.len();
-    let mut o = 0;
-    while o < outputs {
-        let block = (outputs - o).min(4);
-        let rows = &mut rows[..block * pixels];
-        let real = |r: usize, sum: i32| (sum + bias[o + r]) as f32 * multipliers[o + r];
-        if pixels > 1 {
-            // Across pixels: a tile of pixels by four channels over every tap pair.
-            for start in (0..pixels).step_by(TILE) {
-                let n = TILE.min(pixels - start);
-                let sums = K::tile(cols, pixels, start, n, w, k, o, block);
-                for (r, sums) in sums.iter().enumerate().take(block) {
-                    for (p, &sum) in sums[..n].iter().enumerate() {
-                        rows[r * pixels + start + p] = real(r, sum);
+    // The block's values together: one call of the (vector) activation.
+    let mut values = [[0f32; TILE]; 4];
+    for ((values, sums), channel) in values.iter_mut().zip(sums).zip(channels.clone()) {
+        for (v, &sum) in values[..n].iter_mut().zip(sums) {
+            *v = (sum + bias[channel]) as f32 * multipliers[channel];
+        }
+    }
+    let flat = values.as_flattened_mut();
+    activation::in_place::<f32, A>(&mut flat[..channels.len() * TILE], alpha);
+    for (values, channel) in values.iter().zip(channels) {
+        out.write(at(channel), &values[..n]);
+    }
+}
+
+/// The convolution on the kernels `K`: per group, per tile of pixels, its taps gathered
+/// once, then four channels at a time, each tile's sums scaled, activated and written.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn conv_body<G: Geometry, A: Activation, K: Products>(
+    x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, mut out: Out<'_>, cols: &mut [i8],
+    weights: &mut [i32],
+) {
+    let (k, p, ocg) = (G::K, G::P, G::OCG);
+    if G::SW == 1 {
+        // Read in place: each output row in tiles of consecutive pixels.
+        pad_input::<G>(x, pad, cols);
+        let taps = Taps::of::<G>();
+        for g in 0..G::GROUPS {
+            let w = &w[g * ocg * k..][..ocg * k];
+            let mut o = 0;
+            while o < ocg {
+                let block = (ocg - o).min(4);
+                pair_weights(w, k, o, block, weights);
+                for oh in 0..G::OH {
+                    for ow in (0..G::OW).step_by(TILE) {
+                        let n = TILE.min(G::OW - ow);
+                        let corner = g * G::CG * G::HP * G::WP + oh * G::SH * G::WP + ow;
+                        let sums = K::direct(cols, corner, taps, weights);
+                        let channels = g * ocg + o..g * ocg + o + block;
+                        let at = |channel: usize| channel * p + oh * G::OW + ow;
+                        finish::<A>(&sums, n, channels, bias, multipliers, alpha, &mut out, at);
                     }
                 }
-            }
-        } else {
-            for p in 0..pixels {
-                let sums = K::dots(&cols[p * k..(p + 1) * k], w, k, o, block);
-                for (r, &sum) in sums.iter().enumerate().take(block) {
-                    rows[r * pixels + p] = real(r, sum);
-                }
+                o += block;
             }
         }
-        activation::in_place::<f32, A>(rows, alpha);
-        match &mut out {
-            Out::Int8(y, q) => {
-                let (inverse, zero) = (1.0 / q.scale, q.zero);
-                for (o, &v) in y[o * pixels..(o + block) * pixels].iter_mut().zip(rows.iter()) {
-                    *o = (round(v * inverse) + zero).clamp(-128, 127) as i8;
-                }
+        return;
+    }
+    for g in 0..G::GROUPS {
+        let x = &x[g * G::CG * G::H * G::W..][..G::CG * G::H * G::W];
+        let w = &w[g * ocg * k..][..ocg * k];
+        for start in (0..p).step_by(TILE) {
+            let n = TILE.min(p - start);
+            gather::<G>(x, pad, start, n, cols);
+            let mut o = 0;
+            while o < ocg {
+                let block = (ocg - o).min(4);
+                pair_weights(w, k, o, block, weights);
+                let sums = K::tile(cols, weights);
+                let channels = g * ocg + o..g * ocg + o + block;
+                finish::<A>(&sums, n, channels, bias, multipliers, alpha, &mut out, |channel| channel * p + start);
+                o += block;
             }
-            Out::F32(y) => y[o * pixels..(o + block) * pixels].copy_from_slice(rows),
         }
-        o += block;
     }
 }
 
-/// `f32` elements of [`conv`]'s and [`linear`]'s output rows: four output channels.
-pub const fn rows_scratch(pixels: usize) -> usize {
-    4 * pixels
-}
-
-/// Pixels one tile of [`weighted_body`]'s sums covers: with four channels, four AVX-512
-/// registers of `i32` (eight AVX2 ones).
-const TILE: usize = 16;
-
-#[cfg(target_arch = "x86_64")]
-/// Weights `t` and `t + 1` of row `row` (0 past `k`) as two `i16` in one `i32`, low
-/// first: what `vpmaddwd` multiplies a pixel's tap pair by.
+/// The linear layer: sixteen outputs at a time, each a dot product, then scaled,
+/// activated and written; written for the compiler to vectorize on the level its caller
+/// enables.
 #[inline(always)]
-fn weight_pair(w: &[i8], k: usize, row: usize, t: usize) -> i32 {
-    let low = i32::from(w[row * k + t]) & 0xffff;
-    let high = if t + 1 < k { i32::from(w[row * k + t + 1]) } else { 0 };
-    low | (high << 16)
-}
-
-/// [`Products::tile`] in plain Rust.
-#[allow(clippy::too_many_arguments)]
-fn tile_portable(
-    cols: &[i8], pixels: usize, start: usize, n: usize, w: &[i8], k: usize, o: usize, block: usize,
-) -> [[i32; TILE]; 4] {
-    let mut sums = [[0i32; TILE]; 4];
-    for pair in 0..k.div_ceil(2) {
-        let x = &cols[(pair * pixels + start) * 2..][..2 * n];
-        for (r, sums) in sums.iter_mut().enumerate() {
-            let row = o + r.min(block - 1);
-            let w0 = i32::from(w[row * k + 2 * pair]);
-            let w1 = if 2 * pair + 1 < k { i32::from(w[row * k + 2 * pair + 1]) } else { 0 };
-            for (s, taps) in sums.iter_mut().zip(x.chunks_exact(2)) {
-                *s += i32::from(taps[0]) * w0 + i32::from(taps[1]) * w1;
-            }
+fn linear_body<A: Activation>(x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, mut out: Out<'_>) {
+    let inputs = x.len();
+    for start in (0..bias.len()).step_by(TILE) {
+        let n = TILE.min(bias.len() - start);
+        let mut values = [0f32; TILE];
+        for (i, v) in values[..n].iter_mut().enumerate() {
+            let o = start + i;
+            let sum: i32 =
+                x.iter().zip(&w[o * inputs..(o + 1) * inputs]).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum();
+            *v = (sum + bias[o]) as f32 * multipliers[o];
         }
+        activation::in_place::<f32, A>(&mut values[..n], alpha);
+        out.write(start, &values[..n]);
     }
-    sums
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{weight_pair, weighted_body, Out, Products, TILE};
+    use super::{conv_body, linear_body, Out, Products, Taps, TILE};
     use crate::ops::activation::Activation;
+    use crate::ops::conv2d::Geometry;
     use core::arch::x86_64::*;
 
-    /// The AVX-512 BW kernels. Private, and only used by [`weighted_avx512`], whose
-    /// caller guarantees the features: that is what makes their safe methods sound.
+    /// The AVX-512 BW kernels. Private, and only used by [`conv_avx512`], whose caller
+    /// guarantees the features: that is what makes the safe methods sound.
     struct Avx512;
-    /// The AVX2 kernels; only used by [`weighted_avx2`], as [`Avx512`].
+    /// The AVX2 kernels; only used by [`conv_avx2`], as [`Avx512`].
     struct Avx2;
 
     impl Products for Avx512 {
         #[inline(always)]
-        fn tile(
-            cols: &[i8], pixels: usize, start: usize, n: usize, w: &[i8], k: usize, o: usize, block: usize,
-        ) -> [[i32; TILE]; 4] {
-            // SAFETY: only reached from `weighted_avx512`, whose caller guarantees AVX-512F and BW.
-            unsafe { tile_avx512(cols, pixels, start, n, w, k, o, block) }
+        fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
+            // SAFETY: only reached from `conv_avx512`, whose caller guarantees AVX-512F and BW.
+            unsafe { sums_avx512(gathered(cols), weights) }
         }
         #[inline(always)]
-        fn dots(x: &[i8], w: &[i8], k: usize, o: usize, block: usize) -> [i32; 4] {
-            super::dots(x, w, k, o, block)
+        fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
+            // SAFETY: as `tile`.
+            unsafe { sums_avx512(tap_pairs(padded, corner, taps), weights) }
         }
     }
 
     impl Products for Avx2 {
         #[inline(always)]
-        fn tile(
-            cols: &[i8], pixels: usize, start: usize, n: usize, w: &[i8], k: usize, o: usize, block: usize,
-        ) -> [[i32; TILE]; 4] {
-            // SAFETY: only reached from `weighted_avx2`, whose caller guarantees AVX2.
-            unsafe { tile_avx2(cols, pixels, start, n, w, k, o, block) }
+        fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
+            // SAFETY: only reached from `conv_avx2`, whose caller guarantees AVX2.
+            unsafe { sums_avx2(gathered(cols), weights) }
         }
         #[inline(always)]
-        fn dots(x: &[i8], w: &[i8], k: usize, o: usize, block: usize) -> [i32; 4] {
-            super::dots(x, w, k, o, block)
+        fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
+            // SAFETY: as `tile`.
+            unsafe { sums_avx2(tap_pairs(padded, corner, taps), weights) }
         }
     }
 
-    /// The product and epilogue compiled for AVX-512 BW.
-    ///
-    /// # Safety
-    /// The processor has AVX-512F and AVX-512BW.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn weighted_avx512<A: Activation>(
-        cols: &[i8], pixels: usize, k: usize, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
-        rows: &mut [f32],
-    ) {
-        weighted_body::<A, Avx512>(cols, pixels, k, w, bias, multipliers, alpha, out, rows)
-    }
-
-    /// The product and epilogue compiled for AVX2.
-    ///
-    /// # Safety
-    /// The processor has AVX2.
-    #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn weighted_avx2<A: Activation>(
-        cols: &[i8], pixels: usize, k: usize, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
-        rows: &mut [f32],
-    ) {
-        weighted_body::<A, Avx2>(cols, pixels, k, w, bias, multipliers, alpha, out, rows)
-    }
-
-    /// One tap pair of the tile's pixels: `2 × TILE` bytes from `at`, zero past `n` pixels.
+    /// Taps `t` and `t + 1` of the `TILE` pixels from `corner`, interleaved byte by byte
+    /// (tap `t + 1` zero past the last), pair after pair, as two halves of 16 bytes:
+    /// what `vpmaddwd` takes once widened.
     #[inline(always)]
-    fn pair_bytes(cols: &[i8], at: usize, n: usize) -> [i8; 2 * TILE] {
-        match cols.get(at..at + 2 * TILE) {
-            Some(full) if n == TILE => full.try_into().unwrap_or([0; 2 * TILE]),
-            _ => core::array::from_fn(|i| if i < 2 * n { cols[at + i] } else { 0 }),
-        }
+    fn tap_pairs(padded: &[i8], corner: usize, taps: Taps) -> impl Iterator<Item = [__m128i; 2]> + '_ {
+        let mut offsets = taps.offsets();
+        core::iter::from_fn(move || {
+            let load = |offset: usize| {
+                let bytes = &padded[corner + offset..][..TILE];
+                // SAFETY: `bytes` holds the 16 bytes read; SSE2 is in every x86-64.
+                unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
+            };
+            let first = load(offsets.next()?);
+            // SAFETY (below): SSE2 is in every x86-64.
+            let second = offsets.next().map_or_else(|| unsafe { _mm_setzero_si128() }, load);
+            Some(unsafe { [_mm_unpacklo_epi8(first, second), _mm_unpackhi_epi8(first, second)] })
+        })
     }
 
-    /// [`Products::tile`] with AVX-512 BW: each pair of taps of 16 pixels widened to 32
-    /// `i16`, then `vpmaddwd` with each channel's weight pair broadcast.
+    /// A tile's tap pairs gathered in `cols` (`2 × TILE` bytes each), as two halves.
+    #[inline(always)]
+    fn gathered(cols: &[i8]) -> impl Iterator<Item = [__m128i; 2]> + '_ {
+        cols.chunks_exact(2 * TILE).map(|bytes| {
+            // SAFETY: `bytes` holds the 2 × 16 bytes read; SSE2 is in every x86-64.
+            unsafe { [_mm_loadu_si128(bytes.as_ptr().cast()), _mm_loadu_si128(bytes.as_ptr().add(TILE).cast())] }
+        })
+    }
+
+    /// The sums of one tile from its tap pairs (two halves of 16 bytes each) and the four
+    /// channels' weight pairs, with AVX-512 BW: each pair's bytes widened to 32 `i16`,
+    /// then `vpmaddwd` with each channel's weight pair broadcast.
     ///
     /// # Safety
     /// The processor has AVX-512F and AVX-512BW.
     #[target_feature(enable = "avx512f,avx512bw")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile_avx512(
-        cols: &[i8], pixels: usize, start: usize, n: usize, w: &[i8], k: usize, o: usize, block: usize,
-    ) -> [[i32; TILE]; 4] {
+    #[inline]
+    unsafe fn sums_avx512(pairs: impl Iterator<Item = [__m128i; 2]>, weights: &[i32]) -> [[i32; TILE]; 4] {
         let mut acc = [_mm512_setzero_si512(); 4];
-        for pair in 0..k.div_ceil(2) {
-            let bytes = pair_bytes(cols, (pair * pixels + start) * 2, n);
-            // SAFETY: `bytes` holds the 32 bytes read.
-            let x = _mm512_cvtepi8_epi16(unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) });
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let weights = _mm512_set1_epi32(weight_pair(w, k, o + r.min(block - 1), 2 * pair));
-                *acc = _mm512_add_epi32(*acc, _mm512_madd_epi16(x, weights));
+        for ([low, high], four) in pairs.zip(weights.chunks_exact(4)) {
+            let x = _mm512_cvtepi8_epi16(_mm256_set_m128i(high, low));
+            for (acc, &pair) in acc.iter_mut().zip(four) {
+                *acc = _mm512_add_epi32(*acc, _mm512_madd_epi16(x, _mm512_set1_epi32(pair)));
             }
         }
         let mut sums = [[0i32; TILE]; 4];
@@ -372,24 +473,18 @@ mod x86 {
         sums
     }
 
-    /// [`Products::tile`] with AVX2: as [`tile_avx512`], in two halves of 8 pixels.
+    /// [`sums_avx512`] with AVX2, in two halves of 8 pixels.
     ///
     /// # Safety
     /// The processor has AVX2.
     #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile_avx2(
-        cols: &[i8], pixels: usize, start: usize, n: usize, w: &[i8], k: usize, o: usize, block: usize,
-    ) -> [[i32; TILE]; 4] {
+    #[inline]
+    unsafe fn sums_avx2(pairs: impl Iterator<Item = [__m128i; 2]>, weights: &[i32]) -> [[i32; TILE]; 4] {
         let mut acc = [[_mm256_setzero_si256(); 2]; 4];
-        for pair in 0..k.div_ceil(2) {
-            let bytes = pair_bytes(cols, (pair * pixels + start) * 2, n);
-            // SAFETY: `bytes` holds the 2 × 16 bytes read.
-            let halves =
-                unsafe { [_mm_loadu_si128(bytes.as_ptr().cast()), _mm_loadu_si128(bytes.as_ptr().add(16).cast())] };
+        for (halves, four) in pairs.zip(weights.chunks_exact(4)) {
             let x = halves.map(|h| _mm256_cvtepi8_epi16(h));
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let weights = _mm256_set1_epi32(weight_pair(w, k, o + r.min(block - 1), 2 * pair));
+            for (acc, &pair) in acc.iter_mut().zip(four) {
+                let weights = _mm256_set1_epi32(pair);
                 for (acc, x) in acc.iter_mut().zip(x) {
                     *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(x, weights));
                 }
@@ -405,23 +500,54 @@ mod x86 {
         }
         sums
     }
-}
 
-/// [`Products::dots`] in plain Rust, written for the compiler to vectorize on whichever
-/// level its caller enables.
-#[inline(always)]
-fn dots(x: &[i8], w: &[i8], k: usize, o: usize, block: usize) -> [i32; 4] {
-    let row = |r: usize| &w[(o + r.min(block - 1)) * k..][..k];
-    let (w0, w1, w2, w3, x) = (row(0), row(1), row(2), row(3), &x[..k]);
-    let mut sums = [0i32; 4];
-    for i in 0..k {
-        let v = i32::from(x[i]);
-        sums[0] += v * i32::from(w0[i]);
-        sums[1] += v * i32::from(w1[i]);
-        sums[2] += v * i32::from(w2[i]);
-        sums[3] += v * i32::from(w3[i]);
+    /// The convolution compiled for AVX-512 BW.
+    ///
+    /// # Safety
+    /// The processor has AVX-512F and AVX-512BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn conv_avx512<G: Geometry, A: Activation>(
+        x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, cols: &mut [i8],
+        pairs: &mut [i32],
+    ) {
+        conv_body::<G, A, Avx512>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
     }
-    sums
+
+    /// The convolution compiled for AVX2.
+    ///
+    /// # Safety
+    /// The processor has AVX2.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn conv_avx2<G: Geometry, A: Activation>(
+        x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, cols: &mut [i8],
+        pairs: &mut [i32],
+    ) {
+        conv_body::<G, A, Avx2>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
+    }
+
+    /// The linear layer compiled for AVX-512 BW.
+    ///
+    /// # Safety
+    /// The processor has AVX-512F and AVX-512BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn linear_avx512<A: Activation>(
+        x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
+    ) {
+        linear_body::<A>(x, w, bias, multipliers, alpha, out)
+    }
+
+    /// The linear layer compiled for AVX2.
+    ///
+    /// # Safety
+    /// The processor has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn linear_avx2<A: Activation>(
+        x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
+    ) {
+        linear_body::<A>(x, w, bias, multipliers, alpha, out)
+    }
 }
 
 /// Pooling of `C` planes (`P` pools one, in `f32`), the quantization unchanged; `tmp`
@@ -462,74 +588,151 @@ mod tests {
         (0..len).map(|_| rng.uniform(-128.0, 128.0).floor().clamp(-128.0, 127.0) as i8).collect()
     }
 
-    /// Every level's tile kernel (and the one-pixel dot products) equals the plain sums,
-    /// for output counts on and off the block of four, pixel counts on and off the tile
-    /// and odd and even `k`.
-    #[test]
-    fn products_on_every_level_are_the_exact_integer_sums() {
-        let mut rng = Rng::new(5);
-        for (pixels, k, outputs) in [(1, 1, 1), (1, 33, 7), (3, 25, 6), (17, 150, 16), (2, 400, 10), (40, 33, 7)] {
-            // taps[t][p], then laid out in pairs as `im2col` lays them (the taps in order
-            // for one pixel).
-            let taps = random_i8(pixels * k, &mut rng);
-            let mut cols = vec![0i8; pixels * k.div_ceil(2) * 2];
-            for t in 0..k {
-                for p in 0..pixels {
-                    let at = if pixels == 1 { t } else { ((t / 2) * pixels + p) * 2 + t % 2 };
-                    cols[at] = taps[t * pixels + p];
+    /// A convolution of geometry `G` on every level equals the plain integer sums.
+    fn convolution_is_exact<G: Geometry>() {
+        let mut rng = Rng::new(G::K as u64);
+        let x = random_i8(G::INPUT_LEN, &mut rng);
+        let w = random_i8(G::WEIGHT_LEN, &mut rng);
+        let bias: Vec<i32> = (0..G::OC as i32).map(|o| o * 1000 - 1500).collect();
+        let multipliers = vec![1.0f32; G::OC];
+        let pad = -3i8;
+        let mut expected = vec![0f32; G::OUTPUT_LEN];
+        for o in 0..G::OC {
+            let g = o / G::OCG;
+            for p in 0..G::P {
+                let (oh, ow) = (p / G::OW, p % G::OW);
+                let mut sum = bias[o];
+                for c in 0..G::CG {
+                    for i in 0..G::KH {
+                        for j in 0..G::KW {
+                            let h = (oh * G::SH + i * G::DH) as isize - G::PAD_TOP as isize;
+                            let wc = (ow * G::SW + j * G::DW) as isize - G::PAD_LEFT as isize;
+                            let inside = h >= 0 && wc >= 0 && (h as usize) < G::H && (wc as usize) < G::W;
+                            let v = if inside {
+                                x[((g * G::CG + c) * G::H + h as usize) * G::W + wc as usize]
+                            } else {
+                                pad
+                            };
+                            sum += i32::from(v) * i32::from(w[((o * G::CG + c) * G::KH + i) * G::KW + j]);
+                        }
+                    }
                 }
-            }
-            let w = random_i8(outputs * k, &mut rng);
-            let bias: Vec<i32> = (0..outputs as i32).map(|o| o * 1000 - 3000).collect();
-            let multipliers = vec![1.0f32; outputs];
-            let expected: Vec<f32> = (0..outputs)
-                .flat_map(|o| {
-                    let (taps, w, bias) = (&taps, &w, &bias);
-                    (0..pixels).map(move |p| {
-                        let sum: i32 = (0..k).map(|t| i32::from(taps[t * pixels + p]) * i32::from(w[o * k + t])).sum();
-                        (sum + bias[o]) as f32
-                    })
-                })
-                .collect();
-            let mut levels = vec![Level::Portable];
-            #[cfg(target_arch = "x86_64")]
-            if simd::level() >= Level::Avx2 {
-                levels.push(Level::Avx2);
-            }
-            #[cfg(target_arch = "x86_64")]
-            if simd::level() >= Level::Avx512 && has_avx512bw() {
-                levels.push(Level::Avx512);
-            }
-            for name in levels {
-                let mut y = vec![0.0f32; outputs * pixels];
-                let mut rows = vec![0.0f32; rows_scratch(pixels)];
-                let out = Out::F32(&mut y);
-                match name {
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: listed above only where the processor has AVX-512F and BW.
-                    Level::Avx512 => unsafe {
-                        x86::weighted_avx512::<Identity>(&cols, pixels, k, &w, &bias, &multipliers, 0.0, out, &mut rows)
-                    },
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: listed above only where the processor has AVX2.
-                    Level::Avx2 => unsafe {
-                        x86::weighted_avx2::<Identity>(&cols, pixels, k, &w, &bias, &multipliers, 0.0, out, &mut rows)
-                    },
-                    _ => weighted_body::<Identity, Portable>(
-                        &cols,
-                        pixels,
-                        k,
-                        &w,
-                        &bias,
-                        &multipliers,
-                        0.0,
-                        out,
-                        &mut rows,
-                    ),
-                }
-                assert_eq!(y, expected, "{name:?}, {pixels} × {k} × {outputs}");
+                expected[o * G::P + p] = sum as f32;
             }
         }
+        for level in simd::levels_here() {
+            let (mut y, mut cols) = (vec![0f32; G::OUTPUT_LEN], vec![0i8; conv_scratch::<G>()]);
+            let mut pairs = vec![0i32; pair_scratch::<G>()];
+            let out = Out::F32(&mut y);
+            match level {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `levels_here` lists AVX-512 only where the processor has it; BW is checked.
+                Level::Avx512 if has_avx512bw() => unsafe {
+                    x86::conv_avx512::<G, Identity>(&x, pad, &w, &bias, &multipliers, 0.0, out, &mut cols, &mut pairs)
+                },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `levels_here` lists AVX2 (and AVX-512, which implies it) only where the processor has it.
+                Level::Avx2 | Level::Avx512 => unsafe {
+                    x86::conv_avx2::<G, Identity>(&x, pad, &w, &bias, &multipliers, 0.0, out, &mut cols, &mut pairs)
+                },
+                _ => conv_body::<G, Identity, Portable>(
+                    &x,
+                    pad,
+                    &w,
+                    &bias,
+                    &multipliers,
+                    0.0,
+                    out,
+                    &mut cols,
+                    &mut pairs,
+                ),
+            }
+            assert_eq!(y, expected, "{level:?}, K = {}, stride {}", G::K, G::SW);
+        }
+    }
+
+    /// Both ways a convolution runs — taps gathered (strided), read in place (unit
+    /// horizontal stride) — on every level, with output counts on and off the block of
+    /// four, pixel counts on and off the tile, odd `K`, padding, dilation and groups;
+    /// and a linear layer.
+    #[test]
+    fn products_on_every_level_are_the_exact_integer_sums() {
+        convolution_is_exact::<G3>();
+        convolution_is_exact::<G5>();
+        convolution_is_exact::<G6>();
+        let mut rng = Rng::new(5);
+        let (inputs, outputs) = (37, 21);
+        let (xl, wl) = (random_i8(inputs, &mut rng), random_i8(inputs * outputs, &mut rng));
+        let bl: Vec<i32> = (0..outputs as i32).map(|o| 7 * o - 50).collect();
+        let ml = vec![1.0f32; outputs];
+        let expected: Vec<f32> = (0..outputs)
+            .map(|o| {
+                (bl[o] + (0..inputs).map(|i| i32::from(xl[i]) * i32::from(wl[o * inputs + i])).sum::<i32>()) as f32
+            })
+            .collect();
+        for level in simd::levels_here() {
+            let mut yl = vec![0f32; outputs];
+            let out = Out::F32(&mut yl);
+            match level {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as in `convolution_is_exact`.
+                Level::Avx512 if has_avx512bw() => unsafe {
+                    x86::linear_avx512::<Identity>(&xl, &wl, &bl, &ml, 0.0, out)
+                },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as in `convolution_is_exact`.
+                Level::Avx2 | Level::Avx512 => unsafe { x86::linear_avx2::<Identity>(&xl, &wl, &bl, &ml, 0.0, out) },
+                _ => linear_body::<Identity>(&xl, &wl, &bl, &ml, 0.0, out),
+            }
+            assert_eq!(yl, expected, "{level:?}: linear");
+        }
+    }
+
+    /// Unit horizontal stride (read in place): two groups of five channels (a block of
+    /// four, then one), rows of 19 pixels (a tile and 3), dilated rows, odd `K`.
+    struct G6;
+    impl Geometry for G6 {
+        const C: usize = 4;
+        const H: usize = 6;
+        const W: usize = 19;
+        const OC: usize = 10;
+        const KH: usize = 3;
+        const KW: usize = 3;
+        const SH: usize = 2;
+        const SW: usize = 1;
+        const PAD_TOP: usize = 2;
+        const PAD_BOTTOM: usize = 2;
+        const PAD_LEFT: usize = 1;
+        const PAD_RIGHT: usize = 1;
+        const DH: usize = 2;
+        const DW: usize = 1;
+        const GROUPS: usize = 2;
+        const BIAS: bool = true;
+        const OH: usize = 3;
+        const OW: usize = 19;
+    }
+
+    /// Two blocks of channels (four, then two), two tiles of pixels (16, then 4), odd K.
+    struct G5;
+    impl Geometry for G5 {
+        const C: usize = 3;
+        const H: usize = 5;
+        const W: usize = 7;
+        const OC: usize = 6;
+        const KH: usize = 3;
+        const KW: usize = 3;
+        const SH: usize = 1;
+        const SW: usize = 2;
+        const PAD_TOP: usize = 1;
+        const PAD_BOTTOM: usize = 1;
+        const PAD_LEFT: usize = 1;
+        const PAD_RIGHT: usize = 1;
+        const DH: usize = 1;
+        const DW: usize = 1;
+        const GROUPS: usize = 1;
+        const BIAS: bool = true;
+        const OH: usize = 5;
+        const OW: usize = 4;
     }
 
     struct G3;
@@ -570,9 +773,8 @@ mod tests {
         let bias: Vec<i32> = (0..4).map(bias_of).collect();
         let multipliers = [x_q.scale * w_scale; 4];
         let mut y = vec![0i8; G3::OUTPUT_LEN];
-        let mut cols = vec![0i8; conv_scratch::<G3>()];
-        let mut rows = vec![0.0f32; rows_scratch(G3::P)];
-        conv::<G3, Tanh>(&x, x_q.zero, &w, &bias, &multipliers, 0.0, Out::Int8(&mut y, y_q), &mut cols, &mut rows);
+        let (mut cols, mut pairs) = (vec![0i8; conv_scratch::<G3>()], vec![0i32; pair_scratch::<G3>()]);
+        conv::<G3, Tanh>(&x, x_q.zero, &w, &bias, &multipliers, 0.0, Out::Int8(&mut y, y_q), &mut cols, &mut pairs);
         for o in 0..G3::OC {
             let g = o / G3::OCG;
             for oh in 0..G3::OH {
