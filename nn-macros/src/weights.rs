@@ -200,9 +200,10 @@ fn array_static(
 pub fn embed_int8(net: &Network, path: &syn::LitStr) -> (TokenStream, Option<[TokenStream; 3]>) {
     let Some(sizes) = crate::codegen::int8_sizes(net) else {
         let message = format!(
-            "`{}` has no int8 form to embed a quantized model in: int8 networks are chains of convolutions, \
-             linear layers, pooling, elementwise activations, views and dropout",
-            net.name
+            "`{}` has no int8 form to embed a quantized model in: {}; int8 networks are chains of \
+             convolutions, linear layers, pooling, elementwise activations, views and dropout",
+            net.name,
+            crate::codegen::no_int8_form(net).unwrap_or_default()
         );
         return (syn::Error::new(path.span(), message).to_compile_error(), None);
     };
@@ -260,8 +261,10 @@ fn read_int8(net: &Network, bytes: &[u8], sizes: [u64; 3]) -> Result<[Vec<u8>; 3
         ));
     }
     let name = net.name.to_string();
-    if metadata.get("network") != Some(&name) {
-        problems.push(format!("it was quantized for {:?}, not {name:?}", metadata.get("network")));
+    match metadata.get("network") {
+        Some(network) if *network == name => {}
+        Some(network) => problems.push(format!("it was quantized for {network:?}, not {name:?}")),
+        None => problems.push(format!("it names no network; {name:?} expected")),
     }
     let mut arrays = [Vec::new(), Vec::new(), Vec::new()];
     for (i, (key, dtype)) in

@@ -5,7 +5,7 @@
 //! epilogue; the last weighted layer writes `f32`. With `std`, `Net::quantize`
 //! calibrates a trained network into an `Int8Model` laid out as the plan below says.
 
-use super::{lit, Buffer, Plan};
+use super::{lit, split_with, Buffer, Plan};
 use crate::ir::Network;
 use crate::layers::Int8Op;
 use proc_macro2::{Literal, TokenStream};
@@ -69,7 +69,7 @@ fn steps(net: &Network) -> Option<(Vec<Step>, [u64; 3])> {
                 });
                 weighted_outputs.push(*outputs);
                 weights = weights.checked_add(outputs.checked_mul(per_output)?)?;
-                biases += outputs;
+                biases = biases.checked_add(*outputs)?;
                 i = last + 1;
                 continue;
             }
@@ -83,17 +83,28 @@ fn steps(net: &Network) -> Option<(Vec<Step>, [u64; 3])> {
         i = last + 1;
     }
     // The multipliers follow the slots' (scale, zero) pairs.
-    let mut multipliers = 2 * (slot + 1) as u64;
+    let mut multipliers = 2 * (slot as u64 + 1);
     let mut outputs = weighted_outputs.into_iter();
     for step in steps.iter_mut().filter(|s| matches!(ops[s.node], Int8Op::Conv { .. } | Int8Op::Linear { .. })) {
         step.multipliers = multipliers;
-        multipliers += outputs.next().unwrap_or(0);
+        multipliers = multipliers.checked_add(outputs.next().unwrap_or(0))?;
     }
     Some((steps, [weights, biases, multipliers]))
 }
 
 /// `(items beside the network's struct, items inside its `const _` block)`; nothing for
 /// a network that has no int8 form.
+/// Why `net` has no int8 form, in words, or `None` where it has one.
+pub fn why_not(net: &Network) -> Option<String> {
+    if let Some(layer) = net.layers.iter().find(|l| l.op.int8().is_none()) {
+        return Some(format!("`{}` (layer {}) has no int8 form yet", layer.written, layer.key));
+    }
+    if let Some((i, _)) = net.layers.iter().enumerate().find(|(i, l)| l.inputs != [*i]) {
+        return Some(format!("`{}` (layer {}) is not in a plain chain", net.layers[i].written, net.layers[i].key));
+    }
+    steps(net).is_none().then(|| "its sizes overflow".to_string())
+}
+
 /// The element counts of a quantized model's weights, biases and scales for `net`, or
 /// `None` where it has no int8 form.
 pub fn sizes(net: &Network) -> Option<[u64; 3]> {
@@ -112,8 +123,16 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
     // f32 scratch: a pooling's planes.
     let tmp = ops.iter().map(|op| if let Int8Op::Pool { scratch, .. } = op { *scratch } else { 0 }).max().unwrap_or(0);
     let output_len = net.output().output_len;
-    let memory_bytes = 2 * largest + cols + 4 * (pairs + tmp + output_len);
-    let weight_bytes = weight_len + 4 * (bias_len + scale_len);
+    // Every size below fits 64 bits once these do; past them, no int8 type.
+    let bytes = |parts: [u64; 4], words: [u64; 3]| -> Option<u64> {
+        let words = words.iter().try_fold(0u64, |sum, &w| sum.checked_add(w))?.checked_mul(4)?;
+        parts.iter().try_fold(words, |sum, &p| sum.checked_add(p))
+    };
+    let memory_bytes = bytes([largest, largest, cols, 0], [pairs, tmp, output_len]);
+    let weight_bytes = bytes([weight_len, 0, 0, 0], [bias_len, scale_len, 0]);
+    let (Some(memory_bytes), Some(weight_bytes)) = (memory_bytes, weight_bytes) else {
+        return (TokenStream::new(), TokenStream::new());
+    };
     if weight_bytes.max(memory_bytes) > i64::MAX as u64 / 8 {
         return (TokenStream::new(), TokenStream::new());
     }
@@ -122,7 +141,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
     let mut calls = Vec::new();
     let mut in_a = true;
     let (input_len, ends_weighted) = (lit(net.input_len()), steps.last().is_some_and(|s| s.output_slot.is_none()));
-    calls.push(quote!(rt::int8::ops::quantize_input(input, Quant::at(scales, 0), &mut a[..#input_len]);));
+    calls.push(quote!(rt::int8::ops::quantize_input(input, rt::int8::Quant::at(scales, 0), &mut a[..#input_len]);));
     let mut current_len = net.input_len();
     let mut table = Vec::new();
     for step in &steps {
@@ -132,7 +151,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
         let (x_len, y_len) = (lit(current_len), lit(out_len));
         let x = quote!(&#current[..#x_len]);
         let out = match step.output_slot {
-            Some(slot) => quote!(rt::int8::ops::Out::Int8(&mut #next[..#y_len], Quant::at(scales, #slot))),
+            Some(slot) => quote!(rt::int8::ops::Out::Int8(&mut #next[..#y_len], rt::int8::Quant::at(scales, #slot))),
             None => quote!(rt::int8::ops::Out::F32(&mut output[..])),
         };
         let (kernel, alpha) = step.activation.clone().unwrap_or((quote!(rt::activation::Identity), 0.0));
@@ -158,7 +177,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
             Int8Op::Conv { geometry, outputs, per_output, bias, .. } => {
                 let (w, b, m) = weighted(*outputs, *per_output);
                 table.push(row(weighted_kind(params, *outputs, *per_output, *bias, step)));
-                quote!(rt::int8::ops::conv::<#geometry, #kernel>(#x, Quant::at(scales, #in_slot).zero, #w, #b, #m, #alpha, #out, &mut cols[..], &mut pairs[..]);)
+                quote!(rt::int8::ops::conv::<#geometry, #kernel>(#x, rt::int8::Quant::at(scales, #in_slot).zero, #w, #b, #m, #alpha, #out, &mut cols[..], &mut pairs[..]);)
             }
             Int8Op::Linear { inputs, outputs, bias } => {
                 let (w, b, m) = weighted(*outputs, *inputs);
@@ -169,13 +188,13 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
             Int8Op::Pool { plane, channels, .. } => {
                 table.push(row(quote!(rt::int8::StepKind::Carry)));
                 let c = lit(*channels);
-                quote!(rt::int8::ops::pool::<#plane, #c>(#x, Quant::at(scales, #in_slot), &mut #next[..#y_len], &mut tmp[..]);)
+                quote!(rt::int8::ops::pool::<#plane, #c>(#x, rt::int8::Quant::at(scales, #in_slot), &mut #next[..#y_len], &mut tmp[..]);)
             }
             Int8Op::Activation { kernel, alpha } => {
                 table.push(row(quote!(rt::int8::StepKind::Activation)));
                 let slot = step.output_slot.unwrap_or(in_slot);
                 let alpha = *alpha as f32;
-                quote!(rt::int8::ops::activation::<#kernel>(#x, Quant::at(scales, #in_slot), &mut #next[..#y_len], Quant::at(scales, #slot), #alpha);)
+                quote!(rt::int8::ops::activation::<#kernel>(#x, rt::int8::Quant::at(scales, #in_slot), &mut #next[..#y_len], rt::int8::Quant::at(scales, #slot), #alpha);)
             }
             Int8Op::Same => {
                 table.push(row(quote!(rt::int8::StepKind::Carry)));
@@ -191,9 +210,21 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
         let current = if in_a { quote!(a) } else { quote!(b) };
         let len = lit(current_len);
         let slot = steps.last().and_then(|s| s.output_slot).unwrap_or(0);
-        calls.push(quote!(rt::int8::ops::dequantize(&#current[..#len], Quant::at(scales, #slot), &mut output[..]);));
+        calls.push(
+            quote!(rt::int8::ops::dequantize(&#current[..#len], rt::int8::Quant::at(scales, #slot), &mut output[..]);),
+        );
     }
 
+    let (steps, functions) = split_with(
+        calls,
+        "__int8",
+        TokenStream::new(),
+        quote! {
+            input: &[f32], a: &mut [i8], b: &mut [i8], cols: &mut [i8], pairs: &mut [i32], tmp: &mut [f32],
+            output: &mut [f32], weights: &[i8], biases: &[i32], scales: &[f32],
+        },
+        quote!(input, a, b, cols, pairs, tmp, output, weights, biases, scales),
+    );
     let name = &net.name;
     let vis = &net.vis;
     let int8 = format_ident!("{}Int8", name);
@@ -240,6 +271,8 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
         }
     });
     let inside = quote! {
+        #functions
+
         impl #memory {
             /// Bytes of the working memory: the RAM one int8 inference needs.
             pub const BYTES: usize = #memory_bytes;
@@ -283,11 +316,15 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
             }
 
             /// The output for one `input` sample, computed in `memory`.
+            #[allow(unused_variables)]
             pub fn forward<'m>(&self, memory: &'m mut #memory, input: &[f32; #input_len]) -> &'m [f32; #output] {
-                use rt::int8::Quant;
                 let (weights, biases, scales) = (&self.weights[..], &self.biases[..], &self.scales[..]);
                 let #memory { a, b, cols, pairs, tmp, output } = memory;
-                #(#calls)*
+                let (a, b, cols, pairs, tmp, output_slice) = (&mut a[..], &mut b[..], &mut cols[..], &mut pairs[..], &mut tmp[..], &mut output[..]);
+                {
+                    let output = output_slice;
+                    #steps
+                }
                 output
             }
         }

@@ -13,7 +13,7 @@ use quote::quote;
 mod int8;
 mod static_inference;
 
-pub use int8::sizes as int8_sizes;
+pub use int8::{sizes as int8_sizes, why_not as no_int8_form};
 
 /// The statics `#[weights(..)]` and `#[int8_weights(..)]` embedded, by path.
 #[derive(Default)]
@@ -900,6 +900,13 @@ pub const STEPS_PER_FUNCTION: usize = 32;
 fn split(
     steps: Vec<TokenStream>, prefix: &str, parameters: TokenStream, arguments: TokenStream,
 ) -> (TokenStream, TokenStream) {
+    split_with(steps, prefix, quote!(<F: rt::Float>), parameters, arguments)
+}
+
+/// [`split`] with the functions' `generics` given (none where nothing is generic).
+fn split_with(
+    steps: Vec<TokenStream>, prefix: &str, generics: TokenStream, parameters: TokenStream, arguments: TokenStream,
+) -> (TokenStream, TokenStream) {
     if steps.len() <= STEPS_PER_FUNCTION {
         return (quote!(#(#steps)*), TokenStream::new());
     }
@@ -911,7 +918,7 @@ fn split(
         functions.extend(quote! {
             #[inline(never)]
             #[allow(unused_variables, clippy::too_many_arguments)]
-            fn #name<F: rt::Float>(#parameters) {
+            fn #name #generics(#parameters) {
                 #(#chunk)*
             }
         });

@@ -232,7 +232,7 @@ impl Layer for ConvLayer {
             per_output: self.fan_in(),
             bias,
             scratch,
-            pairs: 4 * self.fan_in().div_ceil(2),
+            pairs: self.fan_in().div_ceil(2).checked_mul(4)?,
         })
     }
     fn static_scratch(&self) -> Option<u64> {

@@ -83,7 +83,8 @@ impl Int8Model {
         }
         match metadata.get("network") {
             Some(name) if name == network => {}
-            other => problems.push(format!("it was quantized for {other:?}, not {network:?}")),
+            Some(name) => problems.push(format!("it was quantized for {name:?}, not {network:?}")),
+            None => problems.push(format!("it names no network; {network:?} expected")),
         }
         let mut tensor = |key: &str, dtype: Dtype, len: usize| match file.tensor(key) {
             Ok(t) if t.dtype() == dtype && t.shape() == [len] => Some(t.data().to_vec()),
@@ -129,12 +130,19 @@ pub fn calibrate<N: Network<f32>>(
     N::batch_size_of(inputs)?;
     let slots = sizes.scales.min(2 * (steps.iter().filter_map(|s| s.output_slot).max().unwrap_or(0) + 1)) / 2;
     let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); slots];
-    let widen = |range: &mut (f32, f32), values: &[f32]| {
+    let refuse = |what: String| Error::Unsupported { network: N::NAME, message: format!("cannot quantize: {what}") };
+    let widen = |range: &mut (f32, f32), values: &[f32]| -> Option<usize> {
+        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+            return Some(bad);
+        }
         for &v in values {
             *range = (range.0.min(v), range.1.max(v));
         }
+        None
     };
-    widen(&mut ranges[0], inputs);
+    if let Some(bad) = widen(&mut ranges[0], inputs) {
+        return Err(refuse(format!("calibration value {bad} (sample {}) is {}", bad / N::INPUT_LEN, inputs[bad])));
+    }
     for input in inputs.chunks(CHUNK * N::INPUT_LEN) {
         let samples = input.len() / N::INPUT_LEN;
         net.__parts().workspace.prepare(&N::LAYOUT, samples, N::NAME, true)?;
@@ -143,7 +151,12 @@ pub fn calibrate<N: Network<f32>>(
         for step in steps.iter().filter(|s| s.kind != StepKind::Carry) {
             if let Some(slot) = step.output_slot {
                 let (offset, len) = step.value;
-                widen(&mut ranges[slot], &p.workspace.activations[offset * samples..(offset + len) * samples]);
+                let values = &p.workspace.activations[offset * samples..(offset + len) * samples];
+                if widen(&mut ranges[slot], values).is_some() {
+                    return Err(refuse(format!(
+                        "value {slot} of the int8 plan is not finite on the calibration inputs"
+                    )));
+                }
             }
         }
     }
@@ -156,12 +169,7 @@ pub fn calibrate<N: Network<f32>>(
     let mut quants = Vec::with_capacity(slots);
     for (slot, &(min, max)) in ranges.iter().enumerate() {
         if !(min.is_finite() && max.is_finite()) {
-            return Err(Error::Unsupported {
-                network: N::NAME,
-                message: format!(
-                    "cannot quantize: value {slot} of the int8 plan took non-finite values on the calibration inputs"
-                ),
-            });
+            return Err(refuse(format!("value {slot} of the int8 plan has no range (an empty calibration batch?)")));
         }
         let q = Quant::from_range(min, max);
         model.scales[2 * slot] = q.scale;
