@@ -24,22 +24,23 @@ pub enum Out<'a> {
 }
 
 impl Out<'_> {
-    /// `values` (already activated) written at `at..`.
+    /// The first `n` of `values` (already activated) written at `at..`.
     #[inline(always)]
     #[allow(clippy::manual_clamp)] // max and min send NaN to a bound, as `round` does
-    fn write(&mut self, at: usize, values: &[f32]) {
+    fn write(&mut self, at: usize, values: &[f32; TILE], n: usize) {
         match self {
             Out::Int8(y, q) => {
-                // `round`, spelled so that it vectorizes: the clamp as max and min, the
-                // conversion of values already within ±512.
+                // `round` on a whole tile, spelled so that it vectorizes: the clamp as max
+                // and min, the conversion of values already within ±512.
                 let (inverse, zero) = (1.0 / q.scale, q.zero as f32);
-                for (o, &v) in y[at..at + values.len()].iter_mut().zip(values) {
-                    let v = (v * inverse).max(-512.0).min(512.0);
+                let quantized: [i8; TILE] = core::array::from_fn(|i| {
+                    let v = (values[i] * inverse).max(-512.0).min(512.0);
                     let rounded = (v + ROUNDER) - ROUNDER;
-                    *o = (rounded + zero).max(-128.0).min(127.0) as i8;
-                }
+                    (rounded + zero).max(-128.0).min(127.0) as i8
+                });
+                y[at..at + n].copy_from_slice(&quantized[..n]);
             }
-            Out::F32(y) => y[at..at + values.len()].copy_from_slice(values),
+            Out::F32(y) => y[at..at + n].copy_from_slice(&values[..n]),
         }
     }
 }
@@ -305,7 +306,7 @@ fn finish<A: Activation>(
     let flat = values.as_flattened_mut();
     activation::in_place::<f32, A>(&mut flat[..channels.len() * TILE], alpha);
     for (values, channel) in values.iter().zip(channels) {
-        out.write(at(channel), &values[..n]);
+        out.write(at(channel), values, n);
     }
 }
 
@@ -378,7 +379,7 @@ fn linear_body<A: Activation>(x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f
             *v = (sum + bias[o]) as f32 * multipliers[o];
         }
         activation::in_place::<f32, A>(&mut values[..n], alpha);
-        out.write(start, &values[..n]);
+        out.write(start, &values, n);
     }
 }
 
