@@ -10,8 +10,8 @@ pub use nn_macros::network;
 pub use nn_runtime as runtime;
 #[cfg(feature = "std")]
 pub use nn_runtime::{
-    argmax_rows, data, idx, Adam, BinaryCrossEntropyWithLogits, Error, LoadReport, Loss, MeanSquaredError, Network,
-    Optimizer, Precision, Sgd, SoftmaxCrossEntropy, Summary,
+    argmax_rows, data, idx, Adam, BinaryCrossEntropyWithLogits, Error, Int8Model, LoadReport, Loss, MeanSquaredError,
+    Network, Optimizer, Precision, Sgd, SoftmaxCrossEntropy, Summary,
 };
 pub use nn_runtime::{Float, LayerInfo};
 

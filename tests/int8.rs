@@ -2,8 +2,8 @@
 //! beside the f32 network's, its model saved and loaded, and the mistakes a user can
 //! make with it refused with errors that say what.
 
-use nn::runtime::int8::model::Int8Model;
 use nn::runtime::rng::Rng;
+use nn::Int8Model;
 use nn::{network, Network};
 
 network! {

@@ -49,6 +49,7 @@ pub use {
     error::Error,
     exec::network::Network,
     exec::summary::Summary,
+    int8::model::Int8Model,
     io::metrics::argmax_rows,
     io::weights::LoadReport,
     io::{data, idx},
