@@ -109,6 +109,11 @@ pub fn conv<G: Geometry, A: Activation>(
     assert!(w.len() >= G::WEIGHT_LEN && bias.len() >= G::OC && multipliers.len() >= G::OC && x.len() >= G::INPUT_LEN);
     match simd::level() {
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: the processor has AVX-512F (`simd::level` says so), BW and VNNI (checked).
+        Level::Avx512 if has_avx512bw() && has_avx512vnni() => unsafe {
+            x86::conv_avx512vnni::<G, A>(x, x_zero as i8, w, bias, multipliers, alpha, out, cols, pairs)
+        },
+        #[cfg(target_arch = "x86_64")]
         // SAFETY: the processor has AVX-512F (`simd::level` says so) and BW (checked).
         Level::Avx512 if has_avx512bw() => unsafe {
             x86::conv_avx512::<G, A>(x, x_zero as i8, w, bias, multipliers, alpha, out, cols, pairs)
@@ -119,6 +124,20 @@ pub fn conv<G: Geometry, A: Activation>(
             x86::conv_avx2::<G, A>(x, x_zero as i8, w, bias, multipliers, alpha, out, cols, pairs)
         },
         _ => conv_body::<G, A, Portable>(x, x_zero as i8, w, bias, multipliers, alpha, out, cols, pairs),
+    }
+}
+
+/// Whether the processor has AVX-512 VNNI (`vpdpwssd`: a pair product and its sum in
+/// one instruction).
+#[cfg(target_arch = "x86_64")]
+fn has_avx512vnni() -> bool {
+    #[cfg(feature = "std")]
+    {
+        std::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(target_feature = "avx512vnni")
     }
 }
 
@@ -395,6 +414,22 @@ mod x86 {
     struct Avx512;
     /// The AVX2 kernels; only used by [`conv_avx2`], as [`Avx512`].
     struct Avx2;
+    /// The AVX-512 VNNI kernels; only used by [`conv_avx512vnni`], as [`Avx512`].
+    struct Avx512Vnni;
+
+    impl Products for Avx512Vnni {
+        #[inline(always)]
+        fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
+            // SAFETY: only reached from `conv_avx512vnni`, whose caller guarantees
+            // AVX-512F, BW and VNNI.
+            unsafe { sums_avx512vnni(gathered(cols), weights) }
+        }
+        #[inline(always)]
+        fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
+            // SAFETY: as `tile`.
+            unsafe { sums_avx512vnni(tap_pairs(padded, corner, taps), weights) }
+        }
+    }
 
     impl Products for Avx512 {
         #[inline(always)]
@@ -474,6 +509,29 @@ mod x86 {
         sums
     }
 
+    /// [`sums_avx512`] with AVX-512 VNNI: `vpdpwssd` multiplies the pairs and adds them to
+    /// the sums in one instruction.
+    ///
+    /// # Safety
+    /// The processor has AVX-512F, AVX-512BW and AVX-512 VNNI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[inline]
+    unsafe fn sums_avx512vnni(pairs: impl Iterator<Item = [__m128i; 2]>, weights: &[i32]) -> [[i32; TILE]; 4] {
+        let mut acc = [_mm512_setzero_si512(); 4];
+        for ([low, high], four) in pairs.zip(weights.chunks_exact(4)) {
+            let x = _mm512_cvtepi8_epi16(_mm256_set_m128i(high, low));
+            for (acc, &pair) in acc.iter_mut().zip(four) {
+                *acc = _mm512_dpwssd_epi32(*acc, x, _mm512_set1_epi32(pair));
+            }
+        }
+        let mut sums = [[0i32; TILE]; 4];
+        for (sums, acc) in sums.iter_mut().zip(acc) {
+            // SAFETY: `sums` has room for the 16 lanes written.
+            unsafe { _mm512_storeu_si512(sums.as_mut_ptr().cast(), acc) };
+        }
+        sums
+    }
+
     /// [`sums_avx512`] with AVX2, in two halves of 8 pixels.
     ///
     /// # Safety
@@ -513,6 +571,19 @@ mod x86 {
         pairs: &mut [i32],
     ) {
         conv_body::<G, A, Avx512>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
+    }
+
+    /// The convolution compiled for AVX-512 VNNI.
+    ///
+    /// # Safety
+    /// The processor has AVX-512F, AVX-512BW and AVX-512 VNNI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn conv_avx512vnni<G: Geometry, A: Activation>(
+        x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, cols: &mut [i8],
+        pairs: &mut [i32],
+    ) {
+        conv_body::<G, A, Avx512Vnni>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
     }
 
     /// The convolution compiled for AVX2.
@@ -621,11 +692,32 @@ mod tests {
                 expected[o * G::P + p] = sum as f32;
             }
         }
-        for level in simd::levels_here() {
+        // Each level, and AVX-512 once more with VNNI where the processor has it.
+        let mut kernels: Vec<(Level, bool)> = simd::levels_here().into_iter().map(|l| (l, false)).collect();
+        #[cfg(target_arch = "x86_64")]
+        if simd::level() >= Level::Avx512 && has_avx512bw() && has_avx512vnni() {
+            kernels.push((Level::Avx512, true));
+        }
+        for (level, vnni) in kernels {
             let (mut y, mut cols) = (vec![0f32; G::OUTPUT_LEN], vec![0i8; conv_scratch::<G>()]);
             let mut pairs = vec![0i32; pair_scratch::<G>()];
             let out = Out::F32(&mut y);
             match level {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: listed only where the processor has AVX-512F, BW and VNNI.
+                Level::Avx512 if vnni => unsafe {
+                    x86::conv_avx512vnni::<G, Identity>(
+                        &x,
+                        pad,
+                        &w,
+                        &bias,
+                        &multipliers,
+                        0.0,
+                        out,
+                        &mut cols,
+                        &mut pairs,
+                    )
+                },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `levels_here` lists AVX-512 only where the processor has it; BW is checked.
                 Level::Avx512 if has_avx512bw() => unsafe {
@@ -648,7 +740,7 @@ mod tests {
                     &mut pairs,
                 ),
             }
-            assert_eq!(y, expected, "{level:?}, K = {}, stride {}", G::K, G::SW);
+            assert_eq!(y, expected, "{level:?} (VNNI: {vnni}), K = {}, stride {}", G::K, G::SW);
         }
     }
 
