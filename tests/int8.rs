@@ -15,6 +15,9 @@ network! {
         -> linear(16, 3);
     /// Ends in an activation on its own: the output is dequantized.
     EndsInActivation: [6] => linear(6, 5) -> relu -> tanh;
+    /// End in views after the last weighted layer, which writes `f32` for them.
+    EndsInViews: [2, 6, 6] => conv(2, 3, 3, padding = 1) -> relu -> flatten;
+    EndsInDropout: [4] => linear(4, 3) -> dropout(0.5);
 }
 
 fn inputs(samples: usize, len: usize, seed: u64) -> Vec<f32> {
@@ -97,4 +100,40 @@ fn mistakes_are_errors_that_say_what() {
     assert!(SmallInt8::load(dir.join("missing.int8")).unwrap_err().to_string().contains("cannot read"));
     let _: Int8Model = model;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What follows the last weighted layer is only views: its `f32` output is the network's.
+#[test]
+fn networks_ending_in_views_keep_the_last_layers_output() {
+    let mut views = EndsInViews::new(1);
+    views.eval();
+    let model = views.quantize(&inputs(50, EndsInViews::INPUT_LEN, 8)).unwrap();
+    let int8 = EndsInViewsInt8::from_model(&model).unwrap();
+    let mut memory = Box::new(EndsInViewsInt8Memory::new());
+    let x = inputs(1, EndsInViews::INPUT_LEN, 9);
+    let want = views.forward(&x).unwrap().to_vec();
+    let got = int8.forward(&mut memory, x.as_slice().try_into().unwrap());
+    let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
+    assert!(worst < 0.05, "{worst}: {got:?} vs {want:?}");
+
+    let mut dropout = EndsInDropout::new(2);
+    dropout.eval();
+    let model = dropout.quantize(&inputs(50, 4, 10)).unwrap();
+    let int8 = EndsInDropoutInt8::from_model(&model).unwrap();
+    let x = inputs(1, 4, 11);
+    let want = dropout.forward(&x).unwrap().to_vec();
+    let got = int8.forward(&mut EndsInDropoutInt8Memory::new(), x.as_slice().try_into().unwrap()).to_vec();
+    let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
+    assert!(worst < 0.05, "{worst}: {got:?} vs {want:?}");
+}
+
+/// A model whose quantization is out of range (a hand-edited file) is refused.
+#[test]
+fn a_model_with_an_impossible_zero_point_is_refused() {
+    let mut net = EndsInDropout::new(0);
+    net.eval();
+    let mut model = net.quantize(&inputs(20, 4, 12)).unwrap();
+    model.scales[1] = 300.0;
+    let error = EndsInDropoutInt8::from_model(&model).err().unwrap().to_string();
+    assert!(error.contains("zero point is 300"), "{error}");
 }

@@ -44,5 +44,7 @@ write(
         ("head.bias", "F32", [2]),  # unexpected
     ],
 )
+# Fits `linear(4, 2)`: the compile-pass cases embed it.
+write(out / "linear_4_2.safetensors", [("0.weight", "F32", [2, 4]), ("0.bias", "F32", [2])])
 (out / "not_safetensors.safetensors").write_bytes(b"a text file, not a weight file\n")
-print(f"wrote {out}/tiny_mismatch.safetensors and not_safetensors.safetensors")
+print(f"wrote the fixtures in {out}")

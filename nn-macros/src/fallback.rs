@@ -42,6 +42,8 @@ impl Stub {
         );
         let inference = quote::format_ident!("{}Inference", name);
         let memory = quote::format_ident!("{}Memory", name);
+        let int8 = quote::format_ident!("{}Int8", name);
+        let int8_memory = quote::format_ident!("{}Int8Memory", name);
         quote! {
             ::nn::__private::with_std! {
                 #(#cfgs)*
@@ -56,12 +58,26 @@ impl Stub {
             // The static inference types, so that code using them adds no errors.
             #(#cfgs)*
             /// Not generated: `network!` reported errors for this network.
+            #[allow(non_camel_case_types)]
             #vis struct #inference<'w> {
                 __marker: ::core::marker::PhantomData<&'w f32>,
             }
             #(#cfgs)*
             /// Not generated: `network!` reported errors for this network.
+            #[allow(non_camel_case_types)]
             #vis struct #memory {
+                __marker: ::core::marker::PhantomData<f32>,
+            }
+            #(#cfgs)*
+            /// Not generated: `network!` reported errors for this network.
+            #[allow(non_camel_case_types)]
+            #vis struct #int8<'q> {
+                __marker: ::core::marker::PhantomData<&'q f32>,
+            }
+            #(#cfgs)*
+            /// Not generated: `network!` reported errors for this network.
+            #[allow(non_camel_case_types)]
+            #vis struct #int8_memory {
                 __marker: ::core::marker::PhantomData<f32>,
             }
 
@@ -105,7 +121,51 @@ impl Stub {
                         ::core::unreachable!("`network!` reported errors for this network")
                     }
                 }
+                impl #int8_memory {
+                    /// Zero: `network!` reported errors for this network.
+                    pub const BYTES: usize = 0;
+                    /// Not generated: `network!` reported errors for this network.
+                    pub const fn new() -> Self {
+                        #int8_memory { __marker: ::core::marker::PhantomData }
+                    }
+                }
+                impl<'q> #int8<'q> {
+                    /// Zeros: `network!` reported errors for this network.
+                    pub const SIZES: rt::int8::Sizes = rt::int8::Sizes { weights: 0, biases: 0, scales: 0 };
+                    /// Zero: `network!` reported errors for this network.
+                    pub const WEIGHT_BYTES: usize = 0;
+                    /// Zero: `network!` reported errors for this network.
+                    pub const MEMORY_BYTES: usize = 0;
+                    /// Empty: `network!` reported errors for this network.
+                    pub const PLAN: &'static [rt::int8::Step] = &[];
+                    /// Not generated: `network!` reported errors for this network.
+                    pub const EMBEDDED: Self = #int8 { __marker: ::core::marker::PhantomData };
+                    /// Not generated: `network!` reported errors for this network.
+                    pub const fn new<W: ?Sized, B: ?Sized, S: ?Sized>(_weights: &'q W, _biases: &'q B, _scales: &'q S) -> Self {
+                        #int8 { __marker: ::core::marker::PhantomData }
+                    }
+                    /// Not generated: `network!` reported errors for this network.
+                    pub fn forward<'m, I: ?Sized>(&self, _memory: &'m mut #int8_memory, _input: &I) -> &'m [f32] {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                }
                 rt::with_std! {
+                impl<'q> #int8<'q> {
+                    /// Not generated: `network!` reported errors for this network.
+                    pub fn from_model(_model: &'q rt::Int8Model) -> ::core::result::Result<Self, rt::Error> {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                    /// Not generated: `network!` reported errors for this network.
+                    pub fn load<P>(_path: P) -> ::core::result::Result<rt::Int8Model, rt::Error> {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                }
+                impl #name {
+                    /// Not generated: `network!` reported errors for this network.
+                    pub fn quantize(&mut self, _calibration: &[f32]) -> ::core::result::Result<rt::Int8Model, rt::Error> {
+                        ::core::unreachable!("`network!` reported errors for this network")
+                    }
+                }
                 #inherent
                 impl<F: rt::Float> rt::Network<F> for #name<F> {
                     const NAME: &'static str = #name_str;

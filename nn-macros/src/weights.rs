@@ -11,6 +11,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use safetensors::{Dtype, SafeTensors};
 use std::path::PathBuf;
+use syn::ext::IdentExt;
 
 /// Where `path` lies: beside the invoking source file where the compiler says which it
 /// is, else under the crate's root.
@@ -123,7 +124,7 @@ enum Problems {
 /// be read or does not fit is a compile error at `path`, beside a zero-filled array of
 /// the right length (so that code using the weights adds no errors of its own).
 pub fn embed(net: &Network, path: &syn::LitStr) -> (TokenStream, TokenStream) {
-    let name = format_ident!("__NN_WEIGHTS_{}", net.name.to_string().to_uppercase());
+    let name = format_ident!("__nn_weights_{}", net.name.unraw());
     let len = net.params + net.layers.iter().map(|l| l.buffer_len).sum::<u64>();
     let resolved = resolve(&path.value());
     let result = std::fs::read(&resolved)
@@ -157,6 +158,7 @@ pub fn embed(net: &Network, path: &syn::LitStr) -> (TokenStream, TokenStream) {
                 const _: &[u8] = ::core::include_bytes!(#path);
                 #(#cfgs)*
                 #[doc(hidden)]
+                #[allow(non_upper_case_globals)]
                 // SAFETY: the two arrays have the same size, and every bit pattern is a
                 // valid `f32`; the bytes are little-endian, which the assertion above
                 // checks the target is.
@@ -167,9 +169,12 @@ pub fn embed(net: &Network, path: &syn::LitStr) -> (TokenStream, TokenStream) {
         Err(message) => {
             let error = syn::Error::new(path.span(), message).to_compile_error();
             quote! {
-                #error
+                // Only where the network is compiled: its file may exist only there.
+                #(#cfgs)*
+                const _: () = { #error };
                 #(#cfgs)*
                 #[doc(hidden)]
+                #[allow(non_upper_case_globals)]
                 static #name: [f32; #count as usize] = [0.0; #count as usize];
             }
         }
@@ -186,6 +191,7 @@ fn array_static(
     quote! {
         #(#cfgs)*
         #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
         // SAFETY: the arrays have the same size, every bit pattern is a valid value of
         // the element type, and the bytes are little-endian, which the embedding's
         // assertion checks the target is.
@@ -205,10 +211,12 @@ pub fn embed_int8(net: &Network, path: &syn::LitStr) -> (TokenStream, Option<[To
             net.name,
             crate::codegen::no_int8_form(net).unwrap_or_default()
         );
-        return (syn::Error::new(path.span(), message).to_compile_error(), None);
+        let error = syn::Error::new(path.span(), message).to_compile_error();
+        let cfgs = crate::codegen::cfg_attrs(&net.attrs);
+        return (quote!(#(#cfgs)* const _: () = { #error };), None);
     };
-    let upper = net.name.to_string().to_uppercase();
-    let names = ["WEIGHTS", "BIASES", "SCALES"].map(|what| format_ident!("__NN_INT8_{what}_{upper}"));
+    let network = net.name.unraw();
+    let names = ["weights", "biases", "scales"].map(|what| format_ident!("__nn_int8_{what}_{network}"));
     let resolved = resolve(&path.value());
     let result = std::fs::read(&resolved)
         .map_err(|e| format!("cannot read the quantized model {:?} (at {}): {e}", path.value(), resolved.display()))
@@ -224,24 +232,36 @@ pub fn embed_int8(net: &Network, path: &syn::LitStr) -> (TokenStream, Option<[To
         });
     let cfgs = crate::codegen::cfg_attrs(&net.attrs);
     let types = [quote!(i8), quote!(i32), quote!(f32)];
-    let widths = [1u64, 4, 4];
-    let (arrays, error) = match result {
-        Ok(arrays) => (arrays, None),
-        Err(message) => {
-            let zeros = [0, 1, 2].map(|i| vec![0u8; (sizes[i] * widths[i]) as usize]);
-            (zeros, Some(syn::Error::new(path.span(), message).to_compile_error()))
+    let mut tokens = TokenStream::new();
+    match result {
+        Ok(arrays) => {
+            let message =
+                format!("`{}`'s embedded int8 model is little-endian, and this target is big-endian", net.name);
+            tokens.extend(quote! {
+                #(#cfgs)*
+                const _: () = ::core::assert!(::core::cfg!(target_endian = "little"), #message);
+                #(#cfgs)*
+                const _: &[u8] = ::core::include_bytes!(#path);
+            });
+            for i in 0..3 {
+                tokens.extend(array_static(&names[i], types[i].clone(), sizes[i], &arrays[i], &cfgs));
+            }
         }
-    };
-    let message = format!("`{}`'s embedded int8 model is little-endian, and this target is big-endian", net.name);
-    let mut tokens = quote! {
-        #error
-        #(#cfgs)*
-        const _: () = ::core::assert!(::core::cfg!(target_endian = "little"), #message);
-        #(#cfgs)*
-        const _: &[u8] = ::core::include_bytes!(#path);
-    };
-    for i in 0..3 {
-        tokens.extend(array_static(&names[i], types[i].clone(), sizes[i], &arrays[i], &cfgs));
+        Err(message) => {
+            // Only where the network is compiled, beside zeroed arrays written as
+            // repetitions: nothing of the model's size is built here.
+            let error = syn::Error::new(path.span(), message).to_compile_error();
+            tokens.extend(quote!(#(#cfgs)* const _: () = { #error };));
+            for ((name, ty), &len) in names.iter().zip(&types).zip(&sizes) {
+                let count = Literal::u64_suffixed(len);
+                tokens.extend(quote! {
+                    #(#cfgs)*
+                    #[doc(hidden)]
+                    #[allow(non_upper_case_globals)]
+                    static #name: [#ty; #count as usize] = [0 as #ty; #count as usize];
+                });
+            }
+        }
     }
     (tokens, Some(names.map(|n| quote!(#n))))
 }
@@ -280,6 +300,22 @@ fn read_int8(net: &Network, bytes: &[u8], sizes: [u64; 3]) -> Result<[Vec<u8>; 3
             )),
             Err(_) => problems.push(format!("missing key {key:?} ({dtype:?}, shape [{len}])")),
         }
+    }
+    // The quantizations a loaded model is checked for too (`check_scales`).
+    let slots = crate::codegen::int8_slots(net).unwrap_or(0) as usize;
+    let scales: Vec<f32> = arrays[2].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    for (slot, pair) in scales.chunks_exact(2).take(slots).enumerate() {
+        let usable =
+            pair[0].is_finite() && pair[0] > 0.0 && pair[1].fract() == 0.0 && (-128.0..=127.0).contains(&pair[1]);
+        if !usable {
+            problems.push(format!(
+                "value {slot}'s quantization (scale {}, zero point {}) is not one int8 can use",
+                pair[0], pair[1]
+            ));
+        }
+    }
+    if let Some(bad) = scales.iter().skip(2 * slots).position(|m| !m.is_finite()) {
+        problems.push(format!("multiplier {bad} is {}", scales[2 * slots + bad]));
     }
     if problems.is_empty() {
         Ok(arrays)

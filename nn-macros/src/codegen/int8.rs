@@ -52,6 +52,10 @@ fn steps(net: &Network) -> Option<(Vec<Step>, [u64; 3])> {
                     Int8Op::Linear { inputs, .. } => *inputs,
                     _ => unreachable!("weighted"),
                 };
+                // Past this many products a sum of `i8 × i8` could leave `i32`.
+                if per_output > MAX_PRODUCTS {
+                    return None;
+                }
                 // The last weighted layer, with only views after it, writes `f32`.
                 let output_slot = (!ops[last + 1..].iter().all(|op| matches!(op, Int8Op::Same))).then(|| {
                     slot += 1;
@@ -77,7 +81,12 @@ fn steps(net: &Network) -> Option<(Vec<Step>, [u64; 3])> {
                 slot += 1;
                 (i, Some(slot), None)
             }
-            Int8Op::Pool { .. } | Int8Op::Same => (i, Some(slot), None),
+            Int8Op::Pool { .. } => (i, Some(slot), None),
+            // A view after the last weighted layer (which wrote `f32`) carries nothing.
+            Int8Op::Same => {
+                let after_f32 = steps.last().is_some_and(|s: &Step| s.output_slot.is_none());
+                (i, (!after_f32).then_some(slot), None)
+            }
         };
         steps.push(Step { node: i, last, input_slot, output_slot, weights: 0, biases: 0, multipliers: 0, activation });
         i = last + 1;
@@ -92,12 +101,24 @@ fn steps(net: &Network) -> Option<(Vec<Step>, [u64; 3])> {
     Some((steps, [weights, biases, multipliers]))
 }
 
-/// `(items beside the network's struct, items inside its `const _` block)`; nothing for
-/// a network that has no int8 form.
+/// The most products one output of an int8 layer sums: `2¹⁷ · 127 · 128 < 2³¹`.
+const MAX_PRODUCTS: u64 = 1 << 17;
+
 /// Why `net` has no int8 form, in words, or `None` where it has one.
 pub fn why_not(net: &Network) -> Option<String> {
     if let Some(layer) = net.layers.iter().find(|l| l.op.int8().is_none()) {
         return Some(format!("`{}` (layer {}) has no int8 form yet", layer.written, layer.key));
+    }
+    let wide = |l: &&crate::ir::CheckedLayer| match l.op.int8() {
+        Some(Int8Op::Conv { per_output, .. }) => per_output > MAX_PRODUCTS,
+        Some(Int8Op::Linear { inputs, .. }) => inputs > MAX_PRODUCTS,
+        _ => false,
+    };
+    if let Some(layer) = net.layers.iter().find(wide) {
+        return Some(format!(
+            "`{}` (layer {}) sums more than {MAX_PRODUCTS} products an output, which could overflow `i32`",
+            layer.written, layer.key
+        ));
     }
     if let Some((i, _)) = net.layers.iter().enumerate().find(|(i, l)| l.inputs != [*i]) {
         return Some(format!("`{}` (layer {}) is not in a plain chain", net.layers[i].written, net.layers[i].key));
@@ -111,6 +132,16 @@ pub fn sizes(net: &Network) -> Option<[u64; 3]> {
     steps(net).map(|(_, sizes)| sizes)
 }
 
+/// How many quantized values (each a scale and a zero point at the start of the scales)
+/// `net`'s int8 form has, or `None` where it has none.
+pub fn slots(net: &Network) -> Option<u64> {
+    steps(net).map(|(steps, _)| {
+        steps.iter().flat_map(|s| [Some(s.input_slot), s.output_slot]).flatten().max().unwrap_or(0) as u64 + 1
+    })
+}
+
+/// `(items beside the network's struct, items inside its `const _` block)`; nothing for
+/// a network that has no int8 form.
 pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStream; 3]>) -> (TokenStream, TokenStream) {
     let Some((steps, [weight_len, bias_len, scale_len])) = steps(net) else {
         return (TokenStream::new(), TokenStream::new());
@@ -140,7 +171,10 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
     // The calls, alternating between the two value buffers.
     let mut calls = Vec::new();
     let mut in_a = true;
-    let (input_len, ends_weighted) = (lit(net.input_len()), steps.last().is_some_and(|s| s.output_slot.is_none()));
+    // Whether the last step that computes (views compute nothing) wrote `f32`.
+    let ends_weighted =
+        steps.iter().rev().find(|s| !matches!(ops[s.node], Int8Op::Same)).is_some_and(|s| s.output_slot.is_none());
+    let input_len = lit(net.input_len());
     calls.push(quote!(rt::int8::ops::quantize_input(input, rt::int8::Quant::at(scales, 0), &mut a[..#input_len]);));
     let mut current_len = net.input_len();
     let mut table = Vec::new();
@@ -209,7 +243,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
     if !ends_weighted {
         let current = if in_a { quote!(a) } else { quote!(b) };
         let len = lit(current_len);
-        let slot = steps.last().and_then(|s| s.output_slot).unwrap_or(0);
+        let slot = steps.iter().rev().find_map(|s| s.output_slot).unwrap_or(0);
         calls.push(
             quote!(rt::int8::ops::dequantize(&#current[..#len], rt::int8::Quant::at(scales, #slot), &mut output[..]);),
         );
@@ -235,6 +269,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
     let output = lit(output_len);
     let (weight_bytes, memory_bytes) = (lit(weight_bytes), lit(memory_bytes));
     let name_str = name.to_string();
+    let slots = slots(net).unwrap_or(1) as usize;
     let int8_doc = format!(
         " [`{name}`] in int8: weights symmetric per output channel, activations with a scale and zero point \
          each, products summed in `i32`; no heap, no `std`. `{name}::quantize` makes its model from a trained \
@@ -245,6 +280,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
         #(#cfgs)*
         #[doc = #int8_doc]
         #[derive(Clone, Copy)]
+        #[allow(non_camel_case_types)]
         #vis struct #int8<'q> {
             weights: &'q [i8; #weights as usize],
             biases: &'q [i32; #biases as usize],
@@ -253,6 +289,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
 
         #(#cfgs)*
         #[doc = #memory_doc]
+        #[allow(non_camel_case_types)]
         #vis struct #memory {
             a: [i8; #largest as usize],
             b: [i8; #largest as usize],
@@ -339,6 +376,10 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&[TokenStrea
                         source: ::std::format!("an int8 model into {}", #name_str),
                         problems: ::std::vec![::std::format!("its {what} hold {found} values, the network needs {expected}")],
                     };
+                    rt::int8::model::check_scales(&model.scales, #slots).map_err(|problem| rt::Error::Weights {
+                        source: ::std::format!("an int8 model into {}", #name_str),
+                        problems: ::std::vec![problem],
+                    })?;
                     ::core::result::Result::Ok(#int8 {
                         weights: model.weights.as_slice().try_into().map_err(|_| wrong("weights", model.weights.len(), #weights as usize))?,
                         biases: model.biases.as_slice().try_into().map_err(|_| wrong("biases", model.biases.len(), #biases as usize))?,

@@ -13,7 +13,7 @@ use quote::quote;
 mod int8;
 mod static_inference;
 
-pub use int8::{sizes as int8_sizes, why_not as no_int8_form};
+pub use int8::{sizes as int8_sizes, slots as int8_slots, why_not as no_int8_form};
 
 /// The statics `#[weights(..)]` and `#[int8_weights(..)]` embedded, by path.
 #[derive(Default)]

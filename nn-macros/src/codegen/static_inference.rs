@@ -97,12 +97,14 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&TokenStream
         #(#cfgs)*
         #[doc = #inference_doc]
         #[derive(Clone, Copy)]
+        #[allow(non_camel_case_types)]
         #vis struct #inference<'w> {
             weights: &'w [f32; #weights as usize],
         }
 
         #(#cfgs)*
         #[doc = #memory_doc]
+        #[allow(non_camel_case_types)]
         #vis struct #memory {
             values: [f32; #memory_len as usize],
         }

@@ -121,6 +121,25 @@ impl Int8Model {
     }
 }
 
+/// Checks a model's `scales` for a network whose first `slots` pairs are quantizations:
+/// each scale finite and positive, each zero point a whole number in −128..=127, every
+/// multiplier finite.
+pub fn check_scales(scales: &[f32], slots: usize) -> Result<(), String> {
+    for (slot, pair) in scales[..(2 * slots).min(scales.len())].chunks_exact(2).enumerate() {
+        let (scale, zero) = (pair[0], pair[1]);
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(format!("value {slot}'s scale is {scale}, not a positive number"));
+        }
+        if !(zero.fract() == 0.0 && (-128.0..=127.0).contains(&zero)) {
+            return Err(format!("value {slot}'s zero point is {zero}, not a whole number in -128..=127"));
+        }
+    }
+    match scales.iter().skip(2 * slots).position(|m| !m.is_finite()) {
+        Some(bad) => Err(format!("multiplier {bad} is {}", scales[2 * slots + bad])),
+        None => Ok(()),
+    }
+}
+
 /// The int8 model of `net` (in eval mode: dropout off, batch norm's running
 /// statistics), its activations' ranges measured on `inputs` (min–max, as ONNX
 /// Runtime's default calibration), for the plan `steps` the macro laid out with `sizes`.
@@ -185,6 +204,9 @@ pub fn calibrate<N: Network<f32>>(
         let x = quants[step.input_slot];
         let w = &params[at..at + outputs * per_output];
         let b = bias.then(|| &params[at + outputs * per_output..at + outputs * per_output + outputs]);
+        if let Some(bad) = w.iter().chain(b.unwrap_or(&[])).position(|v| !v.is_finite()) {
+            return Err(refuse(format!("parameter {} is not finite", at + bad)));
+        }
         for o in 0..outputs {
             let row = &w[o * per_output..(o + 1) * per_output];
             let largest = row.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -199,7 +221,16 @@ pub fn calibrate<N: Network<f32>>(
             let multiplier = x.scale * scale;
             let real_bias = b.map_or(0.0, |b| f64::from(b[o]));
             let folded = (real_bias / f64::from(multiplier)).round() - f64::from(x.zero) * sum as f64;
-            model.biases[biases + o] = folded.clamp(f64::from(i32::MIN / 2), f64::from(i32::MAX / 2)) as i32;
+            // The accumulator adds at most 2¹⁷·127·128 < 2³¹ to it (the macro's limit):
+            // past ±2³⁰ the sum could leave `i32`.
+            if folded.abs() > f64::from(1 << 30) {
+                return Err(refuse(format!(
+                    "the bias of output {o} of the layer at parameter {at} is {} times its input's and weights' scales: \
+                     too large for int8",
+                    real_bias / f64::from(multiplier)
+                )));
+            }
+            model.biases[biases + o] = folded as i32;
             model.scales[multipliers + o] = multiplier;
         }
     }
