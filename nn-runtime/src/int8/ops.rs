@@ -560,44 +560,27 @@ mod x86 {
         sums
     }
 
-    /// The convolution compiled for AVX-512 BW.
-    ///
-    /// # Safety
-    /// The processor has AVX-512F and AVX-512BW.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn conv_avx512<G: Geometry, A: Activation>(
-        x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, cols: &mut [i8],
-        pairs: &mut [i32],
-    ) {
-        conv_body::<G, A, Avx512>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
+    /// `$name`: the convolution on the kernels `$kernels`, compiled with `$features`.
+    macro_rules! conv_compiled_for {
+        ($name:ident, $kernels:ty, $features:literal, $requirement:literal) => {
+            #[doc = concat!("The convolution compiled for ", $requirement, ".")]
+            ///
+            /// # Safety
+            #[doc = concat!("The processor has ", $requirement, ".")]
+            #[target_feature(enable = $features)]
+            #[allow(clippy::too_many_arguments)]
+            pub(super) unsafe fn $name<G: Geometry, A: Activation>(
+                x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
+                cols: &mut [i8], pairs: &mut [i32],
+            ) {
+                conv_body::<G, A, $kernels>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
+            }
+        };
     }
 
-    /// The convolution compiled for AVX-512 VNNI.
-    ///
-    /// # Safety
-    /// The processor has AVX-512F, AVX-512BW and AVX-512 VNNI.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn conv_avx512vnni<G: Geometry, A: Activation>(
-        x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, cols: &mut [i8],
-        pairs: &mut [i32],
-    ) {
-        conv_body::<G, A, Avx512Vnni>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
-    }
-
-    /// The convolution compiled for AVX2.
-    ///
-    /// # Safety
-    /// The processor has AVX2.
-    #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn conv_avx2<G: Geometry, A: Activation>(
-        x: &[i8], pad: i8, w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>, cols: &mut [i8],
-        pairs: &mut [i32],
-    ) {
-        conv_body::<G, A, Avx2>(x, pad, w, bias, multipliers, alpha, out, cols, pairs)
-    }
+    conv_compiled_for!(conv_avx512, Avx512, "avx512f,avx512bw", "AVX-512F and AVX-512BW");
+    conv_compiled_for!(conv_avx512vnni, Avx512Vnni, "avx512f,avx512bw,avx512vnni", "AVX-512F, BW and VNNI");
+    conv_compiled_for!(conv_avx2, Avx2, "avx2", "AVX2");
 
     /// The linear layer compiled for AVX-512 BW.
     ///
