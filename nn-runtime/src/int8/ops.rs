@@ -485,54 +485,43 @@ mod x86 {
         })
     }
 
-    /// The sums of one tile from its tap pairs (two halves of 16 bytes each) and the four
-    /// channels' weight pairs, with AVX-512 BW: each pair's bytes widened to 32 `i16`,
-    /// then `vpmaddwd` with each channel's weight pair broadcast.
-    ///
-    /// # Safety
-    /// The processor has AVX-512F and AVX-512BW.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    #[inline]
-    unsafe fn sums_avx512(pairs: impl Iterator<Item = [__m128i; 2]>, weights: &[i32]) -> [[i32; TILE]; 4] {
-        let mut acc = [_mm512_setzero_si512(); 4];
-        for ([low, high], four) in pairs.zip(weights.chunks_exact(4)) {
-            let x = _mm512_cvtepi8_epi16(_mm256_set_m128i(high, low));
-            for (acc, &pair) in acc.iter_mut().zip(four) {
-                *acc = _mm512_add_epi32(*acc, _mm512_madd_epi16(x, _mm512_set1_epi32(pair)));
+    /// `$name`: the sums of one tile from its tap pairs (two halves of 16 bytes each) and
+    /// the four channels' weight pairs, with AVX-512: each pair's bytes widened to 32
+    /// `i16`, then `$accumulate(acc, x, weights)` with each channel's weight pair
+    /// broadcast.
+    macro_rules! sums_avx512_with {
+        ($name:ident, $features:literal, $requirement:literal, $accumulate:expr) => {
+            #[doc = concat!("The sums of a tile with ", $requirement, ".")]
+            ///
+            /// # Safety
+            #[doc = concat!("The processor has ", $requirement, ".")]
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn $name(pairs: impl Iterator<Item = [__m128i; 2]>, weights: &[i32]) -> [[i32; TILE]; 4] {
+                let mut acc = [_mm512_setzero_si512(); 4];
+                for ([low, high], four) in pairs.zip(weights.chunks_exact(4)) {
+                    let x = _mm512_cvtepi8_epi16(_mm256_set_m128i(high, low));
+                    for (acc, &pair) in acc.iter_mut().zip(four) {
+                        *acc = $accumulate(*acc, x, _mm512_set1_epi32(pair));
+                    }
+                }
+                let mut sums = [[0i32; TILE]; 4];
+                for (sums, acc) in sums.iter_mut().zip(acc) {
+                    // SAFETY: `sums` has room for the 16 lanes written.
+                    unsafe { _mm512_storeu_si512(sums.as_mut_ptr().cast(), acc) };
+                }
+                sums
             }
-        }
-        let mut sums = [[0i32; TILE]; 4];
-        for (sums, acc) in sums.iter_mut().zip(acc) {
-            // SAFETY: `sums` has room for the 16 lanes written.
-            unsafe { _mm512_storeu_si512(sums.as_mut_ptr().cast(), acc) };
-        }
-        sums
+        };
     }
 
-    /// [`sums_avx512`] with AVX-512 VNNI: `vpdpwssd` multiplies the pairs and adds them to
-    /// the sums in one instruction.
-    ///
-    /// # Safety
-    /// The processor has AVX-512F, AVX-512BW and AVX-512 VNNI.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    #[inline]
-    unsafe fn sums_avx512vnni(pairs: impl Iterator<Item = [__m128i; 2]>, weights: &[i32]) -> [[i32; TILE]; 4] {
-        let mut acc = [_mm512_setzero_si512(); 4];
-        for ([low, high], four) in pairs.zip(weights.chunks_exact(4)) {
-            let x = _mm512_cvtepi8_epi16(_mm256_set_m128i(high, low));
-            for (acc, &pair) in acc.iter_mut().zip(four) {
-                *acc = _mm512_dpwssd_epi32(*acc, x, _mm512_set1_epi32(pair));
-            }
-        }
-        let mut sums = [[0i32; TILE]; 4];
-        for (sums, acc) in sums.iter_mut().zip(acc) {
-            // SAFETY: `sums` has room for the 16 lanes written.
-            unsafe { _mm512_storeu_si512(sums.as_mut_ptr().cast(), acc) };
-        }
-        sums
-    }
+    // `vpmaddwd` then `vpaddd`; with VNNI, `vpdpwssd` does both.
+    sums_avx512_with!(sums_avx512, "avx512f,avx512bw", "AVX-512F and AVX-512BW", |acc, x, w| {
+        _mm512_add_epi32(acc, _mm512_madd_epi16(x, w))
+    });
+    sums_avx512_with!(sums_avx512vnni, "avx512f,avx512bw,avx512vnni", "AVX-512F, BW and VNNI", _mm512_dpwssd_epi32);
 
-    /// [`sums_avx512`] with AVX2, in two halves of 8 pixels.
+    /// The sums of a tile with AVX2, as [`sums_avx512`], in two halves of 8 pixels.
     ///
     /// # Safety
     /// The processor has AVX2.
