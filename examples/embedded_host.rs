@@ -25,16 +25,12 @@ fn main() {
         "LeNet-5 ({}) on a Cortex-M4F: {weights} bytes of weights in flash, {working} bytes of working memory",
         if int8 { "int8" } else { "f32" }
     );
-    let (mut correct, mut hash) = (0, model::HASH_START);
-    for i in 0..model::digit_count() {
-        let (label, pixels) = model::digit(i);
-        model::prepare(pixels, &mut input);
-        let logits =
-            if int8 { int8_net.forward(&mut int8_memory, &input) } else { f32_net.forward(&mut memory, &input) };
-        let predicted = model::argmax(logits);
-        hash = model::fold_bits(hash, logits);
-        correct += usize::from(predicted == usize::from(label));
-        println!("digit {i}: label {label} predicted {predicted}");
-    }
-    println!("{correct} of {} correct; logits hash {hash:016x}", model::digit_count());
+    let forward = |input: &[f32; 1024]| {
+        if int8 {
+            *int8_net.forward(&mut int8_memory, input)
+        } else {
+            *f32_net.forward(&mut memory, input)
+        }
+    };
+    model::classify_all(&mut input, forward, |line| println!("{line}"));
 }

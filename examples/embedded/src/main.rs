@@ -34,17 +34,7 @@ fn main() -> ! {
         Network::WEIGHT_BYTES,
         Network::MEMORY_BYTES
     );
-    let (mut correct, mut hash) = (0, model::HASH_START);
-    for i in 0..model::digit_count() {
-        let (label, pixels) = model::digit(i);
-        model::prepare(pixels, INPUT);
-        let logits = net.forward(MEMORY, INPUT);
-        let predicted = model::argmax(logits);
-        hash = model::fold_bits(hash, logits);
-        correct += usize::from(predicted == usize::from(label));
-        hprintln!("digit {i}: label {label} predicted {predicted}");
-    }
-    hprintln!("{correct} of {} correct; logits hash {hash:016x}", model::digit_count());
+    model::classify_all(INPUT, |input| *net.forward(MEMORY, input), |line| hprintln!("{}", line));
     debug::exit(debug::EXIT_SUCCESS);
     // Under a debugger the program may resume after the exit request.
     loop {

@@ -31,14 +31,14 @@ pub const fn digit_count() -> usize {
 }
 
 /// Digit `i`'s label and pixels.
-pub fn digit(i: usize) -> (u8, &'static [u8]) {
+fn digit(i: usize) -> (u8, &'static [u8]) {
     let record = &DIGITS[i * RECORD..(i + 1) * RECORD];
     (record[0], &record[1..])
 }
 
 /// `pixels` (28 × 28) zero-padded to 32 × 32 and normalized into `input`, as the
 /// training set was: `ImageSet::from_idx`, `padded(2)`, `normalize(MEAN, STD)`.
-pub fn prepare(pixels: &[u8], input: &mut [f32; 1024]) {
+fn prepare(pixels: &[u8], input: &mut [f32; 1024]) {
     let (mean, inv) = (MEAN as f32, (1.0 / STD) as f32);
     input.fill((0.0 - mean) * inv);
     for (row, line) in pixels.chunks_exact(28).enumerate() {
@@ -48,8 +48,29 @@ pub fn prepare(pixels: &[u8], input: &mut [f32; 1024]) {
     }
 }
 
+/// Classifies every digit with `forward` (its input prepared in `input`, which the board
+/// keeps in a `static`), reporting through `line` one line per digit and a summary with
+/// the logits' hash: the lines the board and the host print, which `tools/embedded.sh`
+/// compares.
+pub fn classify_all(
+    input: &mut [f32; 1024], mut forward: impl FnMut(&[f32; 1024]) -> [f32; 10],
+    mut line: impl FnMut(core::fmt::Arguments),
+) {
+    let (mut correct, mut hash) = (0, HASH_START);
+    for i in 0..digit_count() {
+        let (label, pixels) = digit(i);
+        prepare(pixels, input);
+        let logits = forward(input);
+        let predicted = argmax(&logits);
+        hash = fold_bits(hash, &logits);
+        correct += usize::from(predicted == usize::from(label));
+        line(format_args!("digit {i}: label {label} predicted {predicted}"));
+    }
+    line(format_args!("{correct} of {} correct; logits hash {hash:016x}", digit_count()));
+}
+
 /// The class with the largest logit (the first of equal ones).
-pub fn argmax(logits: &[f32; 10]) -> usize {
+fn argmax(logits: &[f32; 10]) -> usize {
     let mut best = 0;
     for (i, &v) in logits.iter().enumerate() {
         if v > logits[best] {
@@ -60,7 +81,7 @@ pub fn argmax(logits: &[f32; 10]) -> usize {
 }
 
 /// FNV-1a over the logits' bits: equal on two machines only where every logit is.
-pub fn fold_bits(hash: u64, logits: &[f32; 10]) -> u64 {
+fn fold_bits(hash: u64, logits: &[f32; 10]) -> u64 {
     logits
         .iter()
         .flat_map(|v| v.to_bits().to_le_bytes())
@@ -68,4 +89,4 @@ pub fn fold_bits(hash: u64, logits: &[f32; 10]) -> u64 {
 }
 
 /// The FNV-1a offset basis, where [`fold_bits`] starts.
-pub const HASH_START: u64 = 0xcbf2_9ce4_8422_2325;
+const HASH_START: u64 = 0xcbf2_9ce4_8422_2325;

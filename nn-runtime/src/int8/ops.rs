@@ -409,53 +409,33 @@ mod x86 {
     use crate::ops::conv2d::Geometry;
     use core::arch::x86_64::*;
 
-    /// The AVX-512 BW kernels. Private, and only used by [`conv_avx512`], whose caller
-    /// guarantees the features: that is what makes the safe methods sound.
-    struct Avx512;
-    /// The AVX2 kernels; only used by [`conv_avx2`], as [`Avx512`].
-    struct Avx2;
-    /// The AVX-512 VNNI kernels; only used by [`conv_avx512vnni`], as [`Avx512`].
-    struct Avx512Vnni;
+    /// `$kernels`: the product kernels on `$sums`. The types are private and used only
+    /// by `$entry`, whose caller guarantees `$sums`'s target features: that is what makes
+    /// their safe methods sound.
+    macro_rules! products_on {
+        ($kernels:ident, $sums:ident, $entry:literal) => {
+            #[doc = concat!("The kernels of `", $entry, "`.")]
+            struct $kernels;
 
-    impl Products for Avx512Vnni {
-        #[inline(always)]
-        fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
-            // SAFETY: only reached from `conv_avx512vnni`, whose caller guarantees
-            // AVX-512F, BW and VNNI.
-            unsafe { sums_avx512vnni(gathered(cols), weights) }
-        }
-        #[inline(always)]
-        fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
-            // SAFETY: as `tile`.
-            unsafe { sums_avx512vnni(tap_pairs(padded, corner, taps), weights) }
-        }
+            impl Products for $kernels {
+                #[inline(always)]
+                fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
+                    // SAFETY: only reached from the entry point, whose caller guarantees
+                    // the features (see the macro).
+                    unsafe { $sums(gathered(cols), weights) }
+                }
+                #[inline(always)]
+                fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
+                    // SAFETY: as `tile`.
+                    unsafe { $sums(tap_pairs(padded, corner, taps), weights) }
+                }
+            }
+        };
     }
 
-    impl Products for Avx512 {
-        #[inline(always)]
-        fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
-            // SAFETY: only reached from `conv_avx512`, whose caller guarantees AVX-512F and BW.
-            unsafe { sums_avx512(gathered(cols), weights) }
-        }
-        #[inline(always)]
-        fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
-            // SAFETY: as `tile`.
-            unsafe { sums_avx512(tap_pairs(padded, corner, taps), weights) }
-        }
-    }
-
-    impl Products for Avx2 {
-        #[inline(always)]
-        fn tile(cols: &[i8], weights: &[i32]) -> [[i32; TILE]; 4] {
-            // SAFETY: only reached from `conv_avx2`, whose caller guarantees AVX2.
-            unsafe { sums_avx2(gathered(cols), weights) }
-        }
-        #[inline(always)]
-        fn direct(padded: &[i8], corner: usize, taps: Taps, weights: &[i32]) -> [[i32; TILE]; 4] {
-            // SAFETY: as `tile`.
-            unsafe { sums_avx2(tap_pairs(padded, corner, taps), weights) }
-        }
-    }
+    products_on!(Avx512, sums_avx512, "conv_avx512");
+    products_on!(Avx512Vnni, sums_avx512vnni, "conv_avx512vnni");
+    products_on!(Avx2, sums_avx2, "conv_avx2");
 
     /// Taps `t` and `t + 1` of the `TILE` pixels from `corner`, interleaved byte by byte
     /// (tap `t + 1` zero past the last), pair after pair, as two halves of 16 bytes:
@@ -571,27 +551,24 @@ mod x86 {
     conv_compiled_for!(conv_avx512vnni, Avx512Vnni, "avx512f,avx512bw,avx512vnni", "AVX-512F, BW and VNNI");
     conv_compiled_for!(conv_avx2, Avx2, "avx2", "AVX2");
 
-    /// The linear layer compiled for AVX-512 BW.
-    ///
-    /// # Safety
-    /// The processor has AVX-512F and AVX-512BW.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    pub(super) unsafe fn linear_avx512<A: Activation>(
-        x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
-    ) {
-        linear_body::<A>(x, w, bias, multipliers, alpha, out)
+    /// `$name`: the linear layer compiled with `$features`.
+    macro_rules! linear_compiled_for {
+        ($name:ident, $features:literal, $requirement:literal) => {
+            #[doc = concat!("The linear layer compiled for ", $requirement, ".")]
+            ///
+            /// # Safety
+            #[doc = concat!("The processor has ", $requirement, ".")]
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn $name<A: Activation>(
+                x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
+            ) {
+                linear_body::<A>(x, w, bias, multipliers, alpha, out)
+            }
+        };
     }
 
-    /// The linear layer compiled for AVX2.
-    ///
-    /// # Safety
-    /// The processor has AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn linear_avx2<A: Activation>(
-        x: &[i8], w: &[i8], bias: &[i32], multipliers: &[f32], alpha: f32, out: Out<'_>,
-    ) {
-        linear_body::<A>(x, w, bias, multipliers, alpha, out)
-    }
+    linear_compiled_for!(linear_avx512, "avx512f,avx512bw", "AVX-512F and AVX-512BW");
+    linear_compiled_for!(linear_avx2, "avx2", "AVX2");
 }
 
 /// Pooling of `C` planes (`P` pools one, in `f32`), the quantization unchanged; `tmp`
