@@ -15,8 +15,8 @@
 # fails if another one runs, so neither can silently test the other's paths.
 #
 # Each configuration is two runs: every unit test with Miri's leak check, then the
-# helper-thread test (exec::threads) alone with -Zmiri-ignore-leaks (the helper thread
-# is never joined, by design; that test is `#[cfg_attr(miri, ignore)]` in the first run).
+# worker-pool test (exec::threads) alone with -Zmiri-ignore-leaks (the helper threads
+# are never joined, by design; that test is `#[cfg_attr(miri, ignore)]` in the first run).
 # Flags: -Zmiri-disable-isolation (the I/O tests use files; NN_EXPECT_SIMD reaches the
 # program), -Zmiri-deterministic-floats (tests compare vector and portable results bit
 # for bit; Miri otherwise perturbs exp, sin, … by a random ULP). Extra MIRIFLAGS from
@@ -62,7 +62,7 @@ cargo +"$toolchain" miri --version
 cargo +"$toolchain" miri setup
 
 # --- one configuration -----------------------------------------------------------------
-thread_test=exec::threads::tests::both_runs_borrowed_work_on_two_threads_and_carries_panics
+thread_test=exec::threads::tests::work_spreads_over_threads_once_per_item_and_carries_panics
 level_test=kernels::simd::tests::the_level_a_check_expects_is_the_one_running
 flags="-Zmiri-disable-isolation -Zmiri-deterministic-floats ${MIRIFLAGS:-}"
 logs=target/miri-logs

@@ -178,10 +178,11 @@ impl Stub {
                     const ACTIVATION_ELEMENTS: usize = 0;
                     const LAYERS: &'static [rt::LayerInfo] = &[];
                     const BUFFERS: usize = 0;
-                    const SPLITTABLE: bool = false;
+                    const SEGMENTS: usize = 1;
+                    const BARRIERS: &'static [rt::batchnorm::Barrier] = &[];
                     const MIN_TRAINING_BATCH: (usize, &'static str) = (1, "");
                     const LAYOUT: rt::workspace::Layout = rt::workspace::Layout {
-                        activations: 0, output_offset: 0, inference: 0, inference_output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, chunk_scratch: 0, inference_chunk_scratch: 0, batch_stats: 0,
+                        activations: 0, output_offset: 0, inference: 0, inference_output_offset: 0, gradient: 0, scratch: 0, scratch_per_sample: 0, chunk_scratch: 0, inference_chunk_scratch: 0, batch_stats: 0, partials: 0,
                     };
                     fn try_with_seed(_seed: u64) -> ::core::result::Result<Self, rt::Error> {
                         ::core::unreachable!("`network!` reported errors for this network")
@@ -195,12 +196,12 @@ impl Stub {
                     fn set_training(&mut self, _training: bool) { ::core::unreachable!() }
                     fn __parts(&mut self) -> rt::network::Parts<'_, F> { ::core::unreachable!() }
                     fn __forward_in(
-                        _: &[F], _: &mut [F], _: &mut rt::rng::Rng, _: bool, _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize,
+                        _: &[F], _: &[F], _: &mut rt::rng::Rng, _: bool, _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize, _: usize,
                     ) {
                         ::core::unreachable!()
                     }
                     fn __backward_in(
-                        _: &[F], _: &mut [F], _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize, _: bool,
+                        _: &[F], _: &mut [F], _: bool, _: &mut rt::workspace::Workspace<F>, _: &[F], _: usize, _: bool, _: usize,
                     ) {
                         ::core::unreachable!()
                     }

@@ -82,8 +82,11 @@ struct Plan {
     params: Vec<(u64, u64)>,
     buffers: Vec<(u64, u64)>,
     batch_stats: Vec<(u64, u64)>,
+    /// Each node's range in a chunk's f64 partial sums (batch norm's barrier).
+    partials: Vec<(u64, u64)>,
     buffers_len: u64,
     batch_stats_len: u64,
+    partials_len: u64,
 }
 
 impl Plan {
@@ -111,8 +114,10 @@ fn plan(net: &Network) -> Plan {
         params: Vec::new(),
         buffers: Vec::new(),
         batch_stats: Vec::new(),
+        partials: Vec::new(),
         buffers_len: 0,
         batch_stats_len: 0,
+        partials_len: 0,
     };
     let mut params = 0;
     for (i, layer) in net.layers.iter().enumerate() {
@@ -142,6 +147,9 @@ fn plan(net: &Network) -> Plan {
         plan.buffers_len += layer.buffer_len;
         plan.batch_stats.push((plan.batch_stats_len, plan.batch_stats_len + layer.batch_stats));
         plan.batch_stats_len += layer.batch_stats;
+        let partials = layer.op.barrier().map_or(0, |b| 6 * b.channels);
+        plan.partials.push((plan.partials_len, plan.partials_len + partials));
+        plan.partials_len += partials;
     }
     plan
 }
@@ -350,25 +358,34 @@ fn inference_placement(net: &Network, plan: &Plan, groups: &[ForwardGroup], pass
     Placement { outputs, saved, total: arena.len }
 }
 
-/// The forward calls in order, writing where `placement` says. Training keeps the
-/// layout's order (every output after its input) and writes a fused pooling's input
-/// when asked for backward; inference writes it never.
+/// The forward calls in order, writing where `placement` says, in segments: a layer
+/// with a barrier (batch norm) ends one segment with the code before its barrier and
+/// starts the next with its own forward, the runtime merging the chunks' partial sums
+/// in between. Training keeps the layout's order (every output after its input) and
+/// writes a fused pooling's input when asked for backward; inference writes it never.
+/// The static inference type (eval mode, one sample) has no barriers.
 fn forward_steps(
     net: &Network, plan: &Plan, groups: &[ForwardGroup], placement: &Placement, pass: Pass,
-) -> Vec<TokenStream> {
-    groups
-        .iter()
-        .map(|g| {
-            let layer = &net.layers[g.first];
+) -> Vec<Vec<TokenStream>> {
+    let mut segments = vec![Vec::new()];
+    for g in groups {
+        let layer = &net.layers[g.first];
+        let step = |call: Option<TokenStream>| {
             if layer.inputs.len() > 1 {
                 merge_forward_step(g.first, layer, plan, placement)
             } else if pass == Pass::Training {
-                forward_step(g.first, g.last, g.pooled, g.call.clone(), layer, plan, placement)
+                forward_step(g.first, g.last, g.pooled, call.unwrap_or_else(|| g.call.clone()), layer, plan, placement)
             } else {
-                inference_step(g, layer, plan, placement, pass)
+                inference_step(g, layer, plan, placement, pass, call)
             }
-        })
-        .collect()
+        };
+        if let Some(barrier) = layer.op.barrier().filter(|_| pass != Pass::Static) {
+            segments.last_mut().expect("one segment at least").push(step(Some(barrier.forward)));
+            segments.push(Vec::new());
+        }
+        segments.last_mut().expect("one segment at least").push(step(None));
+    }
+    segments
 }
 
 /// `let #name = &before[..]` or `&after[..]` (or the caller's `input`): value `v` read
@@ -391,7 +408,7 @@ fn read_around(name: TokenStream, v: usize, out: (u64, u64), plan: &Plan, placem
 /// A step of inference: the output (and saved values) cut out of the buffer, the input
 /// read before or after it.
 fn inference_step(
-    g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement: &Placement, pass: Pass,
+    g: &ForwardGroup, layer: &CheckedLayer, plan: &Plan, placement: &Placement, pass: Pass, call: Option<TokenStream>,
 ) -> TokenStream {
     let written = g.pooled.unwrap_or(g.last);
     let Buffer::Activation { offset, len } = placement.outputs[written] else { unreachable!("steps write buffers") };
@@ -411,19 +428,23 @@ fn inference_step(
     };
     let params = bind_slice(quote!(params), quote!(all_params), plan.params[g.first], false);
     let is_static = pass == Pass::Static;
-    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[g.first], !is_static);
+    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[g.first], false);
     let batch_stats = (!is_static)
         .then(|| bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[g.first], true))
+        .flatten();
+    let partials = (!is_static)
+        .then(|| bind_slice(quote!(partials), quote!(all_partials), plan.partials[g.first], true))
         .flatten();
     let own = (g.first == g.last && g.pooled.is_none())
         .then(|| is_static.then(|| layer.op.eval_forward()).flatten().or_else(|| layer.op.inference_forward()))
         .flatten();
-    let call = own.as_ref().unwrap_or(&g.call);
+    let call = call.or(own).unwrap_or_else(|| g.call.clone());
     let step = quote! {
         {
             #params
             #buffers
             #batch_stats
+            #partials
             let (before, y, after) = rt::memory::around(activations, #out);
             #x
             #output
@@ -492,13 +513,15 @@ fn forward_step(
         quote!(let (y, saved) = y.split_at_mut(#len * batch);)
     });
     let params = bind_slice(quote!(params), quote!(all_params), plan.params[index], false);
-    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[index], true);
+    let buffers = bind_slice(quote!(buffers), quote!(all_buffers), plan.buffers[index], false);
     let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[index], true);
+    let partials = bind_slice(quote!(partials), quote!(all_partials), plan.partials[index], true);
     let step = quote! {
         {
             #params
             #buffers
             #batch_stats
+            #partials
             #io
             #saved
             #pooled
@@ -665,12 +688,31 @@ fn gradient_plan(net: &Network, plan: &Plan, steps: &[BackStep]) -> GradientPlan
 }
 
 /// The backward calls, last node first, each reading its output's gradient slot and
-/// writing its inputs'.
-fn backward_steps(net: &Network, plan: &Plan, steps: &[BackStep], grads: &GradientPlan) -> Vec<TokenStream> {
-    steps.iter().enumerate().map(|(s, step)| backward_step(net, plan, step, grads, s)).collect()
+/// writing its inputs', in segments split at barriers as forward's are.
+fn backward_steps(net: &Network, plan: &Plan, steps: &[BackStep], grads: &GradientPlan) -> Vec<Vec<TokenStream>> {
+    let mut segments = vec![Vec::new()];
+    for (s, step) in steps.iter().enumerate() {
+        if let Some(barrier) = net.layers[step.node].op.barrier() {
+            segments.last_mut().expect("one segment at least").push(backward_step(
+                net,
+                plan,
+                step,
+                grads,
+                s,
+                Some(barrier.backward),
+            ));
+            segments.push(Vec::new());
+        }
+        segments.last_mut().expect("one segment at least").push(backward_step(net, plan, step, grads, s, None));
+    }
+    segments
 }
 
-fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPlan, s: usize) -> TokenStream {
+/// Step `s`'s code; `barrier` replaces the layer's backward call with the code before
+/// its barrier.
+fn backward_step(
+    net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPlan, s: usize, barrier: Option<TokenStream>,
+) -> TokenStream {
     let layer = &net.layers[step.node];
     let dy_offset = grads.slot[step.dy].expect("a stepped value has a gradient slot");
     let dy_range = range(dy_offset, dy_offset + plan.value_len[step.dy]);
@@ -698,6 +740,7 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
         quote!(let saved = &activations[#r];)
     });
     let batch_stats = bind_slice(quote!(batch_stats), quote!(all_batch_stats), plan.batch_stats[step.node], false);
+    let partials = bind_slice(quote!(partials), quote!(all_partials), plan.partials[step.node], true);
     let y = quote!(let y = &activations[#output];);
     // A step without parameters whose every written value is needed only for an
     // asked-for input gradient runs only then.
@@ -747,7 +790,7 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
                 let (activation, alpha) = net.layers[before].op.fusable_activation().expect("checked when planned");
                 layer.op.backward_after(&activation, alpha).expect("checked when planned")
             }
-            None => layer.op.backward(),
+            None => barrier.unwrap_or_else(|| layer.op.backward()),
         };
         let len = plan.value_len[w];
         let x = activation(layer.inputs[0]);
@@ -816,6 +859,7 @@ fn backward_step(net: &Network, plan: &Plan, step: &BackStep, grads: &GradientPl
             #params
             #saved
             #batch_stats
+            #partials
             #body
         }
     };
@@ -924,6 +968,25 @@ fn split_with(
         });
     }
     (calls, functions)
+}
+
+/// Segments of steps as the arms of a `match segment` (one segment: its body alone),
+/// each split into functions as [`split`] splits.
+fn segmented(
+    mut segments: Vec<Vec<TokenStream>>, prefix: &str, parameters: TokenStream, arguments: TokenStream,
+) -> (TokenStream, TokenStream) {
+    if segments.len() == 1 {
+        let steps = segments.pop().expect("one segment");
+        return split(steps, prefix, parameters, arguments);
+    }
+    let (mut arms, mut functions) = (Vec::new(), TokenStream::new());
+    for (k, steps) in segments.into_iter().enumerate() {
+        let (body, fns) = split(steps, &format!("{prefix}{k}"), parameters.clone(), arguments.clone());
+        let k = lit(k as u64);
+        arms.push(quote!(#k => { #body }));
+        functions.extend(fns);
+    }
+    (quote!(match segment { #(#arms)* _ => {} }), functions)
 }
 
 /// The attributes among `attrs` that decide whether the network is compiled at all —
@@ -1078,11 +1141,34 @@ pub fn generate(net: &Network, embedded: &Embedded) -> TokenStream {
     let scratch_per_sample = lit(plan.scratch_per_sample);
     let (chunk_scratch, inference_chunk_scratch) = (lit(plan.chunk_scratch), lit(plan.inference_chunk_scratch));
     let batch_stats = lit(plan.batch_stats_len);
+    let partials = lit(plan.partials_len);
     let buffers_len = lit(plan.buffers_len);
     let output_offset = lit(output_offset);
     let layers = layer_table(net);
-    // Batch norm's statistics span the whole batch: such networks never split it.
-    let splittable = net.layers.iter().all(|l| l.buffer_len == 0 && l.batch_stats == 0);
+    // Batch norm's statistics span the whole batch: chunks stop at its barriers.
+    let barriers: Vec<TokenStream> = net
+        .layers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let b = l.op.barrier()?;
+            let (channels, per_sample, eps, momentum) = (lit(b.channels), lit(b.per_sample), b.eps, b.momentum);
+            let (stats, partials, buffers) =
+                (lit(plan.batch_stats[i].0), lit(plan.partials[i].0), lit(plan.buffers[i].0));
+            Some(quote! {
+                rt::batchnorm::Barrier {
+                    channels: #channels,
+                    per_sample: #per_sample,
+                    stats: #stats,
+                    partials: #partials,
+                    buffers: #buffers,
+                    eps: #eps,
+                    momentum: #momentum,
+                }
+            })
+        })
+        .collect();
+    let segments = lit(barriers.len() as u64 + 1);
     let (min_batch, min_batch_layer) = net
         .layers
         .iter()
@@ -1101,8 +1187,9 @@ pub fn generate(net: &Network, embedded: &Embedded) -> TokenStream {
 
     let items = net.layers.iter().map(|l| l.op.items());
     let forward_parameters = quote! {
-        all_params: &[F], all_buffers: &mut [F], rng: &mut rt::rng::Rng, training: bool, for_backward: bool,
-        activations: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], input: &[F], batch: usize,
+        all_params: &[F], all_buffers: &[F], rng: &mut rt::rng::Rng, training: bool, for_backward: bool,
+        activations: &mut [F], scratch: &mut [F], all_batch_stats: &mut [F], all_partials: &mut [f64], input: &[F],
+        batch: usize,
     };
     let forward_arguments = quote!(
         all_params,
@@ -1113,32 +1200,33 @@ pub fn generate(net: &Network, embedded: &Embedded) -> TokenStream {
         activations,
         scratch,
         all_batch_stats,
+        all_partials,
         input,
         batch
     );
-    let (forward, forward_fns) = split(
+    let (forward, forward_fns) = segmented(
         forward_steps(net, &plan, &groups, &training_layout, Pass::Training),
         "__forward",
         forward_parameters.clone(),
         forward_arguments.clone(),
     );
-    let (inference, inference_fns) = split(
+    let (inference, inference_fns) = segmented(
         forward_steps(net, &plan, &groups, &inference_layout, Pass::Inference),
         "__infer",
         forward_parameters,
         forward_arguments,
     );
-    let (backward, backward_fns) = split(
+    let (backward, backward_fns) = segmented(
         backward_steps(net, &plan, &back, &grads),
         "__backward",
         quote! {
             all_params: &[F], all_grads: &mut [F], training: bool, activations: &mut [F], gradients: &mut [F],
-            scratch: &mut [F], all_batch_stats: &mut [F], input_grad_buffer: &mut [F], input: &[F], batch: usize,
-            input_grad: bool,
+            scratch: &mut [F], all_batch_stats: &mut [F], all_partials: &mut [f64], input_grad_buffer: &mut [F],
+            input: &[F], batch: usize, input_grad: bool,
         },
         quote! {
-            all_params, all_grads, training, activations, gradients, scratch, all_batch_stats, input_grad_buffer,
-            input, batch, input_grad
+            all_params, all_grads, training, activations, gradients, scratch, all_batch_stats, all_partials,
+            input_grad_buffer, input, batch, input_grad
         },
     );
 
@@ -1223,9 +1311,11 @@ pub fn generate(net: &Network, embedded: &Embedded) -> TokenStream {
                     chunk_scratch: #chunk_scratch,
                     inference_chunk_scratch: #inference_chunk_scratch,
                     batch_stats: #batch_stats,
+                    partials: #partials,
                 };
                 const BUFFERS: usize = #buffers_len;
-                const SPLITTABLE: bool = #splittable;
+                const SEGMENTS: usize = #segments;
+                const BARRIERS: &'static [rt::batchnorm::Barrier] = &[#(#barriers),*];
                 const MIN_TRAINING_BATCH: (usize, &'static str) = (#min_batch, #min_batch_layer);
 
                 fn try_with_seed(seed: u64) -> ::core::result::Result<Self, rt::Error> {
@@ -1279,15 +1369,18 @@ pub fn generate(net: &Network, embedded: &Embedded) -> TokenStream {
                 #[allow(unused_variables)]
                 fn __forward_in(
                     all_params: &[F],
-                    all_buffers: &mut [F],
+                    all_buffers: &[F],
                     rng: &mut rt::rng::Rng,
                     training: bool,
                     for_backward: bool,
                     workspace: &mut rt::workspace::Workspace<F>,
                     input: &[F],
                     batch: usize,
+                    segment: usize,
                 ) {
-                    let rt::workspace::Workspace { activations, scratch, batch_stats: all_batch_stats, .. } = workspace;
+                    let rt::workspace::Workspace {
+                        activations, scratch, batch_stats: all_batch_stats, partials: all_partials, ..
+                    } = workspace;
                     // Training keeps every value for backward; inference only the live ones.
                     if for_backward {
                         #forward
@@ -1305,9 +1398,16 @@ pub fn generate(net: &Network, embedded: &Embedded) -> TokenStream {
                     input: &[F],
                     batch: usize,
                     input_grad: bool,
+                    segment: usize,
                 ) {
                     let rt::workspace::Workspace {
-                        activations, gradients, scratch, batch_stats: all_batch_stats, input_grad: input_grad_buffer, ..
+                        activations,
+                        gradients,
+                        scratch,
+                        batch_stats: all_batch_stats,
+                        partials: all_partials,
+                        input_grad: input_grad_buffer,
+                        ..
                     } = workspace;
                     #backward
                 }

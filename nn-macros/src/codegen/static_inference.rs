@@ -44,7 +44,7 @@ pub(super) fn generate(net: &Network, plan: &Plan, embedded: Option<&TokenStream
         output_offset,
     };
     let (steps, functions) = split(
-        forward_steps(net, plan, &groups, &placement, Pass::Static),
+        forward_steps(net, plan, &groups, &placement, Pass::Static).concat(),
         "__static",
         quote!(all_params: &[F], all_buffers: &[F], activations: &mut [F], scratch: &mut [F], input: &[F], batch: usize,),
         quote!(all_params, all_buffers, activations, scratch, input, batch),

@@ -2,7 +2,7 @@
 //! `nn.BatchNorm1d` on `[c]`. Parameters weight and bias; buffers running_mean,
 //! running_var and num_batches_tracked, as PyTorch names them.
 
-use super::{channel_generics, product, Context, Init, Kind, Layer, ParamTensor, Recover, Shape};
+use super::{channel_generics, product, Barrier, Context, Init, Kind, Layer, ParamTensor, Recover, Shape};
 use crate::args::{optional, required, ArgType, Bound, Default, Param};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -66,9 +66,24 @@ impl Layer for BatchNormLayer {
             1
         }
     }
+    fn barrier(&self) -> Option<Barrier> {
+        let generics = channel_generics(&self.shape);
+        Some(Barrier {
+            channels: self.shape[0],
+            per_sample: self.shape[1..].iter().product(),
+            eps: self.eps,
+            momentum: self.momentum,
+            forward: quote! {
+                if training {
+                    rt::batchnorm::statistics::<#generics>(batch, x, partials)
+                }
+            },
+            backward: quote!(rt::batchnorm::gradient_sums::<#generics>(batch, x, dy, partials)),
+        })
+    }
     fn forward(&self) -> TokenStream {
-        let (generics, eps, momentum) = (channel_generics(&self.shape), self.eps, self.momentum);
-        quote!(rt::batchnorm::forward::<#generics>(batch, x, params, y, buffers, batch_stats, #eps, #momentum, training))
+        let (generics, eps) = (channel_generics(&self.shape), self.eps);
+        quote!(rt::batchnorm::forward::<#generics>(batch, x, params, y, buffers, batch_stats, #eps, training))
     }
     fn eval_forward(&self) -> Option<TokenStream> {
         let (generics, eps) = (channel_generics(&self.shape), self.eps);
@@ -76,6 +91,6 @@ impl Layer for BatchNormLayer {
     }
     fn backward(&self) -> TokenStream {
         let generics = channel_generics(&self.shape);
-        quote!(rt::batchnorm::backward::<#generics>(batch, x, params, dy, grads, dx, batch_stats, training))
+        quote!(rt::batchnorm::backward::<#generics>(batch, x, params, dy, grads, dx, batch_stats, partials))
     }
 }

@@ -378,6 +378,19 @@ pub fn output_axes(op: &dyn Layer, input: Axes) -> Axes {
     op.output_axes().or_else(|| Axes::of_rank(op.output_shape().len())).unwrap_or(input)
 }
 
+/// A layer's barrier (see [`Layer::barrier`]): the runtime's `rt::batchnorm::Barrier`
+/// settings, and the code each chunk runs before it, writing its partial sums to
+/// `partials` (`6 × channels` f64 values): forward (in training only) and backward.
+/// After it, the chunk runs the layer's usual `forward` and `backward`.
+pub struct Barrier {
+    pub channels: u64,
+    pub per_sample: u64,
+    pub eps: f64,
+    pub momentum: f64,
+    pub forward: TokenStream,
+    pub backward: TokenStream,
+}
+
 /// A checked layer: its facts and its code.
 pub trait Layer {
     fn output_shape(&self) -> Shape;
@@ -427,6 +440,12 @@ pub trait Layer {
     /// Per-batch elements kept from forward to backward, bound as `batch_stats`.
     fn batch_stats(&self) -> u64 {
         0
+    }
+    /// For a layer whose training statistics span the whole batch (batch norm): where
+    /// a batch computed in chunks stops, in both passes, for the runtime to merge the
+    /// chunks' partial sums.
+    fn barrier(&self) -> Option<Barrier> {
+        None
     }
     /// The smallest batch train mode can run (batch norm needs two values per channel).
     fn min_training_batch(&self) -> u64 {

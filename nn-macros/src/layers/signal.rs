@@ -156,6 +156,9 @@ impl Layer for OneD {
     fn batch_stats(&self) -> u64 {
         self.0.batch_stats()
     }
+    fn barrier(&self) -> Option<super::Barrier> {
+        self.0.barrier()
+    }
     fn min_training_batch(&self) -> u64 {
         self.0.min_training_batch()
     }

@@ -33,6 +33,9 @@ pub struct Layout {
     /// Per-batch statistics kept from forward to backward (batch norm's mean and
     /// inverse standard deviation), independent of the batch size.
     pub batch_stats: usize,
+    /// A chunk's f64 partial sums at batch norm's barriers
+    /// ([`crate::ops::batchnorm::Barrier`]), independent of the batch size.
+    pub partials: usize,
 }
 
 /// Activations, the gradient arena backward works in, scratch, and the input gradient
@@ -46,8 +49,9 @@ pub struct Workspace<F> {
     pub gradients: Vec<F>,
     pub scratch: Vec<F>,
     pub batch_stats: Vec<F>,
+    pub partials: Vec<f64>,
     pub input_grad: Vec<F>,
-    /// A split batch's outputs, gathered from its two halves.
+    /// A batch's outputs, gathered from its chunks.
     pub output: Vec<F>,
     /// The arithmetic of inference products (`Network::set_precision`).
     pub precision: Precision,
@@ -91,6 +95,9 @@ impl<F: Float> Workspace<F> {
         grow(&mut self.gradients, gradient);
         grow(&mut self.scratch, scratch);
         grow(&mut self.batch_stats, layout.batch_stats);
+        if self.partials.len() < layout.partials {
+            self.partials.resize(layout.partials, 0.0);
+        }
         if for_backward {
             self.batch_capacity = batch;
         } else {

@@ -166,7 +166,9 @@ pub fn calibrate<N: Network<f32>>(
         let samples = input.len() / N::INPUT_LEN;
         net.__parts().workspace.prepare(&N::LAYOUT, samples, N::NAME, true)?;
         let p = net.__parts();
-        N::__forward_in(p.params, p.buffers, p.rng, false, true, p.workspace, input, samples);
+        for segment in 0..N::SEGMENTS {
+            N::__forward_in(p.params, p.buffers, p.rng, false, true, p.workspace, input, samples, segment);
+        }
         for step in steps.iter().filter(|s| s.kind != StepKind::Carry) {
             if let Some(slot) = step.output_slot {
                 let (offset, len) = step.value;
