@@ -13,6 +13,8 @@ pub use nn_runtime::{
     argmax_rows, data, idx, Adam, BinaryCrossEntropyWithLogits, Error, Int8Model, LoadReport, Loss, MeanSquaredError,
     Network, Optimizer, Precision, Sgd, SoftmaxCrossEntropy, Summary,
 };
+#[cfg(feature = "mpi")]
+pub use nn_runtime::{Distributed, Reduction};
 pub use nn_runtime::{Float, LayerInfo};
 
 /// Everything a program that trains a network needs in scope.

@@ -40,6 +40,10 @@ pub enum Error {
     Allocation { network: &'static str, bytes: u128 },
     /// A precision or kernel this processor cannot run was asked for; nothing changed.
     Unsupported { network: &'static str, message: String },
+    /// Training across processes could not start or go on (MPI).
+    Distributed { message: String },
+    /// A checkpoint could not be written, read or restored.
+    Checkpoint { source: String, message: String },
 }
 
 impl fmt::Display for Error {
@@ -94,6 +98,8 @@ impl fmt::Display for Error {
                 *bytes as f64 / (1u64 << 30) as f64
             ),
             Error::Unsupported { network, message } => write!(f, "{network}: {message}; nothing was changed"),
+            Error::Distributed { message } => write!(f, "distributed training: {message}"),
+            Error::Checkpoint { source, message } => write!(f, "checkpoint {source}: {message}"),
         }
     }
 }

@@ -42,6 +42,8 @@ pub mod exec;
 
 pub mod int8;
 
+#[cfg(feature = "mpi")]
+pub use exec::distributed::{Distributed, Reduction};
 pub use float::Float;
 pub use info::{LayerInfo, TensorInfo};
 #[cfg(feature = "std")]

@@ -19,6 +19,17 @@ impl Rng {
         Rng { s: [next(), next(), next(), next()] }
     }
 
+    /// The generator's whole state, to save (checkpoints) or send (to other processes).
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator continuing from a saved [`Rng::state`]; `None` for the all-zero state,
+    /// which no generator reaches and which would only ever produce zeros.
+    pub fn from_state(state: [u64; 4]) -> Option<Self> {
+        (state != [0; 4]).then_some(Rng { s: state })
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         let s = &mut self.s;
         let result = (s[0].wrapping_add(s[3])).rotate_left(23).wrapping_add(s[0]);

@@ -8,6 +8,7 @@ use crate::exec::workspace::Workspace;
 use crate::float::Float;
 use crate::ops::batchnorm::Barrier;
 use crate::rng::Rng;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Forward FLOPs a chunk should hold (a training step does about three times this):
@@ -97,32 +98,133 @@ pub struct Chunk<F> {
     pub loss: Option<Result<F, Error>>,
 }
 
-/// Batch norm's barrier in forward: the chunks' statistics merged in chunk order
-/// (updating the running statistics in `buffers` once), and the whole batch's mean
-/// and inverse deviation given to every chunk.
-pub fn merge_statistics<F: Float>(barrier: &Barrier, chunks: &mut [Chunk<F>], buffers: &mut [F], merged: &mut Vec<F>) {
-    let stats = barrier.stats..barrier.stats + 2 * barrier.channels;
-    merged.resize(stats.len(), F::ZERO);
-    let records = chunks.iter().map(|c| (c.samples, &c.workspace.partials[barrier.forward_record()]));
-    barrier.merge_statistics(records, buffers, merged);
-    for chunk in chunks {
-        chunk.workspace.batch_stats[stats.clone()].copy_from_slice(merged);
+/// What a batch's chunks need from the processes they are spread over: each process
+/// runs its share of the chunks, and these exchanges make every process see the same
+/// whole-batch values, combined in chunk order. [`Local`] is one process;
+/// `Distributed` (feature `mpi`) is many.
+pub trait Collective<F> {
+    /// This process's chunks among `count`: a contiguous range, possibly empty.
+    fn share(&self, count: usize) -> Range<usize>;
+    /// Every process's records gathered in chunk order: `mine` holds this process's
+    /// chunks' records, `per_chunk` values each; `all` receives all `count` chunks'.
+    fn gather(&self, mine: &[f64], per_chunk: usize, count: usize, all: &mut [f64]);
+    /// The whole batch's gradients: `chunks[..local]` are this process's chunks, and on
+    /// return every process has in `chunks[0].grads` the sum over all `count` chunks,
+    /// element by element in chunk order (`chunks` holds at least one chunk, an idle
+    /// one where `local` is 0). `spare` is a buffer as long as the gradients.
+    fn sum_gradients(&self, chunks: &mut [Chunk<F>], local: usize, count: usize, spare: &mut Vec<F>);
+}
+
+/// One process: every chunk is its own.
+pub struct Local;
+
+impl<F: Float> Collective<F> for Local {
+    fn share(&self, count: usize) -> Range<usize> {
+        0..count
+    }
+    fn gather(&self, mine: &[f64], _per_chunk: usize, _count: usize, all: &mut [f64]) {
+        all[..mine.len()].copy_from_slice(mine);
+    }
+    fn sum_gradients(&self, chunks: &mut [Chunk<F>], local: usize, _count: usize, _spare: &mut Vec<F>) {
+        sum_gradients(&mut chunks[..local]);
     }
 }
 
-/// Batch norm's barrier in backward: the chunks' gradient sums added in chunk order,
-/// and the whole batch's coefficients given to every chunk.
-pub fn merge_gradient_sums<F: Float>(
-    barrier: &Barrier, chunks: &mut [Chunk<F>], batch: usize, training: bool, coefficients: &mut Vec<f64>,
-) {
-    coefficients.resize(2 * barrier.channels, 0.0);
-    let Some(first) = chunks.first() else { return };
-    let stats = &first.workspace.batch_stats[barrier.stats..barrier.stats + 2 * barrier.channels];
-    let records = chunks.iter().map(|c| &c.workspace.partials[barrier.backward_record()]);
-    barrier.merge_gradient_sums(records, batch, stats, training, coefficients);
-    for chunk in chunks {
-        chunk.workspace.partials[barrier.coefficients()].copy_from_slice(coefficients);
+/// Buffers for the exchanges at barriers and for the loss and gradient sums.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct Exchange<F> {
+    pub mine: Vec<f64>,
+    pub all: Vec<f64>,
+    pub merged: Vec<F>,
+    pub coefficients: Vec<f64>,
+    pub grads: Vec<F>,
+}
+
+impl<F: Float> Exchange<F> {
+    /// Every chunk's `per_chunk` values, in chunk order, from this process's
+    /// `chunks` (`record` picks a chunk's) and the other processes'.
+    fn gather<'a>(
+        &'a mut self, collective: &dyn Collective<F>, chunks: &[Chunk<F>], count: usize, per_chunk: usize,
+        record: impl Fn(&Chunk<F>) -> &[f64],
+    ) -> &'a [f64] {
+        self.mine.clear();
+        for chunk in chunks {
+            self.mine.extend_from_slice(record(chunk));
+        }
+        self.all.resize(count * per_chunk, 0.0);
+        collective.gather(&self.mine, per_chunk, count, &mut self.all);
+        &self.all
     }
+}
+
+/// Batch norm's barrier in forward: every chunk's statistics (this process's
+/// `chunks`, the others' through `collective`) merged in chunk order, updating the
+/// running statistics in `buffers` once, and the whole batch's mean and inverse
+/// deviation given to this process's chunks.
+pub fn merge_statistics<F: Float>(
+    barrier: &Barrier, chunks: &mut [Chunk<F>], batch: usize, count: usize, collective: &dyn Collective<F>,
+    buffers: &mut [F], exchange: &mut Exchange<F>,
+) {
+    let per_chunk = 2 * barrier.channels;
+    let stats = barrier.stats..barrier.stats + per_chunk;
+    let mut merged = std::mem::take(&mut exchange.merged);
+    merged.resize(per_chunk, F::ZERO);
+    let all =
+        exchange.gather(collective, chunks, count, per_chunk, |c| &c.workspace.partials[barrier.forward_record()]);
+    let records = all.chunks(per_chunk).enumerate().map(|(i, record)| (range(batch, count, i).len(), record));
+    barrier.merge_statistics(records, buffers, &mut merged);
+    for chunk in chunks {
+        chunk.workspace.batch_stats[stats.clone()].copy_from_slice(&merged);
+    }
+    exchange.merged = merged;
+}
+
+/// Batch norm's barrier in backward: every chunk's gradient sums added in chunk order,
+/// and the whole batch's coefficients given to this process's chunks.
+pub fn merge_gradient_sums<F: Float>(
+    barrier: &Barrier, chunks: &mut [Chunk<F>], batch: usize, count: usize, collective: &dyn Collective<F>,
+    training: bool, exchange: &mut Exchange<F>,
+) {
+    let per_chunk = 2 * barrier.channels;
+    let mut coefficients = std::mem::take(&mut exchange.coefficients);
+    coefficients.resize(per_chunk, 0.0);
+    let all =
+        exchange.gather(collective, chunks, count, per_chunk, |c| &c.workspace.partials[barrier.backward_record()]);
+    if let Some(first) = chunks.first() {
+        let stats = &first.workspace.batch_stats[barrier.stats..barrier.stats + per_chunk];
+        barrier.merge_gradient_sums(all.chunks(per_chunk), batch, stats, training, &mut coefficients);
+    }
+    for chunk in chunks {
+        chunk.workspace.partials[barrier.coefficients()].copy_from_slice(&coefficients);
+    }
+    exchange.coefficients = coefficients;
+}
+
+/// The batch's loss from its chunks' shares (this process's `chunks`, the others'
+/// through `collective`), added in chunk order; a chunk without a loss counts as NaN
+/// everywhere, and its error is returned where it happened.
+pub fn sum_losses<F: Float>(
+    chunks: &mut [Chunk<F>], count: usize, collective: &dyn Collective<F>, exchange: &mut Exchange<F>,
+) -> Result<F, Error> {
+    let mut error = None;
+    exchange.mine.clear();
+    for chunk in chunks.iter_mut() {
+        let value = match chunk.loss.take().expect("every chunk ran") {
+            Ok(v) => v.to_f64(),
+            Err(e) => {
+                error.get_or_insert(e);
+                f64::NAN
+            }
+        };
+        exchange.mine.push(value);
+    }
+    exchange.all.resize(count, 0.0);
+    collective.gather(&exchange.mine, 1, count, &mut exchange.all);
+    if let Some(error) = error {
+        return Err(error);
+    }
+    Ok(exchange.all[..count].iter().fold(F::ZERO, |sum, &v| sum + F::from_f64(v)))
 }
 
 /// Adds every chunk's gradients after the first into the first's, chunk after chunk
@@ -136,11 +238,22 @@ pub fn sum_gradients<F: Float>(chunks: &mut [Chunk<F>]) {
     // Pieces of 16 KiB or more: enough work per hand-over.
     let piece = (first.grads.len() / (4 * crate::exec::threads::count())).max(4096);
     crate::exec::threads::for_each_piece(&mut first.grads, piece, |start, total| {
+        let len = total.len();
         for chunk in rest.iter() {
-            let len = total.len();
             for (t, &g) in total.iter_mut().zip(&chunk.grads[start..start + len]) {
                 *t += g;
             }
+        }
+    });
+}
+
+/// Adds `more`'s gradients into `total`, element by element, over threads.
+pub fn add_gradients<F: Float>(total: &mut [F], more: &[F]) {
+    let piece = (total.len() / (4 * crate::exec::threads::count())).max(4096);
+    crate::exec::threads::for_each_piece(total, piece, |start, total| {
+        let len = total.len();
+        for (t, &g) in total.iter_mut().zip(&more[start..start + len]) {
+            *t += g;
         }
     });
 }

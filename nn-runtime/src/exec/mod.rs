@@ -3,6 +3,8 @@
 //! summary table.
 
 pub mod chunks;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod network;
 pub mod summary;
 pub mod threads;

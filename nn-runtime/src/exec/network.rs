@@ -3,12 +3,13 @@
 //! sequence forward, loss, backward and the optimizer.
 
 use crate::error::Error;
-use crate::exec::chunks::{self, Chunk};
+use crate::exec::chunks::{self, Chunk, Collective, Exchange, Local};
 use crate::exec::summary::Summary;
 use crate::exec::threads;
 use crate::exec::workspace::{Layout, Workspace};
 use crate::float::Float;
 use crate::info::LayerInfo;
+use crate::io::checkpoint::{self, Checkpoint};
 use crate::io::weights;
 use crate::kernels::bf16::{self, Precision};
 use crate::ops::batchnorm::Barrier;
@@ -32,16 +33,16 @@ pub struct Parts<'a, F> {
 #[doc(hidden)]
 #[derive(Debug, Clone, Default)]
 pub struct StepBuffers<F> {
-    /// The chunks of the last batch (and spares from larger ones). A step's gradients
-    /// are summed into the first chunk's, which become the network's (a swap, no copy)
-    /// only once the loss and every gradient are finite.
+    /// This process's chunks of the last batch (and spares from larger ones; one at
+    /// least in a training step). A step's gradients are summed into the first chunk's,
+    /// which become the network's (a swap, no copy) only once the loss and every
+    /// gradient are finite.
     pub chunks: Vec<Chunk<F>>,
     /// The buffers (batch norm's running statistics) as they were before the step,
     /// put back if it is refused.
     pub saved_buffers: Vec<F>,
-    /// Batch norm's merged statistics and backward coefficients, between barriers.
-    pub merged: Vec<F>,
-    pub coefficients: Vec<f64>,
+    /// Buffers for merging the chunks' values.
+    pub exchange: Exchange<F>,
 }
 
 impl<F: Float> StepBuffers<F> {
@@ -271,40 +272,55 @@ pub trait Network<F: Float>: Sized {
     }
 
     /// Cuts a batch of `batch` samples into chunks (`count` of them where given, else
-    /// as [`chunks::count`] plans) and sizes their buffers; returns the count.
+    /// as [`chunks::count`] plans), takes this process's `share` of them and sizes their
+    /// buffers; returns the count, all processes together.
     #[doc(hidden)]
-    fn __prepare_chunks(&mut self, batch: usize, for_backward: bool, count: Option<usize>) -> Result<usize, Error> {
+    fn __prepare_chunks(
+        &mut self, batch: usize, for_backward: bool, count: Option<usize>, collective: &dyn Collective<F>,
+    ) -> Result<(usize, std::ops::Range<usize>), Error> {
         let count = count.unwrap_or_else(|| chunks::count(batch, Self::FLOPS, Self::PARAMS, std::mem::size_of::<F>()));
+        let share = collective.share(count);
         let p = self.__parts();
-        if p.step.chunks.len() < count {
-            p.step.chunks.resize_with(count, Chunk::default);
+        // One chunk at least: the first carries the gradient sum, even where this
+        // process has no chunk of its own.
+        if p.step.chunks.len() < share.len().max(1) {
+            p.step.chunks.resize_with(share.len().max(1), Chunk::default);
         }
         let params = p.params.len();
-        for (i, chunk) in p.step.chunks[..count].iter_mut().enumerate() {
-            let samples = chunks::range(batch, count, i);
+        for (chunk, index) in p.step.chunks.iter_mut().zip(share.clone()) {
+            let samples = chunks::range(batch, count, index);
             (chunk.start, chunk.samples) = (samples.start, samples.len());
             chunk.workspace.prepare(&Self::LAYOUT, chunk.samples, Self::NAME, for_backward)?;
-            if for_backward && chunk.grads.len() != params {
-                chunk.grads = vec![F::ZERO; params];
+        }
+        if for_backward {
+            for chunk in &mut p.step.chunks[..share.len().max(1)] {
+                if chunk.grads.len() != params {
+                    chunk.grads = vec![F::ZERO; params];
+                }
             }
         }
         // The chunks' random streams: drawn once per pass from the network's, in train
-        // mode (eval mode draws nothing).
+        // mode (eval mode draws nothing), by the chunk's place in the whole batch.
         let draw = if p.training { p.rng.next_u64() } else { 0 };
-        for (i, chunk) in p.step.chunks[..count].iter_mut().enumerate() {
-            chunk.rng = Some(chunks::stream(draw, i));
+        for (chunk, index) in p.step.chunks.iter_mut().zip(share.clone()) {
+            chunk.rng = Some(chunks::stream(draw, index));
         }
-        Ok(count)
+        Ok((count, share))
     }
 
-    /// Runs forward `segments` over the first `count` prepared chunks, on the threads
-    /// allowed; in train mode, merges batch norm's statistics at each barrier reached.
+    /// Runs forward `segments` over this process's `local` prepared chunks of a batch of
+    /// `batch` in `count` chunks, on the threads allowed; in train mode, merges batch
+    /// norm's statistics at each barrier reached.
     #[doc(hidden)]
-    fn __forward_chunks(&mut self, input: &[F], count: usize, for_backward: bool, segments: std::ops::Range<usize>) {
+    #[allow(clippy::too_many_arguments)]
+    fn __forward_chunks(
+        &mut self, input: &[F], batch: usize, count: usize, local: usize, for_backward: bool,
+        segments: std::ops::Range<usize>, collective: &dyn Collective<F>,
+    ) {
         let p = self.__parts();
         let (params, training) = (&*p.params, p.training);
         let precision = if for_backward { p.workspace.training_precision } else { p.workspace.precision };
-        let chunks = &mut p.step.chunks[..count];
+        let chunks = &mut p.step.chunks[..local];
         let run = |buffers: &[F], chunk: &mut Chunk<F>, segments: std::ops::Range<usize>| {
             let _products = bf16::Scope::enter(precision);
             let x = &input[chunk.start * Self::INPUT_LEN..(chunk.start + chunk.samples) * Self::INPUT_LEN];
@@ -333,21 +349,25 @@ pub trait Network<F: Float>: Sized {
             let buffers: &[F] = p.buffers;
             threads::for_each_mut(chunks, |_, chunk| run(buffers, chunk, segment..segment + 1));
             if let Some(barrier) = Self::BARRIERS.get(segment) {
-                chunks::merge_statistics(barrier, chunks, p.buffers, &mut p.step.merged);
+                let exchange = &mut p.step.exchange;
+                chunks::merge_statistics(barrier, chunks, batch, count, collective, p.buffers, exchange);
             }
         }
     }
 
-    /// Runs backward segments `1..SEGMENTS` over the first `count` chunks (segment 0
-    /// ran with the loss), merging batch norm's gradient sums at each barrier.
+    /// Runs backward segments `1..SEGMENTS` over this process's `local` chunks (segment
+    /// 0 ran with the loss), merging batch norm's gradient sums at each barrier.
     #[doc(hidden)]
-    fn __backward_chunks(&mut self, input: &[F], batch: usize, count: usize, input_grad: bool) {
+    fn __backward_chunks(
+        &mut self, input: &[F], batch: usize, count: usize, local: usize, input_grad: bool,
+        collective: &dyn Collective<F>,
+    ) {
         let p = self.__parts();
         let (params, training, precision) = (&*p.params, p.training, p.workspace.training_precision);
-        let chunks = &mut p.step.chunks[..count];
+        let chunks = &mut p.step.chunks[..local];
         for segment in 1..Self::SEGMENTS {
             let barrier = &Self::BARRIERS[Self::SEGMENTS - 1 - segment];
-            chunks::merge_gradient_sums(barrier, chunks, batch, training, &mut p.step.coefficients);
+            chunks::merge_gradient_sums(barrier, chunks, batch, count, collective, training, &mut p.step.exchange);
             threads::for_each_mut(chunks, |_, chunk| {
                 let _products = bf16::Scope::enter(precision);
                 let x = &input[chunk.start * Self::INPUT_LEN..(chunk.start + chunk.samples) * Self::INPUT_LEN];
@@ -362,8 +382,8 @@ pub trait Network<F: Float>: Sized {
     /// the same for any thread count.
     fn forward(&mut self, input: &[F]) -> Result<&[F], Error> {
         let batch = self.__checked_batch(input)?;
-        let count = self.__prepare_chunks(batch, false, None)?;
-        self.__forward_chunks(input, count, false, 0..Self::SEGMENTS);
+        let (count, _) = self.__prepare_chunks(batch, false, None, &Local)?;
+        self.__forward_chunks(input, batch, count, count, false, 0..Self::SEGMENTS, &Local);
         let p = self.__parts();
         let (offset, len) = (Self::LAYOUT.inference_output_offset, Self::OUTPUT_LEN);
         fn output_of<F>(chunk: &Chunk<F>, offset: usize, len: usize) -> &[F] {
@@ -408,9 +428,18 @@ pub trait Network<F: Float>: Sized {
     fn loss_and_grads<L: Loss<F>, T: AsRef<L::Target> + ?Sized>(
         &mut self, input: &[F], target: &T, loss: &L,
     ) -> Result<F, Error> {
+        self.__loss_and_grads_across(input, target.as_ref(), loss, &Local)
+    }
+
+    /// [`Network::loss_and_grads`] with the batch's chunks spread over the processes of
+    /// `collective` (each process passes the whole batch and runs its share).
+    #[doc(hidden)]
+    fn __loss_and_grads_across<L: Loss<F>>(
+        &mut self, input: &[F], target: &L::Target, loss: &L, collective: &dyn Collective<F>,
+    ) -> Result<F, Error> {
         // Everything that can be checked before the step changes anything.
         let batch = self.__checked_batch(input)?;
-        loss.check(target.as_ref(), Self::LOSS_SHAPE, batch * Self::LOSS_ROWS).map_err(|e| e.per_sample(batch))?;
+        loss.check(target, Self::LOSS_SHAPE, batch * Self::LOSS_ROWS).map_err(|e| e.per_sample(batch))?;
         // What the step changes before it is known to be good, kept to be put back.
         let p = self.__parts();
         let training = p.training;
@@ -419,8 +448,8 @@ pub trait Network<F: Float>: Sized {
             p.step.saved_buffers.extend_from_slice(p.buffers);
         }
         let rng = p.rng.clone();
-        let count = self.__prepare_chunks(batch, true, None)?;
-        let result = self.__chunked_loss_and_grads(input, target.as_ref(), loss, batch, count);
+        let (count, share) = self.__prepare_chunks(batch, true, None, collective)?;
+        let result = self.__chunked_loss_and_grads(input, target, loss, batch, count, share.len(), collective);
         let p = self.__parts();
         let result = result.and_then(|value| match non_finite_tensor(&p.step.chunks[0].grads, Self::LAYERS) {
             Some(tensor) => Err(Error::NonFiniteGradient { network: Self::NAME, tensor }),
@@ -437,18 +466,20 @@ pub trait Network<F: Float>: Sized {
         result
     }
 
-    /// The step of [`Network::loss_and_grads`] over `count` prepared chunks: the
-    /// gradients summed into the first chunk's. Targets are checked.
+    /// The step of [`Network::loss_and_grads`] over `local` prepared chunks of `count`:
+    /// the gradients summed into the first chunk's. Targets are checked.
     #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
     fn __chunked_loss_and_grads<L: Loss<F>>(
-        &mut self, input: &[F], target: &L::Target, loss: &L, batch: usize, count: usize,
+        &mut self, input: &[F], target: &L::Target, loss: &L, batch: usize, count: usize, local: usize,
+        collective: &dyn Collective<F>,
     ) -> Result<F, Error> {
         let last = Self::SEGMENTS - 1;
-        self.__forward_chunks(input, count, true, 0..last);
+        self.__forward_chunks(input, batch, count, local, true, 0..last, collective);
         let p = self.__parts();
         let (params, buffers, training) = (&*p.params, &*p.buffers, p.training);
         let precision = p.workspace.training_precision;
-        let chunks = &mut p.step.chunks[..count];
+        let chunks = &mut p.step.chunks[..local];
         // The last forward segment, the loss and the first backward segment, in one go.
         threads::for_each_mut(chunks, |_, chunk| {
             let _products = bf16::Scope::enter(precision);
@@ -475,15 +506,13 @@ pub trait Network<F: Float>: Sized {
             }
             chunk.loss = Some(value.map(|v| if count > 1 { v * share } else { v }));
         });
-        let mut value = F::ZERO;
-        for chunk in chunks.iter_mut() {
-            value += chunk.loss.take().expect("every chunk ran")?;
-        }
+        let value = chunks::sum_losses(chunks, count, collective, &mut p.step.exchange)?;
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss { network: Self::NAME, loss: L::NAME, value: value.to_f64() });
         }
-        self.__backward_chunks(input, batch, count, false);
-        chunks::sum_gradients(&mut self.__parts().step.chunks[..count]);
+        self.__backward_chunks(input, batch, count, local, false, collective);
+        let step = &mut self.__parts().step;
+        collective.sum_gradients(&mut step.chunks, local, count, &mut step.exchange.grads);
         Ok(value)
     }
 
@@ -516,6 +545,31 @@ pub trait Network<F: Float>: Sized {
     /// in errors.
     fn load_safetensors(&mut self, bytes: &[u8], source: &str) -> Result<(), Error> {
         weights::from_bytes(self.tensors_mut(), bytes, source)
+    }
+
+    /// Writes a checkpoint (see [`checkpoint`](crate::io::checkpoint)): the parameters,
+    /// buffers and dropout stream, `optimizer`'s state, and `checkpoint`'s step, streams,
+    /// indices and counters, atomically. Resuming from it
+    /// ([`Network::load_checkpoint`]) gives the same result as never stopping.
+    fn save_checkpoint<O: Optimizer<F> + ?Sized>(
+        &mut self, path: impl AsRef<std::path::Path>, optimizer: &O, checkpoint: &Checkpoint,
+    ) -> Result<(), Error> {
+        let p = self.__parts();
+        let tensors =
+            weights::Tensors { name: Self::NAME, layers: Self::LAYERS, params: &*p.params, buffers: &*p.buffers };
+        checkpoint::save(tensors, p.rng, optimizer, checkpoint, path.as_ref())
+    }
+
+    /// Restores a checkpoint [`Network::save_checkpoint`] wrote into the network and
+    /// `optimizer`, and returns its step, streams, indices and counters. Everything is
+    /// checked first (format, network, every tensor, the optimizer's kind): on error
+    /// neither changes.
+    fn load_checkpoint<O: Optimizer<F> + ?Sized>(
+        &mut self, path: impl AsRef<std::path::Path>, optimizer: &mut O,
+    ) -> Result<Checkpoint, Error> {
+        let p = self.__parts();
+        let tensors = weights::Tensors { name: Self::NAME, layers: Self::LAYERS, params: p.params, buffers: p.buffers };
+        checkpoint::load(tensors, p.rng, optimizer, path.as_ref())
     }
 
     #[doc(hidden)]
@@ -568,8 +622,8 @@ pub trait Network<F: Float>: Sized {
         if output_grad.len() != expected {
             return Err(Error::TargetLength { what: "output gradient", expected, found: output_grad.len(), batch });
         }
-        self.__prepare_chunks(batch, true, Some(1))?;
-        self.__forward_chunks(input, 1, true, 0..Self::SEGMENTS);
+        self.__prepare_chunks(batch, true, Some(1), &Local)?;
+        self.__forward_chunks(input, batch, 1, 1, true, 0..Self::SEGMENTS, &Local);
         let p = self.__parts();
         let (params, training, precision) = (&*p.params, p.training, p.workspace.training_precision);
         let chunk = &mut p.step.chunks[0];
@@ -578,7 +632,7 @@ pub trait Network<F: Float>: Sized {
         bf16::with(precision, || {
             Self::__backward_in(params, &mut chunk.grads, training, &mut chunk.workspace, input, batch, true, 0)
         });
-        self.__backward_chunks(input, batch, 1, true);
+        self.__backward_chunks(input, batch, 1, 1, true, &Local);
         let p = self.__parts();
         std::mem::swap(p.grads, &mut p.step.chunks[0].grads);
         Ok(&p.step.chunks[0].workspace.input_grad[..input.len()])

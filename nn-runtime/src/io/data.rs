@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::float::Float;
+use crate::io::checkpoint::Checkpoint;
 use crate::io::idx::Idx;
 use crate::rng::Rng;
 
@@ -149,6 +150,42 @@ impl<F: Float> Batches<F> {
             inputs: Vec::new(),
             labels: Vec::new(),
         })
+    }
+
+    /// Whether an epoch is under way: batches remain since the last [`Batches::shuffle`].
+    pub fn in_epoch(&self) -> bool {
+        self.position < self.order.len()
+    }
+
+    /// Saves the order, position and random stream into `checkpoint` as `name`.
+    pub fn save(&self, name: &str, checkpoint: &mut Checkpoint) {
+        checkpoint.set_stream(name, &self.rng);
+        checkpoint.set_indices(name, self.order.iter().map(|&i| i as u64));
+        checkpoint.set_counter(&format!("{name}.position"), self.position as u64);
+    }
+
+    /// Continues from what [`Batches::save`] saved as `name`: the same batches follow as
+    /// would have without the interruption. The saved order must be a permutation of
+    /// this loader's samples; on error nothing changes.
+    pub fn restore(&mut self, name: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
+        let fail = |message: String| Error::Checkpoint { source: format!("batches {name:?}"), message };
+        let rng = checkpoint.stream(name)?;
+        let saved = checkpoint.indices(name)?;
+        let position = checkpoint.counter(&format!("{name}.position")).ok_or_else(|| fail("no position".into()))?;
+        let len = self.order.len();
+        let mut seen = vec![false; len];
+        let mut order = Vec::with_capacity(len);
+        for &i in saved {
+            let i = usize::try_from(i).ok().filter(|&i| i < len && !seen[i]);
+            let i = i.ok_or_else(|| fail(format!("the saved order is not a permutation of {len} samples")))?;
+            seen[i] = true;
+            order.push(i);
+        }
+        if order.len() != len || position > len as u64 {
+            return Err(fail(format!("saved for {} samples at {position}, this loader has {len}", order.len())));
+        }
+        (self.order, self.rng, self.position) = (order, rng, position as usize);
+        Ok(())
     }
 
     /// Reshuffles; call at the start of every epoch.

@@ -1,6 +1,7 @@
-//! Data in and out: weight files (safetensors), IDX data sets, mini-batches and
-//! classification metrics.
+//! Data in and out: weight files and checkpoints (safetensors), IDX data sets,
+//! mini-batches and classification metrics.
 
+pub mod checkpoint;
 pub mod data;
 pub mod idx;
 pub mod metrics;

@@ -125,25 +125,54 @@ pub fn to_bytes<F: Float>(net: Tensors<&[F]>) -> Result<Vec<u8>, Error> {
 }
 
 fn serialize<F: Float>(net: Tensors<&[F]>) -> Result<Vec<u8>, String> {
-    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut metadata = HashMap::new();
+    metadata.insert("format".to_string(), "pt".to_string());
+    serialize_owned(&owned_tensors(net), metadata)
+}
+
+/// A tensor ready to serialize: key, element type, shape, little-endian bytes.
+pub(crate) type Owned = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// The network's tensors as weight files hold them.
+pub(crate) fn owned_tensors<F: Float>(net: Tensors<&[F]>) -> Vec<Owned> {
+    let mut owned = Vec::new();
     for slot in slots(net.layers) {
         let values = if slot.buffer { &net.buffers[slot.range.clone()] } else { &net.params[slot.range.clone()] };
         let (dtype, bytes): (Dtype, Vec<u8>) = if is_counter(slot.key) {
             (Dtype::I64, values.iter().flat_map(|v| (v.to_f64().round() as i64).to_le_bytes()).collect())
-        } else if F::DTYPE == "F64" {
-            (Dtype::F64, values.iter().flat_map(|v| v.to_f64().to_le_bytes()).collect())
         } else {
-            (Dtype::F32, values.iter().flat_map(|v| (v.to_f64() as f32).to_le_bytes()).collect())
+            (element_dtype::<F>(), element_bytes(values))
         };
         owned.push((slot.key.to_string(), dtype, slot.shape.to_vec(), bytes));
     }
+    owned
+}
+
+/// The safetensors element type of `F`.
+pub(crate) fn element_dtype<F: Float>() -> Dtype {
+    if F::DTYPE == "F64" {
+        Dtype::F64
+    } else {
+        Dtype::F32
+    }
+}
+
+/// `values` as little-endian bytes of [`element_dtype`].
+pub(crate) fn element_bytes<F: Float>(values: &[F]) -> Vec<u8> {
+    if F::DTYPE == "F64" {
+        values.iter().flat_map(|v| v.to_f64().to_le_bytes()).collect()
+    } else {
+        values.iter().flat_map(|v| (v.to_f64() as f32).to_le_bytes()).collect()
+    }
+}
+
+/// Serializes tensors with `metadata` in the header.
+pub(crate) fn serialize_owned(owned: &[Owned], metadata: HashMap<String, String>) -> Result<Vec<u8>, String> {
     let views = owned
         .iter()
         .map(|(key, dtype, shape, bytes)| TensorView::new(*dtype, shape.clone(), bytes).map(|v| (key.as_str(), v)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("cannot serialize: {e}"))?;
-    let mut metadata = HashMap::new();
-    metadata.insert("format".to_string(), "pt".to_string());
     safetensors::serialize(views, Some(metadata)).map_err(|e| format!("cannot serialize: {e}"))
 }
 

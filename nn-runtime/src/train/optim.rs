@@ -13,6 +13,37 @@ pub trait Optimizer<F: Float> {
     fn check(&self) -> Result<(), Error> {
         Ok(())
     }
+    /// The state a checkpoint keeps: the optimizer's name, its step count and its
+    /// named per-parameter tensors (none before the first step). Stateless by default.
+    fn state(&self) -> State<&[F]> {
+        State { name: "stateless".to_string(), steps: 0, tensors: Vec::new() }
+    }
+    /// Restores what [`Optimizer::state`] returned (each tensor as long as the
+    /// parameters, which the caller checks); on error the optimizer is unchanged.
+    fn set_state(&mut self, state: State<Vec<F>>) -> Result<(), String> {
+        expect_tensors(&state, "stateless", &[])?;
+        Ok(())
+    }
+}
+
+/// An optimizer's state (see [`Optimizer::state`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct State<T> {
+    pub name: String,
+    pub steps: u64,
+    pub tensors: Vec<(String, T)>,
+}
+
+/// `Ok` when `state` is `name`'s, with exactly the tensors `keys` (or none at all).
+fn expect_tensors<T>(state: &State<T>, name: &str, keys: &[&str]) -> Result<(), String> {
+    if state.name != name {
+        return Err(format!("it holds the state of {}, not of {name}", state.name));
+    }
+    let found: Vec<&str> = state.tensors.iter().map(|(k, _)| k.as_str()).collect();
+    if !found.is_empty() && found != keys {
+        return Err(format!("{name}'s state has tensors {keys:?}, the checkpoint {found:?}"));
+    }
+    Ok(())
 }
 
 /// `Ok` if `value` is finite and at least 0 (and below `below`, if given); else the
@@ -74,6 +105,18 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             let message = "Nesterov momentum needs a momentum above 0 and zero dampening".to_string();
             return Err(Error::Optimizer { optimizer: "SGD", message });
         }
+        Ok(())
+    }
+
+    fn state(&self) -> State<&[F]> {
+        let tensors =
+            if self.velocity.is_empty() { Vec::new() } else { vec![("momentum_buffer".into(), &self.velocity[..])] };
+        State { name: "SGD".to_string(), steps: 0, tensors }
+    }
+
+    fn set_state(&mut self, state: State<Vec<F>>) -> Result<(), String> {
+        expect_tensors(&state, "SGD", &["momentum_buffer"])?;
+        self.velocity = state.tensors.into_iter().next().map(|(_, v)| v).unwrap_or_default();
         Ok(())
     }
 
@@ -162,6 +205,27 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         check_setting(name, "beta2", self.beta2, Some(1.0))?;
         check_setting(name, "eps", self.eps, None)?;
         check_setting(name, "weight decay", self.weight_decay, None)
+    }
+
+    fn state(&self) -> State<&[F]> {
+        let name = if self.decoupled { "AdamW" } else { "Adam" };
+        let tensors = if self.m.is_empty() {
+            Vec::new()
+        } else {
+            vec![("exp_avg".into(), &self.m[..]), ("exp_avg_sq".into(), &self.v[..])]
+        };
+        State { name: name.to_string(), steps: self.steps as u64, tensors }
+    }
+
+    fn set_state(&mut self, state: State<Vec<F>>) -> Result<(), String> {
+        let name = if self.decoupled { "AdamW" } else { "Adam" };
+        expect_tensors(&state, name, &["exp_avg", "exp_avg_sq"])?;
+        let steps =
+            u32::try_from(state.steps).map_err(|_| format!("{} steps is more than Adam counts", state.steps))?;
+        let mut tensors = state.tensors.into_iter().map(|(_, t)| t);
+        (self.m, self.v) = (tensors.next().unwrap_or_default(), tensors.next().unwrap_or_default());
+        self.steps = steps;
+        Ok(())
     }
 
     fn step(&mut self, params: &mut [F], grads: &[F]) {
