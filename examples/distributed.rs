@@ -110,7 +110,7 @@ fn run<N: Network<f32>>(args: &Args, dist: &Distributed) -> Result<(), Box<dyn s
             nn::runtime::exec::chunks::count(args.batch, N::FLOPS, N::PARAMS, 4)
         );
     }
-    let start = Instant::now();
+    let (start, first_step) = (Instant::now(), step);
     'training: while epoch < args.epochs {
         if !batches.in_epoch() {
             batches.shuffle();
@@ -150,7 +150,8 @@ fn run<N: Network<f32>>(args: &Args, dist: &Distributed) -> Result<(), Box<dyn s
             let logits = net.forward(images)?;
             correct += nn::argmax_rows(logits, 10)?.zip(labels).filter(|(p, l)| p == *l).count();
         }
-        println!("trained {step} steps in {seconds:.1} s");
+        let images = (step - first_step) as f64 * args.batch as f64;
+        println!("trained {step} steps in {seconds:.2} s ({:.0} images/s)", images / seconds);
         println!("final test accuracy: {:.2}%", 100.0 * correct as f64 / test.len() as f64);
         println!("weights fingerprint: {:016x}", fingerprint(net.params()));
     }

@@ -67,7 +67,11 @@ fn processes_and_threads_reach_the_same_weights() {
         let args = ["--net", net, "--steps", "12"];
         let single = fingerprint(1, 1, &args);
         for (processes, threads) in [(2, 1), (3, 1), (2, 2), (3, 3)] {
-            assert_eq!(fingerprint(processes, threads, &args), single, "{net}: {processes} processes × {threads} threads");
+            assert_eq!(
+                fingerprint(processes, threads, &args),
+                single,
+                "{net}: {processes} processes × {threads} threads"
+            );
         }
     }
 }

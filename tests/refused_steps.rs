@@ -1,6 +1,6 @@
 //! A training step that is refused leaves the network exactly as it was: parameters,
 //! gradients, batch norm's running statistics and the dropout stream, bit for bit, on
-//! the whole-batch path and the split one. Errors name the position in the whole batch.
+//! the whole-batch path and the chunked one. Errors name the position in the whole batch.
 
 use nn::prelude::*;
 use nn::Error;
@@ -12,6 +12,14 @@ network! {
     ConvNet: [1, 8, 8] => conv(1, 4, 3, padding = 1) -> relu -> maxpool(2) -> flatten -> linear(64, 3);
     #[derive(Clone)]
     Normed: [2, 6, 6] => conv(2, 4, 3) -> batchnorm(4) -> relu -> dropout(0.2) -> flatten -> linear(64, 3)
+}
+
+/// Every test runs batches of 8 or more in chunks of about 5 samples (these networks are
+/// too small for the planned chunks to split batches this size): the chunked path and
+/// the whole-batch one (smaller batches) both run. The same value in every test, as the
+/// setting is process-wide.
+fn chunks_of_five() {
+    nn::runtime::exec::chunks::set_samples(5);
 }
 
 fn sample(len: usize, seed: u64) -> Vec<f32> {
@@ -45,6 +53,7 @@ fn refused_without_trace<N: Network<f32> + Clone>(
 
 #[test]
 fn a_nan_input_is_refused_not_trained_in() {
+    chunks_of_five();
     for batch in [4, 20] {
         let mut x = sample(batch * 16, 1);
         let labels: Vec<usize> = (0..batch).map(|i| i % 4).collect();
@@ -66,6 +75,7 @@ fn a_nan_input_is_refused_not_trained_in() {
 /// reaching the first layer is ~2·10³⁸ per unit input and overflows with inputs of 2.
 #[test]
 fn an_infinite_gradient_behind_a_finite_loss_is_refused_and_named() {
+    chunks_of_five();
     let mut net = Mlp::new(2);
     let params = net.params_mut();
     let (first, rest) = params.split_at_mut(16 * 32);
@@ -90,6 +100,7 @@ fn an_infinite_gradient_behind_a_finite_loss_is_refused_and_named() {
 
 #[test]
 fn batch_norm_statistics_and_dropout_survive_every_refusal() {
+    chunks_of_five();
     let x = sample(6 * 72, 7);
     let labels = [0, 1, 2, 0, 1, 2];
     let good = (&x[..], &labels[..]);
@@ -114,6 +125,7 @@ fn batch_norm_statistics_and_dropout_survive_every_refusal() {
 
 #[test]
 fn optimizer_settings_that_would_destroy_the_model_are_refused() {
+    chunks_of_five();
     let x = sample(3 * 16, 9);
     let labels = [0, 1, 2];
     let mut net = Mlp::new(1);
@@ -130,8 +142,9 @@ fn optimizer_settings_that_would_destroy_the_model_are_refused() {
 }
 
 #[test]
-fn split_batches_report_positions_in_the_whole_batch() {
-    // 20 samples run as two halves of 10: the bad label at 17 is reported at 17, and
+fn chunked_batches_report_positions_in_the_whole_batch() {
+    chunks_of_five();
+    // 20 samples run as four chunks of 5: the bad label at 17 is reported at 17, and
     // the label count is the whole batch's.
     let x = sample(20 * 16, 11);
     let mut labels: Vec<usize> = (0..20).map(|i| i % 4).collect();
@@ -202,10 +215,11 @@ mod property {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// Any batch size (whole and split paths), any poison, with dropout and with batch
+        /// Any batch size (whole and chunked paths), any poison, with dropout and with batch
         /// norm: the refused step leaves no trace.
         #[test]
         fn a_refused_step_leaves_no_trace(batch in 2usize..40, poison in poison(), adam in any::<bool>(), seed in 0u64..1000) {
+            super::chunks_of_five();
             let x = sample(batch * 16, seed);
             let labels: Vec<usize> = (0..batch).map(|i| (i + seed as usize) % 4).collect();
             let mut mlp = Mlp::new(seed);
