@@ -547,7 +547,7 @@ pub trait Network<F: Float>: Sized {
         weights::from_bytes(self.tensors_mut(), bytes, source)
     }
 
-    /// Writes a checkpoint (see [`checkpoint`](crate::io::checkpoint)): the parameters,
+    /// Writes a checkpoint (see [the checkpoint format](crate::io::checkpoint)): the parameters,
     /// buffers and dropout stream, `optimizer`'s state, and `checkpoint`'s step, streams,
     /// indices and counters, atomically. Resuming from it
     /// ([`Network::load_checkpoint`]) gives the same result as never stopping.
