@@ -166,9 +166,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("--reduction: {other} is not exact or allreduce").into()),
     };
     let dist = Distributed::init()?.with_reduction(reduction);
-    match args.net.as_str() {
+    let result = match args.net.as_str() {
         "lenet5" => run::<LeNet5>(&args, &dist),
         "lenet5-bn" => run::<LeNet5Bn>(&args, &dist),
         other => Err(format!("--net: {other} is not lenet5 or lenet5-bn").into()),
+    };
+    // An error this process alone met (a checkpoint it could not write) ends the whole
+    // job: returning would leave the others waiting in their next exchange.
+    if let Err(error) = result {
+        eprintln!("rank {}: error: {error}", dist.rank());
+        dist.abort(1);
     }
+    Ok(())
 }

@@ -10,8 +10,9 @@ pub use nn_macros::network;
 pub use nn_runtime as runtime;
 #[cfg(feature = "std")]
 pub use nn_runtime::{
-    argmax_rows, data, idx, Adam, BinaryCrossEntropyWithLogits, Error, Int8Model, LoadReport, Loss, MeanSquaredError,
-    Network, Optimizer, Precision, Sgd, SoftmaxCrossEntropy, Summary,
+    argmax_rows, data, idx, schedule, top_k_correct, Adagrad, Adam, BinaryCrossEntropyWithLogits, Error, Init,
+    Int8Model, LoadReport, Loss, MeanSquaredError, Network, NllLoss, Optimizer, Precision, ProbabilityCrossEntropy,
+    RmsProp, Scheme, Sgd, SoftmaxCrossEntropy, Summary,
 };
 #[cfg(feature = "mpi")]
 pub use nn_runtime::{Distributed, Reduction};
@@ -21,8 +22,8 @@ pub use nn_runtime::{Float, LayerInfo};
 #[cfg(feature = "std")]
 pub mod prelude {
     pub use crate::{
-        network, Adam, BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, Network, Optimizer, Sgd,
-        SoftmaxCrossEntropy,
+        network, Adagrad, Adam, BinaryCrossEntropyWithLogits, Init, Loss, MeanSquaredError, Network, NllLoss,
+        Optimizer, ProbabilityCrossEntropy, RmsProp, Sgd, SoftmaxCrossEntropy,
     };
 }
 

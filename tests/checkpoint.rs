@@ -9,7 +9,9 @@ use nn::runtime::io::checkpoint::Checkpoint;
 
 network! {
     Net: [1, 6, 6] => conv(1, 4, 3) -> batchnorm(4) -> relu -> flatten -> dropout(0.25) -> linear(64, 3);
-    Other: [1, 6, 6] => flatten -> linear(36, 3)
+    Other: [1, 6, 6] => flatten -> linear(36, 3);
+    /// Layers named like a checkpoint's own entries.
+    Named: [4] => rng: linear(4, 4) -> optimizer: linear(4, 3) -> index: batchnorm(3)
 }
 
 fn data() -> ImageSet<f32> {
@@ -63,6 +65,12 @@ fn a_resumed_run_reaches_the_weights_of_an_uninterrupted_one() {
         assert_eq!(train(Sgd::new(0.05).momentum(0.9), 16, Some(&path), None), whole, "SGD, resumed at {at}");
         let whole = train(Adam::new(0.01), 16, None, Some((at, &path)));
         assert_eq!(train(Adam::new(0.01), 16, Some(&path), None), whole, "Adam, resumed at {at}");
+        let rmsprop = || RmsProp::new(0.01).momentum(0.5).centered(true);
+        let whole = train(rmsprop(), 16, None, Some((at, &path)));
+        assert_eq!(train(rmsprop(), 16, Some(&path), None), whole, "RMSprop, resumed at {at}");
+        let adagrad = || Adagrad::new(0.05).lr_decay(0.01);
+        let whole = train(adagrad(), 16, None, Some((at, &path)));
+        assert_eq!(train(adagrad(), 16, Some(&path), None), whole, "Adagrad, resumed at {at}");
     }
     // The optimizer's state matters: resuming Adam's weights with SGD's state goes
     // elsewhere (and is refused: another optimizer's state).
@@ -119,5 +127,35 @@ fn a_bad_checkpoint_is_an_error_that_changes_nothing() {
     assert!(batches.restore("data", &checkpoint).unwrap_err().to_string().contains("not a permutation"));
     checkpoint.set_indices("data", [0, 1, 2]);
     assert!(batches.restore("data", &checkpoint).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn layers_named_like_checkpoint_entries_round_trip_and_clashing_names_are_refused() {
+    let dir = std::env::temp_dir().join(format!("nn-checkpoint-named-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("named.safetensors");
+    let mut net = Named::<f32>::new(2);
+    let mut adam = Adam::new(0.01);
+    net.train_step(&[0.5, -1.0, 2.0, 0.0, 1.0, 1.0, -0.5, 0.25], &[0, 2], &SoftmaxCrossEntropy, &mut adam).unwrap();
+    let mut checkpoint = Checkpoint::new(1);
+    checkpoint.set_counter("epoch", 3);
+    net.save_checkpoint(&path, &adam, &checkpoint).unwrap();
+    let (mut copy, mut copy_adam) = (Named::<f32>::new(9), Adam::new(0.01));
+    let loaded = copy.load_checkpoint(&path, &mut copy_adam).unwrap();
+    assert_eq!((copy.params(), copy.buffers()), (net.params(), net.buffers()));
+    assert_eq!((loaded.step, loaded.counter("epoch")), (1, Some(3)));
+    assert_eq!(format!("{copy_adam:?}"), format!("{adam:?}"));
+    // A stream stored where the network's own stream goes, or where a layer's tensor is.
+    let mut clash = Checkpoint::new(1);
+    clash.set_stream("network", &nn::runtime::rng::Rng::new(1));
+    let error = net.save_checkpoint(&path, &adam, &clash).unwrap_err().to_string();
+    assert!(error.contains("\"network\""), "{error}");
+    let mut clash = Checkpoint::new(1);
+    clash.set_stream("weight", &nn::runtime::rng::Rng::new(1));
+    let error = net.save_checkpoint(&path, &adam, &clash).unwrap_err().to_string();
+    assert!(error.contains("rng.weight"), "{error}");
+    // The refused saves left the good checkpoint in place.
+    assert!(copy.load_checkpoint(&path, &mut copy_adam).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }

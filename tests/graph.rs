@@ -36,6 +36,12 @@ network! {
         -> upsample(2) -> concat(identity, enc) -> conv(4, 1, 1);
     Nested: [2, 3, 3] => Outer(2) -> Outer(2) -> flatten -> linear(18, 2);
     WithBatchNorm: [2, 4, 4] => Basic(2) -> Down(2, 3, 2) -> global_avgpool -> flatten -> fc: linear(3, 2);
+    /// Pre-activation blocks (He et al., 2016): batch norm reads a value the shortcut
+    /// reads too, so its input gradient is summed with another.
+    PreActivation: [2, 4, 4] => conv(2, 3, 1)
+        -> residual(batchnorm(3) -> relu -> conv(3, 3, 3, padding = 1))
+        -> concat(identity, batchnorm(3) -> tanh) -> flatten -> linear(96, 2);
+    PreActivationFlat: [4] => linear(4, 5) -> residual(batchnorm(5) -> tanh -> linear(5, 5));
 
     block Inner(c) = residual(conv(c, c, 1) -> tanh);
     block Outer(c) = Inner(c) -> concat(Inner(c), identity) -> conv(c * 2, c, 1);
@@ -114,6 +120,14 @@ common::gradient_tests! {
 fn residual_blocks_with_batch_norm_in_train_and_eval_mode() {
     check_gradients_in::<WithBatchNorm<f64>>(3, 400, true);
     check_gradients_in::<WithBatchNorm<f64>>(3, 400, false);
+}
+
+#[test]
+fn batch_norm_reading_a_value_read_elsewhere_in_train_and_eval_mode() {
+    for training in [true, false] {
+        check_gradients_in::<PreActivation<f64>>(3, 400, training);
+        check_gradients_in::<PreActivationFlat<f64>>(4, 400, training);
+    }
 }
 
 #[test]

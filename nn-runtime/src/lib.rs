@@ -52,10 +52,14 @@ pub use {
     exec::network::Network,
     exec::summary::Summary,
     int8::model::Int8Model,
-    io::metrics::argmax_rows,
+    io::metrics::{argmax_rows, top_k_correct},
     io::weights::LoadReport,
     io::{data, idx},
     kernels::bf16::Precision,
-    train::loss::{BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, SoftmaxCrossEntropy},
-    train::optim::{Adam, Optimizer, Sgd},
+    train::init::{Init, Scheme},
+    train::loss::{
+        BinaryCrossEntropyWithLogits, Loss, MeanSquaredError, NllLoss, ProbabilityCrossEntropy, SoftmaxCrossEntropy,
+    },
+    train::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd},
+    train::schedule,
 };

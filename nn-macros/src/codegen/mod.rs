@@ -790,7 +790,7 @@ fn backward_step(
                 let (activation, alpha) = net.layers[before].op.fusable_activation().expect("checked when planned");
                 layer.op.backward_after(&activation, alpha).expect("checked when planned")
             }
-            None => barrier.unwrap_or_else(|| layer.op.backward()),
+            None => barrier.clone().unwrap_or_else(|| layer.op.backward()),
         };
         let len = plan.value_len[w];
         let x = activation(layer.inputs[0]);
@@ -846,6 +846,9 @@ fn backward_step(
                 )
             }
         };
+        // A barrier's first half only sums over the chunk: it writes no input gradient
+        // yet, so there is nothing to merge (its second half, a step of its own, does).
+        let after = if barrier.is_some() { None } else { after };
         quote! {
             let x = #x;
             #y

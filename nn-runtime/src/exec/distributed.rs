@@ -14,8 +14,13 @@
 //!   [`Reduction::AllReduce`] uses `MPI_Allreduce` instead: faster on many processes,
 //!   but MPI fixes no summation order, so results then depend on the process count.
 //!
+//!   MPI also only recommends, without requiring, that every process gets the same
+//!   bits from it; MPICH and Open MPI do on one machine, but `Exact` is the safe choice.
+//!
 //! A process that dies ends the others: MPI's launcher (`mpiexec`) stops the job, so
-//! no process waits forever in an exchange.
+//! no process waits forever in an exchange. An error only one process sees (a file it
+//! cannot write) would leave the others waiting in the next exchange: end the job with
+//! [`Distributed::abort`] instead of returning.
 
 use crate::error::Error;
 use crate::exec::chunks::{self, Chunk, Collective};
@@ -57,8 +62,14 @@ pub struct Distributed {
 impl Distributed {
     /// Initializes MPI (once per process).
     pub fn init() -> Result<Self, Error> {
-        let universe = mpi::initialize()
+        // Funneled: only this thread calls MPI, but the process has worker threads.
+        let (universe, threading) = mpi::initialize_with_threading(mpi::Threading::Funneled)
             .ok_or_else(|| Error::Distributed { message: "MPI is already initialized in this process".to_string() })?;
+        if threading < mpi::Threading::Funneled {
+            return Err(Error::Distributed {
+                message: format!("this MPI offers {threading:?} threading; worker threads need Funneled"),
+            });
+        }
         let world = universe.world();
         Ok(Distributed { world, reduction: Reduction::Exact, _universe: universe })
     }
@@ -82,6 +93,13 @@ impl Distributed {
     /// Whether this is rank 0, the one that writes files and prints.
     pub fn is_root(&self) -> bool {
         self.rank() == 0
+    }
+
+    /// Ends every process of the job with exit status `code` (`MPI_Abort`): what a
+    /// process that meets an error the others do not see must do, since returning
+    /// would leave them waiting in the next exchange.
+    pub fn abort(&self, code: i32) -> ! {
+        self.world.abort(code)
     }
 
     /// Waits until every process has come here.

@@ -14,6 +14,7 @@ use crate::io::weights;
 use crate::kernels::bf16::{self, Precision};
 use crate::ops::batchnorm::Barrier;
 use crate::rng::Rng;
+use crate::train::init::Init;
 use crate::train::loss::Loss;
 use crate::train::optim::Optimizer;
 
@@ -528,6 +529,12 @@ pub trait Network<F: Float>: Sized {
         let parts = self.__parts();
         optimizer.step(parts.params, parts.grads);
         Ok(value)
+    }
+
+    /// Re-draws the weights with `init` (Kaiming, Xavier/Glorot; biases zeroed or
+    /// kept) from `seed`, in place of PyTorch's default the network was created with.
+    fn initialize(&mut self, init: Init, seed: u64) {
+        init.apply(Self::LAYERS, self.params_mut(), &mut Rng::new(seed));
     }
 
     /// Saves parameters and buffers as safetensors with PyTorch's keys and layouts,

@@ -30,8 +30,11 @@ pub fn set(threads: usize) {
 }
 
 /// The processors this process may run on.
+/// The processors this process may use, read once (on Linux each reading parses the
+/// cgroup files, too slow for every job).
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Calls `f(i, &mut items[i])` for every item, spread over [`count`] threads (fewer

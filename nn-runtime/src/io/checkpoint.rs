@@ -98,6 +98,14 @@ pub fn to_bytes<F: Float, O: Optimizer<F> + ?Sized>(
     for (key, values) in &checkpoint.indices {
         owned.push((format!("index.{key}"), Dtype::U64, vec![values.len()], words(values)));
     }
+    if checkpoint.streams.contains_key("network") {
+        return Err("the stream name \"network\" is the network's own (rng.network); pick another".to_string());
+    }
+    let mut keys: Vec<&str> = owned.iter().map(|(key, ..)| key.as_str()).collect();
+    keys.sort_unstable();
+    if let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(format!("two entries would be stored as {:?}: rename the stream, list or layer", pair[0]));
+    }
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), "nn-checkpoint".to_string());
     metadata.insert("version".to_string(), "1".to_string());
@@ -154,7 +162,11 @@ pub fn from_bytes<F: Float, O: Optimizer<F> + ?Sized>(
     let mut checkpoint = Checkpoint::new(number("step")?);
     let mut state = State { name: field("optimizer")?.clone(), steps: number("optimizer.steps")?, tensors: Vec::new() };
     let mut network_rng = None;
-    let mut names: Vec<String> = file.names().into_iter().map(str::to_string).collect();
+    // The network's own keys first: a layer may be named `rng` or `optimizer`.
+    let own: std::collections::HashSet<&str> =
+        net.layers.iter().flat_map(|layer| layer.tensors.iter().chain(layer.buffers)).map(|t| t.key).collect();
+    let mut names: Vec<String> =
+        file.names().into_iter().filter(|key| !own.contains(*key)).map(str::to_string).collect();
     names.sort();
     for key in names {
         if let Some(name) = key.strip_prefix("optimizer.") {

@@ -145,6 +145,36 @@ pub fn argmax_rows<F: Float>(output: &[F], classes: usize) -> Result<impl Iterat
     }))
 }
 
+/// How many rows of `classes` outputs rank their label among their `k` largest values
+/// (top-k accuracy's numerator; `k = 1` is [`argmax_rows`]'s). Ranks break ties as
+/// [`argmax_rows`] does: the earlier index first, NaN above every number. A label out
+/// of range, a `k` of 0 or a label count that is not the row count is an error.
+pub fn top_k_correct<F: Float>(output: &[F], classes: usize, labels: &[usize], k: usize) -> Result<usize, Error> {
+    let err = |message: String| Error::Data { source: "top_k_correct".into(), message };
+    if k == 0 {
+        return Err(err("k is 0: top-k needs at least one guess".into()));
+    }
+    let rows = argmax_rows(output, classes)?.count();
+    if rows != labels.len() {
+        return Err(err(format!("{rows} rows of outputs but {} labels", labels.len())));
+    }
+    if let Some(position) = labels.iter().position(|&l| l >= classes) {
+        return Err(Error::LabelOutOfRange { position, label: labels[position], classes });
+    }
+    // `a` ranks above `b`: NaN first, then larger numbers; equal values by index.
+    let above = |a: F, b: F| (a.is_nan() && !b.is_nan()) || a > b;
+    Ok(output
+        .chunks_exact(classes)
+        .zip(labels)
+        .filter(|(row, &label)| {
+            let value = row[label];
+            let ahead =
+                row.iter().enumerate().filter(|&(i, &v)| above(v, value) || (i < label && !above(value, v))).count();
+            ahead < k
+        })
+        .count())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +216,22 @@ mod tests {
             m.add(t, p).unwrap();
         }
         assert_eq!(&m.normalized()[3..6], &[0.0, 2.0 / 3.0, 1.0 / 3.0]);
+    }
+
+    #[test]
+    fn top_k_counts_labels_among_the_largest_with_argmax_ties() {
+        let output = [0.1f32, 0.5, 0.3, 0.2, /* row 2 */ 1.0, 1.0, 0.0, f32::NAN];
+        // Row 1 ranks 1, 2, 3, 0; row 2 ranks 3 (NaN), 0, 1, 2.
+        assert_eq!(top_k_correct(&output, 4, &[1, 3], 1).unwrap(), 2);
+        assert_eq!(top_k_correct(&output, 4, &[2, 0], 1).unwrap(), 0);
+        assert_eq!(top_k_correct(&output, 4, &[2, 0], 2).unwrap(), 2);
+        assert_eq!(top_k_correct(&output, 4, &[0, 1], 2).unwrap(), 0);
+        assert_eq!(top_k_correct(&output, 4, &[0, 1], 3).unwrap(), 1);
+        assert_eq!(top_k_correct(&output, 4, &[0, 2], 4).unwrap(), 2);
+        let argmax: Vec<usize> = argmax_rows(&output, 4).unwrap().collect();
+        assert_eq!(top_k_correct(&output, 4, &argmax, 1).unwrap(), 2);
+        assert!(top_k_correct(&output, 4, &[0, 4], 1).is_err());
+        assert!(top_k_correct(&output, 4, &[0], 1).is_err());
+        assert!(top_k_correct(&output, 4, &[0, 1], 0).is_err());
     }
 }

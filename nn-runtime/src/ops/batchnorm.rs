@@ -74,6 +74,9 @@ impl Barrier {
             let (mut n, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
             for (samples, record) in records.clone() {
                 let (nb, mb, m2b) = ((samples * self.per_sample) as f64, record[c], record[c_count + c]);
+                if nb == 0.0 {
+                    continue; // an empty chunk adds nothing (and its mean is 0/0)
+                }
                 if n == 0.0 {
                     (n, mean, m2) = (nb, mb, m2b);
                     continue;

@@ -26,6 +26,57 @@ pub trait Loss<F: Float>: Sync {
     ) -> Result<F, Error>;
 }
 
+/// Checks class labels against a batch of outputs whose first axis holds the classes:
+/// one label per position (`[C]` → one, `[C, H, W]` → `H·W`), each below `C`.
+fn check_labels(labels: &[usize], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+    let classes = sample_shape[0];
+    let expected = batch * sample_shape[1..].iter().product::<usize>();
+    if labels.len() != expected {
+        return Err(Error::TargetLength { what: "labels", expected, found: labels.len(), batch });
+    }
+    match labels.iter().position(|&label| label >= classes) {
+        Some(position) => Err(Error::LabelOutOfRange { position, label: labels[position], classes }),
+        None => Ok(()),
+    }
+}
+
+/// The targets of samples `range`, when `target` holds a whole number per sample.
+fn per_sample<T>(target: &[T], batch: usize, range: std::ops::Range<usize>) -> Option<&[T]> {
+    let per = target.len() / batch.max(1);
+    (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+}
+
+/// Where the classes of one position lie in a batch of outputs `[n, C, positions…]`:
+/// position `i` (batch-major) has class `c` at `at(i, c)`.
+#[derive(Clone, Copy)]
+struct ClassAxis {
+    classes: usize,
+    positions: usize,
+}
+
+impl ClassAxis {
+    fn of(sample_shape: &[usize]) -> Self {
+        ClassAxis { classes: sample_shape[0], positions: sample_shape[1..].iter().product() }
+    }
+    #[inline(always)]
+    fn at(self, i: usize, c: usize) -> usize {
+        let (n, s) = (i / self.positions, i % self.positions);
+        (n * self.classes + c) * self.positions + s
+    }
+    /// The largest output of position `i` and `ln Σ exp(x − max)`.
+    fn log_sum_exp<F: Float>(self, output: &[F], i: usize) -> (F, F) {
+        let mut m = F::NEG_INFINITY;
+        for c in 0..self.classes {
+            m = m.max(output[self.at(i, c)]);
+        }
+        let mut sum = F::ZERO;
+        for c in 0..self.classes {
+            sum += (output[self.at(i, c)] - m).exp();
+        }
+        (m, sum.ln())
+    }
+}
+
 /// Softmax cross-entropy on integer class labels, as `nn.CrossEntropyLoss`: the output
 /// holds logits over the first axis (`[C]`, or `[C, H, W]` with one label per position).
 /// Stable: uses log-sum-exp with the maximum subtracted.
@@ -37,54 +88,122 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
     const NAME: &'static str = "softmax cross-entropy";
 
     fn samples(target: &[usize], batch: usize, range: std::ops::Range<usize>) -> Option<&[usize]> {
-        let per = target.len() / batch.max(1);
-        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+        per_sample(target, batch, range)
     }
 
     fn check(&self, labels: &[usize], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
-        let classes = sample_shape[0];
-        let expected = batch * sample_shape[1..].iter().product::<usize>();
-        if labels.len() != expected {
-            return Err(Error::TargetLength { what: "labels", expected, found: labels.len(), batch });
-        }
-        match labels.iter().position(|&label| label >= classes) {
-            Some(position) => Err(Error::LabelOutOfRange { position, label: labels[position], classes }),
-            None => Ok(()),
-        }
+        check_labels(labels, sample_shape, batch)
     }
 
     fn evaluate(
         &self, output: &[F], sample_shape: &[usize], labels: &[usize], batch: usize, mut grad: Option<&mut [F]>,
     ) -> Result<F, Error> {
-        Loss::<F>::check(self, labels, sample_shape, batch)?;
-        let classes = sample_shape[0];
-        let positions: usize = sample_shape[1..].iter().product();
-        let expected = batch * positions;
-        let count = F::from_usize(expected);
+        check_labels(labels, sample_shape, batch)?;
+        let axis = ClassAxis::of(sample_shape);
+        let count = F::from_usize(labels.len());
         let mut total = 0.0f64;
         for (i, &label) in labels.iter().enumerate() {
-            let (n, s) = (i / positions, i % positions);
-            let base = n * classes * positions + s;
-            let at = |c: usize| base + c * positions;
-            let mut m = F::NEG_INFINITY;
-            for c in 0..classes {
-                m = m.max(output[at(c)]);
-            }
-            let mut sum = F::ZERO;
-            for c in 0..classes {
-                sum += (output[at(c)] - m).exp();
-            }
-            let log_sum = sum.ln();
-            total += (log_sum - (output[at(label)] - m)).to_f64();
+            let (m, log_sum) = axis.log_sum_exp(output, i);
+            total += (log_sum - (output[axis.at(i, label)] - m)).to_f64();
             if let Some(grad) = grad.as_deref_mut() {
-                for c in 0..classes {
-                    let p = ((output[at(c)] - m) - log_sum).exp();
+                for c in 0..axis.classes {
+                    let p = ((output[axis.at(i, c)] - m) - log_sum).exp();
                     let onehot = if c == label { F::ONE } else { F::ZERO };
-                    grad[at(c)] = (p - onehot) / count;
+                    grad[axis.at(i, c)] = (p - onehot) / count;
                 }
             }
         }
-        Ok(F::from_f64(total / expected as f64))
+        Ok(F::from_f64(total / labels.len() as f64))
+    }
+}
+
+/// Softmax cross-entropy against class probabilities, as `nn.CrossEntropyLoss` given a
+/// float target of the output's shape: `−Σ_c t_c · log_softmax(x)_c`, the mean over the
+/// batch (and positions, for `[C, H, W]` outputs). Targets need not sum to one (PyTorch
+/// does not ask either); label smoothing is such a target.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProbabilityCrossEntropy;
+
+impl<F: Float> Loss<F> for ProbabilityCrossEntropy {
+    type Target = [F];
+    const NAME: &'static str = "cross-entropy with probability targets";
+
+    fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
+        per_sample(target, batch, range)
+    }
+
+    fn check(&self, target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+        let expected = batch * sample_shape.iter().product::<usize>();
+        if target.len() != expected {
+            return Err(Error::TargetLength { what: "probabilities", expected, found: target.len(), batch });
+        }
+        Ok(())
+    }
+
+    fn evaluate(
+        &self, output: &[F], sample_shape: &[usize], target: &[F], batch: usize, mut grad: Option<&mut [F]>,
+    ) -> Result<F, Error> {
+        Loss::<F>::check(self, target, sample_shape, batch)?;
+        let axis = ClassAxis::of(sample_shape);
+        let rows = batch * axis.positions;
+        let count = F::from_usize(rows);
+        let mut total = 0.0f64;
+        for i in 0..rows {
+            let (m, log_sum) = axis.log_sum_exp(output, i);
+            let mut mass = F::ZERO;
+            for c in 0..axis.classes {
+                let at = axis.at(i, c);
+                total -= (target[at] * ((output[at] - m) - log_sum)).to_f64();
+                mass += target[at];
+            }
+            // ∂/∂x_c = softmax_c · Σ t − t_c.
+            if let Some(grad) = grad.as_deref_mut() {
+                for c in 0..axis.classes {
+                    let at = axis.at(i, c);
+                    let p = ((output[at] - m) - log_sum).exp();
+                    grad[at] = (p * mass - target[at]) / count;
+                }
+            }
+        }
+        Ok(F::from_f64(total / rows as f64))
+    }
+}
+
+/// Negative log-likelihood on log-probabilities and class labels, as `nn.NLLLoss`: the
+/// loss is `−x[label]`, the mean over the batch (and positions). Put a `log_softmax`
+/// layer last; the pair is [`SoftmaxCrossEntropy`] on the logits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NllLoss;
+
+impl<F: Float> Loss<F> for NllLoss {
+    type Target = [usize];
+    const NAME: &'static str = "negative log-likelihood";
+
+    fn samples(target: &[usize], batch: usize, range: std::ops::Range<usize>) -> Option<&[usize]> {
+        per_sample(target, batch, range)
+    }
+
+    fn check(&self, labels: &[usize], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+        check_labels(labels, sample_shape, batch)
+    }
+
+    fn evaluate(
+        &self, output: &[F], sample_shape: &[usize], labels: &[usize], batch: usize, mut grad: Option<&mut [F]>,
+    ) -> Result<F, Error> {
+        check_labels(labels, sample_shape, batch)?;
+        let axis = ClassAxis::of(sample_shape);
+        let step = -F::ONE / F::from_usize(labels.len());
+        let mut total = 0.0f64;
+        if let Some(grad) = grad.as_deref_mut() {
+            grad[..labels.len() * axis.classes].fill(F::ZERO);
+        }
+        for (i, &label) in labels.iter().enumerate() {
+            total -= output[axis.at(i, label)].to_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                grad[axis.at(i, label)] = step;
+            }
+        }
+        Ok(F::from_f64(total / labels.len() as f64))
     }
 }
 
@@ -104,8 +223,7 @@ impl<F: Float, L: ElementLoss> Loss<F> for L {
     const NAME: &'static str = L::NAME;
 
     fn samples(target: &[F], batch: usize, range: std::ops::Range<usize>) -> Option<&[F]> {
-        let per = target.len() / batch.max(1);
-        (per * batch == target.len()).then(|| &target[range.start * per..range.end * per])
+        per_sample(target, batch, range)
     }
 
     fn check(&self, target: &[F], sample_shape: &[usize], batch: usize) -> Result<(), Error> {

@@ -4,3 +4,4 @@
 pub mod init;
 pub mod loss;
 pub mod optim;
+pub mod schedule;

@@ -1,4 +1,5 @@
-//! Optimizers with PyTorch's update rules and state (`torch.optim.SGD`, `Adam`, `AdamW`).
+//! Optimizers with PyTorch's update rules and state (`torch.optim.SGD`, `Adam`, `AdamW`,
+//! `RMSprop`, `Adagrad`).
 //! State is allocated on the first step, so later steps allocate nothing.
 
 use crate::error::Error;
@@ -7,6 +8,10 @@ use crate::float::Float;
 /// Updates parameters in place from their gradients.
 pub trait Optimizer<F: Float> {
     fn step(&mut self, params: &mut [F], grads: &[F]);
+    /// The learning rate the next step uses.
+    fn lr(&self) -> f64;
+    /// Sets the learning rate (what a [schedule](crate::train::schedule) does).
+    fn set_lr(&mut self, lr: f64);
     /// Whether the hyper-parameters are usable: finite, and within the ranges PyTorch
     /// accepts. A training step asks before it changes anything, so settings that
     /// would destroy every parameter (a NaN learning rate) are refused, not applied.
@@ -34,13 +39,17 @@ pub struct State<T> {
     pub tensors: Vec<(String, T)>,
 }
 
-/// `Ok` when `state` is `name`'s, with exactly the tensors `keys` (or none at all).
+/// `Ok` when `state` is `name`'s, with exactly the tensors `keys` in any order (or none
+/// at all).
 fn expect_tensors<T>(state: &State<T>, name: &str, keys: &[&str]) -> Result<(), String> {
     if state.name != name {
         return Err(format!("it holds the state of {}, not of {name}", state.name));
     }
-    let found: Vec<&str> = state.tensors.iter().map(|(k, _)| k.as_str()).collect();
-    if !found.is_empty() && found != keys {
+    let mut found: Vec<&str> = state.tensors.iter().map(|(k, _)| k.as_str()).collect();
+    let mut expected = keys.to_vec();
+    found.sort_unstable();
+    expected.sort_unstable();
+    if !found.is_empty() && found != expected {
         return Err(format!("{name}'s state has tensors {keys:?}, the checkpoint {found:?}"));
     }
     Ok(())
@@ -96,6 +105,13 @@ impl<F: Float> Sgd<F> {
 }
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     fn check(&self) -> Result<(), Error> {
         check_setting("SGD", "the learning rate", self.lr, None)?;
         check_setting("SGD", "momentum", self.momentum, None)?;
@@ -198,6 +214,13 @@ impl<F: Float> Adam<F> {
 }
 
 impl<F: Float> Optimizer<F> for Adam<F> {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     fn check(&self) -> Result<(), Error> {
         let name = if self.decoupled { "AdamW" } else { "Adam" };
         check_setting(name, "the learning rate", self.lr, None)?;
@@ -220,10 +243,16 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     fn set_state(&mut self, state: State<Vec<F>>) -> Result<(), String> {
         let name = if self.decoupled { "AdamW" } else { "Adam" };
         expect_tensors(&state, name, &["exp_avg", "exp_avg_sq"])?;
-        let steps =
-            u32::try_from(state.steps).map_err(|_| format!("{} steps is more than Adam counts", state.steps))?;
-        let mut tensors = state.tensors.into_iter().map(|(_, t)| t);
-        (self.m, self.v) = (tensors.next().unwrap_or_default(), tensors.next().unwrap_or_default());
+        let steps = u32::try_from(state.steps)
+            .ok()
+            .filter(|&s| s < i32::MAX as u32)
+            .ok_or_else(|| format!("{} steps is more than Adam counts", state.steps))?;
+        if (steps == 0) != state.tensors.is_empty() {
+            return Err(format!("{steps} steps with {} moment tensors: Adam has both or neither", state.tensors.len()));
+        }
+        let mut tensors = state.tensors;
+        let mut take = |key: &str| tensors.iter_mut().find(|(k, _)| k == key).map(|(_, t)| std::mem::take(t));
+        (self.m, self.v) = (take("exp_avg").unwrap_or_default(), take("exp_avg_sq").unwrap_or_default());
         self.steps = steps;
         Ok(())
     }
@@ -259,6 +288,264 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             *v = b2 * *v + one_b2 * g * g;
             let denom = v.sqrt() / bias2_sqrt + eps;
             *p -= step_size * *m / denom;
+        }
+    }
+}
+
+/// RMSprop as `torch.optim.RMSprop`: a running mean of squared gradients divides each
+/// step, optionally centered (the running mean of the gradients' square subtracted) and
+/// with momentum. [`RmsProp::keras`] gives Keras' variant, whose ε sits inside the root.
+#[derive(Debug, Clone)]
+pub struct RmsProp<F: Float = f32> {
+    pub lr: f64,
+    /// The squared gradients' decay (PyTorch's `alpha`, Keras' `rho`).
+    pub alpha: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub momentum: f64,
+    pub centered: bool,
+    /// `√(v + ε)` (Keras) instead of `√v + ε` (PyTorch).
+    pub eps_inside_root: bool,
+    steps: u64,
+    square_avg: Vec<F>,
+    momentum_buffer: Vec<F>,
+    grad_avg: Vec<F>,
+}
+
+impl<F: Float> RmsProp<F> {
+    /// `torch.optim.RMSprop(lr=lr)`: alpha 0.99, eps 1e-8, no momentum, not centered.
+    pub fn new(lr: f64) -> Self {
+        RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            eps_inside_root: false,
+            steps: 0,
+            square_avg: Vec::new(),
+            momentum_buffer: Vec::new(),
+            grad_avg: Vec::new(),
+        }
+    }
+    /// `keras.optimizers.RMSprop(learning_rate=lr)`: rho 0.9, epsilon 1e-7 inside the
+    /// square root, no momentum, not centered.
+    pub fn keras(lr: f64) -> Self {
+        RmsProp { alpha: 0.9, eps: 1e-7, eps_inside_root: true, ..Self::new(lr) }
+    }
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    pub fn centered(mut self, centered: bool) -> Self {
+        self.centered = centered;
+        self
+    }
+    fn name(&self) -> &'static str {
+        if self.eps_inside_root {
+            "RMSprop (Keras)"
+        } else {
+            "RMSprop"
+        }
+    }
+    /// The state tensors these settings keep, in order.
+    fn keys(&self) -> Vec<&'static str> {
+        let mut keys = vec!["square_avg"];
+        if self.momentum > 0.0 {
+            keys.push("momentum_buffer");
+        }
+        if self.centered {
+            keys.push("grad_avg");
+        }
+        keys
+    }
+}
+
+impl<F: Float> Optimizer<F> for RmsProp<F> {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let name = self.name();
+        check_setting(name, "the learning rate", self.lr, None)?;
+        check_setting(name, "alpha", self.alpha, None)?;
+        check_setting(name, "eps", self.eps, None)?;
+        check_setting(name, "weight decay", self.weight_decay, None)?;
+        check_setting(name, "momentum", self.momentum, None)
+    }
+
+    fn state(&self) -> State<&[F]> {
+        let mut tensors = Vec::new();
+        if !self.square_avg.is_empty() {
+            tensors.push(("square_avg".to_string(), &self.square_avg[..]));
+            if self.momentum > 0.0 {
+                tensors.push(("momentum_buffer".to_string(), &self.momentum_buffer[..]));
+            }
+            if self.centered {
+                tensors.push(("grad_avg".to_string(), &self.grad_avg[..]));
+            }
+        }
+        State { name: self.name().to_string(), steps: self.steps, tensors }
+    }
+
+    fn set_state(&mut self, state: State<Vec<F>>) -> Result<(), String> {
+        let keys = self.keys();
+        expect_tensors(&state, self.name(), &keys)?;
+        let mut tensors = state.tensors;
+        let mut take = |key: &str| tensors.iter_mut().find(|(k, _)| k == key).map(|(_, t)| std::mem::take(t));
+        self.square_avg = take("square_avg").unwrap_or_default();
+        self.momentum_buffer = take("momentum_buffer").unwrap_or_default();
+        self.grad_avg = take("grad_avg").unwrap_or_default();
+        self.steps = state.steps;
+        Ok(())
+    }
+
+    fn step(&mut self, params: &mut [F], grads: &[F]) {
+        assert_eq!(params.len(), grads.len(), "optimizer: parameters and gradients differ in length");
+        let n = params.len();
+        if self.square_avg.len() != n {
+            self.square_avg = vec![F::ZERO; n];
+            self.steps = 0;
+        }
+        if self.momentum > 0.0 && self.momentum_buffer.len() != n {
+            self.momentum_buffer = vec![F::ZERO; n];
+        }
+        if self.centered && self.grad_avg.len() != n {
+            self.grad_avg = vec![F::ZERO; n];
+        }
+        self.steps += 1;
+        let (lr, alpha, one_alpha) = (F::from_f64(self.lr), F::from_f64(self.alpha), F::from_f64(1.0 - self.alpha));
+        let (eps, wd, momentum) = (F::from_f64(self.eps), F::from_f64(self.weight_decay), F::from_f64(self.momentum));
+        for i in 0..n {
+            let mut g = grads[i];
+            if self.weight_decay != 0.0 {
+                g += wd * params[i];
+            }
+            let v = &mut self.square_avg[i];
+            *v = *v * alpha + g * g * one_alpha;
+            let mut v = *v;
+            if self.centered {
+                // torch's lerp: a + w·(b − a).
+                let a = &mut self.grad_avg[i];
+                *a += one_alpha * (g - *a);
+                v -= *a * *a;
+            }
+            let denominator = if self.eps_inside_root { (v + eps).sqrt() } else { v.sqrt() + eps };
+            if self.momentum > 0.0 {
+                let b = &mut self.momentum_buffer[i];
+                *b = *b * momentum + g / denominator;
+                params[i] -= lr * *b;
+            } else if self.eps_inside_root {
+                params[i] -= lr * g / denominator;
+            } else {
+                params[i] += -lr * (g / denominator);
+            }
+        }
+    }
+}
+
+/// Adagrad as `torch.optim.Adagrad`: each parameter's step divided by the root of the
+/// sum of its squared gradients, the rate decayed as `lr / (1 + (t − 1)·lr_decay)`.
+#[derive(Debug, Clone)]
+pub struct Adagrad<F: Float = f32> {
+    pub lr: f64,
+    pub lr_decay: f64,
+    pub weight_decay: f64,
+    pub initial_accumulator_value: f64,
+    pub eps: f64,
+    steps: u64,
+    sum: Vec<F>,
+}
+
+impl<F: Float> Adagrad<F> {
+    /// `torch.optim.Adagrad(lr=lr)`: no decays, accumulators from 0, eps 1e-10.
+    pub fn new(lr: f64) -> Self {
+        Adagrad {
+            lr,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            steps: 0,
+            sum: Vec::new(),
+        }
+    }
+    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+        self.lr_decay = lr_decay;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adagrad<F> {
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        check_setting("Adagrad", "the learning rate", self.lr, None)?;
+        check_setting("Adagrad", "lr_decay", self.lr_decay, None)?;
+        check_setting("Adagrad", "weight decay", self.weight_decay, None)?;
+        check_setting("Adagrad", "initial_accumulator_value", self.initial_accumulator_value, None)?;
+        check_setting("Adagrad", "eps", self.eps, None)
+    }
+
+    fn state(&self) -> State<&[F]> {
+        let tensors = if self.sum.is_empty() { Vec::new() } else { vec![("sum".to_string(), &self.sum[..])] };
+        State { name: "Adagrad".to_string(), steps: self.steps, tensors }
+    }
+
+    fn set_state(&mut self, state: State<Vec<F>>) -> Result<(), String> {
+        expect_tensors(&state, "Adagrad", &["sum"])?;
+        self.sum = state.tensors.into_iter().next().map(|(_, t)| t).unwrap_or_default();
+        self.steps = state.steps;
+        Ok(())
+    }
+
+    fn step(&mut self, params: &mut [F], grads: &[F]) {
+        assert_eq!(params.len(), grads.len(), "optimizer: parameters and gradients differ in length");
+        if self.sum.len() != params.len() {
+            self.sum = vec![F::from_f64(self.initial_accumulator_value); params.len()];
+            self.steps = 0;
+        }
+        self.steps += 1;
+        let clr = F::from_f64(self.lr / (1.0 + (self.steps - 1) as f64 * self.lr_decay));
+        let (eps, wd) = (F::from_f64(self.eps), F::from_f64(self.weight_decay));
+        for ((p, &g), s) in params.iter_mut().zip(grads).zip(self.sum.iter_mut()) {
+            let g = if self.weight_decay != 0.0 { g + wd * *p } else { g };
+            *s += g * g;
+            *p += -clr * (g / (s.sqrt() + eps));
         }
     }
 }
