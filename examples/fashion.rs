@@ -2,7 +2,8 @@
 //! `--model resnet` or `all`, the small ResNet of `examples/resnet.rs`), trained on the
 //! 60,000 training images and measured on the 10,000 test images — accuracy, Cohen's
 //! kappa, Matthews correlation, cross-entropy, and the normalized confusion matrix —
-//! with training curves and confusion heat maps written as PNG files and the trained
+//! with training curves and confusion heat maps written as PNG files, the histories as
+//! CSV, and the trained
 //! weights saved as safetensors (loadable into the same `nn.Sequential` in PyTorch).
 //!
 //!     cargo run --release --example fashion -- --help
@@ -12,15 +13,20 @@
 //! folder.
 
 use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::{Batches, ImageSet};
 use nn::prelude::*;
 use nn::runtime::io::metrics::Confusion;
+use nn::schedule::Cosine;
+use nn::History;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+#[path = "support/history.rs"]
+mod history_plot;
+use history_plot::DrawResult;
 
 // The small ResNet, shared with the benchmark and profiling examples.
 #[allow(dead_code)]
@@ -110,74 +116,41 @@ fn load(dir: &Path) -> Result<(ImageSet<f32>, ImageSet<f32>), nn::Error> {
     Ok((train, test))
 }
 
-/// Per-epoch figures, for the curves.
-#[derive(Default, Clone)]
-struct History {
-    train_loss: Vec<f64>,
-    test_loss: Vec<f64>,
-    test_accuracy: Vec<f64>,
-}
-
-/// Test-set cross-entropy and confusion matrix, in eval mode.
-fn evaluate<N: Network<f32>>(net: &mut N, test: &ImageSet<f32>) -> Result<(f64, Confusion), nn::Error> {
+/// The test set's confusion matrix, in eval mode.
+fn confusion<N: Network<f32>>(net: &mut N, test: &ImageSet<f32>) -> Result<Confusion, nn::Error> {
     net.eval();
     let mut confusion = Confusion::new(10);
-    let mut loss = 0.0;
     let per = test.sample_len();
     for (images, labels) in test.images.chunks(1000 * per).zip(test.labels.chunks(1000)) {
         let logits = net.forward(images)?;
         for (predicted, &truth) in nn::argmax_rows(logits, 10)?.zip(labels) {
             confusion.add(truth, predicted)?;
         }
-        let batch_loss = SoftmaxCrossEntropy.evaluate(logits, N::OUTPUT_SHAPE, labels, labels.len(), None)?;
-        loss += batch_loss as f64 * labels.len() as f64;
     }
     net.train();
-    Ok((loss / test.len() as f64, confusion))
+    Ok(confusion)
 }
 
+/// Adam with its rate cosine-decayed to zero over the run, the test set evaluated after
+/// every epoch (`nn::Fit`); the history is also written as CSV.
 fn train<N: Network<f32>>(
     label: &str, epochs: usize, args: &Args, data: &(ImageSet<f32>, ImageSet<f32>),
 ) -> Result<(N, History, Confusion, f64), nn::Error> {
     let (train, test) = data;
-    println!("{}\n", N::summary());
+    println!("{}\n{label}:", N::summary());
+    let start = Instant::now();
     let mut net = N::with_seed(args.seed);
-    let mut adam = Adam::new(args.lr);
     let mut batches = Batches::new(train.len(), args.batch, args.seed)?;
-    let total_steps = (epochs * train.len().div_ceil(args.batch)).max(1);
-    let style =
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").expect("template").progress_chars("=> ");
-    let (mut history, mut step, start) = (History::default(), 0, Instant::now());
-    let mut confusion = Confusion::new(10);
-    for epoch in 1..=epochs {
-        let bar =
-            ProgressBar::new(train.len() as u64).with_style(style.clone()).with_prefix(format!("{label} {epoch:>2}"));
-        batches.shuffle();
-        let (epoch_start, mut loss_sum, mut seen) = (Instant::now(), 0.0, 0);
-        while let Some((images, labels)) = batches.next_batch(train)? {
-            adam.lr = args.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps as f64).cos());
-            step += 1;
-            let loss = net.train_step(images, labels, &SoftmaxCrossEntropy, &mut adam)?;
-            loss_sum += loss as f64 * labels.len() as f64;
-            seen += labels.len();
-            bar.inc(labels.len() as u64);
-            let rate = seen as f64 / epoch_start.elapsed().as_secs_f64();
-            bar.set_message(format!("loss {:.4}  {rate:.0} images/s", loss_sum / seen as f64));
-        }
-        bar.finish_and_clear();
-        let rate = seen as f64 / epoch_start.elapsed().as_secs_f64();
-        let (test_loss, matrix) = evaluate(&mut net, test)?;
-        history.train_loss.push(loss_sum / seen as f64);
-        history.test_loss.push(test_loss);
-        history.test_accuracy.push(matrix.accuracy());
-        println!(
-            "{label} epoch {epoch:>2}: train loss {:.4}  test loss {test_loss:.4}  test accuracy {:.4}  {rate:.0} images/s",
-            loss_sum / seen as f64,
-            matrix.accuracy()
-        );
-        confusion = matrix;
-    }
-    Ok((net, history, confusion, start.elapsed().as_secs_f64()))
+    let total_steps = (epochs * batches.per_epoch()).max(1) as u64;
+    let history = Fit::new(epochs)
+        .schedule(Cosine { t_max: total_steps, eta_min: 0.0 })
+        .validation(test)
+        .metric(Accuracy)
+        .run(&mut net, train, &mut batches, &SoftmaxCrossEntropy, &mut Adam::new(args.lr))?;
+    let seconds = start.elapsed().as_secs_f64();
+    history.write_csv(args.out.join(format!("fashion_history_{}.csv", label.to_lowercase())))?;
+    let confusion = confusion(&mut net, test)?;
+    Ok((net, history, confusion, seconds))
 }
 
 fn print_confusion(label: &str, confusion: &Confusion) {
@@ -195,55 +168,6 @@ fn print_confusion(label: &str, confusion: &Confusion) {
         }
         println!();
     }
-}
-
-type DrawResult = Result<(), Box<dyn std::error::Error>>;
-
-fn plot_curves(path: &Path, runs: &[(&str, &History)]) -> DrawResult {
-    let root = BitMapBackend::new(path, (1200, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(600);
-    let epochs = runs.iter().map(|(_, h)| h.train_loss.len()).max().unwrap_or(1) as u32;
-    let colors = [RGBColor(31, 119, 180), RGBColor(214, 39, 40)];
-    let max_loss =
-        runs.iter().flat_map(|(_, h)| h.train_loss.iter().chain(&h.test_loss)).fold(0.0f64, |a, &b| a.max(b));
-    let mut chart = ChartBuilder::on(&left)
-        .caption("Cross-entropy per epoch (solid: train, thin: test)", ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1u32..epochs.max(2), 0.0..max_loss * 1.05)?;
-    chart.configure_mesh().x_desc("epoch").y_desc("loss").draw()?;
-    for (i, (name, h)) in runs.iter().enumerate() {
-        let color = colors[i % 2];
-        chart
-            .draw_series(LineSeries::new((1..).zip(h.train_loss.iter().copied()), color.stroke_width(3)))?
-            .label(format!("{name} train"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
-        chart
-            .draw_series(LineSeries::new((1..).zip(h.test_loss.iter().copied()), color.stroke_width(1)))?
-            .label(format!("{name} test"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(1)));
-    }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
-    let low = runs.iter().flat_map(|(_, h)| h.test_accuracy.iter()).fold(1.0f64, |a, &b| a.min(b));
-    let mut chart = ChartBuilder::on(&right)
-        .caption("Test accuracy per epoch", ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1u32..epochs.max(2), (low - 0.01).max(0.0)..1.0)?;
-    chart.configure_mesh().x_desc("epoch").y_desc("accuracy").draw()?;
-    for (i, (name, h)) in runs.iter().enumerate() {
-        let color = colors[i % 2];
-        chart
-            .draw_series(LineSeries::new((1..).zip(h.test_accuracy.iter().copied()), color.stroke_width(3)))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
-    }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
-    root.present()?;
-    Ok(())
 }
 
 fn plot_confusion(path: &Path, title: &str, confusion: &Confusion) -> DrawResult {
@@ -307,8 +231,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The whole experiment for `args`.
 pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    plotters::style::register_font("sans-serif", FontStyle::Normal, include_bytes!("../assets/fonts/DejaVuSans.ttf"))
-        .map_err(|_| "the embedded font does not parse")?;
+    history_plot::register_font()?;
     std::fs::create_dir_all(&args.out)?;
     let start = Instant::now();
     let data = load(&args.data).unwrap_or_else(|e| {
@@ -348,8 +271,8 @@ pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             confusion.accuracy(),
             confusion.cohen_kappa(),
             confusion.matthews(),
-            history.test_loss.last().copied().unwrap_or(f64::NAN),
-            history.train_loss.len()
+            history.column("val_loss").and_then(|l| l.last().copied()).unwrap_or(f64::NAN),
+            history.rows.len()
         );
     }
     for (name, _, confusion, _) in &results {
@@ -358,7 +281,7 @@ pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         plot_confusion(&file, &format!("{name}: normalized confusion matrix (test set)"), confusion)?;
     }
     let runs: Vec<(&str, &History)> = results.iter().map(|(n, h, _, _)| (*n, h)).collect();
-    plot_curves(&args.out.join("fashion_curves.png"), &runs)?;
+    history_plot::plot(&args.out.join("fashion_curves.png"), &runs)?;
     println!(
         "\nwrote {0}/fashion_curves.png, {0}/fashion_confusion_*.png and the weights {0}/fashion_*.safetensors ({1:.0} s in all)",
         args.out.display(),

@@ -1,7 +1,8 @@
 //! Trains LeNet-5 (LeCun et al., 1998) on 8,000 MNIST digits and reports the accuracy on
 //! 2,000 held-out ones. The 28×28 digits are zero-padded to 32×32, as in the paper.
 //!
-//!     cargo run --release --example lenet5 [-- --epochs N --batch B --lr LR --data DIR --precision bf16 --save FILE]
+//!     cargo run --release --example lenet5 [-- --epochs N --batch B --lr LR --data DIR --precision bf16 --save FILE
+//!                                              --history FILE.csv --checkpoint FILE --every STEPS]
 //!
 //! `--precision bf16` trains with bfloat16 products and f32 weights (mixed precision,
 //! AVX-512 BF16). Either way the trained network is also tested with bfloat16
@@ -10,12 +11,19 @@
 //! MNIST-format IDX files with those names) instead of the embedded copy.
 //! `--save FILE` writes the trained weights as safetensors (the embedded example's
 //! `examples/embedded/lenet5.safetensors` is such a file) and prints the input
-//! normalization they expect.
+//! normalization they expect. `--history FILE.csv` writes the per-epoch history and its
+//! curves (`FILE.png`); `--checkpoint FILE` checkpoints every `--every` steps and, run
+//! again, resumes from the file to the weights an uninterrupted run reaches.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use clap::{Parser, ValueEnum};
 use nn::data::{Batches, ImageSet};
 use nn::prelude::*;
+use nn::schedule::Cosine;
+use std::path::PathBuf;
 use std::time::Instant;
+
+#[path = "support/history.rs"]
+mod history_plot;
 
 network! {
     /// LeNet-5 (LeCun et al., 1998), with PyTorch's default initialization.
@@ -38,59 +46,47 @@ const EMBEDDED: [&[u8]; 4] = [
     include_bytes!("../data/mnist10k/mnist10k-test-labels-idx1-ubyte.gz"),
 ];
 
+/// Trains LeNet-5 on 8,000 MNIST digits and tests it on 2,000 others.
+#[derive(Parser)]
+#[command(version, about)]
 struct Options {
+    #[arg(long, default_value_t = 12)]
     epochs: usize,
+    #[arg(long, default_value_t = 32)]
     batch: usize,
+    /// SGD's learning rate at the start (momentum 0.9, cosine-decayed to zero)
+    #[arg(long, default_value_t = 0.03)]
     lr: f64,
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Folder with mnist10k-{train,test}-{images-idx3,labels-idx1}-ubyte.gz instead of
+    /// the embedded copy
+    #[arg(long)]
     data: Option<String>,
-    precision: nn::Precision,
+    /// The products' precision in training: f32, or bf16 (mixed precision, AVX-512 BF16)
+    #[arg(long, value_enum, default_value_t = Products::F32)]
+    precision: Products,
+    /// Writes the trained weights as safetensors
+    #[arg(long)]
     save: Option<String>,
+    /// Writes the int8 model
+    #[arg(long)]
     save_int8: Option<String>,
+    /// Writes the history as CSV to this file, and its curves as PNG beside it
+    #[arg(long)]
+    history: Option<PathBuf>,
+    /// Checkpoints every this many steps to FILE (see --checkpoint)
+    #[arg(long, default_value_t = 100)]
+    every: u64,
+    /// Checkpoint file: written every --every steps, resumed from when it exists
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
 }
 
-fn parse_options() -> Result<Options, String> {
-    let mut options = Options {
-        epochs: 12,
-        batch: 32,
-        lr: 0.03,
-        seed: 1,
-        data: None,
-        precision: nn::Precision::F32,
-        save: None,
-        save_int8: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--epochs" => options.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
-            "--batch" => options.batch = value()?.parse().map_err(|e| format!("--batch: {e}"))?,
-            "--lr" => options.lr = value()?.parse().map_err(|e| format!("--lr: {e}"))?,
-            "--seed" => options.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--data" => options.data = Some(value()?),
-            "--save" => options.save = Some(value()?),
-            "--save-int8" => options.save_int8 = Some(value()?),
-            "--precision" => {
-                options.precision = match value()?.as_str() {
-                    "f32" => nn::Precision::F32,
-                    "bf16" => nn::Precision::Bf16,
-                    other => return Err(format!("--precision: {other} is not f32 or bf16")),
-                }
-            }
-            "-h" | "--help" => {
-                println!(
-                    "usage: lenet5 [--epochs N (12)] [--batch B (32)] [--lr LR (0.03)] [--seed S (1)] [--data DIR] [--precision f32|bf16] [--save FILE] [--save-int8 FILE]"
-                );
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown option {other}; try --help")),
-        }
-    }
-    if options.batch == 0 {
-        return Err("--batch must be at least 1".into());
-    }
-    Ok(options)
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Products {
+    F32,
+    Bf16,
 }
 
 /// Train and test sets, padded to 32×32 and normalized with the training set's statistics.
@@ -129,59 +125,45 @@ fn accuracy(net: &mut LeNet5, set: &ImageSet<f32>) -> Result<f64, nn::Error> {
 fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let (train, test, (mean, std)) = load(options.data.as_deref())?;
+    let precision = match options.precision {
+        Products::F32 => nn::Precision::F32,
+        Products::Bf16 => nn::Precision::Bf16,
+    };
     println!("{}", LeNet5::summary());
     println!(
-        "training on {} digits, testing on {} | batch {}, SGD lr {} (cosine decay) momentum 0.9, {} epochs, {:?} products\n",
+        "training on {} digits, testing on {} | batch {}, SGD lr {} (cosine decay) momentum 0.9, {} epochs, {precision:?} products\n",
         train.len(),
         test.len(),
         options.batch,
         options.lr,
         options.epochs,
-        options.precision
     );
     let mut net = LeNet5::new(options.seed);
-    net.set_training_precision(options.precision)?;
+    net.set_training_precision(precision)?;
     let mut sgd = Sgd::new(options.lr).momentum(0.9);
     let mut batches = Batches::new(train.len(), options.batch, options.seed)?;
-    let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-        .expect("valid template")
-        .progress_chars("=> ");
-    let mut final_accuracy = 0.0;
-    let total_steps = options.epochs * train.len().div_ceil(options.batch);
-    let mut step = 0;
-    for epoch in 1..=options.epochs {
-        let bar = ProgressBar::new(train.len() as u64).with_style(style.clone()).with_prefix(format!("{epoch:>2}"));
-        batches.shuffle();
-        let epoch_start = Instant::now();
-        let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        while let Some((images, labels)) = batches.next_batch(&train)? {
-            // Cosine decay from the base rate to zero over the whole run.
-            let progress = step as f64 / total_steps as f64;
-            sgd.lr = options.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
-            step += 1;
-            let loss = net.train_step(images, labels, &SoftmaxCrossEntropy, &mut sgd)?;
-            loss_sum += loss as f64 * labels.len() as f64;
-            seen += labels.len();
-            bar.inc(labels.len() as u64);
-            let rate = seen as f64 / epoch_start.elapsed().as_secs_f64();
-            bar.set_message(format!("loss {:.4}  {rate:.0} images/s", loss_sum / seen as f64));
-        }
-        let elapsed = epoch_start.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-        final_accuracy = accuracy(&mut net, &test)?;
-        println!(
-            "epoch {epoch:>2}: loss {:.4}  {:.0} images/s  test accuracy {:.2}%",
-            loss_sum / seen as f64,
-            seen as f64 / elapsed,
-            100.0 * final_accuracy
-        );
+    let total_steps = (options.epochs * batches.per_epoch()) as u64;
+    let mut fit = Fit::new(options.epochs)
+        .schedule(Cosine { t_max: total_steps, eta_min: 0.0 })
+        .validation(&test)
+        .metric(Accuracy);
+    if let Some(path) = &options.checkpoint {
+        fit = fit.checkpoint(path, options.every).resume(true);
     }
+    let history = fit.run(&mut net, &train, &mut batches, &SoftmaxCrossEntropy, &mut sgd)?;
+    let final_accuracy = history.column("val_accuracy").and_then(|a| a.last().copied()).unwrap_or(f64::NAN);
     println!(
         "final test accuracy: {:.2}% on {} held-out digits ({:.1} s)",
         100.0 * final_accuracy,
         test.len(),
         start.elapsed().as_secs_f64()
     );
+    if let Some(path) = &options.history {
+        history.write_csv(path)?;
+        history_plot::register_font()?;
+        history_plot::plot(&path.with_extension("png"), &[("LeNet-5", &history)])?;
+        println!("history written to {} and its curves to {}", path.display(), path.with_extension("png").display());
+    }
     if let Some(path) = &options.save {
         net.save(path)?;
         println!("weights saved to {path}; inputs are normalized as (pixel / 255 - {mean:?}) / {std:?}");
@@ -235,14 +217,7 @@ fn int8(
 }
 
 fn main() {
-    let options = match parse_options() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(options) {
+    if let Err(e) = run(Options::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

@@ -10,20 +10,32 @@ pub use nn_macros::network;
 pub use nn_runtime as runtime;
 #[cfg(feature = "std")]
 pub use nn_runtime::{
-    argmax_rows, data, idx, schedule, top_k_correct, Adagrad, Adam, BinaryCrossEntropyWithLogits, Error, Init,
-    Int8Model, LoadReport, Loss, MeanSquaredError, Network, NllLoss, Optimizer, Precision, ProbabilityCrossEntropy,
-    RmsProp, Scheme, Sgd, SoftmaxCrossEntropy, Summary,
+    argmax_rows, idx, schedule, top_k_correct, Accuracy, Adagrad, Adam, BinaryCrossEntropyWithLogits, Error, Fit,
+    History, Init, Int8Model, LoadReport, Loss, MeanSquaredError, Metric, Network, NllLoss, Optimizer, Precision,
+    ProbabilityCrossEntropy, RmsProp, Scheme, Sgd, SoftmaxCrossEntropy, Summary, TopK,
 };
 #[cfg(feature = "mpi")]
 pub use nn_runtime::{Distributed, Reduction};
+
+/// Data sets and mini-batches: [`data::ImageSet`] and [`data::Samples`], loaders for
+/// IDX ([`idx`]), CSV ([`data::csv`]) and folders of images ([`data::images`]),
+/// shuffled [`data::Batches`] and their [`data::Augment`]ation.
+#[cfg(feature = "std")]
+pub mod data {
+    pub use nn_runtime::augment::Augment;
+    pub use nn_runtime::csv;
+    pub use nn_runtime::data::*;
+    #[cfg(feature = "images")]
+    pub use nn_runtime::images;
+}
 pub use nn_runtime::{Float, LayerInfo};
 
 /// Everything a program that trains a network needs in scope.
 #[cfg(feature = "std")]
 pub mod prelude {
     pub use crate::{
-        network, Adagrad, Adam, BinaryCrossEntropyWithLogits, Init, Loss, MeanSquaredError, Network, NllLoss,
-        Optimizer, ProbabilityCrossEntropy, RmsProp, Sgd, SoftmaxCrossEntropy,
+        network, Accuracy, Adagrad, Adam, BinaryCrossEntropyWithLogits, Fit, Init, Loss, MeanSquaredError, Network,
+        NllLoss, Optimizer, ProbabilityCrossEntropy, RmsProp, Sgd, SoftmaxCrossEntropy,
     };
 }
 

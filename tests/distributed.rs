@@ -10,12 +10,19 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// The example, which `cargo test --features mpi` builds beside this test.
+/// The example, which `cargo test --features mpi` builds beside this test (with
+/// `--test distributed`, build it first: `cargo build --features mpi --example
+/// distributed`, as tools/mpi.sh does).
 fn example() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's path");
     let profile = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/");
     let path = profile.join("examples").join("distributed");
-    assert!(path.exists(), "{} is missing: run `cargo test --features mpi` (it builds the example)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: build it first with `cargo build --features mpi --example distributed` (and the same \
+         profile), or run `cargo test --features mpi`, which builds it",
+        path.display()
+    );
     path
 }
 

@@ -22,4 +22,6 @@ fi
 mpiexec --version | head -2
 [ "${1:-}" = --install ] && exit 0
 cargo clippy --all-targets --features mpi -- -D warnings
+# The test runs the example, which `cargo test --test distributed` alone does not build.
+cargo build --release --features mpi --example distributed
 cargo test --release --features mpi --test distributed -- --nocapture

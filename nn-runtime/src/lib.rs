@@ -46,15 +46,18 @@ pub mod int8;
 pub use exec::distributed::{Distributed, Reduction};
 pub use float::Float;
 pub use info::{LayerInfo, TensorInfo};
+#[cfg(feature = "images")]
+pub use io::images;
 #[cfg(feature = "std")]
 pub use {
     error::Error,
+    exec::fit::{Accuracy, Fit, History, Metric, TopK},
     exec::network::Network,
     exec::summary::Summary,
     int8::model::Int8Model,
     io::metrics::{argmax_rows, top_k_correct},
     io::weights::LoadReport,
-    io::{data, idx},
+    io::{augment, csv, data, idx},
     kernels::bf16::Precision,
     train::init::{Init, Scheme},
     train::loss::{
