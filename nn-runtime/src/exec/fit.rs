@@ -356,16 +356,24 @@ impl<'a, F: Float, T: Copy + 'a> Fit<'a, F, T> {
         Ok(())
     }
 
-    /// The validation set's mean loss and metric, in eval mode.
+    /// The validation set's mean loss and metric, in eval mode (the mode is put back
+    /// whatever happens).
     fn validate<N: Network<F>, L: Loss<F, Target = [T]>>(
         &self, net: &mut N, set: &dyn Dataset<F, Target = T>, loss: &L,
     ) -> Result<(f64, Option<f64>), Error> {
         set.check()?;
         let training = net.is_training();
         net.set_training(false);
+        let result = self.evaluate(net, set, loss);
+        net.set_training(training);
+        result
+    }
+
+    fn evaluate<N: Network<F>, L: Loss<F, Target = [T]>>(
+        &self, net: &mut N, set: &dyn Dataset<F, Target = T>, loss: &L,
+    ) -> Result<(f64, Option<f64>), Error> {
         let (mut inputs, mut targets) = (Vec::new(), Vec::new());
         let (mut loss_sum, mut score_sum, mut score_count) = (0.0f64, 0.0f64, 0usize);
-        let mut result = Ok(());
         for start in (0..set.len()).step_by(self.eval_batch) {
             let end = (start + self.eval_batch).min(set.len());
             inputs.clear();
@@ -375,33 +383,14 @@ impl<'a, F: Float, T: Copy + 'a> Fit<'a, F, T> {
                 targets.extend_from_slice(set.target(i));
             }
             let batch = end - start;
-            let output = match net.forward(&inputs) {
-                Ok(output) => output,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            let rows = batch * N::LOSS_ROWS;
-            match loss.evaluate(output, N::LOSS_SHAPE, &targets, rows, None) {
-                Ok(value) => loss_sum += value.to_f64() * batch as f64,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
+            let output = net.forward(&inputs)?;
+            loss_sum +=
+                loss.evaluate(output, N::LOSS_SHAPE, &targets, batch * N::LOSS_ROWS, None)?.to_f64() * batch as f64;
             if let Some(metric) = &self.metric {
-                match metric.score(output, N::LOSS_SHAPE, &targets) {
-                    Ok((sum, count)) => (score_sum, score_count) = (score_sum + sum, score_count + count),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
+                let (sum, count) = metric.score(output, N::LOSS_SHAPE, &targets)?;
+                (score_sum, score_count) = (score_sum + sum, score_count + count);
             }
         }
-        net.set_training(training);
-        result?;
         let score = self.metric.as_ref().map(|_| score_sum / score_count.max(1) as f64);
         Ok((loss_sum / set.len().max(1) as f64, score))
     }

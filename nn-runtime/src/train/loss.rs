@@ -40,6 +40,19 @@ fn check_labels(labels: &[usize], sample_shape: &[usize], batch: usize) -> Resul
     }
 }
 
+/// [`Loss::samples`] and [`Loss::check`] of a loss on class labels.
+macro_rules! class_label_targets {
+    () => {
+        fn samples(target: &[usize], batch: usize, range: std::ops::Range<usize>) -> Option<&[usize]> {
+            per_sample(target, batch, range)
+        }
+
+        fn check(&self, labels: &[usize], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
+            check_labels(labels, sample_shape, batch)
+        }
+    };
+}
+
 /// The targets of samples `range`, when `target` holds a whole number per sample.
 fn per_sample<T>(target: &[T], batch: usize, range: std::ops::Range<usize>) -> Option<&[T]> {
     let per = target.len() / batch.max(1);
@@ -87,13 +100,7 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
     type Target = [usize];
     const NAME: &'static str = "softmax cross-entropy";
 
-    fn samples(target: &[usize], batch: usize, range: std::ops::Range<usize>) -> Option<&[usize]> {
-        per_sample(target, batch, range)
-    }
-
-    fn check(&self, labels: &[usize], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
-        check_labels(labels, sample_shape, batch)
-    }
+    class_label_targets!();
 
     fn evaluate(
         &self, output: &[F], sample_shape: &[usize], labels: &[usize], batch: usize, mut grad: Option<&mut [F]>,
@@ -179,13 +186,7 @@ impl<F: Float> Loss<F> for NllLoss {
     type Target = [usize];
     const NAME: &'static str = "negative log-likelihood";
 
-    fn samples(target: &[usize], batch: usize, range: std::ops::Range<usize>) -> Option<&[usize]> {
-        per_sample(target, batch, range)
-    }
-
-    fn check(&self, labels: &[usize], sample_shape: &[usize], batch: usize) -> Result<(), Error> {
-        check_labels(labels, sample_shape, batch)
-    }
+    class_label_targets!();
 
     fn evaluate(
         &self, output: &[F], sample_shape: &[usize], labels: &[usize], batch: usize, mut grad: Option<&mut [F]>,

@@ -5,6 +5,31 @@
 use crate::error::Error;
 use crate::float::Float;
 
+/// Builder methods that set one field each: `setters! { momentum: f64 }` gives
+/// `fn momentum(mut self, momentum: f64) -> Self`.
+macro_rules! setters {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(
+            pub fn $field(mut self, $field: $ty) -> Self {
+                self.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
+/// [`Optimizer::lr`] and [`Optimizer::set_lr`] on an optimizer's `lr` field.
+macro_rules! learning_rate_field {
+    () => {
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+        fn set_lr(&mut self, lr: f64) {
+            self.lr = lr;
+        }
+    };
+}
+
 /// Updates parameters in place from their gradients.
 pub trait Optimizer<F: Float> {
     fn step(&mut self, params: &mut [F], grads: &[F]);
@@ -86,31 +111,11 @@ impl<F: Float> Sgd<F> {
     pub fn new(lr: f64) -> Self {
         Sgd { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0, velocity: Vec::new() }
     }
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
-    pub fn dampening(mut self, dampening: f64) -> Self {
-        self.dampening = dampening;
-        self
-    }
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.nesterov = nesterov;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
+    setters! { momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64 }
 }
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
+    learning_rate_field!();
 
     fn check(&self) -> Result<(), Error> {
         check_setting("SGD", "the learning rate", self.lr, None)?;
@@ -203,23 +208,11 @@ impl<F: Float> Adam<F> {
         self.beta2 = beta2;
         self
     }
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = eps;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
+    setters! { eps: f64, weight_decay: f64 }
 }
 
 impl<F: Float> Optimizer<F> for Adam<F> {
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
+    learning_rate_field!();
 
     fn check(&self) -> Result<(), Error> {
         let name = if self.decoupled { "AdamW" } else { "Adam" };
@@ -334,26 +327,7 @@ impl<F: Float> RmsProp<F> {
     pub fn keras(lr: f64) -> Self {
         RmsProp { alpha: 0.9, eps: 1e-7, eps_inside_root: true, ..Self::new(lr) }
     }
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
-        self
-    }
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = eps;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
-    pub fn centered(mut self, centered: bool) -> Self {
-        self.centered = centered;
-        self
-    }
+    setters! { alpha: f64, eps: f64, weight_decay: f64, momentum: f64, centered: bool }
     fn name(&self) -> &'static str {
         if self.eps_inside_root {
             "RMSprop (Keras)"
@@ -375,12 +349,7 @@ impl<F: Float> RmsProp<F> {
 }
 
 impl<F: Float> Optimizer<F> for RmsProp<F> {
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
+    learning_rate_field!();
 
     fn check(&self) -> Result<(), Error> {
         let name = self.name();
@@ -453,9 +422,9 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
                 *b = *b * momentum + g / denominator;
                 params[i] -= lr * *b;
             } else if self.eps_inside_root {
-                params[i] -= lr * g / denominator;
+                params[i] -= lr * g / denominator; // Keras: p − lr·g / √(v + ε)
             } else {
-                params[i] += -lr * (g / denominator);
+                params[i] += -lr * (g / denominator); // torch: addcdiv_(g, avg, value=−lr)
             }
         }
     }
@@ -487,31 +456,11 @@ impl<F: Float> Adagrad<F> {
             sum: Vec::new(),
         }
     }
-    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
-        self.lr_decay = lr_decay;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
-        self.initial_accumulator_value = value;
-        self
-    }
-    pub fn eps(mut self, eps: f64) -> Self {
-        self.eps = eps;
-        self
-    }
+    setters! { lr_decay: f64, weight_decay: f64, initial_accumulator_value: f64, eps: f64 }
 }
 
 impl<F: Float> Optimizer<F> for Adagrad<F> {
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
+    learning_rate_field!();
 
     fn check(&self) -> Result<(), Error> {
         check_setting("Adagrad", "the learning rate", self.lr, None)?;
