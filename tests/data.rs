@@ -157,6 +157,11 @@ fn a_csv_trains_end_to_end() {
     assert_eq!((samples.len(), samples.target_len, samples.input_shape.clone()), (40, 2, vec![3]));
     let mut net = TableRegression::new(1);
     let mut batches = Batches::new(samples.len(), 8, 3).unwrap();
+    // Crops and flips are for images: asked of table rows, they are refused up front.
+    let mut augmented = Batches::new(samples.len(), 8, 3).unwrap().augment(Augment::new(1, true, 0));
+    augmented.shuffle();
+    assert!(augmented.next_batch(&samples).unwrap_err().to_string().contains("augmenting needs images"));
+    assert_eq!(augmented.remaining(), 5, "nothing drawn");
     let history = Fit::new(60)
         .print(false)
         .run(&mut net, &samples, &mut batches, &MeanSquaredError, &mut Adam::new(0.05))

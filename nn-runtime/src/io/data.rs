@@ -466,6 +466,13 @@ impl<F: Float, T: Copy> Batches<F, T> {
         if self.position >= self.end() {
             return Ok(None);
         }
+        if self.augment.is_some() && set.input_shape().len() != 3 {
+            // Refused before the batch is drawn: the loader stays where it was.
+            return Err(Error::Data {
+                source: "Batches".into(),
+                message: format!("augmenting needs images [C, H, W], not samples of shape {:?}", set.input_shape()),
+            });
+        }
         let end = self.position.saturating_add(self.batch_size).min(self.order.len());
         self.inputs.clear();
         self.targets.clear();
